@@ -1,0 +1,99 @@
+/**
+ * The errors of @tsraft/raft. Every error a caller may handle is a {@link RaftError} with a
+ * stable `code`; a broken invariant (a bug, or storage that breaks its contract) goes through
+ * {@link panic} and is a plain `Error` that the library never catches.
+ * @module
+ */
+
+/** Options common to every {@link RaftError}. */
+export interface RaftErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+}
+
+/** The base class of every error that tsraft's API throws on purpose. */
+export class RaftError extends Error {
+  /** A stable machine-readable code, such as `'TSRAFT_COMPACTED'`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: RaftErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The requested index is unavailable because it predates the last snapshot. */
+export class CompactedError extends RaftError {
+  constructor(message = "requested index is unavailable due to compaction", options?: RaftErrorOptions) {
+    super("TSRAFT_COMPACTED", message, options);
+  }
+}
+
+/** The requested log entries are unavailable (beyond the last index). */
+export class UnavailableError extends RaftError {
+  constructor(message = "requested entry at index is unavailable", options?: RaftErrorOptions) {
+    super("TSRAFT_UNAVAILABLE", message, options);
+  }
+}
+
+/** The snapshot being applied is older than the existing one. */
+export class SnapOutOfDateError extends RaftError {
+  constructor(message = "requested index is older than the existing snapshot", options?: RaftErrorOptions) {
+    super("TSRAFT_SNAP_OUT_OF_DATE", message, options);
+  }
+}
+
+/** The storage cannot produce a snapshot right now; raft will retry later. */
+export class SnapshotTemporarilyUnavailableError extends RaftError {
+  constructor(message = "snapshot is temporarily unavailable", options?: RaftErrorOptions) {
+    super("TSRAFT_SNAPSHOT_TEMPORARILY_UNAVAILABLE", message, options);
+  }
+}
+
+/** A proposal was dropped (no leader, a leader transfer in progress, a size limit, ...). */
+export class ProposalDroppedError extends RaftError {
+  constructor(message = "raft proposal dropped", options?: RaftErrorOptions) {
+    super("TSRAFT_PROPOSAL_DROPPED", message, options);
+  }
+}
+
+/** `step()` was given a local message type (MsgHup, MsgBeat, ...), which only raft may create. */
+export class StepLocalMsgError extends RaftError {
+  constructor(message = "raft: cannot step raft local message", options?: RaftErrorOptions) {
+    super("TSRAFT_STEP_LOCAL_MSG", message, options);
+  }
+}
+
+/** `step()` was given a response from a peer that is not in the configuration. */
+export class StepPeerNotFoundError extends RaftError {
+  constructor(message = "raft: cannot step as peer not found", options?: RaftErrorOptions) {
+    super("TSRAFT_STEP_PEER_NOT_FOUND", message, options);
+  }
+}
+
+/** The configuration given to `new RawNode()` is invalid; `field` names the option. */
+export class ConfigError extends RaftError {
+  /** The offending option of `Config`. */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super("TSRAFT_CONFIG", `raft: invalid config: ${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** A configuration change is invalid (removing the last voter, entering joint while joint, ...). */
+export class ConfChangeError extends RaftError {
+  constructor(message: string, options?: RaftErrorOptions) {
+    super("TSRAFT_CONF_CHANGE", `raft: invalid configuration change: ${message}`, options);
+  }
+}
+
+/**
+ * Reports a broken invariant: a bug in tsraft, or a Storage that broke its contract. Throws a
+ * plain `Error` (not a {@link RaftError}); tsraft never catches it and the node must not be used
+ * afterwards.
+ */
+export function panic(message: string): never {
+  throw new Error(`raft: ${message}`);
+}

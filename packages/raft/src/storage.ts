@@ -1,0 +1,50 @@
+/**
+ * The Storage interface: how raft reads the stable part of the log.
+ * @module
+ */
+import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
+
+/** What a Storage holds at startup. */
+export interface InitialState {
+  hardState: HardState;
+  confState: ConfState;
+}
+
+/**
+ * The stable storage raft reads from. The application writes to it (persisting what `Ready`
+ * hands out) and raft only reads. Semantics follow etcd's `raft.Storage`:
+ *
+ * - The log holds entries `[firstIndex(), lastIndex()]`, and the term of `firstIndex() - 1`
+ *   (the index of the last snapshot, or 0) is still known to `term()`.
+ * - `entries()` and `term()` throw {@link CompactedError} below the first index and
+ *   {@link UnavailableError} past the last index.
+ * - `snapshot()` may throw {@link SnapshotTemporarilyUnavailableError}; raft retries later.
+ *
+ * Ownership: arrays and entries returned belong to raft until the next call that changes the
+ * storage; raft does not mutate them, and the storage must not mutate them either once handed
+ * out (append replaces, it does not edit in place).
+ */
+export interface Storage {
+  /** The HardState and ConfState saved, for restarts. */
+  initialState(): InitialState;
+  /**
+   * Entries in `[lo, hi)`, stopping once their total `entrySize` would exceed `maxSize`, but
+   * always at least one entry when `lo < hi`.
+   * @throws {@link CompactedError} if `lo <= ` the last snapshot index.
+   */
+  entries(lo: number, hi: number, maxSize: number): readonly Entry[];
+  /**
+   * The term of entry `i`, for `i` in `[firstIndex() - 1, lastIndex()]`.
+   * @throws {@link CompactedError} below that range, {@link UnavailableError} above it.
+   */
+  term(i: number): number;
+  /** The index of the first entry that may be read (the last snapshot index + 1). */
+  firstIndex(): number;
+  /** The index of the last entry (the snapshot index if the log is empty). */
+  lastIndex(): number;
+  /**
+   * The most recent snapshot.
+   * @throws {@link SnapshotTemporarilyUnavailableError} if it is being built.
+   */
+  snapshot(): Snapshot;
+}
