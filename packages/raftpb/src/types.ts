@@ -180,3 +180,15 @@ export interface ConfChangeV2 {
   /** [3] absent (`undefined`) and empty are different on the wire. */
   context?: Uint8Array | undefined;
 }
+
+/**
+ * etcd-io/raft's `LocalAppendThread` (2^64 - 1): the target of `MsgStorageAppend` messages
+ * (asynchronous storage writes). `describeMessage` prints it as `AppendThread`.
+ */
+export const LOCAL_APPEND_THREAD: NodeId = 0xffffffffffffffffn;
+
+/**
+ * etcd-io/raft's `LocalApplyThread` (2^64 - 2): the target of `MsgStorageApply` messages.
+ * `describeMessage` prints it as `ApplyThread`.
+ */
+export const LOCAL_APPLY_THREAD: NodeId = 0xfffffffffffffffen;

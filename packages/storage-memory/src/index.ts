@@ -1,1 +1,5 @@
-export {};
+/**
+ * @tsraft/storage-memory: the in-memory Storage of tsraft.
+ * @module
+ */
+export { MemoryStorage } from "./memory-storage.js";

@@ -1,1 +1,29 @@
-export {};
+/**
+ * @tsraft/wal: the write-ahead log, the snapshot files and a disk-backed Storage, in etcd
+ * v3.4's on-disk formats.
+ * @module
+ */
+export { WAL, DEFAULT_SEGMENT_SIZE_BYTES } from "./wal.js";
+export type { WalOptions, ReadAllResult } from "./wal.js";
+export type { WalSnapshot } from "./proto.js";
+export { Snapshotter, snapName, readSnapFile } from "./snapshotter.js";
+export { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
+export { crc32c } from "./crc32c.js";
+export { walName, parseWalName } from "./segment.js";
+export type { SegmentName } from "./segment.js";
+export {
+  WalError,
+  WalLockedError,
+  WalExistsError,
+  WalFileNotFoundError,
+  CrcMismatchError,
+  WalCorruptError,
+  WalTornTailError,
+  RecordTooLargeError,
+  WalSnapshotNotFoundError,
+  WalSnapshotMismatchError,
+  WalStateError,
+  NoSnapshotError,
+  SnapCrcMismatchError,
+  SnapCorruptError,
+} from "./errors.js";

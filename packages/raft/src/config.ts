@@ -1,0 +1,153 @@
+/**
+ * The configuration of a raft node, and its validation.
+ * @module
+ */
+import type { NodeId } from "@tsraft/raftpb";
+import { ConfigError } from "./errors.js";
+import { NO_LIMIT } from "./log.js";
+import { silentLogger, type Logger } from "./logger.js";
+import { seededRandom, type RandomSource } from "./rand.js";
+import type { ReadOnlyOption } from "./read-only.js";
+import type { Storage } from "./storage.js";
+import { isLocalMsgTarget } from "./util.js";
+
+/** The options of a raft node. Only `id`, `electionTick`, `heartbeatTick` and `storage` are required. */
+export interface Config {
+  /** The id of this node; never `0n` (and not one of the two local storage-thread ids). */
+  id: NodeId;
+  /**
+   * Ticks a follower waits without hearing from a leader before it campaigns; the actual
+   * timeout is randomized in `[electionTick, 2 * electionTick)`. Must exceed `heartbeatTick`;
+   * etcd uses 10.
+   */
+  electionTick: number;
+  /** Ticks between heartbeats of a leader; etcd uses 1. */
+  heartbeatTick: number;
+  /** The stable storage raft reads from. */
+  storage: Storage;
+  /** The last applied index when restarting; entries up to it are not handed out again. */
+  applied?: number;
+  /** Bytes of entries in one MsgApp (0: one entry per message). Default 1 MiB. */
+  maxSizePerMsg?: number;
+  /** Bytes of committed entries in one Ready. Default: `maxSizePerMsg`. */
+  maxCommittedSizePerReady?: number;
+  /** Bytes of uncommitted entry payloads a leader accepts before dropping proposals. 0: no limit. */
+  maxUncommittedEntriesSize?: number;
+  /** MsgApps in flight to one follower in replicate state. Must be > 0; default 256. */
+  maxInflightMsgs?: number;
+  /** Payload bytes in flight to one follower; 0 (default) means no limit. */
+  maxInflightBytes?: number;
+  /** A leader steps down when it has not heard from a quorum for an election timeout. */
+  checkQuorum?: boolean;
+  /** Run a pre-election (PreVote, thesis §9.6) before raising the term. */
+  preVote?: boolean;
+  /** How ReadIndex requests are confirmed; 'lease-based' needs `checkQuorum`. Default 'safe'. */
+  readOnlyOption?: ReadOnlyOption;
+  /** Followers drop proposals instead of forwarding them to the leader. */
+  disableProposalForwarding?: boolean;
+  /**
+   * Skip the leader's check that a proposed conf change can be applied (at most one pending,
+   * no simple change while joint). For tests of conf change handling only.
+   */
+  disableConfChangeValidation?: boolean;
+  /** A leader removed from (or demoted in) the configuration steps down. Default true. */
+  stepDownOnRemoval?: boolean;
+  /**
+   * Enable asynchronous storage writes: Ready carries MsgStorageAppend / MsgStorageApply
+   * messages instead of being acknowledged by `advance()`. See the README.
+   */
+  asyncStorageWrites?: boolean;
+  /** The logger; silent by default. */
+  logger?: Logger;
+  /** The random source of election timeouts; default: seeded from `id`. */
+  random?: RandomSource;
+}
+
+/** A validated {@link Config} with every default filled in. */
+export interface ResolvedConfig {
+  id: NodeId;
+  electionTick: number;
+  heartbeatTick: number;
+  storage: Storage;
+  applied: number;
+  maxSizePerMsg: number;
+  maxCommittedSizePerReady: number;
+  maxUncommittedEntriesSize: number;
+  maxInflightMsgs: number;
+  maxInflightBytes: number;
+  checkQuorum: boolean;
+  preVote: boolean;
+  readOnlyOption: ReadOnlyOption;
+  disableProposalForwarding: boolean;
+  disableConfChangeValidation: boolean;
+  stepDownOnRemoval: boolean;
+  asyncStorageWrites: boolean;
+  logger: Logger;
+  random: RandomSource;
+}
+
+const MIB = 1024 * 1024;
+
+function nonNegativeInt(field: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isSafeInteger(v) || v < 0) throw new ConfigError(field, `must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+/**
+ * Checks every option and fills in the defaults.
+ * @throws {@link ConfigError} naming the first invalid option.
+ */
+export function validateConfig(c: Config): ResolvedConfig {
+  if (typeof c.id !== "bigint" || c.id === 0n) throw new ConfigError("id", "cannot use none (0n) as id");
+  if (c.id < 0n || c.id > 0xffff_ffff_ffff_ffffn) throw new ConfigError("id", "must be a uint64");
+  if (isLocalMsgTarget(c.id)) throw new ConfigError("id", "cannot use a local storage thread id as id");
+  if (!Number.isSafeInteger(c.heartbeatTick) || c.heartbeatTick <= 0) {
+    throw new ConfigError("heartbeatTick", "heartbeat tick must be greater than 0");
+  }
+  if (!Number.isSafeInteger(c.electionTick) || c.electionTick <= c.heartbeatTick) {
+    throw new ConfigError("electionTick", "election tick must be greater than heartbeat tick");
+  }
+  if (c.storage === undefined || c.storage === null) throw new ConfigError("storage", "storage cannot be nil");
+  const maxSizePerMsg = nonNegativeInt("maxSizePerMsg", c.maxSizePerMsg, MIB);
+  const maxCommitted = nonNegativeInt("maxCommittedSizePerReady", c.maxCommittedSizePerReady, 0);
+  const maxUncommitted = nonNegativeInt("maxUncommittedEntriesSize", c.maxUncommittedEntriesSize, 0);
+  const maxInflightMsgs = c.maxInflightMsgs ?? 256;
+  if (!Number.isSafeInteger(maxInflightMsgs) || maxInflightMsgs <= 0) {
+    throw new ConfigError("maxInflightMsgs", "max inflight messages must be greater than 0");
+  }
+  const maxInflightBytes = nonNegativeInt("maxInflightBytes", c.maxInflightBytes, 0);
+  if (maxInflightBytes > 0 && maxInflightBytes < maxSizePerMsg) {
+    throw new ConfigError("maxInflightBytes", "max inflight bytes must be >= max message size");
+  }
+  const readOnlyOption = c.readOnlyOption ?? "safe";
+  if (readOnlyOption !== "safe" && readOnlyOption !== "lease-based") {
+    throw new ConfigError("readOnlyOption", `must be 'safe' or 'lease-based', got ${String(readOnlyOption)}`);
+  }
+  const checkQuorum = c.checkQuorum ?? false;
+  if (readOnlyOption === "lease-based" && !checkQuorum) {
+    throw new ConfigError("readOnlyOption", "CheckQuorum must be enabled when ReadOnlyOption is ReadOnlyLeaseBased");
+  }
+  const applied = nonNegativeInt("applied", c.applied, 0);
+  return {
+    id: c.id,
+    electionTick: c.electionTick,
+    heartbeatTick: c.heartbeatTick,
+    storage: c.storage,
+    applied,
+    maxSizePerMsg,
+    maxCommittedSizePerReady: maxCommitted === 0 ? maxSizePerMsg : maxCommitted,
+    maxUncommittedEntriesSize: maxUncommitted === 0 ? NO_LIMIT : maxUncommitted,
+    maxInflightMsgs,
+    maxInflightBytes,
+    checkQuorum,
+    preVote: c.preVote ?? false,
+    readOnlyOption,
+    disableProposalForwarding: c.disableProposalForwarding ?? false,
+    disableConfChangeValidation: c.disableConfChangeValidation ?? false,
+    stepDownOnRemoval: c.stepDownOnRemoval ?? true,
+    asyncStorageWrites: c.asyncStorageWrites ?? false,
+    logger: c.logger ?? silentLogger,
+    random: c.random ?? seededRandom(Number(c.id & 0xffff_ffffn) ^ Number(c.id >> 32n)),
+  };
+}

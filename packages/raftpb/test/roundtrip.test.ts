@@ -1,0 +1,123 @@
+/** Round-trip properties for every raftpb type, and the size functions against the encoder. */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  decodeMessage,
+  emptySnapshot,
+  encodeEntry,
+  encodeMessage,
+  entrySize,
+  payloadSize,
+  varint64Size,
+  varintSize,
+  type Message,
+} from "@tsraft/raftpb";
+import { arbEntry, arbId, arbIndex, arbitraries, arbMessage } from "./helpers/arbitraries.js";
+import { codecs, type TypeName } from "./helpers/vectors.js";
+
+const RUNS = 400;
+
+describe("round trip: decode(encode(v)) equals v and re-encodes to the same bytes", () => {
+  for (const type of Object.keys(codecs) as TypeName[]) {
+    test(type, () => {
+      const codec = codecs[type];
+      fc.assert(
+        fc.property(arbitraries[type], (v) => {
+          const bytes = codec.encode(v);
+          const back = codec.decode(bytes);
+          assert.deepStrictEqual(back, v);
+          assert.deepStrictEqual(codec.encode(back), bytes);
+        }),
+        { numRuns: RUNS },
+      );
+    });
+  }
+});
+
+describe("sizes", () => {
+  test("entrySize is the encoded length of the entry", () => {
+    fc.assert(
+      fc.property(arbEntry, (e) => {
+        assert.equal(entrySize(e), encodeEntry(e).length);
+        assert.equal(payloadSize(e), e.data?.length ?? 0);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("varintSize and varint64Size agree with the encoding of a term / a vote", () => {
+    fc.assert(
+      fc.property(arbIndex, arbId, (n, id) => {
+        assert.equal(varintSize(n), sizeOfVarint(BigInt(n)));
+        assert.equal(varint64Size(id), sizeOfVarint(id));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+/** Reference varint size by repeated shifts of a bigint. */
+function sizeOfVarint(v: bigint): number {
+  let n = 1;
+  while (v >= 128n) {
+    v >>= 7n;
+    n++;
+  }
+  return n;
+}
+
+describe("Message specifics", () => {
+  test("an undefined snapshot is written as the empty snapshot, as etcd 3.4 writes it", () => {
+    fc.assert(
+      fc.property(arbMessage, (m) => {
+        const without: Message = { ...m, snapshot: undefined };
+        const withEmpty: Message = { ...m, snapshot: emptySnapshot() };
+        assert.deepStrictEqual(encodeMessage(without), encodeMessage(withEmpty));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("a Message with no vote/responses keys encodes as one with them undefined", () => {
+    const m = decodeMessage(encodeMessage({ type: 3, to: 2n, from: 1n, term: 1, logTerm: 1, index: 1, entries: [], commit: 1, reject: false, rejectHint: 0 }));
+    assert.equal(m.vote, undefined);
+    assert.equal(m.responses, undefined);
+    assert.ok("vote" in m && "responses" in m, "decoded messages always have every key");
+  });
+
+  test("vote 0n is written (68 00) and read back as 0n; undefined writes nothing", () => {
+    const base: Message = { type: 19, to: 1n, from: 1n, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
+    const a = encodeMessage({ ...base, vote: 0n });
+    const b = encodeMessage(base);
+    assert.equal(a.length, b.length + 2);
+    assert.deepStrictEqual([...a.subarray(b.length)], [0x68, 0x00]);
+    assert.equal(decodeMessage(a).vote, 0n);
+    assert.equal(decodeMessage(b).vote, undefined);
+  });
+
+  test("an empty responses list writes nothing and decodes as undefined", () => {
+    const base: Message = { type: 19, to: 1n, from: 1n, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
+    assert.deepStrictEqual(encodeMessage({ ...base, responses: [] }), encodeMessage(base));
+  });
+
+  test("decoded bytes are views by default and independent copies with {copy: true}", () => {
+    const bytes = encodeMessage({
+      type: 3, to: 2n, from: 1n, term: 1, logTerm: 1, index: 1, commit: 1, reject: false, rejectHint: 0,
+      entries: [{ term: 1, index: 2, type: 0, data: Uint8Array.of(1, 2, 3) }],
+    });
+    const view = decodeMessage(bytes);
+    const copy = decodeMessage(bytes, { copy: true });
+    assert.equal(view.entries[0]!.data!.buffer, bytes.buffer);
+    assert.notEqual(copy.entries[0]!.data!.buffer, bytes.buffer);
+    bytes.fill(0);
+    assert.deepStrictEqual([...copy.entries[0]!.data!], [1, 2, 3]);
+    assert.deepStrictEqual([...view.entries[0]!.data!], [0, 0, 0]);
+  });
+
+  test("decoding a Node Buffer gives plain Uint8Array bytes", () => {
+    const bytes = Buffer.from(encodeEntry({ term: 1, index: 2, type: 0, data: Uint8Array.of(9) }));
+    const e = codecs.Entry.decode(bytes) as { data: Uint8Array };
+    assert.equal(Object.getPrototypeOf(e.data), Uint8Array.prototype);
+  });
+});

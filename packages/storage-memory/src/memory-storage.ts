@@ -1,0 +1,261 @@
+/**
+ * MemoryStorage: the in-memory {@link Storage}, with etcd's `raft.MemoryStorage` semantics.
+ *
+ * The log is kept as one growing array of the caller's own Entry objects (never copied or
+ * wrapped) behind an offset: `#ents[#off]` is the "dummy" entry at the snapshot (or compaction)
+ * index, whose term stays readable, and `#ents[#off + k]` holds index `#base + k`.
+ *
+ * Costs: `term`, `firstIndex`, `lastIndex` O(1); `append` amortised O(batch) (push, and a
+ * `length =` cut on overwrite); `entries` O(returned) (one slice, plus the size sum when a
+ * limit applies); `compact` amortised O(entries discarded) (references are cleared at once so
+ * the payloads can be collected, and the array is rebased only once the dead prefix is at
+ * least as long as the live part, so repeated compaction is never quadratic);
+ * `applySnapshot` O(1); `createSnapshot` O(1).
+ * @module
+ */
+import { EntryType, emptyConfState, entrySize } from "@tsraft/raftpb";
+import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
+import { CompactedError, SnapOutOfDateError, UnavailableError } from "@tsraft/raft";
+import type { InitialState, Storage } from "@tsraft/raft";
+
+/** What a compacted slot of the array holds until the next rebase (never read). */
+const COMPACTED: Entry = Object.freeze({ term: 0, index: 0, type: EntryType.EntryNormal });
+
+/**
+ * Rebase (drop the dead prefix of the array) only once it has at least this many slots and is
+ * at least as long as the live part. The second rule alone makes rebasing amortised O(1) per
+ * compacted entry; this one only spares tiny logs the copying.
+ */
+const MIN_REBASE = 16;
+
+function dummyEntry(index: number, term: number): Entry {
+  return { term, index, type: EntryType.EntryNormal };
+}
+
+/**
+ * An in-memory {@link Storage}: what a test, a simulation, or an application that keeps its
+ * log in memory (and persists elsewhere) hands to raft.
+ *
+ * The application writes to it while processing a `Ready`: {@link MemoryStorage.append} the
+ * entries, {@link MemoryStorage.setHardState} the hard state, {@link MemoryStorage.applySnapshot}
+ * an incoming snapshot; later, {@link MemoryStorage.createSnapshot} and
+ * {@link MemoryStorage.compact} to bound the log. Raft only reads.
+ *
+ * Semantics are etcd's: a dummy entry at the snapshot index keeps `term(firstIndex() - 1)`
+ * readable; a fresh storage has `firstIndex() === 1`, `lastIndex() === 0`, `term(0) === 0`.
+ *
+ * Ownership: the storage keeps the Entry objects given to `append`, and the snapshot, the
+ * ConfState and the data given to `applySnapshot`/`createSnapshot`, by reference; the caller must
+ * not mutate them afterwards. Everything returned (entries, snapshots, ConfStates) is shared
+ * with the storage and must not be mutated; the array returned by `entries()` itself is fresh.
+ *
+ * Every method is synchronous; there is no locking (JavaScript runs them one at a time).
+ */
+export class MemoryStorage implements Storage {
+  #hardState: HardState = { term: 0, vote: 0n, commit: 0 };
+  #snapshot: Snapshot = { metadata: { confState: emptyConfState(), index: 0, term: 0 } };
+  // Invariant: 0 <= #off < #ents.length; #ents[#off] is the dummy entry at index #base;
+  // #ents[#off + k].index === #base + k for every k; slots below #off are COMPACTED.
+  // #base is the index given to the last applySnapshot or compact (0 at first); it is
+  // unrelated to #snapshot.metadata.index otherwise (createSnapshot does not compact, and
+  // compact may go past the snapshot).
+  #ents: Entry[] = [dummyEntry(0, 0)];
+  #off = 0;
+  #base = 0;
+
+  /** Creates an empty storage: no entries, an empty snapshot at index 0, a zero HardState. */
+  constructor() {}
+
+  /**
+   * The saved HardState and the ConfState of the current snapshot. The HardState is a copy;
+   * the ConfState is shared and must not be mutated.
+   */
+  initialState(): InitialState {
+    const hs = this.#hardState;
+    return {
+      hardState: { term: hs.term, vote: hs.vote, commit: hs.commit },
+      confState: this.#snapshot.metadata.confState,
+    };
+  }
+
+  /** Saves the current HardState (copied). */
+  setHardState(st: HardState): void {
+    this.#hardState = { term: st.term, vote: st.vote, commit: st.commit };
+  }
+
+  /**
+   * The entries in `[lo, hi)`, stopping before their total {@link entrySize} would exceed
+   * `maxSize` but always at least one entry when `lo < hi` (`maxSize` may be `Infinity`).
+   * `lo === hi` gives an empty array.
+   *
+   * The array is fresh (the caller may keep or change it); the Entry objects in it are the
+   * storage's and must not be mutated.
+   * @throws {@link CompactedError} if `lo <= firstIndex() - 1` (compacted, or the dummy entry).
+   * @throws `Error` (a caller bug) if `hi > lastIndex() + 1` or `lo > hi`.
+   */
+  entries(lo: number, hi: number, maxSize: number): Entry[] {
+    const base = this.#base;
+    if (lo <= base) {
+      throw new CompactedError(`requested index ${lo} is unavailable due to compaction (first index ${base + 1})`);
+    }
+    const last = this.lastIndex();
+    if (hi > last + 1 || lo > hi) {
+      throw new Error(`storage-memory: entries [${lo}, ${hi}) out of bound [${base + 1}, ${last + 1})`);
+    }
+    const ents = this.#ents;
+    const start = this.#off + (lo - base);
+    const end = start + (hi - lo);
+    // A total beyond 2^53 bytes cannot be held in memory: no limit, no need to add sizes.
+    if (maxSize >= Number.MAX_SAFE_INTEGER || start === end) return ents.slice(start, end);
+    let size = entrySize(ents[start]!);
+    let limit = start + 1;
+    for (; limit < end; limit++) {
+      size += entrySize(ents[limit]!);
+      if (size > maxSize) break;
+    }
+    return ents.slice(start, limit);
+  }
+
+  /**
+   * The term of entry `i`, for `i` in `[firstIndex() - 1, lastIndex()]`.
+   * @throws {@link CompactedError} if `i < firstIndex() - 1`.
+   * @throws {@link UnavailableError} if `i > lastIndex()`.
+   */
+  term(i: number): number {
+    const base = this.#base;
+    if (i < base) {
+      throw new CompactedError(`requested index ${i} is unavailable due to compaction (first index ${base + 1})`);
+    }
+    const ents = this.#ents;
+    const k = this.#off + (i - base);
+    if (k >= ents.length) {
+      throw new UnavailableError(`requested entry at index ${i} is unavailable (last index ${this.lastIndex()})`);
+    }
+    return ents[k]!.term;
+  }
+
+  /** The first index that `entries()` may return: the snapshot (or compaction) index + 1. */
+  firstIndex(): number {
+    return this.#base + 1;
+  }
+
+  /** The index of the last entry; `firstIndex() - 1` when the log holds no entry. */
+  lastIndex(): number {
+    return this.#base + this.#ents.length - this.#off - 1;
+  }
+
+  /** The most recent snapshot (shared: do not mutate). */
+  snapshot(): Snapshot {
+    return this.#snapshot;
+  }
+
+  /**
+   * Replaces the whole content of the storage with `snap`: the log becomes empty, with its
+   * dummy entry at the snapshot's index and term. The snapshot is kept by reference.
+   * @throws {@link SnapOutOfDateError} if `snap` is not newer than the current snapshot.
+   */
+  applySnapshot(snap: Snapshot): void {
+    const { index, term } = snap.metadata;
+    if (index <= this.#snapshot.metadata.index) {
+      throw new SnapOutOfDateError(
+        `requested index ${index} is older than the existing snapshot (index ${this.#snapshot.metadata.index})`,
+      );
+    }
+    this.#snapshot = snap;
+    this.#ents = [dummyEntry(index, term)];
+    this.#off = 0;
+    this.#base = index;
+  }
+
+  /**
+   * Makes (and returns) a snapshot at index `i` with the term of entry `i`, the given data,
+   * and `cs` as its ConfState (or the previous snapshot's ConfState when `cs` is undefined;
+   * pass the result of the last `applyConfChange` if the membership changed since). The log is
+   * left as it is: call {@link MemoryStorage.compact} to discard entries.
+   * @throws {@link SnapOutOfDateError} if `i <= snapshot().metadata.index`.
+   * @throws {@link CompactedError} if `i < firstIndex() - 1` (compacted beyond the snapshot,
+   * so the term of `i` is gone).
+   * @throws `Error` (a caller bug) if `i > lastIndex()`.
+   */
+  createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array | undefined): Snapshot {
+    const prev = this.#snapshot;
+    if (i <= prev.metadata.index) {
+      throw new SnapOutOfDateError(
+        `requested index ${i} is older than the existing snapshot (index ${prev.metadata.index})`,
+      );
+    }
+    const last = this.lastIndex();
+    if (i > last) {
+      throw new Error(`storage-memory: snapshot index ${i} is out of bound lastIndex ${last}`);
+    }
+    const term = this.term(i); // CompactedError below the dummy entry
+    const metadata = { confState: cs ?? prev.metadata.confState, index: i, term };
+    const snap: Snapshot = data === undefined ? { metadata } : { data, metadata };
+    this.#snapshot = snap;
+    return snap;
+  }
+
+  /**
+   * Discards the entries before `compactIndex`; entry `compactIndex` becomes the dummy entry,
+   * so `firstIndex()` becomes `compactIndex + 1`. The application must not compact past its
+   * applied index.
+   * @throws {@link CompactedError} if `compactIndex <= firstIndex() - 1` (already compacted).
+   * @throws `Error` (a caller bug) if `compactIndex > lastIndex()`.
+   */
+  compact(compactIndex: number): void {
+    const base = this.#base;
+    if (compactIndex <= base) {
+      throw new CompactedError(
+        `requested index ${compactIndex} is unavailable due to compaction (first index ${base + 1})`,
+      );
+    }
+    const last = this.lastIndex();
+    if (compactIndex > last) {
+      throw new Error(`storage-memory: compact index ${compactIndex} is out of bound lastIndex ${last}`);
+    }
+    const ents = this.#ents;
+    const off = this.#off + (compactIndex - base);
+    // Drop the references now so the payloads can be collected; the slots go at the rebase.
+    for (let k = this.#off; k < off; k++) ents[k] = COMPACTED;
+    this.#base = compactIndex;
+    if (off >= MIN_REBASE && off >= ents.length - off) {
+      this.#ents = ents.slice(off);
+      this.#off = 0;
+    } else {
+      this.#off = off;
+    }
+  }
+
+  /**
+   * Appends `entries`, whose indexes must be consecutive. Everything from `entries[0].index`
+   * on is replaced (a conflicting suffix is cut first, as etcd does), and the part of `entries`
+   * at or below `firstIndex() - 1` (already compacted) is ignored. The Entry objects are kept
+   * by reference; the array itself is not.
+   * @throws `Error` (a caller bug) if the entries would leave a gap after `lastIndex()`, or
+   * their indexes are not consecutive. The storage is unchanged when it throws.
+   */
+  append(entries: readonly Entry[]): void {
+    const n = entries.length;
+    if (n === 0) return;
+    const lo = entries[0]!.index;
+    for (let k = 1; k < n; k++) {
+      if (entries[k]!.index !== lo + k) {
+        throw new Error(
+          `storage-memory: append: entry ${k} has index ${entries[k]!.index}, want ${lo + k} (indexes must be consecutive)`,
+        );
+      }
+    }
+    const first = this.#base + 1;
+    if (lo + n - 1 < first) return; // all compacted already
+    const from = lo < first ? first - lo : 0; // skip the compacted head
+    const at = lo + from;
+    const last = this.lastIndex();
+    if (at > last + 1) {
+      throw new Error(`storage-memory: append: missing log entry [last: ${last}, append at: ${at}]`);
+    }
+    const ents = this.#ents;
+    const pos = this.#off + (at - this.#base);
+    if (pos < ents.length) ents.length = pos;
+    for (let k = from; k < n; k++) ents.push(entries[k]!);
+  }
+}

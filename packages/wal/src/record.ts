@@ -1,0 +1,238 @@
+/**
+ * WAL record framing, etcd v3.4 layout: an 8-byte little-endian length word (low 56 bits the
+ * length of the `walpb.Record` that follows, top byte `0x80 | pad` when `pad` zero bytes follow
+ * to reach 8-byte alignment), then `walpb.Record{type int64 = 1, crc uint32 = 2, data bytes = 3}`.
+ *
+ * {@link BatchEncoder} writes a batch of records into one growing buffer (one copy of each
+ * payload, no allocation per record); {@link parseFrame} reads one frame without allocating.
+ * @module
+ */
+import type { Entry, HardState } from "@tsraft/raftpb";
+import { crc32c } from "./crc32c.js";
+import { ProtoError, ProtoReader, entrySizeOf, hardStateSizeOf, putEntry, putHardState, putVarint, varintSize } from "./proto.js";
+
+/** walpb record types. */
+export const RecordType = {
+  Metadata: 1,
+  Entry: 2,
+  State: 3,
+  Crc: 4,
+  Snapshot: 5,
+} as const;
+
+/** etcd's `maxWALEntrySizeLimit`: the default maximum record length (10 MiB). */
+export const DEFAULT_MAX_RECORD_BYTES = 10 * 1024 * 1024;
+
+/** Padding after a record of `n` bytes. */
+export function padOf(n: number): number {
+  return (8 - (n % 8)) % 8;
+}
+
+/**
+ * Encodes records into one reusable, growing buffer, chaining the CRC as etcd's encoder does.
+ * Invariant: `len` is a multiple of 8 (every frame is padded).
+ */
+export class BatchEncoder {
+  buf: Uint8Array;
+  len = 0;
+  /** The running CRC: the crc field of the last record encoded. */
+  crc: number;
+
+  constructor(crc: number, initialBytes = 1 << 16) {
+    this.crc = crc;
+    this.buf = new Uint8Array(initialBytes);
+  }
+
+  /** Empties the buffer (keeps its memory and the running CRC). */
+  reset(): void {
+    this.len = 0;
+  }
+
+  private ensure(extra: number): void {
+    const need = this.len + extra;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const nb = new Uint8Array(size);
+    nb.set(this.buf.subarray(0, this.len));
+    this.buf = nb;
+  }
+
+  /**
+   * Appends a record whose data is produced by `write(buf, pos)` (exactly `dataLen` bytes, or
+   * no data field at all when `dataLen` is -1). The payload is written once, straight into its
+   * final place: the header is laid out for a 5-byte crc varint and moved up if the crc is
+   * shorter (1 time in 16).
+   */
+  private append(type: number, dataLen: number, write: ((buf: Uint8Array, pos: number) => void) | undefined): void {
+    const lenHdr = dataLen < 0 ? 0 : 1 + varintSize(dataLen);
+    const maxRec = 1 + varintSize(type) + 1 + 5 + lenHdr + Math.max(dataLen, 0);
+    this.ensure(8 + maxRec + 7);
+    const buf = this.buf;
+    const start = this.len;
+    const dataPos = start + 8 + maxRec - Math.max(dataLen, 0);
+    let crc = this.crc;
+    if (dataLen >= 0) {
+      write!(buf, dataPos);
+      crc = crc32c(crc, buf, dataPos, dataPos + dataLen);
+    }
+    this.crc = crc;
+    const recLen = maxRec - 5 + varintSize(crc);
+    const shift = maxRec - recLen;
+    if (shift > 0 && dataLen > 0) buf.copyWithin(dataPos - shift, dataPos, dataPos + dataLen);
+    let p = start + 8;
+    buf[p++] = 0x08;
+    p = putVarint(buf, p, type);
+    buf[p++] = 0x10;
+    p = putVarint(buf, p, crc);
+    if (dataLen >= 0) {
+      buf[p++] = 0x1a;
+      p = putVarint(buf, p, dataLen);
+    }
+    const pad = padOf(recLen);
+    const end = start + 8 + recLen;
+    for (let i = 0; i < pad; i++) buf[end + i] = 0;
+    // length word: low 56 bits the record length, top byte 0x80 | pad when padded
+    buf[start] = recLen & 0xff;
+    buf[start + 1] = (recLen >>> 8) & 0xff;
+    buf[start + 2] = (recLen >>> 16) & 0xff;
+    buf[start + 3] = (recLen >>> 24) & 0xff;
+    buf[start + 4] = 0;
+    buf[start + 5] = 0;
+    buf[start + 6] = 0;
+    buf[start + 7] = pad === 0 ? 0 : 0x80 | pad;
+    this.len = end + pad;
+  }
+
+  /** Appends an entry record. */
+  entry(e: Entry): void {
+    this.append(RecordType.Entry, entrySizeOf(e), (b, p) => putEntry(b, p, e));
+  }
+
+  /** Appends a state record. */
+  state(h: HardState): void {
+    this.append(RecordType.State, hardStateSizeOf(h), (b, p) => putHardState(b, p, h));
+  }
+
+  /** Appends a record with raw data (metadata, snapshot), or none (`undefined`). */
+  raw(type: number, data: Uint8Array | undefined): void {
+    if (data === undefined) this.append(type, -1, undefined);
+    else this.append(type, data.length, (b, p) => b.set(data, p));
+  }
+
+  /**
+   * Appends a crc record carrying `prevCrc` and restarts the chain from it (the first record of
+   * every segment).
+   */
+  crcRecord(prevCrc: number): void {
+    this.crc = prevCrc;
+    this.append(RecordType.Crc, -1, undefined);
+  }
+}
+
+/** Why a frame could not be read (see {@link parseFrame}). */
+export const FrameStatus = {
+  Ok: 0,
+  /** `off` is exactly the end of the bytes. */
+  End: 1,
+  /** An all-zero length word: the preallocated tail. */
+  Zero: 2,
+  /** Fewer than 8 bytes remain for the length word. */
+  PartialWord: 3,
+  /** The frame claims more bytes than remain. */
+  PastEnd: 4,
+  /** The length exceeds the configured maximum. */
+  TooLarge: 5,
+  /** The top byte of the length word is not what etcd writes for this length, or padding is not zero. */
+  BadFraming: 6,
+  /** The walpb.Record does not decode, or has no crc/type. */
+  Undecodable: 7,
+} as const;
+export type FrameStatus = (typeof FrameStatus)[keyof typeof FrameStatus];
+
+/** The fields of the last frame {@link parseFrame} read; reused, never allocated per record. */
+export class Frame {
+  status: FrameStatus = FrameStatus.End;
+  off = 0;
+  /** Offset after the frame (length word + record + padding). */
+  end = 0;
+  recBytes = 0;
+  type = 0;
+  crc = 0;
+  /** `data` range; `hasData` false for a record without a data field (crc records). */
+  dataStart = 0;
+  dataEnd = 0;
+  hasData = false;
+  /** The reason of an Undecodable status. */
+  why = "";
+}
+
+/**
+ * Reads the frame at `off` of `buf[0, n)` into `f`. Framing is checked strictly: the top byte
+ * must be exactly `0x80 | pad` (or 0 without padding) and the padding bytes zero, as etcd writes
+ * them, so that a flipped bit there is seen even though the CRC does not cover it.
+ */
+export function parseFrame(buf: Uint8Array, n: number, off: number, maxRecordBytes: number, f: Frame): FrameStatus {
+  f.off = off;
+  f.hasData = false;
+  if (off === n) return (f.status = FrameStatus.End);
+  if (n - off < 8) return (f.status = FrameStatus.PartialWord);
+  const lo = (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0;
+  const hi = (buf[off + 4]! | (buf[off + 5]! << 8) | (buf[off + 6]! << 16)) >>> 0;
+  const top = buf[off + 7]!;
+  if (lo === 0 && hi === 0 && top === 0) return (f.status = FrameStatus.Zero);
+  const recBytes = hi * 0x100000000 + lo;
+  f.recBytes = recBytes;
+  const pad = top & 0x80 ? top & 7 : 0;
+  const end = off + 8 + recBytes + pad;
+  f.end = end;
+  if (recBytes > maxRecordBytes) return (f.status = FrameStatus.TooLarge);
+  if (end > n) return (f.status = FrameStatus.PastEnd);
+  const expectPad = padOf(recBytes);
+  if (top !== (expectPad === 0 ? 0 : 0x80 | expectPad)) return (f.status = FrameStatus.BadFraming);
+  for (let i = end - pad; i < end; i++) if (buf[i] !== 0) return (f.status = FrameStatus.BadFraming);
+  return (f.status = decodeRecord(buf, off + 8, off + 8 + recBytes, f));
+}
+
+function decodeRecord(buf: Uint8Array, start: number, end: number, f: Frame): FrameStatus {
+  // Fast path: etcd's exact layout 08 type 10 crc [1a len data].
+  const r = new ProtoReader(buf, start, end);
+  let seenType = false;
+  let seenCrc = false;
+  try {
+    while (r.pos < end) {
+      const tag = r.varint("Record.(tag)");
+      switch (tag) {
+        case 0x08:
+          f.type = r.varint("Record.type");
+          seenType = true;
+          break;
+        case 0x10:
+          f.crc = r.varint("Record.crc");
+          if (f.crc > 0xffffffff) throw new ProtoError("Record.crc", "value above 2^32-1");
+          seenCrc = true;
+          break;
+        case 0x1a:
+          f.dataStart = r.bytesRange("Record.data");
+          f.dataEnd = r.pos;
+          f.hasData = true;
+          break;
+        default:
+          throw new ProtoError("Record", `unexpected tag ${tag}`);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof ProtoError)) throw e;
+    f.why = e.message;
+    return FrameStatus.Undecodable;
+  }
+  if (!seenType || !seenCrc) {
+    f.why = "record without type or crc";
+    return FrameStatus.Undecodable;
+  }
+  if (f.type < 1 || f.type > 5) {
+    f.why = `unknown record type ${f.type}`;
+    return FrameStatus.Undecodable;
+  }
+  return FrameStatus.Ok;
+}

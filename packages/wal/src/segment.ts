@@ -1,0 +1,101 @@
+/**
+ * Segment file names (`%016x-%016x.wal`: sequence, first raft index) and directory listing,
+ * plus the small fs helpers the WAL and the Snapshotter share.
+ * @module
+ */
+import { open, readdir } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { WalFileNotFoundError } from "./errors.js";
+
+const NAME_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
+
+/** A parsed segment name. */
+export interface SegmentName {
+  name: string;
+  seq: number;
+  index: number;
+}
+
+/** `%016x-%016x.wal`. */
+export function walName(seq: number, index: number): string {
+  return `${hex16(seq)}-${hex16(index)}.wal`;
+}
+
+/** Zero-padded 16-digit lower-case hex of a safe integer. */
+export function hex16(n: number): string {
+  return n.toString(16).padStart(16, "0");
+}
+
+/** Parses a segment name, or returns undefined (also for values above 2^53-1). */
+export function parseWalName(name: string): SegmentName | undefined {
+  const m = NAME_RE.exec(name);
+  if (m === null) return undefined;
+  const seq = Number.parseInt(m[1]!, 16);
+  const index = Number.parseInt(m[2]!, 16);
+  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(index)) return undefined;
+  return { name, seq, index };
+}
+
+/** The segment files of `dir`, sorted by name (etcd's `readWALNames`); other files are ignored. */
+export async function listSegments(dir: string): Promise<SegmentName[]> {
+  const names = (await readdir(dir)).sort();
+  const out: SegmentName[] = [];
+  for (const n of names) {
+    const s = parseWalName(n);
+    if (s !== undefined) out.push(s);
+  }
+  return out;
+}
+
+/**
+ * The segments to read for a snapshot at `index`: from the last one whose first index is
+ * `<= index` to the end, with consecutive sequence numbers (etcd's `selectWALFiles`).
+ * @throws {@link WalFileNotFoundError} when there is none, or a sequence number is missing.
+ */
+export function selectSegments(dir: string, names: readonly SegmentName[], index: number): SegmentName[] {
+  if (names.length === 0) throw new WalFileNotFoundError(dir, "no .wal segment");
+  let i = names.length - 1;
+  while (i >= 0 && names[i]!.index > index) i--;
+  if (i < 0) throw new WalFileNotFoundError(dir, `no segment starts at or before index ${index}`);
+  const sel = names.slice(i);
+  for (let k = 1; k < sel.length; k++) {
+    if (sel[k]!.seq !== sel[k - 1]!.seq + 1) {
+      throw new WalFileNotFoundError(`${dir}/${sel[k]!.name}`, `sequence gap: ${sel[k - 1]!.name} is followed by ${sel[k]!.name}`);
+    }
+    if (sel[k]!.index < sel[k - 1]!.index) {
+      throw new WalFileNotFoundError(`${dir}/${sel[k]!.name}`, `segments out of order: ${sel[k - 1]!.name} then ${sel[k]!.name}`);
+    }
+  }
+  return sel;
+}
+
+/** fsync a directory (so a rename or a new file in it is durable). */
+export async function syncDir(dir: string): Promise<void> {
+  const h = await open(dir, "r");
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/** Writes all of `buf[0, len)` at `position` (looping over short writes). */
+export async function writeAll(h: FileHandle, buf: Uint8Array, len: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < len) {
+    const { bytesWritten } = await h.write(buf, done, len - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Reads a whole file of known size into a fresh buffer. */
+export async function readWhole(h: FileHandle, size: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(size);
+  let done = 0;
+  while (done < size) {
+    const { bytesRead } = await h.read(buf, done, size - done, done);
+    if (bytesRead === 0) return buf.subarray(0, done);
+    done += bytesRead;
+  }
+  return buf;
+}

@@ -1,0 +1,125 @@
+/**
+ * Snapshot files in etcd v3.4's format: `%016x-%016x.snap` (term, index) holding
+ * `snappb.snapshot{crc = 1, data = 2}`, `data` an encoded raftpb.Snapshot and `crc` its
+ * CRC-32C (not chained).
+ * @module
+ */
+import { DecodeError, decodeSnapshot, encodeSnapshot } from "@tsraft/raftpb";
+import type { Snapshot } from "@tsraft/raftpb";
+import { open, readFile, readdir, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { crc32c } from "./crc32c.js";
+import { NoSnapshotError, SnapCorruptError, SnapCrcMismatchError } from "./errors.js";
+import { ProtoError, decodeSnapFile, encodeSnapFile } from "./proto.js";
+import type { WalSnapshot } from "./proto.js";
+import { hex16, syncDir, writeAll } from "./segment.js";
+
+/** `%016x-%016x.snap` for a snapshot's term and index. */
+export function snapName(term: number, index: number): string {
+  return `${hex16(term)}-${hex16(index)}.snap`;
+}
+
+/**
+ * Reads and checks one snapshot file (etcd's `snap.Read`).
+ * @throws {@link SnapCorruptError} (empty, crc 0, undecodable), {@link SnapCrcMismatchError}.
+ */
+export async function readSnapFile(path: string): Promise<Snapshot> {
+  const b = new Uint8Array(await readFile(path));
+  if (b.length === 0) throw new SnapCorruptError(path, "empty snapshot");
+  let outer;
+  try {
+    outer = decodeSnapFile(b);
+  } catch (e) {
+    if (e instanceof ProtoError) throw new SnapCorruptError(path, `undecodable file: ${e.message}`, { cause: e });
+    throw e;
+  }
+  if (outer.data === undefined || outer.data.length === 0 || outer.crc === 0) throw new SnapCorruptError(path, "empty snapshot");
+  if (crc32c(0, outer.data) !== outer.crc) throw new SnapCrcMismatchError(path);
+  try {
+    return decodeSnapshot(outer.data);
+  } catch (e) {
+    if (e instanceof DecodeError) throw new SnapCorruptError(path, `undecodable snapshot: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+/** Saves and loads the snapshot files of one directory (etcd's `snap.Snapshotter`). */
+export class Snapshotter {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /**
+   * Writes `snapshot` durably: to `NAME.tmp`, fsync, rename to `NAME`, fsync the directory. An
+   * empty snapshot (index 0) is not written, as in etcd.
+   */
+  async save(snapshot: Snapshot): Promise<void> {
+    const md = snapshot.metadata;
+    if (md.index === 0) return;
+    const data = encodeSnapshot(snapshot);
+    const file = encodeSnapFile(crc32c(0, data), data);
+    const name = snapName(md.term, md.index);
+    const tmp = join(this.dir, `${name}.tmp`);
+    const h = await open(tmp, "w", 0o600);
+    try {
+      await writeAll(h, file, file.length, 0);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await rename(tmp, join(this.dir, name));
+    await syncDir(this.dir);
+  }
+
+  /** The `.snap` names, newest first. */
+  async names(): Promise<string[]> {
+    return (await readdir(this.dir)).filter((n) => n.endsWith(".snap")).sort().reverse();
+  }
+
+  /**
+   * The newest readable snapshot. Unreadable files met on the way are renamed `NAME.broken`.
+   * @throws {@link NoSnapshotError} if there is none.
+   */
+  load(): Promise<Snapshot> {
+    return this.loadMatching(() => true);
+  }
+
+  /**
+   * The newest readable snapshot whose (index, term) is among `walSnapshots` (the WAL's
+   * snapshot records, see {@link WAL.validSnapshotEntries}): one the WAL can be opened at.
+   * @throws {@link NoSnapshotError} if there is none.
+   */
+  loadNewestAvailable(walSnapshots: readonly WalSnapshot[]): Promise<Snapshot> {
+    return this.loadMatching((s) => walSnapshots.some((w) => w.index === s.metadata.index && w.term === s.metadata.term));
+  }
+
+  private async loadMatching(match: (s: Snapshot) => boolean): Promise<Snapshot> {
+    for (const name of await this.names()) {
+      const path = join(this.dir, name);
+      let snap: Snapshot;
+      try {
+        snap = await readSnapFile(path);
+      } catch (e) {
+        if (!(e instanceof SnapCorruptError || e instanceof SnapCrcMismatchError)) throw e;
+        await rename(path, `${path}.broken`);
+        continue;
+      }
+      if (match(snap)) return snap;
+    }
+    throw new NoSnapshotError();
+  }
+
+  /**
+   * Deletes all but the newest `keep` snapshot files (and leftover `.tmp` files).
+   * @returns the names deleted.
+   */
+  async purge(keep: number): Promise<string[]> {
+    const names = await this.names();
+    const doomed = names.slice(Math.max(0, keep));
+    for (const n of (await readdir(this.dir)).filter((x) => x.endsWith(".snap.tmp"))) doomed.push(n);
+    for (const n of doomed) await unlink(join(this.dir, n));
+    if (doomed.length > 0) await syncDir(this.dir);
+    return doomed;
+  }
+}

@@ -1,0 +1,568 @@
+/**
+ * The write-ahead log: etcd v3.4's on-disk format, Promise-based, group-committing.
+ *
+ * Durability contract (see README "Durability"): a `save` whose promise resolved and that had to
+ * sync (new entries, a term or vote change) is on disk: its records were written with one
+ * `write` and made durable with one `fdatasync` (shared with the saves queued behind it). Calls
+ * may overlap: they are written in call order; each promise resolves when its own records are
+ * durable (or written, for a save that need not sync).
+ * @module
+ */
+import type { Entry, HardState } from "@tsraft/raftpb";
+import { copyFile, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
+import { lockDir } from "./lock.js";
+import type { DirLock } from "./lock.js";
+import { encodeWalSnapshot } from "./proto.js";
+import type { WalSnapshot } from "./proto.js";
+import { readSegments } from "./reader.js";
+import type { ReadResult, SegmentBytes } from "./reader.js";
+import { BatchEncoder, DEFAULT_MAX_RECORD_BYTES, RecordType } from "./record.js";
+import { listSegments, readWhole, selectSegments, syncDir, walName, writeAll } from "./segment.js";
+import type { SegmentName } from "./segment.js";
+
+/** etcd's `SegmentSizeBytes`: segments are preallocated to, and cut after, 64,000,000 bytes. */
+export const DEFAULT_SEGMENT_SIZE_BYTES = 64_000_000;
+
+/** Options of {@link WAL.create}, {@link WAL.open} and the static helpers. */
+export interface WalOptions {
+  /** Segment size: preallocation and cut threshold. Default 64,000,000 (etcd's). */
+  segmentSizeBytes?: number;
+  /** The largest record accepted on read. Default 10 MiB (etcd's `maxWALEntrySizeLimit`). */
+  maxRecordBytes?: number;
+  /**
+   * Copy entry data out of the segment read buffers in `readAll` (default false: entries' `data`
+   * are views into buffers of the segment files' size, which stay alive as long as any entry).
+   */
+  copyEntryData?: boolean;
+}
+
+/** What {@link WAL.readAll} returns. */
+export interface ReadAllResult {
+  /** The metadata given to `create` (`undefined` if it was created without). */
+  metadata: Uint8Array | undefined;
+  /** The last HardState saved (all zero if none). */
+  hardState: HardState;
+  /** The entries after the snapshot the WAL was opened at, overwrites applied. */
+  entries: Entry[];
+}
+
+interface Resolved {
+  segmentSizeBytes: number;
+  maxRecordBytes: number;
+  copyEntryData: boolean;
+}
+
+function resolve(o: WalOptions | undefined): Resolved {
+  const r: Resolved = {
+    segmentSizeBytes: o?.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES,
+    maxRecordBytes: o?.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+    copyEntryData: o?.copyEntryData ?? false,
+  };
+  if (!Number.isSafeInteger(r.segmentSizeBytes) || r.segmentSizeBytes < 64) throw new RangeError("wal: segmentSizeBytes must be an integer >= 64");
+  if (!Number.isSafeInteger(r.maxRecordBytes) || r.maxRecordBytes < 64) throw new RangeError("wal: maxRecordBytes must be an integer >= 64");
+  return r;
+}
+
+const EMPTY_HS: HardState = { term: 0, vote: 0n, commit: 0 };
+
+function isEmptyHardState(h: HardState): boolean {
+  return h.term === 0 && h.vote === 0n && h.commit === 0;
+}
+
+interface Pending {
+  kind: "save" | "snapshot" | "sync";
+  hs: HardState;
+  entries: readonly Entry[];
+  snap: Uint8Array | undefined;
+  snapIndex: number;
+  mustSync: boolean;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * A write-ahead log directory. Obtain one with {@link WAL.create}, {@link WAL.open} (write mode:
+ * call {@link WAL.readAll} once, then save) or {@link WAL.openForRead}.
+ */
+export class WAL {
+  readonly dir: string;
+  private readonly opts: Resolved;
+  private readonly lock: DirLock | undefined;
+  /** Segments this WAL holds (etcd's `locks`): the tail is last. Released ones are not here. */
+  private held: SegmentName[];
+  private released: SegmentName[] = [];
+  private readonly start: WalSnapshot;
+  private tail: FileHandle | undefined;
+  private tailOffset = 0;
+  private enc: BatchEncoder | undefined;
+  private metadata: Uint8Array | undefined;
+  /** Flush-time state: the last HardState written and etcd's `enti` (last entry index written). */
+  private state: HardState = EMPTY_HS;
+  private enti = 0;
+  /** Call-time state, for validation and the must-sync rule. */
+  private qState: HardState = EMPTY_HS;
+  private qIndex = 0;
+  private qMaxIndex = 0;
+  private qTerm = 0;
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private failed: unknown = undefined;
+  private closed = false;
+  private readDone = false;
+
+  private constructor(dir: string, opts: Resolved, lock: DirLock | undefined, held: SegmentName[], start: WalSnapshot) {
+    this.dir = dir;
+    this.opts = opts;
+    this.lock = lock;
+    this.held = held;
+    this.start = start;
+  }
+
+  /** True if `dir` holds at least one segment file. */
+  static async exists(dir: string): Promise<boolean> {
+    try {
+      return (await listSegments(dir)).length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Creates a WAL in `dir` (created, or an empty existing directory) and returns it in write mode.
+   * Written atomically: the first segment (a crc record, the metadata, an empty snapshot record)
+   * is built in `dir.tmp`, synced, and renamed to `dir`; the parent directory is synced.
+   * @throws {@link WalExistsError} if `dir` already holds segments; {@link WalLockedError}.
+   */
+  static async create(dir: string, metadata: Uint8Array | undefined, options?: WalOptions): Promise<WAL> {
+    const opts = resolve(options);
+    if (await WAL.exists(dir)) throw new WalExistsError(dir);
+    const lock = await lockDir(dir);
+    let h: FileHandle | undefined;
+    try {
+      const tmp = dir.replace(/\/+$/, "") + ".tmp";
+      await rm(tmp, { recursive: true, force: true });
+      await mkdir(tmp, { recursive: true });
+      const name = walName(0, 0);
+      h = await open(join(tmp, name), "w+", 0o600);
+      await h.truncate(opts.segmentSizeBytes);
+      const enc = new BatchEncoder(0);
+      enc.crcRecord(0);
+      enc.raw(RecordType.Metadata, metadata);
+      enc.raw(RecordType.Snapshot, encodeWalSnapshot({ index: 0, term: 0 }));
+      await writeAll(h, enc.buf, enc.len, 0);
+      await h.sync();
+      await h.close();
+      h = undefined;
+      const existing = await readdir(dir).catch(() => undefined);
+      if (existing !== undefined) {
+        if (existing.length > 0) throw new WalStateError(`create: ${dir} exists and is not empty`);
+        await rmdir(dir);
+      }
+      await rename(tmp, dir);
+      await syncDir(dirname(join(dir, ".")));
+      const w = new WAL(dir, opts, lock, [{ name, seq: 0, index: 0 }], { index: 0, term: 0 });
+      w.tail = await open(join(dir, name), "r+");
+      w.tailOffset = enc.len;
+      w.enc = enc;
+      enc.reset();
+      w.metadata = metadata;
+      w.readDone = true;
+      return w;
+    } catch (e) {
+      await h?.close().catch(() => undefined);
+      await lock.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Opens the WAL in write mode at `snap` (as etcd's server does at boot): locks the directory,
+   * selects the segments from the last one starting at or before `snap.index`. Call
+   * {@link WAL.readAll} before saving.
+   * @throws {@link WalFileNotFoundError}, {@link WalLockedError}.
+   */
+  static async open(dir: string, snap: WalSnapshot, options?: WalOptions): Promise<WAL> {
+    const opts = resolve(options);
+    const sel = selectSegments(dir, await listSegments(dir), snap.index);
+    const lock = await lockDir(dir);
+    try {
+      const w = new WAL(dir, opts, lock, sel, snap);
+      w.tail = await open(join(dir, sel[sel.length - 1]!.name), "r+");
+      return w;
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Opens the WAL for reading only: no lock, no writes. A torn tail ends the log instead of
+   * failing the read.
+   * @throws {@link WalFileNotFoundError}.
+   */
+  static async openForRead(dir: string, snap: WalSnapshot, options?: WalOptions): Promise<WAL> {
+    const opts = resolve(options);
+    const sel = selectSegments(dir, await listSegments(dir), snap.index);
+    return new WAL(dir, opts, undefined, sel, snap);
+  }
+
+  private get writeMode(): boolean {
+    return this.lock !== undefined;
+  }
+
+  /**
+   * Reads every record from the snapshot on: the metadata, the last HardState, and the entries
+   * after the snapshot. In write mode the log must end cleanly (a torn tail throws
+   * {@link WalTornTailError}: close, {@link WAL.repair}, open again), any non-zero bytes after
+   * the last record are zero-filled, and the WAL is then ready to save. In read mode a torn tail
+   * ends the log, and a snapshot that is not found throws {@link WalSnapshotNotFoundError} with
+   * the data in `result` (etcd 3.4's write mode ignores that case, and so does this one).
+   * @throws {@link CrcMismatchError}, {@link WalCorruptError}, {@link RecordTooLargeError},
+   *   {@link WalSnapshotMismatchError}, {@link WalTornTailError}, {@link WalSnapshotNotFoundError}.
+   */
+  async readAll(): Promise<ReadAllResult> {
+    if (this.closed) throw new WalStateError("readAll after close");
+    if (this.readDone) throw new WalStateError("readAll called twice");
+    this.readDone = true;
+    const segs = await this.readSegmentFiles();
+    const res = readSegments(segs, {
+      start: this.start,
+      strictTail: this.writeMode,
+      maxRecordBytes: this.opts.maxRecordBytes,
+      copyData: this.opts.copyEntryData,
+    });
+    const out: ReadAllResult = { metadata: res.metadata, hardState: res.hardState, entries: res.entries };
+    if (this.writeMode) {
+      await this.prepareAppend(res, segs[segs.length - 1]!.bytes.length);
+    } else if (!res.matched) {
+      throw Object.assign(new WalSnapshotNotFoundError(), { result: out });
+    }
+    return out;
+  }
+
+  private async readSegmentFiles(): Promise<SegmentBytes[]> {
+    const out: SegmentBytes[] = [];
+    for (const s of this.held) {
+      const h = this.writeMode && s === this.held[this.held.length - 1] ? this.tail! : await open(join(this.dir, s.name), "r");
+      try {
+        const size = (await h.stat()).size;
+        out.push({ name: s.name, firstIndex: s.index, bytes: await readWhole(h, size) });
+      } finally {
+        if (h !== this.tail) await h.close();
+      }
+    }
+    return out;
+  }
+
+  private async prepareAppend(res: ReadResult, fileSize: number): Promise<void> {
+    const tail = this.tail!;
+    if (res.tailDirty) {
+      // etcd's ZeroToEnd: what follows the last record was never synced; zero it so later
+      // writes cannot leave a mix of old and new records.
+      await tail.truncate(res.tailOffset);
+      await tail.truncate(fileSize);
+    }
+    this.tailOffset = res.tailOffset;
+    this.enc = new BatchEncoder(res.crc);
+    this.metadata = res.metadata;
+    this.state = this.qState = res.hardState;
+    this.enti = this.qIndex = res.lastIndex;
+    this.qMaxIndex = Math.max(res.lastIndex, ...res.snapshots.map((s) => s.index), this.start.index);
+    this.qTerm = Math.max(res.hardState.term, res.entries.length > 0 ? res.entries[res.entries.length - 1]!.term : 0);
+  }
+
+  private checkWritable(what: string): void {
+    if (this.closed) throw new WalStateError(`${what} after close`);
+    if (this.failed !== undefined) throw new WalStateError(`${what} after a failed write or sync: ${String(this.failed)}`);
+    if (this.enc === undefined) throw new WalStateError(this.writeMode ? `${what} before readAll` : `${what} on a WAL opened for reading`);
+  }
+
+  /**
+   * Appends `entries` then `hardState` (when not empty). Resolves once they are durable when
+   * they must be (entries given, or term/vote changed: one fdatasync, shared by every save queued
+   * while the previous write was in flight), or once written otherwise. The arrays and the
+   * entries' data must not change until the promise settles. An entry index at or below the last
+   * one overwrites the log from there (raft's conflict resolution).
+   * @throws {@link WalStateError} (rejected) if the WAL is closed, failed, not read yet, or the
+   *   entries are not a contiguous run that continues the log, or the HardState's commit is
+   *   beyond the last index; I/O errors reject this and every later call.
+   */
+  save(hardState: HardState, entries: readonly Entry[]): Promise<void> {
+    try {
+      this.checkWritable("save");
+      const emptyHs = isEmptyHardState(hardState);
+      if (emptyHs && entries.length === 0) return Promise.resolve();
+      this.validate(hardState, entries, emptyHs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const prev = this.qState;
+    const mustSync = entries.length > 0 || hardState.vote !== prev.vote || hardState.term !== prev.term;
+    if (entries.length > 0) {
+      this.qIndex = entries[entries.length - 1]!.index;
+      if (this.qIndex > this.qMaxIndex) this.qMaxIndex = this.qIndex;
+    }
+    if (!isEmptyHardState(hardState)) this.qState = hardState;
+    return this.enqueue("save", hardState, entries, undefined, 0, mustSync);
+  }
+
+  private validate(hs: HardState, entries: readonly Entry[], emptyHs: boolean): void {
+    let prevIndex = -1;
+    let maxTerm = this.qTerm;
+    for (const e of entries) {
+      if (!Number.isSafeInteger(e.index) || e.index < 1 || !Number.isSafeInteger(e.term) || e.term < 1) {
+        throw new WalStateError(`save: entry index ${e.index} term ${e.term}: both must be integers >= 1`);
+      }
+      if (prevIndex < 0) {
+        if (e.index > this.qIndex + 1) throw new WalStateError(`save: entry ${e.index} leaves a gap after the last index ${this.qIndex}`);
+      } else if (e.index !== prevIndex + 1) {
+        throw new WalStateError(`save: entries are not contiguous (${prevIndex} then ${e.index})`);
+      }
+      prevIndex = e.index;
+      if (e.term > maxTerm) maxTerm = e.term;
+    }
+    if (!emptyHs) {
+      const last = Math.max(this.qMaxIndex, prevIndex);
+      if (hs.commit > last) throw new WalStateError(`save: HardState commit ${hs.commit} is beyond the last index ${last}`);
+      if (hs.term < maxTerm) throw new WalStateError(`save: HardState term ${hs.term} is below an entry's term ${maxTerm}`);
+      if (hs.term < this.qState.term) throw new WalStateError(`save: HardState term ${hs.term} is below the saved term ${this.qState.term}`);
+      this.qTerm = Math.max(this.qTerm, maxTerm);
+    } else if (maxTerm > Math.max(this.qState.term, this.qTerm)) {
+      this.qTerm = maxTerm;
+    }
+  }
+
+  /**
+   * Appends a snapshot record (etcd's `SaveSnapshot`) and syncs. Call it after the snapshot
+   * itself is durable (e.g. {@link Snapshotter.save}).
+   * @throws {@link WalStateError} (rejected) as {@link WAL.save}.
+   */
+  saveSnapshot(snapshot: WalSnapshot): Promise<void> {
+    try {
+      this.checkWritable("saveSnapshot");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (snapshot.index > this.qIndex) this.qIndex = snapshot.index;
+    if (snapshot.index > this.qMaxIndex) this.qMaxIndex = snapshot.index;
+    return this.enqueue("snapshot", EMPTY_HS, [], encodeWalSnapshot(snapshot), snapshot.index, true);
+  }
+
+  /**
+   * fdatasyncs the tail after every queued write.
+   * @throws {@link WalStateError} (rejected) as {@link WAL.save}.
+   */
+  sync(): Promise<void> {
+    try {
+      this.checkWritable("sync");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.enqueue("sync", EMPTY_HS, [], undefined, 0, true);
+  }
+
+  private enqueue(kind: Pending["kind"], hs: HardState, entries: readonly Entry[], snap: Uint8Array | undefined, snapIndex: number, mustSync: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ kind, hs, entries, snap, snapIndex, mustSync, resolve, reject });
+      if (this.flushing === undefined) this.flushing = this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        const enc = this.enc!;
+        enc.reset();
+        let sync = false;
+        for (const p of batch) {
+          for (const e of p.entries) {
+            enc.entry(e);
+            this.enti = e.index;
+          }
+          if (p.kind === "save" && !isEmptyHardState(p.hs)) {
+            enc.state(p.hs);
+            this.state = p.hs;
+          }
+          if (p.snap !== undefined) {
+            enc.raw(RecordType.Snapshot, p.snap);
+            if (this.enti < p.snapIndex) this.enti = p.snapIndex;
+          }
+          sync ||= p.mustSync;
+        }
+        if (enc.len > 0) await writeAll(this.tail!, enc.buf, enc.len, this.tailOffset);
+        this.tailOffset += enc.len;
+        if (this.tailOffset >= this.opts.segmentSizeBytes) await this.cut();
+        else if (sync) await this.tail!.datasync();
+        for (const p of batch) p.resolve();
+      } catch (e) {
+        this.failed = e;
+        for (const p of batch) p.reject(e);
+        for (const p of this.queue.splice(0)) p.reject(e);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  /** Starts a new segment, as etcd's `cut`: see the module comment of README "Segments". */
+  private async cut(): Promise<void> {
+    const tail = this.tail!;
+    await tail.truncate(this.tailOffset);
+    await tail.sync();
+    const prev = this.held[this.held.length - 1]!;
+    const next: SegmentName = { name: walName(prev.seq + 1, this.enti + 1), seq: prev.seq + 1, index: this.enti + 1 };
+    const tmp = join(this.dir, `${next.name}.tmp`);
+    const h = await open(tmp, "w+", 0o600);
+    try {
+      await h.truncate(this.opts.segmentSizeBytes);
+      const enc = this.enc!;
+      enc.reset();
+      enc.crcRecord(enc.crc);
+      enc.raw(RecordType.Metadata, this.metadata);
+      if (!isEmptyHardState(this.state)) enc.state(this.state);
+      await writeAll(h, enc.buf, enc.len, 0);
+      await h.sync();
+      await rename(tmp, join(this.dir, next.name));
+      await syncDir(this.dir);
+      this.tailOffset = enc.len;
+      enc.reset();
+    } catch (e) {
+      await h.close().catch(() => undefined);
+      throw e;
+    }
+    this.tail = h;
+    this.held.push(next);
+    await tail.close();
+  }
+
+  /**
+   * Releases the segments whose entries are all below `index`, keeping the one that contains it
+   * (etcd's `ReleaseLockTo`); {@link WAL.purgeReleased} then deletes them.
+   */
+  releaseLockTo(index: number): void {
+    let smaller = this.held.length - 1;
+    for (let i = 0; i < this.held.length; i++) {
+      if (this.held[i]!.index >= index) {
+        smaller = i - 1;
+        break;
+      }
+    }
+    if (smaller <= 0) return;
+    this.released.push(...this.held.slice(0, smaller));
+    this.held = this.held.slice(smaller);
+  }
+
+  /**
+   * Deletes the segment files released by {@link WAL.releaseLockTo} and syncs the directory.
+   * @returns the names deleted.
+   */
+  async purgeReleased(): Promise<string[]> {
+    const names = this.released.map((s) => s.name);
+    this.released = [];
+    for (const n of names) await unlink(join(this.dir, n)).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
+    if (names.length > 0) await syncDir(this.dir);
+    return names;
+  }
+
+  /** The segment names this WAL holds, oldest first (the tail last). */
+  segments(): string[] {
+    return this.held.map((s) => s.name);
+  }
+
+  /**
+   * Waits for queued writes, syncs the tail, closes it and releases the lock. Idempotent.
+   * @throws the error of a failed final sync (the lock is released anyway).
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (this.flushing !== undefined) await this.flushing;
+      if (this.tail !== undefined && this.enc !== undefined && this.failed === undefined) await this.tail.datasync();
+    } finally {
+      await this.tail?.close().catch(() => undefined);
+      this.tail = undefined;
+      await this.lock?.release();
+    }
+  }
+
+  /**
+   * Reads the WAL from `snap` without locking or changing it and checks every record (etcd's
+   * `Verify`). A torn tail is not an error here (the next write-mode open reports it).
+   * @throws {@link WalSnapshotNotFoundError} and the errors of {@link WAL.readAll}.
+   */
+  static async verify(dir: string, snap: WalSnapshot, options?: WalOptions): Promise<void> {
+    const opts = resolve(options);
+    const sel = selectSegments(dir, await listSegments(dir), snap.index);
+    const res = readSegments(await readFiles(dir, sel), { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
+    if (!res.matched) throw new WalSnapshotNotFoundError();
+  }
+
+  /**
+   * The snapshot records of the WAL at or below the last HardState's commit (etcd's
+   * `ValidSnapshotEntries`): the snapshots a restart may use.
+   * @throws the errors of {@link WAL.readAll} other than a torn tail.
+   */
+  static async validSnapshotEntries(dir: string, options?: WalOptions): Promise<WalSnapshot[]> {
+    const opts = resolve(options);
+    const all = await listSegments(dir);
+    const sel = selectSegments(dir, all, all[0]?.index ?? 0);
+    const res = readSegments(await readFiles(dir, sel), { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
+    return res.snapshots.filter((s) => s.index <= res.hardState.commit);
+  }
+
+  /**
+   * Repairs a torn tail of the last segment (etcd's `Repair`): copies the segment to
+   * `NAME.broken`, truncates it after the last whole record, and fsyncs. Any other damage is
+   * left alone.
+   * @returns true if the last segment now ends cleanly (repaired or already clean), false if
+   *   it has damage that is not a torn tail.
+   * @throws {@link WalLockedError} if the WAL is open in write mode; {@link WalFileNotFoundError}.
+   */
+  static async repair(dir: string, options?: WalOptions): Promise<boolean> {
+    const opts = resolve(options);
+    const names = await listSegments(dir);
+    const last = selectSegments(dir, names, Number.MAX_SAFE_INTEGER)[0]!;
+    const lock = await lockDir(dir);
+    try {
+      const path = join(dir, last.name);
+      const [seg] = await readFiles(dir, [last]);
+      let res: ReadResult;
+      try {
+        res = readSegments([seg!], { start: { index: last.index, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
+      } catch {
+        return false;
+      }
+      if (res.torn === undefined) return true;
+      await copyFile(path, `${path}.broken`);
+      const h = await open(path, "r+");
+      try {
+        await h.truncate(res.torn.offset);
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+      await syncDir(dir);
+      return true;
+    } finally {
+      await lock.release();
+    }
+  }
+}
+
+async function readFiles(dir: string, sel: readonly SegmentName[]): Promise<SegmentBytes[]> {
+  const out: SegmentBytes[] = [];
+  for (const s of sel) {
+    const h = await open(join(dir, s.name), "r");
+    try {
+      out.push({ name: s.name, firstIndex: s.index, bytes: await readWhole(h, (await h.stat()).size) });
+    } finally {
+      await h.close();
+    }
+  }
+  return out;
+}
