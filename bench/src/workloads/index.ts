@@ -5,5 +5,8 @@
  */
 import type { Workload } from "../harness.js";
 import { codecMsgApp } from "./codec-msgapp.js";
+import { cluster3node, rawnode1node } from "./rawnode.js";
+import { walWriteWorkload } from "./wal-write.js";
+import { walReplayWorkload } from "./wal-replay.js";
 
-export const workloads: Workload[] = [codecMsgApp];
+export const workloads: Workload[] = [rawnode1node, cluster3node, codecMsgApp, walWriteWorkload, walReplayWorkload];
