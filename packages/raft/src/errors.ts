@@ -95,5 +95,26 @@ export class ConfChangeError extends RaftError {
  * afterwards.
  */
 export function panic(message: string): never {
-  throw new Error(`raft: ${message}`);
+  throw new InvariantViolation(`raft: ${message}`);
+}
+
+/**
+ * What {@link panic} throws: a plain `Error` subclass (deliberately not a {@link RaftError}),
+ * so that code catching storage failures can tell a broken invariant apart and rethrow it.
+ */
+export class InvariantViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvariantViolation";
+  }
+}
+
+/**
+ * `step()` was given a message that breaks the protocol's shape (for example a MsgApp whose
+ * entries are not contiguous after `index`, or have terms out of order). Nothing changed.
+ */
+export class InvalidMessageError extends RaftError {
+  constructor(message: string, options?: RaftErrorOptions) {
+    super("TSRAFT_INVALID_MESSAGE", `raft: invalid message: ${message}`, options);
+  }
 }

@@ -13,6 +13,7 @@ export {
   StepPeerNotFoundError,
   ConfigError,
   ConfChangeError,
+  InvalidMessageError,
 } from "./errors.js";
 export type { RaftErrorOptions } from "./errors.js";
 export { silentLogger } from "./logger.js";

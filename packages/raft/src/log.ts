@@ -34,9 +34,11 @@ export class RaftLog {
   applyingEntsSize = 0;
   /** True while no more committed entries may be handed out (the byte budget is used). */
   applyingEntsPaused = false;
+  private readonly logger: Logger;
 
   constructor(storage: Storage, logger: Logger, maxApplyingEntsSize: number = NO_LIMIT) {
     this.storage = storage;
+    this.logger = logger;
     const firstIndex = storage.firstIndex();
     const lastIndex = storage.lastIndex();
     this.unstable = new Unstable(lastIndex + 1, logger);
@@ -85,7 +87,14 @@ export class RaftLog {
   findConflict(ents: readonly Entry[]): number {
     for (let i = 0; i < ents.length; i++) {
       const e = ents[i]!;
-      if (!this.matchTerm(e.index, e.term)) return e.index;
+      if (!this.matchTerm(e.index, e.term)) {
+        if (e.index <= this.lastIndex()) {
+          this.logger.info(
+            `found conflict at index ${e.index} [existing term: ${this.zeroTermOnOutOfBounds(e.index)}, conflicting term: ${e.term}]`,
+          );
+        }
+        return e.index;
+      }
     }
     return 0;
   }
@@ -299,6 +308,7 @@ export class RaftLog {
 
   /** Resets the log to start after snapshot `s`, which becomes the committed point. */
   restore(s: Snapshot): void {
+    this.logger.info(`log [${this.toString()}] starts to restore snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
     this.committed = s.metadata.index;
     this.unstable.restore(s);
   }

@@ -20,7 +20,7 @@ import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, No
 import type { ResolvedConfig } from "./config.js";
 import { Changer, asV2, enterJoint, leaveJoint, restore as restoreConfig } from "./confchange/index.js";
 import type { ChangeResult } from "./confchange/index.js";
-import { ConfigError, panic } from "./errors.js";
+import { ConfigError, InvariantViolation, panic } from "./errors.js";
 import { RaftLog } from "./log.js";
 import type { Logger } from "./logger.js";
 import type { RandomSource } from "./rand.js";
@@ -230,18 +230,29 @@ export class Raft {
     const pr = this.trk.progress.get(to);
     if (pr === undefined || pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
-    const prevTerm = this.raftLog.termOrUndefined(prevIndex);
+    let prevTerm: number | undefined;
     let ents: readonly Entry[] = NO_ENTRIES;
-    let compacted = prevTerm === undefined;
-    // With a full window in replicate state only an empty MsgApp goes out, so the commit index
-    // still flows and an ack or rejection can free the window if its messages were lost.
-    if (!compacted && (pr.state !== "replicate" || !pr.inflights.full())) {
-      try {
-        ents = this.raftLog.entries(pr.next, this.maxMsgSize);
-      } catch (err) {
-        if (!(err instanceof Error) || (err as { code?: string }).code !== "TSRAFT_COMPACTED") throw err;
-        compacted = true;
+    let compacted: boolean;
+    try {
+      prevTerm = this.raftLog.termOrUndefined(prevIndex);
+      compacted = prevTerm === undefined;
+      // With a full window in replicate state only an empty MsgApp goes out, so the commit
+      // index still flows and an ack or rejection can free the window if its messages were lost.
+      if (!compacted && (pr.state !== "replicate" || !pr.inflights.full())) {
+        try {
+          ents = this.raftLog.entries(pr.next, this.maxMsgSize);
+        } catch (err) {
+          if ((err as { code?: string }).code !== "TSRAFT_COMPACTED") throw err;
+          compacted = true;
+        }
       }
+    } catch (err) {
+      if (err instanceof InvariantViolation) throw err;
+      // A storage failure (an I/O error of a disk-backed Storage) while reading entries to
+      // send: nothing has changed yet, so skip this peer; the next heartbeat response or
+      // acknowledgement retries. The caller's own operation (a proposal, say) has succeeded.
+      this.logger.error(`${hexId(this.id)} failed to read entries for ${hexId(to)} from storage: ${String(err)}`, { error: err });
+      return false;
     }
     if (ents.length === 0 && !sendIfEmpty) return false;
     if (compacted) return this.maybeSendSnapshot(to);

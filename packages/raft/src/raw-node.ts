@@ -8,7 +8,7 @@ import { ConfChangeType, EntryType, MessageType, NONE, encodeConfChange } from "
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { validateConfig, type Config } from "./config.js";
 import { asV2 } from "./confchange/index.js";
-import { RaftError, StepLocalMsgError, StepPeerNotFoundError, panic } from "./errors.js";
+import { InvalidMessageError, RaftError, StepLocalMsgError, StepPeerNotFoundError, panic } from "./errors.js";
 import { Raft, confChangeToMsg, newMessage, type SoftState, type StateType } from "./raft.js";
 import type { ReadState } from "./read-only.js";
 import type { ProgressState } from "./tracker/index.js";
@@ -210,9 +210,12 @@ export class RawNode {
    * @throws {@link StepLocalMsgError} for a local message type (except storage-thread answers).
    * @throws {@link StepPeerNotFoundError} for a response from a peer not in the configuration.
    * @throws {@link ProposalDroppedError} for a forwarded proposal that cannot be accepted.
+   * @throws {@link InvalidMessageError} for a message whose shape breaks the protocol (a
+   * MsgApp with entries that do not follow `index` contiguously, or terms out of order).
    */
   step(m: Message): void {
     if (isLocalMsg(m.type) && !isLocalMsgTarget(m.from)) throw new StepLocalMsgError();
+    if (m.type === MessageType.MsgApp) validateAppend(m);
     if (isResponseMsg(m.type) && !isLocalMsgTarget(m.from) && !this.raft.trk.progress.has(m.from)) {
       throw new StepPeerNotFoundError(`raft: cannot step as peer not found: ${MessageType[m.type]} from ${m.from.toString(16)}`);
     }
@@ -381,6 +384,27 @@ export class RawNode {
       s.progress = progress;
     }
     return s;
+  }
+}
+
+/**
+ * Checks that a MsgApp describes a log slice: entries at `index + 1, index + 2, ...`, terms
+ * non-decreasing, at least `logTerm` and at most the message's term. Anything else would
+ * corrupt the log if appended.
+ */
+function validateAppend(m: Message): void {
+  const ents = m.entries;
+  let prevTerm = m.logTerm;
+  if (m.logTerm > m.term) throw new InvalidMessageError(`MsgApp from ${m.from.toString(16)}: logTerm ${m.logTerm} above the message term ${m.term}`);
+  for (let i = 0; i < ents.length; i++) {
+    const e = ents[i]!;
+    if (e.index !== m.index + 1 + i) {
+      throw new InvalidMessageError(`MsgApp from ${m.from.toString(16)}: entry ${i} has index ${e.index}, want ${m.index + 1 + i}`);
+    }
+    if (e.term < prevTerm || e.term > m.term) {
+      throw new InvalidMessageError(`MsgApp from ${m.from.toString(16)}: entry ${e.index} has term ${e.term} outside [${prevTerm}, ${m.term}]`);
+    }
+    prevTerm = e.term;
   }
 }
 
