@@ -10,156 +10,10 @@
  * also appends the JSON lines to FILE.
  * @module
  */
-import { appendFileSync, readFileSync } from "node:fs";
-import os from "node:os";
-import { median, roundFigure, type BenchContext, type Figure } from "./harness.js";
+import { appendFileSync } from "node:fs";
+import { compare, machineHeader, parseArgs, readBaseline, table, usage, UsageError, type Options, type Row } from "./cli.js";
+import { median, roundFigure, type BenchContext } from "./harness.js";
 import { workloads } from "./workloads/index.js";
-
-interface Options {
-  names: string[];
-  quick: boolean;
-  runs: number;
-  tmpdir: string;
-  baseline?: string;
-  out?: string;
-}
-
-class UsageError extends Error {}
-
-function usage(): string {
-  return (
-    "usage: pnpm bench [workload ...] [--quick] [--runs N] [--tmpdir DIR] [--baseline FILE] [--out FILE]\n" +
-    "workloads:\n" +
-    workloads.map((w) => `  ${w.name.padEnd(16)} ${w.describe}`).join("\n")
-  );
-}
-
-export function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { names: [], quick: false, runs: 5, tmpdir: os.tmpdir() };
-  const value = (i: number, flag: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  let runsGiven = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    switch (a) {
-      case "--quick":
-        o.quick = true;
-        break;
-      case "--runs": {
-        const n = Number(value(i++, a));
-        if (!Number.isInteger(n) || n < 1) throw new UsageError("--runs needs a positive integer");
-        o.runs = n;
-        runsGiven = true;
-        break;
-      }
-      case "--tmpdir":
-        o.tmpdir = value(i++, a);
-        break;
-      case "--baseline":
-        o.baseline = value(i++, a);
-        break;
-      case "--out":
-        o.out = value(i++, a);
-        break;
-      case "--help":
-      case "-h":
-        throw new UsageError("");
-      default:
-        if (a.startsWith("-")) throw new UsageError(`unknown flag ${a}`);
-        o.names.push(a);
-    }
-  }
-  if (o.quick && !runsGiven) o.runs = 1;
-  const known = new Set(workloads.map((w) => w.name));
-  const unknown = o.names.filter((n) => !known.has(n));
-  if (unknown.length > 0) {
-    throw new UsageError(`unknown workload${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
-  }
-  return o;
-}
-
-/** The join key of a figure: name, params with sorted keys, unit. */
-function key(name: string, params: Record<string, unknown>, unit: string): string {
-  const sorted = Object.keys(params)
-    .sort()
-    .map((k) => [k, params[k]]);
-  return JSON.stringify([name, sorted, unit]);
-}
-
-interface BaselineLine {
-  name: string;
-  params: Record<string, unknown>;
-  unit: string;
-  value: number;
-  impl?: string;
-}
-
-function readBaseline(file: string): Map<string, BaselineLine> {
-  const map = new Map<string, BaselineLine>();
-  const text = readFileSync(file, "utf8");
-  for (const [n, line] of text.split("\n").entries()) {
-    const t = line.trim();
-    if (t === "" || !t.startsWith("{")) continue;
-    let j: BaselineLine;
-    try {
-      j = JSON.parse(t) as BaselineLine;
-    } catch {
-      throw new UsageError(`--baseline ${file}: line ${n + 1} is not JSON`);
-    }
-    if (typeof j.name === "string" && typeof j.unit === "string" && typeof j.value === "number") {
-      map.set(key(j.name, j.params ?? {}, j.unit), j);
-    }
-  }
-  return map;
-}
-
-function machineHeader(): string {
-  const cpus = os.cpus();
-  const model = cpus[0]?.model.trim() ?? "unknown CPU";
-  return (
-    `tsraft bench: node ${process.version}, ${cpus.length} cores (${model}), ${os.platform()} ${os.arch()}, ` +
-    `load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}\n` +
-    "note: shared machines are noisy; compare with etcd only from runs on the same machine, back to back " +
-    "(better interleaved), and read the min..max spread"
-  );
-}
-
-interface Row {
-  fig: Figure;
-  value: number;
-  etcd?: number;
-  ratio?: number;
-}
-
-function formatParams(p: Record<string, unknown>): string {
-  return Object.keys(p)
-    .sort()
-    .map((k) => `${k}=${String(p[k])}`)
-    .join(" ");
-}
-
-function table(rows: Row[], withBaseline: boolean): string {
-  const head = ["workload", "params", "value", "unit", "min..max", "runs"];
-  if (withBaseline) head.push("etcd", "ratio");
-  const body = rows.map((r) => {
-    const cells = [
-      r.fig.name,
-      formatParams(r.fig.params),
-      String(r.value),
-      r.fig.unit + (r.fig.lowerIsBetter === true ? " (lower is better)" : ""),
-      `${roundFigure(Math.min(...r.fig.runs))}..${roundFigure(Math.max(...r.fig.runs))}`,
-      String(r.fig.runs.length),
-    ];
-    if (withBaseline) cells.push(r.etcd === undefined ? "-" : String(r.etcd), r.ratio === undefined ? "-" : r.ratio.toFixed(2));
-    return cells;
-  });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((c) => c[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
-}
 
 async function main(): Promise<number> {
   let o: Options;
@@ -204,13 +58,7 @@ async function main(): Promise<number> {
       const json = JSON.stringify(line);
       process.stdout.write(json + "\n");
       if (o.out !== undefined) appendFileSync(o.out, json + "\n");
-      const row: Row = { fig, value };
-      const b = baseline?.get(key(fig.name, fig.params, fig.unit));
-      if (b !== undefined) {
-        row.etcd = b.value;
-        row.ratio = fig.lowerIsBetter === true ? b.value / value : value / b.value;
-      }
-      rows.push(row);
+      rows.push(compare(fig, value, baseline));
     }
   }
   process.stderr.write("\n" + table(rows, baseline !== undefined) + "\n");

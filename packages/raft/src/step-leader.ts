@@ -2,13 +2,12 @@
  * Message handlers of the leader, one function per message type.
  * @module
  */
-import { EntryType, MessageType, NONE } from "@tsraft/raftpb";
+import { ConfChangeTransition, ConfChangeType, EntryType, MessageType, NONE, decodeConfChange, decodeConfChangeV2 } from "@tsraft/raftpb";
 import type { Entry, Message, NodeId } from "@tsraft/raftpb";
 import { ProposalDroppedError, panic } from "./errors.js";
 import { confChangeOfEntry, type Raft } from "./raft.js";
 import type { Progress } from "./tracker/index.js";
 import { describeConfig } from "./tracker/index.js";
-import { describeConfChanges } from "./confchange/index.js";
 import { hexId } from "./util.js";
 
 /** Steps a message on the leader. @throws {@link ProposalDroppedError} */
@@ -112,11 +111,38 @@ function checkConfChangeProposal(r: Raft, ents: Entry[], i: number): void {
   else if (!alreadyJoint && wantsLeaveJoint) failedCheck = "not in joint state; refusing empty conf change";
 
   if (failedCheck !== "" && !r.disableConfChangeValidation) {
-    r.logger.info(`${hexId(r.id)} ignoring conf change {${describeConfChanges(cc.changes)}} at config ${describeConfig(r.trk.config)}: ${failedCheck}`);
+    r.logger.info(`${hexId(r.id)} ignoring conf change ${confChangeEntryText(e)} at config ${describeConfig(r.trk.config)}: ${failedCheck}`);
     ents[i] = { term: 0, index: 0, type: EntryType.EntryNormal, data: undefined };
   } else {
     r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;
   }
+}
+
+/**
+ * The conf change of entry `e` in protobuf's compact text format, as etcd logs it (`%v` of the
+ * decoded message): `transition:ConfChangeTransitionAuto changes:{type:ConfChangeAddNode
+ * node_id:3}` or `id:0 type:ConfChangeRemoveNode node_id:1`.
+ */
+function confChangeEntryText(e: Entry): string {
+  const data = e.data ?? new Uint8Array(0);
+  const parts: string[] = [];
+  let context: Uint8Array | undefined;
+  if (e.type === EntryType.EntryConfChange) {
+    const cc = decodeConfChange(data);
+    parts.push(`id:${cc.id}`, `type:${ConfChangeType[cc.type]}`, `node_id:${cc.nodeId}`);
+    context = cc.context;
+  } else {
+    const cc = decodeConfChangeV2(data);
+    parts.push(`transition:${ConfChangeTransition[cc.transition]}`);
+    for (const c of cc.changes) parts.push(`changes:{type:${ConfChangeType[c.type]} node_id:${c.nodeId}}`);
+    context = cc.context;
+  }
+  if (context !== undefined) {
+    let q = "";
+    for (const b of context) q += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${b.toString(8).padStart(3, "0")}`;
+    parts.push(`context:"${q}"`);
+  }
+  return parts.join(" ");
 }
 
 /** Serves a read request: at once when alone, after a heartbeat quorum in 'safe' mode. */

@@ -39,6 +39,8 @@ export interface ReadOptions {
   copyData: boolean;
   /** Stop collecting entries (for verify and snapshot listing). */
   skipEntries?: boolean;
+  /** Receives every entry record in file order instead of collecting them (DiskStorage). */
+  onEntry?: ((e: Entry) => void) | undefined;
 }
 
 /** What a read found. */
@@ -385,7 +387,8 @@ function applyEntry(st: State, buf: Uint8Array, f: Frame, opts: ReadOptions, cor
   if (e.type > 2) throw corrupt(`entry of unknown type ${e.type}`);
   if (e.index > st.maxIndex + 1) throw corrupt(`entry ${e.index} leaves a gap after ${st.maxIndex}`);
   const start = opts.start.index;
-  if (e.index > start && !opts.skipEntries) {
+  if (opts.onEntry !== undefined) opts.onEntry(e);
+  else if (e.index > start && !opts.skipEntries) {
     const up = e.index - start - 1;
     if (up > res.entries.length) throw corrupt(`entry ${e.index} leaves a gap after ${start + res.entries.length}`);
     res.entries.length = up;

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Entry, HardState } from "@tsraft/raftpb";
+import { constants } from "node:fs";
 import { copyFile, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -96,7 +97,15 @@ export class WAL {
   private released: SegmentName[] = [];
   private readonly start: WalSnapshot;
   private tail: FileHandle | undefined;
+  /**
+   * The tail opened a second time with O_DSYNC: a batch that must sync is written through it, so
+   * write + fdatasync is one syscall and one thread-pool round trip (measured: wal-write
+   * syncEvery=1 went from 0.6-0.8x to about etcd's rate). Undefined where O_DSYNC is missing.
+   */
+  private dsyncTail: FileHandle | undefined;
   private tailOffset = 0;
+  /** Bytes of the tail known to hold only whole, written records (advanced after each flush). */
+  private stableOffset = 0;
   private enc: BatchEncoder | undefined;
   private metadata: Uint8Array | undefined;
   /** Flush-time state: the last HardState written and etcd's `enti` (last entry index written). */
@@ -165,7 +174,8 @@ export class WAL {
       await syncDir(dirname(join(dir, ".")));
       const w = new WAL(dir, opts, lock, [{ name, seq: 0, index: 0 }], { index: 0, term: 0 });
       w.tail = await open(join(dir, name), "r+");
-      w.tailOffset = enc.len;
+      w.tailOffset = w.stableOffset = enc.len;
+      await w.openDsync(name);
       w.enc = enc;
       enc.reset();
       w.metadata = metadata;
@@ -265,7 +275,8 @@ export class WAL {
       await tail.truncate(res.tailOffset);
       await tail.truncate(fileSize);
     }
-    this.tailOffset = res.tailOffset;
+    this.tailOffset = this.stableOffset = res.tailOffset;
+    await this.openDsync(this.held[this.held.length - 1]!.name);
     this.enc = new BatchEncoder(res.crc);
     this.metadata = res.metadata;
     this.state = this.qState = res.hardState;
@@ -394,10 +405,17 @@ export class WAL {
           }
           sync ||= p.mustSync;
         }
-        if (enc.len > 0) await writeAll(this.tail!, enc.buf, enc.len, this.tailOffset);
-        this.tailOffset += enc.len;
-        if (this.tailOffset >= this.opts.segmentSizeBytes) await this.cut();
-        else if (sync) await this.tail!.datasync();
+        const willCut = this.tailOffset + enc.len >= this.opts.segmentSizeBytes;
+        if (sync && !willCut && enc.len > 0 && this.dsyncTail !== undefined) {
+          await writeAll(this.dsyncTail, enc.buf, enc.len, this.tailOffset); // write + fdatasync in one
+          this.tailOffset += enc.len;
+        } else {
+          if (enc.len > 0) await writeAll(this.tail!, enc.buf, enc.len, this.tailOffset);
+          this.tailOffset += enc.len;
+          if (willCut) await this.cut();
+          else if (sync) await this.tail!.datasync();
+        }
+        this.stableOffset = this.tailOffset;
         for (const p of batch) p.resolve();
       } catch (e) {
         this.failed = e;
@@ -437,6 +455,14 @@ export class WAL {
     this.tail = h;
     this.held.push(next);
     await tail.close();
+    await this.openDsync(next.name);
+  }
+
+  private async openDsync(name: string): Promise<void> {
+    await this.dsyncTail?.close();
+    this.dsyncTail = undefined;
+    if (constants.O_DSYNC === undefined) return;
+    this.dsyncTail = await open(join(this.dir, name), constants.O_RDWR | constants.O_DSYNC);
   }
 
   /**
@@ -468,9 +494,17 @@ export class WAL {
     return names;
   }
 
-  /** The segment names this WAL holds, oldest first (the tail last). */
-  segments(): string[] {
-    return this.held.map((s) => s.name);
+  /** The segments this WAL holds, oldest first (the tail last). */
+  segments(): SegmentName[] {
+    return this.held.slice();
+  }
+
+  /**
+   * How many bytes of the tail segment hold whole records whose writes completed: a reader of
+   * the tail (DiskStorage) stops there, so that it never sees a write in flight.
+   */
+  stableTailBytes(): number {
+    return this.stableOffset;
   }
 
   /**
@@ -485,7 +519,8 @@ export class WAL {
       if (this.tail !== undefined && this.enc !== undefined && this.failed === undefined) await this.tail.datasync();
     } finally {
       await this.tail?.close().catch(() => undefined);
-      this.tail = undefined;
+      await this.dsyncTail?.close().catch(() => undefined);
+      this.tail = this.dsyncTail = undefined;
       await this.lock?.release();
     }
   }
@@ -508,11 +543,17 @@ export class WAL {
    * @throws the errors of {@link WAL.readAll} other than a torn tail.
    */
   static async validSnapshotEntries(dir: string, options?: WalOptions): Promise<WalSnapshot[]> {
-    const opts = resolve(options);
-    const all = await listSegments(dir);
-    const sel = selectSegments(dir, all, all[0]?.index ?? 0);
-    const res = readSegments(await readFiles(dir, sel), { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
-    return res.snapshots.filter((s) => s.index <= res.hardState.commit);
+    const { snapshots, commit } = await snapshotRecords(dir, options);
+    return snapshots.filter((s) => s.index <= commit);
+  }
+
+  /**
+   * Every snapshot record of the WAL, whatever the HardState's commit (DiskStorage writes a
+   * snapshot's file and record durably before anything refers to them).
+   * @throws the errors of {@link WAL.readAll} other than a torn tail.
+   */
+  static async snapshotEntries(dir: string, options?: WalOptions): Promise<WalSnapshot[]> {
+    return (await snapshotRecords(dir, options)).snapshots;
   }
 
   /**
@@ -552,6 +593,14 @@ export class WAL {
       await lock.release();
     }
   }
+}
+
+async function snapshotRecords(dir: string, options: WalOptions | undefined): Promise<{ snapshots: WalSnapshot[]; commit: number }> {
+  const opts = resolve(options);
+  const all = await listSegments(dir);
+  const sel = selectSegments(dir, all, all[0]?.index ?? 0);
+  const res = readSegments(await readFiles(dir, sel), { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
+  return { snapshots: res.snapshots, commit: res.hardState.commit };
 }
 
 async function readFiles(dir: string, sel: readonly SegmentName[]): Promise<SegmentBytes[]> {

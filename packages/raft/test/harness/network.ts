@@ -1,21 +1,56 @@
 /**
  * A small in-process cluster for tests: RawNodes over MemoryStorage, a Ready loop that
- * persists, delivers and applies, and message filters for drops and partitions.
+ * persists, delivers and applies, message filters for drops and partitions, restarts,
+ * compaction, and the local storage "threads" of asyncStorageWrites.
+ *
+ * Each node has a tiny state machine (`sm`): one record per applied log index, so two nodes'
+ * state machines can be compared entry by entry. A snapshot's data is the JSON of `sm` up to
+ * its index, so a node that catches up by snapshot gets the same state.
+ *
+ * Also: helpers for single-node tests (`newStorage`, `persist`, `drain`, message builders).
  */
-import { EntryType, MessageType } from "@tsraft/raftpb";
-import type { Entry, Message, NodeId } from "@tsraft/raftpb";
-import { RawNode, type Config, type Ready } from "@tsraft/raft";
+import { ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, NONE, emptyConfState } from "@tsraft/raftpb";
+import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
+import { RawNode, type Config, type Ready, type ReadState, type Storage } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { confChangeOfEntry } from "../../src/raft.js";
+
+/** One applied log index of a node's state machine. */
+export interface SmRecord {
+  index: number;
+  term: number;
+  type: EntryType;
+  /** The payload as a latin1 string ("" when empty or absent). */
+  data: string;
+}
 
 export interface TestNode {
   id: NodeId;
   node: RawNode;
+  /** The node's stable storage (what survives a restart). */
   storage: MemoryStorage;
+  /** Committed entries handed out and applied, in order (a snapshot does not add to it). */
   applied: Entry[];
+  /** The state machine: one record per applied index, from 1 (restored by snapshots). */
+  sm: SmRecord[];
+  /** The last applied index. */
+  appliedIndex: number;
+  /** The configuration in effect, as the application last learned it. */
+  confState: ConfState;
+  /** Every ReadState handed out. */
+  readStates: ReadState[];
+  /** The config overrides of this node. */
+  cfg: Partial<Config>;
+  /** asyncStorageWrites: MsgStorageAppend / MsgStorageApply messages not yet processed. */
+  appendQueue: Message[];
+  applyQueue: Message[];
+  /** Every Ready this node handed out (when `Network.recordReadies`). */
+  readies: Ready[];
 }
 
 export type Filter = (m: Message) => boolean; // true: drop
+
+const idOrder = (a: NodeId, b: NodeId): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export class Network {
   readonly nodes = new Map<NodeId, TestNode>();
@@ -24,6 +59,8 @@ export class Network {
   filters: Filter[] = [];
   /** Every message delivered (for assertions). */
   delivered: Message[] = [];
+  /** Keep every Ready in `TestNode.readies`. */
+  recordReadies = false;
 
   constructor(
     ids: readonly NodeId[],
@@ -33,12 +70,38 @@ export class Network {
     for (const id of ids) this.addNode(id, ids, bootstrap);
   }
 
-  addNode(id: NodeId, peers: readonly NodeId[], bootstrap: boolean, storage = new MemoryStorage()): TestNode {
-    const node = new RawNode({ id, electionTick: 10, heartbeatTick: 1, storage, ...this.cfg });
-    if (bootstrap) node.bootstrap(peers.map((p) => ({ id: p })));
-    const tn: TestNode = { id, node, storage, applied: [] };
+  /**
+   * Adds node `id` over `storage` (a fresh MemoryStorage by default). With `bootstrap`, it is
+   * bootstrapped with `peers` as the initial voters.
+   */
+  addNode(id: NodeId, peers: readonly NodeId[], bootstrap: boolean, storage = new MemoryStorage(), cfg: Partial<Config> = {}): TestNode {
+    const tn: TestNode = {
+      id,
+      node: undefined as unknown as RawNode,
+      storage,
+      applied: [],
+      sm: [],
+      appliedIndex: 0,
+      confState: storage.initialState().confState,
+      readStates: [],
+      cfg,
+      appendQueue: [],
+      applyQueue: [],
+      readies: [],
+    };
+    const snap = storage.snapshot();
+    if (snap.metadata.index > 0) {
+      tn.sm = decodeSm(snap.data);
+      tn.appliedIndex = snap.metadata.index;
+    }
+    tn.node = new RawNode(this.config(tn, {}));
+    if (bootstrap) tn.node.bootstrap(peers.map((p) => ({ id: p })));
     this.nodes.set(id, tn);
     return tn;
+  }
+
+  private config(tn: TestNode, extra: Partial<Config>): Config {
+    return { id: tn.id, electionTick: 10, heartbeatTick: 1, storage: tn.storage, ...this.cfg, ...tn.cfg, ...extra };
   }
 
   get(id: NodeId): TestNode {
@@ -47,23 +110,148 @@ export class Network {
     return n;
   }
 
+  ids(): NodeId[] {
+    return [...this.nodes.keys()].sort(idOrder);
+  }
+
+  /**
+   * Restarts node `id`: a new RawNode over the same storage, so whatever was not persisted
+   * (unstable entries, state not yet handed out, queued storage writes) is lost. By default
+   * the state machine survives (the application persisted it, with its ConfState) and the
+   * node restarts with `applied` at its last applied index; with `keepStateMachine: false` it
+   * is rebuilt from the storage's snapshot and the committed entries are applied again.
+   */
+  restart(id: NodeId, opts: { keepStateMachine?: boolean; cfg?: Partial<Config> } = {}): TestNode {
+    const tn = this.get(id);
+    const keep = opts.keepStateMachine ?? true;
+    if (opts.cfg !== undefined) tn.cfg = { ...tn.cfg, ...opts.cfg };
+    tn.appendQueue = [];
+    tn.applyQueue = [];
+    const snap = tn.storage.snapshot();
+    let storage: Storage = tn.storage;
+    if (keep) {
+      // The application keeps the ConfState it last applied next to its state machine.
+      const cs = tn.confState;
+      const ms = tn.storage;
+      storage = {
+        initialState: () => ({ hardState: ms.initialState().hardState, confState: cs }),
+        entries: (lo, hi, max) => ms.entries(lo, hi, max),
+        term: (i) => ms.term(i),
+        firstIndex: () => ms.firstIndex(),
+        lastIndex: () => ms.lastIndex(),
+        snapshot: () => ms.snapshot(),
+      };
+      // Only what was persisted can have been applied; an application never applies beyond
+      // its durable commit index.
+      const commit = ms.initialState().hardState.commit;
+      if (tn.appliedIndex > commit) throw new Error(`node ${id} applied ${tn.appliedIndex} beyond its persisted commit ${commit}`);
+    } else {
+      tn.sm = snap.metadata.index > 0 ? decodeSm(snap.data) : [];
+      tn.appliedIndex = snap.metadata.index;
+      tn.confState = snap.metadata.confState;
+    }
+    tn.node = new RawNode({ ...this.config(tn, {}), storage, applied: tn.appliedIndex });
+    return tn;
+  }
+
+  /** Whether node `id` uses asyncStorageWrites. */
+  isAsync(id: NodeId): boolean {
+    const tn = this.get(id);
+    return tn.cfg.asyncStorageWrites ?? this.cfg.asyncStorageWrites ?? false;
+  }
+
   /** Processes one Ready of node `id`: persist, queue messages, apply, advance. */
   processReady(id: NodeId): Ready | undefined {
     const tn = this.get(id);
     if (!tn.node.hasReady()) return undefined;
     const rd = tn.node.ready();
-    if (rd.snapshot !== undefined) tn.storage.applySnapshot(rd.snapshot);
-    if (rd.entries.length > 0) tn.storage.append(rd.entries);
-    if (rd.hardState !== undefined) tn.storage.setHardState(rd.hardState);
-    for (const m of rd.messages) this.queue.push(m);
-    for (const e of rd.committedEntries) {
-      tn.applied.push(e);
-      if (e.type === EntryType.EntryConfChange || e.type === EntryType.EntryConfChangeV2) {
-        tn.node.applyConfChange(confChangeOfEntry(e));
+    if (this.recordReadies) tn.readies.push(rd);
+    for (const rs of rd.readStates) tn.readStates.push(rs);
+    if (this.isAsync(id)) {
+      for (const m of rd.messages) {
+        if (m.to === LOCAL_APPEND_THREAD) tn.appendQueue.push(m);
+        else if (m.to === LOCAL_APPLY_THREAD) tn.applyQueue.push(m);
+        else this.queue.push(m);
       }
+      return rd;
     }
+    persist(tn.storage, rd);
+    for (const m of rd.messages) this.queue.push(m);
+    if (rd.snapshot !== undefined) this.applySnapshot(tn, rd.snapshot);
+    for (const e of rd.committedEntries) this.applyEntry(tn, e);
     tn.node.advance(rd);
     return rd;
+  }
+
+  /** asyncStorageWrites: performs the oldest pending write of node `id`. Returns false if none. */
+  processAppendThread(id: NodeId): boolean {
+    const tn = this.get(id);
+    const m = tn.appendQueue.shift();
+    if (m === undefined) return false;
+    if (m.snapshot !== undefined && m.snapshot.metadata.index > 0) tn.storage.applySnapshot(m.snapshot);
+    if (m.entries.length > 0) tn.storage.append(m.entries);
+    if (m.vote !== undefined) tn.storage.setHardState({ term: m.term, vote: m.vote, commit: m.commit });
+    this.deliverResponses(tn, m.responses ?? []);
+    return true;
+  }
+
+  /** asyncStorageWrites: applies the oldest pending batch of node `id`. Returns false if none. */
+  processApplyThread(id: NodeId): boolean {
+    const tn = this.get(id);
+    const m = tn.applyQueue.shift();
+    if (m === undefined) return false;
+    for (const e of m.entries) this.applyEntry(tn, e);
+    this.deliverResponses(tn, m.responses ?? []);
+    return true;
+  }
+
+  private deliverResponses(tn: TestNode, resps: readonly Message[]): void {
+    for (const r of resps) {
+      if (r.to === tn.id) {
+        if (r.type === MessageType.MsgStorageAppendResp && r.snapshot !== undefined && r.snapshot.metadata.index > 0) {
+          this.applySnapshot(tn, r.snapshot);
+        }
+        tn.node.step(r);
+      } else {
+        this.queue.push(r);
+      }
+    }
+  }
+
+  /** Applies a snapshot to node `tn`'s state machine. */
+  private applySnapshot(tn: TestNode, s: Snapshot): void {
+    tn.sm = decodeSm(s.data);
+    if (tn.sm.length !== s.metadata.index) throw new Error(`snapshot at ${s.metadata.index} holds ${tn.sm.length} records`);
+    tn.appliedIndex = s.metadata.index;
+    tn.confState = s.metadata.confState;
+  }
+
+  /** Applies one committed entry to node `tn`; throws on a re-applied entry or a gap. */
+  applyEntry(tn: TestNode, e: Entry): void {
+    if (e.index !== tn.appliedIndex + 1) {
+      throw new Error(`node ${tn.id} applies entry ${e.index} after ${tn.appliedIndex} (${e.index <= tn.appliedIndex ? "re-applied" : "gap"})`);
+    }
+    tn.applied.push(e);
+    tn.sm.push({ index: e.index, term: e.term, type: e.type, data: latin1(e.data) });
+    tn.appliedIndex = e.index;
+    if (e.type === EntryType.EntryConfChange || e.type === EntryType.EntryConfChangeV2) {
+      tn.confState = tn.node.applyConfChange(confChangeOfEntry(e));
+    }
+  }
+
+  /**
+   * Snapshots node `id`'s state machine at its applied index and compacts its storage there
+   * (`createSnapshot` + `compact`), as an application does to bound its log.
+   */
+  compact(id: NodeId, index?: number): Snapshot {
+    const tn = this.get(id);
+    const i = index ?? tn.appliedIndex;
+    if (i > tn.appliedIndex) throw new Error(`cannot compact node ${id} at ${i} beyond applied ${tn.appliedIndex}`);
+    const cs = i === tn.appliedIndex ? tn.confState : undefined;
+    if (cs === undefined) throw new Error("compact only at the applied index (the ConfState is known there)");
+    const snap = tn.storage.createSnapshot(i, cs, encodeSm(tn.sm.slice(0, i)));
+    tn.storage.compact(i);
+    return snap;
   }
 
   /** Delivers every queued message once (new ones are queued behind). */
@@ -71,31 +259,51 @@ export class Network {
     const q = this.queue;
     this.queue = [];
     let n = 0;
-    for (const m of q) {
-      if (this.filters.some((f) => f(m))) continue;
-      const to = this.nodes.get(m.to);
-      if (to === undefined) continue;
-      try {
-        to.node.step(m);
-      } catch (err) {
-        if ((err as { code?: string }).code !== "TSRAFT_PROPOSAL_DROPPED" && (err as { code?: string }).code !== "TSRAFT_STEP_PEER_NOT_FOUND") throw err;
-      }
-      this.delivered.push(m);
-      n++;
-    }
+    for (const m of q) if (this.deliver(m)) n++;
     return n;
+  }
+
+  /** Delivers one message (unless a filter drops it). Returns whether it was delivered. */
+  deliver(m: Message): boolean {
+    if (this.filters.some((f) => f(m))) return false;
+    const to = this.nodes.get(m.to);
+    if (to === undefined) return false;
+    try {
+      to.node.step(m);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== "TSRAFT_PROPOSAL_DROPPED" && code !== "TSRAFT_STEP_PEER_NOT_FOUND") throw err;
+    }
+    this.delivered.push(m);
+    return true;
+  }
+
+  /** Takes the queued messages matching `pred` out of the queue (undelivered). */
+  take(pred: (m: Message) => boolean): Message[] {
+    const out = this.queue.filter(pred);
+    this.queue = this.queue.filter((m) => !pred(m));
+    return out;
+  }
+
+  /** One round: every node's Readies (and async storage work), then one delivery pass. */
+  round(): boolean {
+    let busy = false;
+    for (const id of this.ids()) {
+      for (;;) {
+        let did = this.processReady(id) !== undefined;
+        while (this.processAppendThread(id)) did = true;
+        while (this.processApplyThread(id)) did = true;
+        if (!did) break;
+        busy = true;
+      }
+    }
+    if (this.deliverAll() > 0) busy = true;
+    return busy;
   }
 
   /** Runs Ready rounds and deliveries until nothing is pending. */
   stabilize(maxRounds = 1000): void {
-    for (let i = 0; i < maxRounds; i++) {
-      let busy = false;
-      for (const id of [...this.nodes.keys()].sort((a, b) => (a < b ? -1 : 1))) {
-        while (this.processReady(id) !== undefined) busy = true;
-      }
-      if (this.deliverAll() > 0) busy = true;
-      if (!busy) return;
-    }
+    for (let i = 0; i < maxRounds; i++) if (!this.round()) return;
     throw new Error("network did not stabilize");
   }
 
@@ -105,6 +313,14 @@ export class Network {
 
   tickAll(n = 1): void {
     for (let i = 0; i < n; i++) for (const tn of this.nodes.values()) tn.node.tick();
+  }
+
+  /** Ticks every node once and stabilizes, `n` times. */
+  tickStabilize(n = 1): void {
+    for (let i = 0; i < n; i++) {
+      this.tickAll();
+      this.stabilize();
+    }
   }
 
   /** Drops every message between the two groups (both ways). */
@@ -128,6 +344,7 @@ export class Network {
     this.filters.push((m) => m.type === type);
   }
 
+  /** The node that is leader at the highest term, if any. */
   leader(): TestNode | undefined {
     let lead: TestNode | undefined;
     for (const tn of this.nodes.values()) {
@@ -144,12 +361,139 @@ export class Network {
     this.stabilize();
   }
 
-  /** The data of the normal, non-empty entries a node applied. */
+  /** The data of the normal, non-empty entries in a node's state machine. */
   appliedData(id: NodeId): string[] {
     return this.get(id)
-      .applied.filter((e) => e.type === EntryType.EntryNormal && e.data !== undefined && e.data.length > 0)
-      .map((e) => new TextDecoder().decode(e.data));
+      .sm.filter((r) => r.type === EntryType.EntryNormal && r.data.length > 0)
+      .map((r) => r.data);
+  }
+
+  /** Proposes a conf change on `id` and stabilizes. */
+  changeConf(id: NodeId, cc: ConfChange | ConfChangeV2): void {
+    this.get(id).node.proposeConfChange(cc);
+    this.stabilize();
+  }
+
+  state(id: NodeId): string {
+    return this.get(id).node.basicStatus().softState.raftState;
+  }
+
+  term(id: NodeId): number {
+    return this.get(id).node.basicStatus().hardState.term;
+  }
+
+  commit(id: NodeId): number {
+    return this.get(id).node.basicStatus().hardState.commit;
+  }
+
+  lead(id: NodeId): NodeId {
+    return this.get(id).node.basicStatus().softState.lead;
   }
 }
 
+/** UTF-8 encoding of a string. */
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** A payload of `n` bytes. */
+export const bytes = (n: number, fill = 0x61): Uint8Array => new Uint8Array(n).fill(fill);
+
+function latin1(b: Uint8Array | undefined): string {
+  if (b === undefined) return "";
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+export function encodeSm(sm: readonly SmRecord[]): Uint8Array {
+  return enc(JSON.stringify(sm));
+}
+
+export function decodeSm(data: Uint8Array | undefined): SmRecord[] {
+  if (data === undefined || data.length === 0) return [];
+  return JSON.parse(new TextDecoder().decode(data)) as SmRecord[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-node helpers.
+
+/** A ConfState with the given voters and learners. */
+export function confState(voters: readonly NodeId[], learners: readonly NodeId[] = []): ConfState {
+  return { ...emptyConfState(), voters: [...voters], learners: [...learners] };
+}
+
+/** Entries `{index, term}` with empty data, for building logs. */
+export function ents(...its: Array<[index: number, term: number]>): Entry[] {
+  return its.map(([index, term]) => ({ index, term, type: EntryType.EntryNormal, data: undefined }));
+}
+
+/** Entries at indexes `from, from+1, ...` with the given terms. */
+export function entsOfTerms(from: number, terms: readonly number[]): Entry[] {
+  return terms.map((term, i) => ({ index: from + i, term, type: EntryType.EntryNormal, data: undefined }));
+}
+
+/**
+ * A Storage holding `entries` and `hardState` whose initial ConfState is `cs` (as etcd's tests'
+ * `newTestMemoryStorage(withPeers(...))`): a MemoryStorage with the ConfState laid over it.
+ * With `snapshot`, the storage starts from that snapshot instead.
+ */
+export function newStorage(opts: {
+  voters?: readonly NodeId[];
+  learners?: readonly NodeId[];
+  entries?: readonly Entry[];
+  hardState?: HardState;
+  snapshot?: Snapshot;
+}): MemoryStorage {
+  const ms = new MemoryStorage();
+  if (opts.snapshot !== undefined) ms.applySnapshot(opts.snapshot);
+  if (opts.entries !== undefined && opts.entries.length > 0) ms.append(opts.entries);
+  if (opts.hardState !== undefined) ms.setHardState(opts.hardState);
+  const cs = confState(opts.voters ?? [], opts.learners ?? []);
+  if (opts.snapshot !== undefined && opts.voters === undefined) return ms;
+  // Lay the ConfState over the storage (MemoryStorage only takes it from a snapshot).
+  const orig = ms.initialState.bind(ms);
+  ms.initialState = () => ({ hardState: orig().hardState, confState: cs });
+  return ms;
+}
+
+/** Persists a Ready to `storage` (snapshot, entries, HardState), as the application does. */
+export function persist(storage: MemoryStorage, rd: Ready): void {
+  if (rd.snapshot !== undefined) storage.applySnapshot(rd.snapshot);
+  if (rd.entries.length > 0) storage.append(rd.entries);
+  if (rd.hardState !== undefined) storage.setHardState(rd.hardState);
+}
+
+/**
+ * Takes the node's Ready (if any), persists it, advances, and returns it; for single-node
+ * tests that look at the messages a node sends.
+ */
+export function drain(node: RawNode, storage: MemoryStorage): Ready | undefined {
+  if (!node.hasReady()) return undefined;
+  const rd = node.ready();
+  persist(storage, rd);
+  node.advance(rd);
+  return rd;
+}
+
+/** Drains every Ready; returns all messages sent (in order). */
+export function drainMessages(node: RawNode, storage: MemoryStorage): Message[] {
+  const out: Message[] = [];
+  for (let rd = drain(node, storage); rd !== undefined; rd = drain(node, storage)) out.push(...rd.messages);
+  return out;
+}
+
+/** A message with every field defaulted. */
+export function msg(p: Partial<Message> & { type: MessageType; from: NodeId; to: NodeId }): Message {
+  return { term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, ...p };
+}
+
+/** A conf change adding (or, with type, changing) node `id`. */
+export function cc(type: ConfChangeType, nodeId: NodeId): ConfChange {
+  return { type, nodeId, id: 0n };
+}
+
+/** A canonical, comparable rendering of a node's status (bigints as strings). */
+export function statusKey(node: RawNode): string {
+  return JSON.stringify(node.status(), (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v instanceof Map ? [...v.entries()] : v));
+}
+
+export { NONE };

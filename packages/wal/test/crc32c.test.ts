@@ -1,0 +1,27 @@
+/** CRC-32C: the standard check value, chaining, and agreement with a bitwise reference. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { crc32c } from "@tsraft/wal";
+
+function reference(crc: number, b: Uint8Array): number {
+  let c = ~crc >>> 0;
+  for (const x of b) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
+test("check value of 123456789 is 0xe3069283", () => {
+  assert.equal(crc32c(0, new TextEncoder().encode("123456789")), 0xe3069283);
+});
+
+test("matches a bitwise reference at every length and offset, and chains", () => {
+  const b = new Uint8Array(300).map((_, i) => (i * 131 + 7) & 0xff);
+  for (let start = 0; start < 9; start++) {
+    for (let end = start; end <= b.length; end += 7) {
+      assert.equal(crc32c(5, b, start, end), reference(5, b.subarray(start, end)));
+    }
+  }
+  assert.equal(crc32c(crc32c(0, b, 0, 100), b, 100), crc32c(0, b));
+});

@@ -1,0 +1,80 @@
+/** DiskStorage: the shared Storage contract (after a restart from disk), bounded memory, compaction. */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { storageContractCases } from "@tsraft/raft/testing";
+import { CompactedError } from "@tsraft/raft";
+import { EntryType } from "@tsraft/raftpb";
+import type { Entry } from "@tsraft/raftpb";
+import { DiskStorage } from "@tsraft/wal";
+import { removeTemp, tempDir } from "./helpers/vectors.js";
+
+describe("Storage contract (written, closed, reopened from disk)", () => {
+  for (const c of storageContractCases(async (init) => {
+    const dir = join(await tempDir(), "node");
+    let s = await DiskStorage.open(dir, { segmentSizeBytes: 4096, maxCachedBytes: 2048 });
+    if (init.snapshot !== undefined && init.snapshot.metadata.index > 0) await s.applySnapshot(init.snapshot);
+    await s.save(init.hardState ?? { term: 0, vote: 0n, commit: 0 }, init.entries);
+    await s.close();
+    s = await DiskStorage.open(dir, { segmentSizeBytes: 4096, maxCachedBytes: 2048 });
+    return Object.assign(s, { close: async () => { await DiskStorage.prototype.close.call(s); await removeTemp(dir); } });
+  })) {
+    test(c.name, () => c.run());
+  }
+});
+
+function ents(from: number, to: number, term: number, size: number): Entry[] {
+  const out: Entry[] = [];
+  for (let i = from; i <= to; i++) out.push({ term, index: i, type: EntryType.EntryNormal, data: new Uint8Array(size).fill(i & 0xff) });
+  return out;
+}
+
+test("a log far larger than the cache bound is served from the segments; overwrites across segments", async () => {
+  const dir = join(await tempDir(), "node");
+  try {
+    const opts = { segmentSizeBytes: 16 * 1024, maxCachedBytes: 8 * 1024 };
+    let s = await DiskStorage.open(dir, opts);
+    for (let b = 0; b < 40; b++) await s.save({ term: 1, vote: 1n, commit: b * 50 }, ents(b * 50 + 1, b * 50 + 50, 1, 200));
+    // overwrite a suffix that lies in an earlier segment, from a later one
+    await s.save({ term: 2, vote: 2n, commit: 1500 }, ents(1501, 1600, 2, 100));
+    const check = (st: DiskStorage): void => {
+      assert.equal(st.lastIndex(), 1600);
+      for (const [lo, hi] of [[1, 40], [700, 900], [1490, 1510], [1550, 1601]] as const) {
+        const got = st.entries(lo, hi, Infinity);
+        assert.equal(got.length, hi - lo);
+        got.forEach((e, k) => {
+          assert.equal(e.index, lo + k);
+          assert.equal(e.term, e.index > 1500 ? 2 : 1);
+          assert.equal(e.data!.length, e.index > 1500 ? 100 : 200);
+          assert.equal(e.data![0], e.index & 0xff);
+        });
+      }
+    };
+    check(s);
+    await s.close();
+    s = await DiskStorage.open(dir, opts);
+    check(s);
+    // a snapshot, then compaction deletes old segments
+    const before = (await readdir(join(dir, "wal"))).length;
+    await s.createSnapshot(1200, undefined, new Uint8Array([1, 2, 3]));
+    await s.compact(1200);
+    assert.throws(() => s.entries(1100, 1201, Infinity), CompactedError);
+    assert.equal(s.entries(1201, 1202, Infinity)[0]!.index, 1201);
+    const after = (await readdir(join(dir, "wal"))).length;
+    assert.ok(after < before, `segments ${before} -> ${after}`);
+    await s.close();
+    s = await DiskStorage.open(dir, opts);
+    assert.equal(s.firstIndex(), 1201);
+    assert.equal(s.snapshot().metadata.index, 1200);
+    check2(s);
+    await s.close();
+  } finally {
+    await removeTemp(dir);
+  }
+  function check2(st: DiskStorage): void {
+    assert.equal(st.lastIndex(), 1600);
+    assert.equal(st.entries(1201, 1601, Infinity).length, 400);
+    assert.deepEqual(st.initialState().hardState, { term: 2, vote: 2n, commit: 1500 });
+  }
+});
