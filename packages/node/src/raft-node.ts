@@ -14,7 +14,7 @@
 import { randomBytes } from "node:crypto";
 import { ConfChangeError, ProposalDroppedError, RaftError, RawNode, silentLogger } from "@tsraft/raft";
 import type { BasicStatus, Config, Logger, Peer, Ready, StateType, Status } from "@tsraft/raft";
-import { EntryType, NONE, decodeConfChange, decodeConfChangeV2 } from "@tsraft/raftpb";
+import { EntryType, MessageType, NONE, decodeConfChange, decodeConfChangeV2 } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { BOOTSTRAP_TAG, open, seal, type Tag } from "./envelope.js";
 import { NoLeaderError, NodeStoppedError, RequestTimeoutError, TransferError } from "./errors.js";
@@ -446,7 +446,7 @@ export class RaftNode<R = unknown> {
       await this.opts.persist(req);
     }
     // 2. send, only now that what the messages promise is durable.
-    if (rd.messages.length > 0) this.opts.send(rd.messages);
+    if (rd.messages.length > 0) this.opts.send(await this.freshSnapshots(rd.messages));
     // 3. apply.
     if (rd.snapshot !== undefined) {
       await this.opts.restore(rd.snapshot);
@@ -492,6 +492,20 @@ export class RaftNode<R = unknown> {
       await this.opts.applyConfChange({ index: e.index, term: e.term, change, confState });
     }
     if (env !== undefined && this.isOurs(env.tagHi, env.tagLo)) settle(this.confChanges, env.seq, confState);
+  }
+
+  /**
+   * Replaces the snapshot of each MsgSnap by one of the state machine as it is now (applied
+   * index, current configuration), as etcd's server does: the stored snapshot may predate the
+   * configuration that added the receiver, which would then ignore it.
+   */
+  private async freshSnapshots(msgs: Message[]): Promise<Message[]> {
+    const p = this.opts.snapshot;
+    if (p === undefined || !msgs.some((m) => m.type === MessageType.MsgSnap)) return msgs;
+    const index = this.applied;
+    const data = await p.take(index);
+    const snapshot: Snapshot = { data, metadata: { index, term: this.opts.raft.storage.term(index), confState: this.confState } };
+    return msgs.map((m) => (m.type === MessageType.MsgSnap ? { ...m, snapshot } : m));
   }
 
   private async maybeSnapshot(): Promise<void> {

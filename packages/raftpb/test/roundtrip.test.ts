@@ -121,3 +121,29 @@ describe("Message specifics", () => {
     assert.equal(Object.getPrototypeOf(e.data), Uint8Array.prototype);
   });
 });
+
+describe("output buffers", () => {
+  test("results are exact, never overlap, and survive slab turnover and large sizes", () => {
+    const kept: { bytes: Uint8Array; copy: Uint8Array; m: Message }[] = [];
+    let seed = 1;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let i = 0; i < 400; i++) {
+      const size = [10, 100, 2000, 9000, 16000, 17000, 40000][rand(7)]!;
+      const data = new Uint8Array(size).fill(i & 0xff);
+      const m: Message = {
+        type: 3, to: 2n, from: 1n, term: i, logTerm: i, index: i, commit: i, reject: false, rejectHint: 0,
+        entries: [{ term: i, index: i + 1, type: 0, data }],
+      };
+      const bytes = encodeMessage(m);
+      assert.equal(bytes.byteOffset % 8, 0, "results are 8-byte aligned");
+      kept.push({ bytes, copy: bytes.slice(), m });
+    }
+    for (const { bytes, copy, m } of kept) {
+      assert.deepStrictEqual(bytes, copy, "a later encoding overwrote an earlier result");
+      assert.deepStrictEqual(decodeMessage(bytes).entries, m.entries);
+    }
+  });
+});

@@ -20,6 +20,19 @@ import { ProtoError, decodeWalSnapshot, readEntry, readHardState } from "./proto
 import type { WalSnapshot } from "./proto.js";
 import { Frame, FrameStatus, RecordType, parseFrame } from "./record.js";
 
+/** What {@link LogReader.scan} stopped at. */
+export const ScanStop = {
+  /** The bytes end inside a frame, or exactly after one: give the reader more. */
+  NeedMore: 0,
+  /** The segment file ends cleanly here. */
+  FileEnd: 1,
+  /** An all-zero length word: the segment ends here if the rest of the file is zero too. */
+  Zero: 2,
+  /** Anything else (damage, or a frame cut by the end of the file): read the rest with {@link LogReader.finishSegment}. */
+  Slow: 3,
+} as const;
+export type ScanStop = (typeof ScanStop)[keyof typeof ScanStop];
+
 /** One segment file's name and content (the whole file, including any zero-filled tail). */
 export interface SegmentBytes {
   name: string;
@@ -39,8 +52,18 @@ export interface ReadOptions {
   copyData: boolean;
   /** Stop collecting entries (for verify and snapshot listing). */
   skipEntries?: boolean;
-  /** Receives every entry record in file order instead of collecting them (DiskStorage). */
-  onEntry?: ((e: Entry) => void) | undefined;
+  /**
+   * Receives every entry record after `start.index`, in file order, instead of collecting them
+   * in `entries` (an entry at index i replaces i and everything after it: the receiver applies
+   * overwrites). `offset` is the record's offset in its segment file, `crcBefore` the running
+   * CRC before it (enough to read the file again from there).
+   */
+  onEntry?: ((e: Entry, segment: number, offset: number, crcBefore: number) => void) | undefined;
+  /**
+   * With `onEntry`: deliver every entry record, whatever its index, without tracking the log
+   * from `start` (DiskStorage reading one segment back).
+   */
+  rawEntries?: boolean;
 }
 
 /** What a read found. */
@@ -60,6 +83,8 @@ export interface ReadResult {
   tailDirty: boolean;
   /** Index of the last entry record read (or of a later snapshot record), as etcd's `enti`. */
   lastIndex: number;
+  /** The highest term of any entry read. */
+  maxEntryTerm: number;
   /** The read stopped at a torn tail (read mode only; write mode throws it). */
   torn: WalTornTailError | undefined;
 }
@@ -205,75 +230,364 @@ function lastNonZero(buf: Uint8Array, from: number, to: number): number {
 
 interface State {
   res: ReadResult;
-  /** The highest term of any entry read (a HardState's term is never below it). */
-  maxEntryTerm: number;
   /** The term of the entry at `res.lastIndex` (entry terms never decrease along the log). */
   lastEntryTerm: number;
   seenMetadata: boolean;
   /** Highest index known to exist: entries, snapshot records, the segment's first index - 1. */
   maxIndex: number;
   lastState: HardState | undefined;
+  /** terms[k]: the term of the entry at start.index + 1 + k (entries read after the start). */
+  terms: number[];
 }
 
 /**
- * Reads the records of `segments` (in order, consecutive sequence numbers) as etcd's
- * `ReadAll` does, with the stricter damage rules of the README.
- * @throws {@link CrcMismatchError}, {@link WalCorruptError}, {@link RecordTooLargeError},
- *   {@link WalSnapshotMismatchError}, {@link WalTornTailError} (write mode only).
+ * Reads a WAL record by record, segment after segment, as etcd's `ReadAll` does, with the
+ * stricter damage rules of the README. Incremental, so that segment files can be read in chunks:
+ * {@link LogReader.scan} takes the whole, valid records of a chunk (the fast path: nothing there
+ * needs to look ahead), {@link LogReader.finishSegment} the rest of a segment from a given offset
+ * with the whole file in hand (the slow path: torn-tail and corruption analysis look at every
+ * byte after a damaged record). Both apply records with the same code.
  */
-export function readSegments(segments: readonly SegmentBytes[], opts: ReadOptions): ReadResult {
-  const res: ReadResult = {
-    metadata: undefined,
-    hardState: { term: 0, vote: 0n, commit: 0 },
-    entries: [],
-    snapshots: [],
-    matched: false,
-    crc: 0,
-    tailOffset: 0,
-    tailDirty: false,
-    lastIndex: 0,
-    torn: undefined,
-  };
-  const st: State = { res, maxEntryTerm: 0, lastEntryTerm: 0, maxIndex: 0, lastState: undefined, seenMetadata: false };
-  const f = new Frame();
-  for (let si = 0; si < segments.length; si++) {
-    const seg = segments[si]!;
-    const last = si === segments.length - 1;
-    const buf = seg.bytes;
+export class LogReader {
+  readonly res: ReadResult;
+  private readonly st: State;
+  private readonly opts: ReadOptions;
+  private readonly f = new Frame();
+  /** Why the last {@link LogReader.scan} stopped. */
+  stop: ScanStop = ScanStop.NeedMore;
+  // the current segment
+  private name = "";
+  private firstIndex = 0;
+  private si = -1;
+  private last = false;
+  private rec = 0;
+
+  constructor(opts: ReadOptions) {
+    this.opts = opts;
+    this.res = {
+      metadata: undefined,
+      hardState: { term: 0, vote: 0n, commit: 0 },
+      entries: [],
+      snapshots: [],
+      matched: false,
+      crc: 0,
+      tailOffset: 0,
+      tailDirty: false,
+      lastIndex: 0,
+      maxEntryTerm: 0,
+      torn: undefined,
+    };
+    this.st = { res: this.res, lastEntryTerm: 0, maxIndex: 0, lastState: undefined, seenMetadata: false, terms: [] };
+  }
+
+  /** Starts the next segment (consecutive sequence numbers, checked by the caller). */
+  beginSegment(name: string, firstIndex: number, last: boolean): void {
+    this.name = name;
+    this.firstIndex = firstIndex;
+    this.last = last;
+    this.si++;
+    this.rec = 0;
+    const st = this.st;
+    st.maxIndex = Math.max(st.maxIndex, firstIndex - 1);
+    if (this.res.lastIndex < firstIndex - 1) this.res.lastIndex = firstIndex - 1;
+  }
+
+  /**
+   * The fast path: applies the whole, valid records of `buf[pos, n)`, where `buf[q]` is byte
+   * `q + delta` of the segment file and `atFileEnd` tells whether `n` is the end of the file.
+   * Stops at the first byte it cannot take alone and says why in {@link LogReader.stop}.
+   * @returns the position in `buf` where it stopped (a frame boundary).
+   * @throws the structural errors of the records it applies (corrupt, snapshot mismatch).
+   */
+  scan(buf: Uint8Array, pos: number, n: number, delta: number, atFileEnd: boolean): number {
+    const f = this.f;
+    const max = this.opts.maxRecordBytes;
+    const res = this.res;
+    for (;;) {
+      const status = parseFrame(buf, n, pos, max, f);
+      if (status === FrameStatus.Ok) {
+        // (a crc record's field is checked by apply, against the chain)
+        if (f.type !== RecordType.Crc && (f.hasData ? crc32c(res.crc, buf, f.dataStart, f.dataEnd) : res.crc) !== f.crc) {
+          this.stop = ScanStop.Slow; // damage: the slow path decides what it is
+          return pos;
+        }
+        this.apply(buf, delta);
+        pos = f.end;
+        continue;
+      }
+      if (!atFileEnd && (status === FrameStatus.End || status === FrameStatus.PartialWord || status === FrameStatus.PastEnd)) {
+        this.stop = ScanStop.NeedMore;
+      } else if (status === FrameStatus.End) {
+        this.stop = ScanStop.FileEnd;
+      } else {
+        this.stop = status === FrameStatus.Zero ? ScanStop.Zero : ScanStop.Slow;
+      }
+      return pos;
+    }
+  }
+
+  /**
+   * Ends the segment at file offset `off`: where the file ends, or where an all-zero length word
+   * starts a tail that the caller checked to be all zero to the end of the file.
+   * @throws {@link WalCorruptError} for an empty segment before the last one.
+   */
+  endSegment(off: number): void {
+    if (this.last) this.res.tailOffset = off;
+    if (this.rec === 0 && off === 0 && !this.last) throw new WalCorruptError(this.name, 0, "empty segment before the last one");
+  }
+
+  /**
+   * The slow path: reads the rest of the segment from file offset `off`, `bytes` being the whole
+   * file, deciding what a damaged record is (see the README), and ends the segment.
+   * @throws {@link CrcMismatchError}, {@link WalCorruptError}, {@link RecordTooLargeError},
+   *   {@link WalSnapshotMismatchError}, {@link WalTornTailError} (write mode only).
+   */
+  finishSegment(bytes: Uint8Array, off: number): void {
+    const opts = this.opts;
+    const res = this.res;
+    const f = this.f;
+    const buf = bytes;
     const n = buf.length;
-    st.maxIndex = Math.max(st.maxIndex, seg.firstIndex - 1);
-    if (res.lastIndex < seg.firstIndex - 1) res.lastIndex = seg.firstIndex - 1;
-    let off = 0;
-    let rec = 0;
-    for (;; rec++) {
+    const last = this.last;
+    for (;;) {
       const status = parseFrame(buf, n, off, opts.maxRecordBytes, f);
       if (status === FrameStatus.End) break;
       if (status === FrameStatus.Zero) {
         const y = findRecordAfter(buf, n, off + 8, opts.maxRecordBytes);
-        if (y >= 0) throw new WalCorruptError(seg.name, off, `zero-filled block followed by a valid record at offset ${y}`);
+        if (y >= 0) throw new WalCorruptError(this.name, off, `zero-filled block followed by a valid record at offset ${y}`);
         if (last) res.tailDirty = firstNonZero(buf, off, n) >= 0;
         break;
       }
       if (status === FrameStatus.Ok) {
         const expect = f.type === RecordType.Crc ? -1 : f.hasData ? crc32c(res.crc, buf, f.dataStart, f.dataEnd) : res.crc;
         if (expect === -1 || expect === f.crc) {
-          applyRecord(st, seg, si, rec, f, opts);
+          this.apply(buf, 0);
           off = f.end;
           continue;
         }
       }
       // A record that cannot be read: a torn tail, or corruption.
       const torn = classify(buf, n, off, f, status, res.crc, last, opts.maxRecordBytes);
-      if (torn === undefined) throw damageError(seg.name, off, f, status, opts.maxRecordBytes);
-      const err = new WalTornTailError(seg.name, off);
+      if (torn === undefined) throw damageError(this.name, off, f, status, opts.maxRecordBytes);
+      const err = new WalTornTailError(this.name, off);
       if (opts.strictTail) throw err;
       res.torn = err;
       break;
     }
-    if (last) res.tailOffset = off;
-    if (rec === 0 && off === 0 && !last) throw new WalCorruptError(seg.name, 0, "empty segment before the last one");
+    this.endSegment(off);
   }
-  return res;
+
+  /** Applies the record in `this.f` (positions in `buf`, file offset = position + delta). */
+  private apply(buf: Uint8Array, delta: number): void {
+    const f = this.f;
+    const res = this.res;
+    const st = this.st;
+    const rec = this.rec++;
+    const fileOff = f.off + delta;
+    const corrupt = (why: string): WalCorruptError => new WalCorruptError(this.name, fileOff, why);
+    // Layout every segment has: crc record first, metadata second, neither anywhere else. The
+    // record type is not covered by the CRC; these rules make a flipped type bit visible.
+    if ((rec === 0) !== (f.type === RecordType.Crc)) throw corrupt(rec === 0 ? "segment does not start with a crc record" : "crc record inside a segment");
+    if ((rec === 1) !== (f.type === RecordType.Metadata)) throw corrupt(rec === 1 ? "second record is not metadata" : "metadata record inside a segment");
+    try {
+      switch (f.type) {
+        case RecordType.Entry: {
+          const crcBefore = res.crc;
+          res.crc = f.crc;
+          applyEntry(st, buf, f, this.opts, corrupt, this.si, fileOff, crcBefore);
+          return;
+        }
+        case RecordType.Crc:
+          if (f.hasData) throw corrupt("crc record with data");
+          // The running CRC of the segments before must continue here; unknown for the first
+          // segment read (etcd skips the check when its decoder's CRC is still 0).
+          if (this.si !== 0 && f.crc !== res.crc) throw new CrcMismatchError(this.name, fileOff, "crc record (running crc of the previous segments)");
+          if (this.si === 0 && this.firstIndex === 0 && f.crc !== 0) throw new CrcMismatchError(this.name, fileOff, "crc record of the first segment");
+          res.crc = f.crc;
+          return;
+        case RecordType.Metadata: {
+          const data = f.hasData ? buf.subarray(f.dataStart, f.dataEnd) : undefined;
+          if (st.seenMetadata && !bytesEqual(res.metadata, data)) throw corrupt("metadata conflicts with the first segment's");
+          // always a copy: the metadata outlives the read buffers
+          if (!st.seenMetadata) res.metadata = data?.slice();
+          st.seenMetadata = true;
+          res.crc = f.crc;
+          return;
+        }
+        case RecordType.State: {
+          const h = readHardState(buf, f.dataStart, f.hasData ? f.dataEnd : f.dataStart);
+          if (st.lastState !== undefined && h.term < st.lastState.term) throw corrupt(`HardState term ${h.term} below the previous ${st.lastState.term}`);
+          if (h.term < res.maxEntryTerm) throw corrupt(`HardState term ${h.term} below an entry's term ${res.maxEntryTerm}`);
+          if (h.commit > st.maxIndex) throw corrupt(`HardState commit ${h.commit} beyond the last index ${st.maxIndex}`);
+          st.lastState = h;
+          res.hardState = h;
+          res.crc = f.crc;
+          return;
+        }
+        case RecordType.Snapshot: {
+          const s = f.hasData ? decodeWalSnapshot(buf, f.dataStart, f.dataEnd) : { index: 0, term: 0 };
+          res.snapshots.push(s);
+          if (s.index === this.opts.start.index) {
+            if (s.term !== this.opts.start.term) throw new WalSnapshotMismatchError();
+            res.matched = true;
+          }
+          if (s.index > res.lastIndex) res.lastIndex = s.index;
+          if (s.index > st.maxIndex) st.maxIndex = s.index;
+          res.crc = f.crc;
+          return;
+        }
+      }
+    } catch (e) {
+      if (e instanceof ProtoError) throw new WalCorruptError(this.name, fileOff, `undecodable record data: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+}
+
+/**
+ * Reads the records of `segments` (in order, consecutive sequence numbers), each given whole,
+ * as etcd's `ReadAll` does, with the stricter damage rules of the README.
+ * @throws {@link CrcMismatchError}, {@link WalCorruptError}, {@link RecordTooLargeError},
+ *   {@link WalSnapshotMismatchError}, {@link WalTornTailError} (write mode only).
+ */
+export function readSegments(segments: readonly SegmentBytes[], opts: ReadOptions): ReadResult {
+  const r = new LogReader(opts);
+  for (let si = 0; si < segments.length; si++) {
+    const seg = segments[si]!;
+    r.beginSegment(seg.name, seg.firstIndex, si === segments.length - 1);
+    r.finishSegment(seg.bytes, 0);
+  }
+  return r.res;
+}
+
+/** A segment file to read in chunks (a file, or bytes in memory for tests). */
+export interface SegmentSource {
+  name: string;
+  /** First raft index of the segment, from its name. */
+  firstIndex: number;
+  /** The file's size. */
+  size: number;
+  /** Reads up to `len` bytes at file offset `pos` into `buf[off, off + len)`; returns how many. */
+  read(buf: Uint8Array, off: number, len: number, pos: number): Promise<number>;
+}
+
+/** Default chunk size of {@link readSegmentsChunked}. */
+export const DEFAULT_READ_CHUNK_BYTES = 8 << 20;
+
+/**
+ * A frame cut by a chunk boundary that is at most this long is carried into the next chunk,
+ * which is read with this much room in front of it (so the next read can be issued before the
+ * current chunk is parsed); a longer one makes the reader read again from its start.
+ */
+const DEFAULT_CARRY_BYTES = 64 << 10;
+
+/** A fresh buffer without zero-filling it (it is overwritten by the read). */
+function uninitialized(size: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
+}
+
+interface Chunk {
+  buf: Uint8Array;
+  /** File offset of `buf[carry]`. */
+  pos: number;
+  /** Bytes read into `buf[carry, carry + len)`. */
+  len: number;
+}
+
+/**
+ * Reads `segments` as {@link readSegments} does, but from sources, chunk by chunk: the next chunk
+ * is read while the current one is parsed, the zero-filled tail of a preallocated segment is
+ * only checked to be zero (in a reused buffer), and a segment is read whole only when damage
+ * needs the slow path. Entries' data (unless copied) are views into the chunk buffers, which
+ * live as long as any entry of theirs. Same results and errors as {@link readSegments}.
+ * @throws the errors of {@link readSegments}, and I/O errors of the sources.
+ */
+export async function readSegmentsChunked(
+  segments: readonly SegmentSource[],
+  opts: ReadOptions,
+  chunkBytes = DEFAULT_READ_CHUNK_BYTES,
+  carryBytes = DEFAULT_CARRY_BYTES,
+): Promise<ReadResult> {
+  const CARRY = carryBytes;
+  const r = new LogReader(opts);
+  let scratch: Uint8Array | undefined;
+  for (let si = 0; si < segments.length; si++) {
+    const src = segments[si]!;
+    const size = src.size;
+    r.beginSegment(src.name, src.firstIndex, si === segments.length - 1);
+    const read = async (pos: number, want: number): Promise<Chunk> => {
+      const len = Math.max(0, Math.min(want, size - pos));
+      const buf = uninitialized(CARRY + len);
+      let done = 0;
+      while (done < len) {
+        const k = await src.read(buf, CARRY + done, len - done, pos + done);
+        if (k === 0) break;
+        done += k;
+      }
+      return { buf, pos, len: done };
+    };
+    let next: Promise<Chunk> | undefined = read(0, chunkBytes);
+    let start = CARRY;
+    try {
+      for (;;) {
+        const c: Chunk = await next!;
+        const end = CARRY + c.len;
+        const atEnd = c.pos + c.len >= size || c.len === 0;
+        next = atEnd ? undefined : read(c.pos + c.len, chunkBytes);
+        next?.catch(() => undefined); // awaited below; never an unhandled rejection
+        const delta = c.pos - CARRY;
+        const p = r.scan(c.buf, start, end, delta, atEnd);
+        if (r.stop === ScanStop.NeedMore) {
+          const carry = end - p;
+          if (carry <= CARRY) {
+            const n: Chunk = await next!;
+            n.buf.set(c.buf.subarray(p, end), CARRY - carry);
+            start = CARRY - carry;
+            next = Promise.resolve(n);
+            continue;
+          }
+          // a long frame cut by the boundary: read again from its start, big enough for it
+          await next;
+          next = read(p + delta, Math.max(chunkBytes, opts.maxRecordBytes + 16));
+          start = CARRY;
+          continue;
+        }
+        if (r.stop === ScanStop.FileEnd) {
+          r.endSegment(p + delta);
+          break;
+        }
+        if (r.stop === ScanStop.Zero) {
+          scratch ??= uninitialized(Math.min(chunkBytes, 4 << 20));
+          if (await zeroToEnd(src, c.buf, p, end, c.pos + c.len, scratch)) {
+            r.endSegment(p + delta);
+            break;
+          }
+        }
+        // the slow path, with the whole file
+        await next;
+        next = undefined;
+        const whole = await read(0, size);
+        r.finishSegment(whole.buf.subarray(CARRY, CARRY + whole.len), p + delta);
+        break;
+      }
+    } finally {
+      await next?.catch(() => undefined);
+    }
+  }
+  return r.res;
+}
+
+/** Are `buf[from, to)` and the file from `pos` to its end all zero? */
+async function zeroToEnd(src: SegmentSource, buf: Uint8Array, from: number, to: number, pos: number, scratch: Uint8Array): Promise<boolean> {
+  if (firstNonZero(buf, from, to) >= 0) return false;
+  while (pos < src.size) {
+    const k = await src.read(scratch, 0, Math.min(scratch.length, src.size - pos), pos);
+    if (k === 0) break;
+    if (firstNonZero(scratch, 0, k) >= 0) return false;
+    pos += k;
+  }
+  return true;
 }
 
 /**
@@ -321,88 +635,35 @@ function damageError(file: string, off: number, f: Frame, status: FrameStatus, m
   }
 }
 
-function applyRecord(st: State, seg: SegmentBytes, si: number, rec: number, f: Frame, opts: ReadOptions): void {
-  const res = st.res;
-  const buf = seg.bytes;
-  const corrupt = (why: string): WalCorruptError => new WalCorruptError(seg.name, f.off, why);
-  // Layout every segment has: crc record first, metadata second, neither anywhere else. The
-  // record type is not covered by the CRC; these rules make a flipped type bit visible.
-  if ((rec === 0) !== (f.type === RecordType.Crc)) throw corrupt(rec === 0 ? "segment does not start with a crc record" : "crc record inside a segment");
-  if ((rec === 1) !== (f.type === RecordType.Metadata)) throw corrupt(rec === 1 ? "second record is not metadata" : "metadata record inside a segment");
-  const data = f.hasData ? buf.subarray(f.dataStart, f.dataEnd) : undefined;
-  try {
-    switch (f.type) {
-      case RecordType.Crc:
-        if (f.hasData) throw corrupt("crc record with data");
-        // The running CRC of the segments before must continue here; unknown for the first
-        // segment read (etcd skips the check when its decoder's CRC is still 0).
-        if (!(si === 0) && f.crc !== res.crc) throw new CrcMismatchError(seg.name, f.off, "crc record (running crc of the previous segments)");
-        if (si === 0 && seg.firstIndex === 0 && f.crc !== 0) throw new CrcMismatchError(seg.name, f.off, "crc record of the first segment");
-        res.crc = f.crc;
-        return;
-      case RecordType.Metadata: {
-        if (st.seenMetadata && !bytesEqual(res.metadata, data)) throw corrupt("metadata conflicts with the first segment's");
-        if (!st.seenMetadata) res.metadata = data === undefined || !opts.copyData ? data : data.slice();
-        st.seenMetadata = true;
-        res.crc = f.crc;
-        return;
-      }
-      case RecordType.Entry:
-        applyEntry(st, buf, f, opts, corrupt);
-        res.crc = f.crc;
-        return;
-      case RecordType.State: {
-        const h = readHardState(buf, f.dataStart, f.hasData ? f.dataEnd : f.dataStart);
-        if (st.lastState !== undefined && h.term < st.lastState.term) throw corrupt(`HardState term ${h.term} below the previous ${st.lastState.term}`);
-        if (h.term < st.maxEntryTerm) throw corrupt(`HardState term ${h.term} below an entry's term ${st.maxEntryTerm}`);
-        if (h.commit > st.maxIndex) throw corrupt(`HardState commit ${h.commit} beyond the last index ${st.maxIndex}`);
-        st.lastState = h;
-        res.hardState = h;
-        res.crc = f.crc;
-        return;
-      }
-      case RecordType.Snapshot: {
-        const s = data === undefined ? { index: 0, term: 0 } : decodeWalSnapshot(buf, f.dataStart, f.dataEnd);
-        res.snapshots.push(s);
-        if (s.index === opts.start.index) {
-          if (s.term !== opts.start.term) throw new WalSnapshotMismatchError();
-          res.matched = true;
-        }
-        if (s.index > res.lastIndex) res.lastIndex = s.index;
-        if (s.index > st.maxIndex) st.maxIndex = s.index;
-        res.crc = f.crc;
-        return;
-      }
-    }
-  } catch (e) {
-    if (e instanceof ProtoError) throw new WalCorruptError(seg.name, f.off, `undecodable record data: ${e.message}`, { cause: e });
-    throw e;
-  }
-}
-
-function applyEntry(st: State, buf: Uint8Array, f: Frame, opts: ReadOptions, corrupt: (why: string) => WalCorruptError): void {
+function applyEntry(st: State, buf: Uint8Array, f: Frame, opts: ReadOptions, corrupt: (why: string) => WalCorruptError, si: number, fileOff: number, crcBefore: number): void {
   const res = st.res;
   const e = readEntry(buf, f.dataStart, f.hasData ? f.dataEnd : f.dataStart, opts.copyData);
-  if (e.index < 1 || e.term < 1) throw corrupt(`entry with index ${e.index} term ${e.term}`);
+  const index = e.index;
+  if (index < 1 || e.term < 1) throw corrupt(`entry with index ${index} term ${e.term}`);
   if (e.type > 2) throw corrupt(`entry of unknown type ${e.type}`);
-  if (e.index > st.maxIndex + 1) throw corrupt(`entry ${e.index} leaves a gap after ${st.maxIndex}`);
+  if (index > st.maxIndex + 1) throw corrupt(`entry ${index} leaves a gap after ${st.maxIndex}`);
   const start = opts.start.index;
-  if (opts.onEntry !== undefined) opts.onEntry(e);
-  else if (e.index > start && !opts.skipEntries) {
-    const up = e.index - start - 1;
-    if (up > res.entries.length) throw corrupt(`entry ${e.index} leaves a gap after ${start + res.entries.length}`);
-    res.entries.length = up;
-    res.entries.push(e);
-  }
   // Terms never decrease along the log: check against the entry before, when it is known.
   let prevTerm = -1;
-  if (e.index === res.lastIndex + 1) prevTerm = st.lastEntryTerm;
-  else if (e.index - 1 > start && !opts.skipEntries) prevTerm = res.entries[e.index - start - 2]?.term ?? -1;
-  if (e.term < prevTerm) throw corrupt(`entry ${e.index} has term ${e.term}, below the previous entry's ${prevTerm}`);
+  if (index === res.lastIndex + 1) prevTerm = st.lastEntryTerm;
+  else if (index - 1 > start) prevTerm = st.terms[index - start - 2] ?? -1;
+  if (e.term < prevTerm) throw corrupt(`entry ${index} has term ${e.term}, below the previous entry's ${prevTerm}`);
+  if (opts.rawEntries === true) opts.onEntry?.(e, si, fileOff, crcBefore);
+  else if (index > start && !opts.skipEntries) {
+    const up = index - start - 1;
+    if (up > st.terms.length) throw corrupt(`entry ${index} leaves a gap after ${start + st.terms.length}`);
+    if (up < st.terms.length) st.terms.length = up;
+    st.terms.push(e.term);
+    if (opts.onEntry !== undefined) opts.onEntry(e, si, fileOff, crcBefore);
+    else {
+      if (up < res.entries.length) res.entries.length = up;
+      res.entries.push(e);
+    }
+  }
   st.lastEntryTerm = e.term;
-  if (e.term > st.maxEntryTerm) st.maxEntryTerm = e.term;
-  res.lastIndex = e.index;
-  if (e.index > st.maxIndex) st.maxIndex = e.index;
+  if (e.term > res.maxEntryTerm) res.maxEntryTerm = e.term;
+  res.lastIndex = index;
+  if (index > st.maxIndex) st.maxIndex = index;
 }
 
 function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {

@@ -491,6 +491,49 @@ export function cc(type: ConfChangeType, nodeId: NodeId): ConfChange {
   return { type, nodeId, id: 0n };
 }
 
+/** A RawNode with etcd's usual ticks (election 10, heartbeat 1) over `storage`. */
+export function mkNode(id: NodeId, storage: Storage, cfg: Partial<Config> = {}): RawNode {
+  return new RawNode({ id, electionTick: 10, heartbeatTick: 1, storage, ...cfg });
+}
+
+/**
+ * Node `id` (default 1) elected leader of `voters` by stepping every other voter's vote, over a
+ * storage holding entries of `terms` (from index 1) and HardState term `term - 1`; its Readies
+ * are drained and the messages it sent returned. It appended its empty entry at
+ * `terms.length + 1` and probes every follower from there.
+ */
+export function newLeader(
+  opts: { id?: NodeId; voters?: NodeId[]; learners?: NodeId[]; terms?: number[]; term?: number; commit?: number; cfg?: Partial<Config> } = {},
+): { n: RawNode; s: MemoryStorage; sent: Message[] } {
+  const id = opts.id ?? 1n;
+  const voters = opts.voters ?? [1n, 2n, 3n];
+  const terms = opts.terms ?? [];
+  const term = opts.term ?? Math.max(1, (terms[terms.length - 1] ?? 0) + 1);
+  const s = newStorage({
+    voters,
+    learners: opts.learners ?? [],
+    entries: entsOfTerms(1, terms),
+    hardState: { term: term - 1, vote: NONE, commit: opts.commit ?? 0 },
+  });
+  const n = mkNode(id, s, { applied: opts.commit ?? 0, ...opts.cfg });
+  n.campaign();
+  drain(n, s);
+  for (const v of voters) {
+    if (v === id || n.basicStatus().softState.raftState === "leader") continue;
+    n.step(msg({ type: MessageType.MsgVoteResp, from: v, to: id, term }));
+  }
+  const sent = drainMessages(n, s);
+  if (n.basicStatus().softState.raftState !== "leader") throw new Error("newLeader: not elected");
+  return { n, s, sent };
+}
+
+/** The leader's progress of `id`. */
+export function progressOf(n: RawNode, id: NodeId) {
+  const pr = n.status().progress?.get(id);
+  if (pr === undefined) throw new Error(`no progress for ${id}`);
+  return pr;
+}
+
 /** A canonical, comparable rendering of a node's status (bigints as strings). */
 export function statusKey(node: RawNode): string {
   return JSON.stringify(node.status(), (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v instanceof Map ? [...v.entries()] : v));

@@ -12,7 +12,7 @@
  *               max-uncommitted-size=K election-tick=K heartbeat-tick=K]
  *   campaign ID | propose ID DATA | propose-conf-change ID [v1=b transition=auto|implicit|explicit]
  *   (input: v1 l2 r3 u4) | read-index ID CTX | transfer-leadership from=ID to=ID
- *   forget-leader ID | report-unreachable ID PEER | report-snapshot ID PEER [failure]
+ *   forget-leader ID | report-unreachable ID PEER | report-snapshot ID PEER [status=finish|failure]
  *   tick-heartbeat ID | tick-election ID | tick ID [N] | set-randomized-election-timeout ID timeout=K
  *   process-ready ID... | process-append-thread ID... | process-apply-thread ID...
  *   deliver-msgs [ID...] [drop=(ID..)] [type=MsgX] | stabilize [ID...] [log-level=L]
@@ -283,8 +283,9 @@ function handleReportUnreachable(env: InteractionEnv, tc: TestCase): void {
 function handleReportSnapshot(env: InteractionEnv, tc: TestCase): void {
   const ns = nodesOf(env, tc);
   if (ns.length !== 2) fail(tc, "must specify exactly two node ids: node on which to report, and reported node");
-  const failure = tc.args.some((a) => a.key === "failure" && a.vals.length === 0);
-  ns[0]!.rn.reportSnapshot(ns[1]!.id, failure ? "failure" : "finish");
+  const status = argVal(tc, "status") ?? "finish";
+  if (status !== "finish" && status !== "failure") fail(tc, `status must be finish or failure, got ${status}`);
+  ns[0]!.rn.reportSnapshot(ns[1]!.id, status);
 }
 
 function handleSetRandomizedElectionTimeout(env: InteractionEnv, tc: TestCase): void {
