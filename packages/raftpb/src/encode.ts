@@ -2,8 +2,10 @@
  * The encoders: etcd v3.4's gogoproto encoding, byte for byte.
  *
  * Size-then-write: a first pass computes the exact encoded size (and validates every value),
- * a second pass writes into one `Uint8Array` of that size. See README.md "Choosing the codec"
- * for the measurements against protobufjs's `Writer` and its reflection codec.
+ * a second pass writes into one `Uint8Array` of that size (carved from a shared slab, see
+ * allocOutput), or into the caller's buffer (`encodeMessageInto`). See README.md "Choosing the
+ * codec" for the measurements behind each choice, against protobufjs's `Writer` and its
+ * reflection codec and against etcd.
  *
  * gogoproto's rules, as etcd's vectors show them: fields in field-number order; non-nullable
  * scalars (every scalar here) always written, zero or not; non-nullable embedded messages
@@ -86,7 +88,7 @@ function snapshotSize(s: Snapshot): number {
 /** The encoded size of the empty snapshot (`Message.snapshot` when undefined). */
 const EMPTY_SNAPSHOT_SIZE = 10;
 
-function messageSize(m: Message): number {
+function uncheckedMessageSize(m: Message): number {
   let n =
     9 + // tags of type, to, from, term, logTerm, index, commit, reject, rejectHint
     varint64Size(m.to) +
@@ -113,7 +115,7 @@ function messageSize(m: Message): number {
   const responses = m.responses;
   if (responses !== undefined) {
     for (let i = 0; i < responses.length; i++) {
-      const rs = messageSize(responses[i]!);
+      const rs = uncheckedMessageSize(responses[i]!);
       n += 1 + varintSize(rs) + rs;
     }
   }
@@ -423,7 +425,7 @@ function writeMessage(buf: Uint8Array, pos: number, m: Message, top = false): nu
     for (let i = 0; i < responses.length; i++) {
       const sub = responses[i]!;
       buf[pos] = 0x72;
-      pos = writeVarint32(buf, pos + 1, messageSize(sub));
+      pos = writeVarint32(buf, pos + 1, uncheckedMessageSize(sub));
       pos = writeMessage(buf, pos, sub);
     }
   }
@@ -507,11 +509,66 @@ export function encodeMessage(m: Message): Uint8Array {
 }
 
 /**
+ * The encoded size of `m` in bytes: the length of `encodeMessage(m)`, with the same validation.
+ * @throws {@link EncodeError} when a field has no encoding.
+ */
+export function messageSize(m: Message): number {
+  if (m === null || typeof m !== "object") throw new EncodeError("Message", "(value)", "is not a Message");
+  try {
+    return checkedMessageSize(m, 0);
+  } catch (err) {
+    throw toEncodeError("Message", err);
+  }
+}
+
+function checkRoom(out: Uint8Array, offset: number, n: number, type: string): void {
+  if (!(out instanceof Uint8Array)) throw new TypeError(`raftpb: encode${type}Into expects a Uint8Array`);
+  if (!(Number.isSafeInteger(offset) && offset >= 0 && offset + n <= out.length)) {
+    throw new RangeError(`raftpb: encode${type}Into: ${n} bytes at offset ${offset} do not fit ${out.length}`);
+  }
+}
+
+/**
+ * Encodes `m` (the bytes of {@link encodeMessage}) into `out` at `offset`, allocating nothing:
+ * for callers that frame messages in buffers of their own. Returns the offset after the
+ * message; `messageSize(m)` tells how much room it needs.
+ * @throws {@link EncodeError} when a field has no encoding; `RangeError` when `out` has less
+ * than `messageSize(m)` bytes after `offset` (nothing is written then).
+ */
+export function encodeMessageInto(m: Message, out: Uint8Array, offset = 0): number {
+  const n = messageSize(m);
+  checkRoom(out, offset, n, "Message");
+  const end = writeMessage(out, offset, m, true);
+  if (end !== offset + n) throw new Error(`raftpb: internal error: Message sized ${n} bytes but wrote ${end - offset}`);
+  return end;
+}
+
+/**
  * Encodes an Entry exactly as etcd v3.4 does: type, term, index always; data when defined.
  * @throws {@link EncodeError} when a field has no encoding.
  */
 export function encodeEntry(e: Entry): Uint8Array {
   return encodeWith("Entry", e, checkedEntrySize, writeEntry);
+}
+
+/**
+ * Encodes `e` (the bytes of {@link encodeEntry}) into `out` at `offset`, allocating nothing
+ * (a WAL record's payload, say). Returns the offset after the entry; `entrySize(e)` tells how
+ * much room it needs.
+ * @throws {@link EncodeError} when a field has no encoding; `RangeError` when `out` has less
+ * than `entrySize(e)` bytes after `offset` (nothing is written then).
+ */
+export function encodeEntryInto(e: Entry, out: Uint8Array, offset = 0): number {
+  let n: number;
+  try {
+    n = checkedEntrySize(e);
+  } catch (err) {
+    throw toEncodeError("Entry", err);
+  }
+  checkRoom(out, offset, n, "Entry");
+  const end = writeEntry(out, offset, e);
+  if (end !== offset + n) throw new Error(`raftpb: internal error: Entry sized ${n} bytes but wrote ${end - offset}`);
+  return end;
 }
 
 function checkedHardStateSize(hs: HardState): number {

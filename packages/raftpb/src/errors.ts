@@ -64,10 +64,10 @@ export class EncodeError extends Error {
 export const MAX_DEPTH = 100;
 
 /**
- * Internal: a problem at a field, thrown by the readers and sizers below the entry points, and
+ * A problem at a field, thrown by the wire readers and the sizers below the entry points, and
  * turned into a {@link DecodeError}/{@link EncodeError} by the entry point. Not an `Error`, so
- * that throwing it captures no stack; embedding decoders prefix the path on the way out.
- * @internal
+ * that throwing it captures no stack; embedding decoders prefix the path on the way out. Public
+ * only through `@tsraft/raftpb/wire`, for codecs built on the same primitives.
  */
 export class FieldError {
   constructor(
@@ -76,20 +76,20 @@ export class FieldError {
   ) {}
 }
 
-/** Prefixes the field path of a {@link FieldError} passing through an embedding field. @internal */
+/** Prefixes the field path of a {@link FieldError} passing through an embedding field. */
 export function prefixField(err: unknown, prefix: string): unknown {
   // A field of "" means "the value itself": "entries[3]." + "" becomes "entries[3]".
   if (err instanceof FieldError) err.field = err.field === "" ? prefix.slice(0, -1) : prefix + err.field;
   return err;
 }
 
-/** Converts what a decoder threw into the {@link DecodeError} the API promises. @internal */
+/** Converts what a decoder threw into the {@link DecodeError} the API promises (others pass). */
 export function toDecodeError(messageType: string, err: unknown): unknown {
   if (err instanceof FieldError) return new DecodeError(messageType, err.field, err.reason);
   return err;
 }
 
-/** Converts what an encoder threw into the {@link EncodeError} the API promises. @internal */
+/** Converts what an encoder threw into the {@link EncodeError} the API promises (others pass). */
 export function toEncodeError(messageType: string, err: unknown): unknown {
   if (err instanceof FieldError) return new EncodeError(messageType, err.field, err.reason);
   return err;

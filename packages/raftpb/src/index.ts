@@ -37,6 +37,9 @@ export {
   encodeSnapshot,
   encodeConfChange,
   encodeConfChangeV2,
+  encodeMessageInto,
+  encodeEntryInto,
+  messageSize,
   entrySize,
 } from "./encode.js";
 export {

@@ -24,12 +24,17 @@ export const MAX_SAFE = 9007199254740991;
 const TWO_32 = 4294967296;
 const MAX_U64 = 0xffffffffffffffffn;
 
-/** Wire types. */
+/** Wire type 0: varint (int32, uint64, bool, enum). */
 export const WIRE_VARINT = 0;
+/** Wire type 1: 8 fixed bytes. */
 export const WIRE_FIXED64 = 1;
+/** Wire type 2: length-delimited (bytes, string, embedded message, packed repeated). */
 export const WIRE_BYTES = 2;
+/** Wire type 3: start of a group (deprecated; skipped when unknown). */
 export const WIRE_START_GROUP = 3;
+/** Wire type 4: end of a group. */
 export const WIRE_END_GROUP = 4;
+/** Wire type 5: 4 fixed bytes. */
 export const WIRE_FIXED32 = 5;
 
 // ---------------------------------------------------------------------------------------------

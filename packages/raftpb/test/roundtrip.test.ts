@@ -6,6 +6,9 @@ import {
   decodeMessage,
   emptySnapshot,
   encodeEntry,
+  encodeEntryInto,
+  encodeMessageInto,
+  messageSize,
   encodeMessage,
   entrySize,
   payloadSize,
@@ -145,5 +148,35 @@ describe("output buffers", () => {
       assert.deepStrictEqual(bytes, copy, "a later encoding overwrote an earlier result");
       assert.deepStrictEqual(decodeMessage(bytes).entries, m.entries);
     }
+  });
+});
+
+describe("encodeMessageInto / encodeEntryInto", () => {
+  test("write the same bytes as encodeMessage / encodeEntry at the offset, nothing else", () => {
+    fc.assert(
+      fc.property(arbMessage, arbEntry, fc.nat({ max: 16 }), (m, e, offset) => {
+        const want = encodeMessage(m);
+        assert.equal(messageSize(m), want.length);
+        const out = new Uint8Array(offset + want.length + 3).fill(0xee);
+        assert.equal(encodeMessageInto(m, out, offset), offset + want.length);
+        assert.deepStrictEqual(out.subarray(offset, offset + want.length), want);
+        assert.ok(out.subarray(0, offset).every((b) => b === 0xee) && out.subarray(offset + want.length).every((b) => b === 0xee));
+        const we = encodeEntry(e);
+        const oe = new Uint8Array(offset + we.length);
+        assert.equal(encodeEntryInto(e, oe, offset), offset + we.length);
+        assert.deepStrictEqual(oe.subarray(offset), we);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("too little room is a RangeError and writes nothing", () => {
+    const e = { term: 1, index: 2, type: 0, data: Uint8Array.of(1, 2, 3) };
+    const out = new Uint8Array(entrySize(e) - 1);
+    assert.throws(() => encodeEntryInto(e, out), RangeError);
+    assert.ok(out.every((b) => b === 0));
+    assert.throws(() => encodeEntryInto(e, new Uint8Array(100), -1), RangeError);
+    const m: Message = { type: 3, to: 2n, from: 1n, term: 1, logTerm: 1, index: 1, entries: [e], commit: 1, reject: false, rejectHint: 0 };
+    assert.throws(() => encodeMessageInto(m, new Uint8Array(10), 0), RangeError);
   });
 });
