@@ -53,6 +53,12 @@ export interface Config {
   /** A leader removed from (or demoted in) the configuration steps down. Default true. */
   stepDownOnRemoval?: boolean;
   /**
+   * The leader sends the entries proposed between two `ready()` calls as one MsgApp per
+   * follower (within `maxSizePerMsg`), when the next Ready is built, instead of one MsgApp per
+   * `propose()` call as etcd does. Default true; false gives etcd's message pattern.
+   */
+  batchProposals?: boolean;
+  /**
    * Enable asynchronous storage writes: Ready carries MsgStorageAppend / MsgStorageApply
    * messages instead of being acknowledged by `advance()`. See the README.
    */
@@ -81,6 +87,7 @@ export interface ResolvedConfig {
   disableProposalForwarding: boolean;
   disableConfChangeValidation: boolean;
   stepDownOnRemoval: boolean;
+  batchProposals: boolean;
   asyncStorageWrites: boolean;
   logger: Logger;
   random: RandomSource;
@@ -146,6 +153,7 @@ export function validateConfig(c: Config): ResolvedConfig {
     disableProposalForwarding: c.disableProposalForwarding ?? false,
     disableConfChangeValidation: c.disableConfChangeValidation ?? false,
     stepDownOnRemoval: c.stepDownOnRemoval ?? true,
+    batchProposals: c.batchProposals ?? true,
     asyncStorageWrites: c.asyncStorageWrites ?? false,
     logger: c.logger ?? silentLogger,
     random: c.random ?? seededRandom(Number(c.id & 0xffff_ffffn) ^ Number(c.id >> 32n)),

@@ -131,6 +131,10 @@ export class Raft {
   randomizedElectionTimeout = 0;
   readonly disableProposalForwarding: boolean;
   readonly stepDownOnRemoval: boolean;
+  /** Whether proposals are broadcast when the next Ready is built rather than at once. */
+  readonly batchProposals: boolean;
+  /** Proposals were appended since the last broadcast (with `batchProposals`). */
+  appendsPending = false;
   readonly logger: Logger;
   readonly random: RandomSource;
   /** Read requests a new leader holds until it has committed an entry of its term. */
@@ -156,6 +160,7 @@ export class Raft {
     this.disableProposalForwarding = c.disableProposalForwarding;
     this.disableConfChangeValidation = c.disableConfChangeValidation;
     this.stepDownOnRemoval = c.stepDownOnRemoval;
+    this.batchProposals = c.batchProposals;
     this.tickFn = this.tickElection;
     this.stepFn = stepFollower;
 
@@ -319,6 +324,34 @@ export class Raft {
     }
   }
 
+  /**
+   * Sends appended proposals to the followers: at once, or (with `batchProposals`) when the
+   * next Ready is built, so that every proposal made in between goes out in one MsgApp per
+   * follower instead of one each.
+   */
+  bcastProposals(): void {
+    if (this.batchProposals) this.appendsPending = true;
+    else this.bcastAppend();
+  }
+
+  /** Sends the proposals deferred by {@link bcastProposals}, if any. */
+  flushProposals(): void {
+    if (!this.appendsPending) return;
+    this.appendsPending = false;
+    if (this.state === "leader") {
+      const ids = this.trk.progress.sortedIds();
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        // Only what is new, as many messages as the follower's window allows; a follower
+        // already sent everything (or paused) gets nothing.
+        if (id === this.id) continue;
+        while (this.maybeSendAppend(id, false)) {
+          // keep sending
+        }
+      }
+    }
+  }
+
   /** Sends heartbeats to every peer, with the context of the newest pending read, if any. */
   bcastHeartbeat(): void {
     this.bcastHeartbeatWithCtx(this.readOnly.lastPendingRequestCtx());
@@ -393,6 +426,7 @@ export class Raft {
     });
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
+    this.appendsPending = false;
     this.readOnly = new ReadOnly(this.readOnly.option);
   }
 
@@ -791,6 +825,16 @@ export class Raft {
    */
   restore(s: Snapshot): boolean {
     if (s.metadata.index <= this.raftLog.committed) return false;
+    if (this.raftLog.applying > this.raftLog.applied) {
+      // Committed entries handed out to apply are not applied yet (a Ready not yet advanced,
+      // or a MsgStorageApply in progress). Their conf changes would then be applied on top of
+      // the snapshot's configuration, which already holds them (found by the simulator: an
+      // error, or a wrong configuration). Ignore the snapshot; the leader sends it again.
+      this.logger.info(
+        `${hexId(this.id)} [applied: ${this.raftLog.applied}, applying: ${this.raftLog.applying}] ignored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}] while applying committed entries`,
+      );
+      return false;
+    }
     if (this.state !== "follower") {
       // Defense in depth: only followers get here.
       this.logger.warn(`${hexId(this.id)} attempted to restore snapshot as leader; should never happen`);

@@ -219,6 +219,12 @@ export class RawNode {
     if (isResponseMsg(m.type) && !isLocalMsgTarget(m.from) && !this.raft.trk.progress.has(m.from)) {
       throw new StepPeerNotFoundError(`raft: cannot step as peer not found: ${MessageType[m.type]} from ${m.from.toString(16)}`);
     }
+    if (m.type === MessageType.MsgProp) {
+      // The leader stamps term and index on proposed entries and keeps them in its log; take
+      // copies, so the caller's message is not changed (an in-process transport may deliver the
+      // same object twice, which would otherwise rewrite entries already in the log).
+      m = { ...m, entries: m.entries.map((e) => ({ ...e })) };
+    }
     this.raft.step(m);
   }
 
@@ -235,7 +241,7 @@ export class RawNode {
       return true;
     }
     if (r.raftLog.hasNextUnstableSnapshot()) return true;
-    if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0) return true;
+    if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0 || r.appendsPending) return true;
     if (r.raftLog.hasNextUnstableEnts() || r.raftLog.hasNextCommittedEnts(!this.asyncStorageWrites)) return true;
     return r.readStates.length > 0;
   }
@@ -252,6 +258,8 @@ export class RawNode {
 
   private readyWithoutAccept(): Ready {
     const r = this.raft;
+    // Proposals deferred since the last Ready go out now, batched (see Config.batchProposals).
+    r.flushProposals();
     const entries = r.raftLog.nextUnstableEnts();
     const committedEntries = r.raftLog.nextCommittedEnts(!this.asyncStorageWrites) as Entry[];
     const rd: Ready = {

@@ -91,7 +91,7 @@ function handlePropose(r: Raft, m: Message): void {
     if (e.type === EntryType.EntryConfChange || e.type === EntryType.EntryConfChangeV2) checkConfChangeProposal(r, ents, i);
   }
   if (!r.appendEntry(ents)) throw new ProposalDroppedError("raft proposal dropped: uncommitted entries size limit");
-  r.bcastAppend();
+  r.bcastProposals();
 }
 
 /**

@@ -124,6 +124,9 @@ function configStub(): Omit<Config, "id" | "storage"> {
     maxInflightMsgs: 2 ** 31 - 1,
     // etcd's Config defaults to false (tsraft's to true); the scripts set it when they want it.
     stepDownOnRemoval: false,
+    // etcd broadcasts every proposal at once; tsraft batches them per Ready by default. The
+    // scripts' expected output is etcd's message pattern; `batch-proposals=true` opts in.
+    batchProposals: false,
   };
 }
 
@@ -193,6 +196,9 @@ function handleAddNodes(env: InteractionEnv, tc: TestCase): void {
           break;
         case "step-down-on-removal":
           cfg.stepDownOnRemoval = parseBool(tc, a.key, v);
+          break;
+        case "batch-proposals":
+          cfg.batchProposals = parseBool(tc, a.key, v);
           break;
         default:
           fail(tc, `unknown argument ${a.key}`);
