@@ -46,6 +46,8 @@ export interface TestNode {
   applyQueue: Message[];
   /** Every Ready this node handed out (when `Network.recordReadies`). */
   readies: Ready[];
+  /** The peers it was bootstrapped with, if it was. */
+  bootstrapPeers: NodeId[] | undefined;
 }
 
 export type Filter = (m: Message) => boolean; // true: drop
@@ -57,10 +59,18 @@ export class Network {
   /** Messages in flight, in order. */
   queue: Message[] = [];
   filters: Filter[] = [];
+  /** Applied to every message that passes the filters, in order, before it is delivered. */
+  rewriters: Array<(m: Message) => Message> = [];
   /** Every message delivered (for assertions). */
   delivered: Message[] = [];
   /** Keep every Ready in `TestNode.readies`. */
   recordReadies = false;
+  /**
+   * Report how each MsgSnap went to its sender, as an application's transport does:
+   * `reportSnapshot(to, 'finish')` once delivered, `'failure'` (and `reportUnreachable`) when
+   * dropped.
+   */
+  reportSnapshots = true;
 
   constructor(
     ids: readonly NodeId[],
@@ -88,10 +98,11 @@ export class Network {
       appendQueue: [],
       applyQueue: [],
       readies: [],
+      bootstrapPeers: bootstrap ? [...peers] : undefined,
     };
     const snap = storage.snapshot();
     if (snap.metadata.index > 0) {
-      tn.sm = decodeSm(snap.data);
+      tn.sm = smOfSnapshot(snap);
       tn.appliedIndex = snap.metadata.index;
     }
     tn.node = new RawNode(this.config(tn, {}));
@@ -146,11 +157,20 @@ export class Network {
       const commit = ms.initialState().hardState.commit;
       if (tn.appliedIndex > commit) throw new Error(`node ${id} applied ${tn.appliedIndex} beyond its persisted commit ${commit}`);
     } else {
-      tn.sm = snap.metadata.index > 0 ? decodeSm(snap.data) : [];
+      tn.sm = smOfSnapshot(snap);
       tn.appliedIndex = snap.metadata.index;
       tn.confState = snap.metadata.confState;
     }
     tn.node = new RawNode({ ...this.config(tn, {}), storage, applied: tn.appliedIndex });
+    const hs = tn.storage.initialState().hardState;
+    if (tn.bootstrapPeers !== undefined && tn.storage.lastIndex() === 0 && snap.metadata.index === 0 && hs.term === 0) {
+      // It crashed before its bootstrap was persisted: an application bootstraps again.
+      tn.sm = [];
+      tn.appliedIndex = 0;
+      tn.confState = emptyConfState();
+      tn.node = new RawNode({ ...this.config(tn, {}), storage: tn.storage });
+      tn.node.bootstrap(tn.bootstrapPeers.map((p) => ({ id: p })));
+    }
     return tn;
   }
 
@@ -220,7 +240,7 @@ export class Network {
 
   /** Applies a snapshot to node `tn`'s state machine. */
   private applySnapshot(tn: TestNode, s: Snapshot): void {
-    tn.sm = decodeSm(s.data);
+    tn.sm = smOfSnapshot(s);
     if (tn.sm.length !== s.metadata.index) throw new Error(`snapshot at ${s.metadata.index} holds ${tn.sm.length} records`);
     tn.appliedIndex = s.metadata.index;
     tn.confState = s.metadata.confState;
@@ -265,9 +285,12 @@ export class Network {
 
   /** Delivers one message (unless a filter drops it). Returns whether it was delivered. */
   deliver(m: Message): boolean {
-    if (this.filters.some((f) => f(m))) return false;
     const to = this.nodes.get(m.to);
-    if (to === undefined) return false;
+    if (to === undefined || this.filters.some((f) => f(m))) {
+      this.reportSnapshot(m, false);
+      return false;
+    }
+    for (const rw of this.rewriters) m = rw(m);
     try {
       to.node.step(m);
     } catch (err) {
@@ -275,7 +298,21 @@ export class Network {
       if (code !== "TSRAFT_PROPOSAL_DROPPED" && code !== "TSRAFT_STEP_PEER_NOT_FOUND") throw err;
     }
     this.delivered.push(m);
+    this.reportSnapshot(m, true);
     return true;
+  }
+
+  /** Drops a message taken from the queue (a lost MsgSnap is reported as failed). */
+  drop(m: Message): void {
+    this.reportSnapshot(m, false);
+  }
+
+  private reportSnapshot(m: Message, ok: boolean): void {
+    if (!this.reportSnapshots || m.type !== MessageType.MsgSnap) return;
+    const from = this.nodes.get(m.from);
+    if (from === undefined) return;
+    if (!ok) from.node.reportUnreachable(m.to);
+    from.node.reportSnapshot(m.to, ok ? "finish" : "failure");
   }
 
   /** Takes the queued messages matching `pred` out of the queue (undelivered). */
@@ -304,7 +341,24 @@ export class Network {
   /** Runs Ready rounds and deliveries until nothing is pending. */
   stabilize(maxRounds = 1000): void {
     for (let i = 0; i < maxRounds; i++) if (!this.round()) return;
-    throw new Error("network did not stabilize");
+    const q = this.queue.slice(0, 12).map((m) => `${MessageType[m.type]} ${m.from}->${m.to} t${m.term} i${m.index} lt${m.logTerm} r${m.reject ? 1 : 0} h${m.rejectHint} n${m.entries.length}`);
+    const busy = this.ids()
+      .filter((id) => this.get(id).node.hasReady())
+      .map((id) => {
+        const st = this.get(id).node.basicStatus();
+        const rd = this.get(id).node.ready();
+        const what = [
+          rd.softState !== undefined ? "softState" : "",
+          rd.hardState !== undefined ? "hardState" : "",
+          rd.snapshot !== undefined ? "snapshot" : "",
+          rd.entries.length > 0 ? `${rd.entries.length} entries` : "",
+          rd.committedEntries.length > 0 ? `${rd.committedEntries.length} committed` : "",
+          rd.messages.length > 0 ? rd.messages.map((m) => `${MessageType[m.type]}->${m.to}`).join("+") : "",
+          rd.readStates.length > 0 ? "readStates" : "",
+        ].filter((x) => x !== "");
+        return `${id} (${st.softState.raftState}, term ${st.hardState.term}, commit ${st.hardState.commit}, applied ${st.applied}; Ready: ${what.join(", ")})`;
+      });
+    throw new Error(`network did not stabilize; queue: ${q.join("; ")}; nodes with a Ready: ${busy.join(", ")}`);
   }
 
   tick(id: NodeId, n = 1): void {
@@ -335,8 +389,10 @@ export class Network {
     this.filters.push((m) => m.from === id || m.to === id);
   }
 
+  /** Removes every filter and rewriter. */
   heal(): void {
     this.filters = [];
+    this.rewriters = [];
   }
 
   /** Drops messages of `type` (from anyone). */
@@ -406,6 +462,14 @@ function latin1(b: Uint8Array | undefined): string {
 
 export function encodeSm(sm: readonly SmRecord[]): Uint8Array {
   return enc(JSON.stringify(sm));
+}
+
+/** The state machine a snapshot holds (a ConfState-only snapshot: an empty record per index). */
+export function smOfSnapshot(snap: Snapshot): SmRecord[] {
+  const { index, term } = snap.metadata;
+  if (index === 0) return [];
+  if (snap.data === undefined) return Array.from({ length: index }, (_, i) => ({ index: i + 1, term, type: EntryType.EntryNormal, data: "" }));
+  return decodeSm(snap.data);
 }
 
 export function decodeSm(data: Uint8Array | undefined): SmRecord[] {
