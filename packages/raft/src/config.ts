@@ -53,6 +53,14 @@ export interface Config {
   /** A leader removed from (or demoted in) the configuration steps down. Default true. */
   stepDownOnRemoval?: boolean;
   /**
+   * With `stepDownOnRemoval`, a removed leader first hands leadership to the most up-to-date
+   * voter of the new configuration (brings it up to date, sends MsgTimeoutNow) and steps down
+   * then, or after an election timeout. Without it the leader steps down at once, as etcd does,
+   * which can leave a cluster without a leader when the old leader holds uncommitted entries
+   * the remaining voters lack (they cannot win its vote). Default true.
+   */
+  handOverOnRemoval?: boolean;
+  /**
    * The leader sends the entries proposed between two `ready()` calls as one MsgApp per
    * follower (within `maxSizePerMsg`), when the next Ready is built, instead of one MsgApp per
    * `propose()` call as etcd does. Default true; false gives etcd's message pattern.
@@ -87,6 +95,7 @@ export interface ResolvedConfig {
   disableProposalForwarding: boolean;
   disableConfChangeValidation: boolean;
   stepDownOnRemoval: boolean;
+  handOverOnRemoval: boolean;
   batchProposals: boolean;
   asyncStorageWrites: boolean;
   logger: Logger;
@@ -153,6 +162,7 @@ export function validateConfig(c: Config): ResolvedConfig {
     disableProposalForwarding: c.disableProposalForwarding ?? false,
     disableConfChangeValidation: c.disableConfChangeValidation ?? false,
     stepDownOnRemoval: c.stepDownOnRemoval ?? true,
+    handOverOnRemoval: c.handOverOnRemoval ?? true,
     batchProposals: c.batchProposals ?? true,
     asyncStorageWrites: c.asyncStorageWrites ?? false,
     logger: c.logger ?? silentLogger,

@@ -131,6 +131,9 @@ export class Raft {
   randomizedElectionTimeout = 0;
   readonly disableProposalForwarding: boolean;
   readonly stepDownOnRemoval: boolean;
+  readonly handOverOnRemoval: boolean;
+  /** This leader was removed and steps down once its leadership transfer is done (or times out). */
+  stepDownAfterTransfer = false;
   /** Whether proposals are broadcast when the next Ready is built rather than at once. */
   readonly batchProposals: boolean;
   /** Proposals were appended since the last broadcast (with `batchProposals`). */
@@ -160,6 +163,7 @@ export class Raft {
     this.disableProposalForwarding = c.disableProposalForwarding;
     this.disableConfChangeValidation = c.disableConfChangeValidation;
     this.stepDownOnRemoval = c.stepDownOnRemoval;
+    this.handOverOnRemoval = c.handOverOnRemoval;
     this.batchProposals = c.batchProposals;
     this.tickFn = this.tickElection;
     this.stepFn = stepFollower;
@@ -427,6 +431,7 @@ export class Raft {
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
     this.appendsPending = false;
+    this.stepDownAfterTransfer = false;
     this.readOnly = new ReadOnly(this.readOnly.option);
   }
 
@@ -482,7 +487,15 @@ export class Raft {
       this.electionElapsed = 0;
       if (this.checkQuorum) this.step(newMessage(MessageType.MsgCheckQuorum, NONE, this.id, 0));
       // A transfer that did not finish within an election timeout is abandoned.
-      if (this.state === "leader" && this.leadTransferee !== NONE) this.abortLeaderTransfer();
+      if (this.state === "leader" && this.leadTransferee !== NONE) {
+        if (this.stepDownAfterTransfer) {
+          // A removed leader's hand-over did not finish in time: step down anyway.
+          this.logger.info(`${hexId(this.id)} [term ${this.term}] leadership transfer to ${hexId(this.leadTransferee)} timed out; stepping down after removal`);
+          this.becomeFollower(this.term, NONE);
+        } else {
+          this.abortLeaderTransfer();
+        }
+      }
     }
     if (this.state !== "leader") return;
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -694,10 +707,13 @@ export class Raft {
 
   /** A message of a lower term: answered where that helps the sender, else ignored. */
   private stepLowerTerm(m: Message): void {
-    if ((this.checkQuorum || this.preVote) && (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp)) {
-      // A stale leader (e.g. one that was partitioned) would otherwise never learn of our term
-      // when CheckQuorum or PreVote keep us from raising its term by campaigning. Answer with
-      // our term so that it steps down.
+    if (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp) {
+      // Answer a stale leader with our term so that it steps down (§5.1: "if a server receives
+      // a request with a stale term number, it rejects the request"). etcd answers only with
+      // CheckQuorum or PreVote and otherwise counts on our MsgVotes reaching the leader, which
+      // fails when our configuration is stale and does not include it: found by the simulator
+      // (a node that never applied a membership change campaigned forever toward removed peers
+      // while the new leader's heartbeats were ignored).
       this.send(newMessage(MessageType.MsgAppResp, m.from, this.id, 0));
     } else if (m.type === MessageType.MsgPreVote) {
       // Answer stale pre-votes, so that a node with an old term and a long log does not get
@@ -902,7 +918,7 @@ export class Raft {
     if ((pr === undefined || this.isLearner) && this.state === "leader") {
       // This leader was removed or demoted: step down if asked to. Without stepping down it
       // keeps replicating but counts for nothing, and drops new proposals.
-      if (this.stepDownOnRemoval) this.becomeFollower(this.term, NONE);
+      if (this.stepDownOnRemoval && !(this.handOverOnRemoval && this.handOverLeadership())) this.becomeFollower(this.term, NONE);
       return cs;
     }
     // The rest only matters for a leader with peers.
@@ -922,6 +938,38 @@ export class Raft {
     // A transfer to a peer that is no longer a voter is abandoned.
     if (this.leadTransferee !== NONE && !this.trk.config.voters.has(this.leadTransferee)) this.abortLeaderTransfer();
     return cs;
+  }
+
+  /**
+   * A removed (or demoted) leader hands leadership to the voter of the new configuration with
+   * the highest match index before it steps down: that voter can win an election (it will have
+   * every entry, uncommitted ones included), where after an abrupt step-down the remaining
+   * voters may be unable to win the old leader's vote. Returns false when there is no voter to
+   * hand over to.
+   */
+  private handOverLeadership(): boolean {
+    let target = NONE;
+    let best = -1;
+    for (const id of this.trk.config.voters.sortedIds()) {
+      const pr = this.trk.progress.get(id);
+      if (id === this.id || pr === undefined || pr.isLearner) continue;
+      if (pr.match > best) {
+        best = pr.match;
+        target = id;
+      }
+    }
+    if (target === NONE) return false;
+    this.logger.info(`${hexId(this.id)} [term ${this.term}] is removed from the configuration; transferring leadership to ${hexId(target)} before stepping down`);
+    this.electionElapsed = 0;
+    this.leadTransferee = target;
+    if (best === this.raftLog.lastIndex()) {
+      this.sendTimeoutNow(target);
+      this.becomeFollower(this.term, NONE);
+      return true;
+    }
+    this.stepDownAfterTransfer = true;
+    this.sendAppend(target);
+    return true;
   }
 
   loadState(st: HardState): void {

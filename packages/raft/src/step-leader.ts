@@ -243,6 +243,8 @@ function handleAppRespAccept(r: Raft, m: Message, pr: Progress): void {
   if (m.from === r.leadTransferee && pr.match === r.raftLog.lastIndex()) {
     r.logger.info(`${hexId(r.id)} sent MsgTimeoutNow to ${hexId(m.from)} after received MsgAppResp`);
     r.sendTimeoutNow(m.from);
+    // A removed leader's hand-over is done.
+    if (r.stepDownAfterTransfer) r.becomeFollower(r.term, NONE);
   }
 }
 

@@ -185,10 +185,12 @@ describe("term handling: a higher term makes every role a follower of that term"
   });
 });
 
-describe("term handling: lower-term messages are ignored, or answered as etcd does", () => {
+describe("term handling: lower-term messages are ignored, or answered with our term", () => {
   const cases: Array<{ name: string; t: MessageType; cfg?: Partial<Config>; want: "ignore" | "appresp" | "prevote-reject" }> = [
-    { name: "MsgApp: ignored", t: MessageType.MsgApp, want: "ignore" },
-    { name: "MsgHeartbeat: ignored", t: MessageType.MsgHeartbeat, want: "ignore" },
+    // §5.1: "If a server receives a request with a stale term number, it rejects the request."
+    // (etcd answers only with checkQuorum or preVote; see CONFORMANCE.md.)
+    { name: "MsgApp: answered so the stale leader learns our term", t: MessageType.MsgApp, want: "appresp" },
+    { name: "MsgHeartbeat: answered so the stale leader learns our term", t: MessageType.MsgHeartbeat, want: "appresp" },
     { name: "MsgVote: ignored", t: MessageType.MsgVote, want: "ignore" },
     { name: "MsgAppResp: ignored", t: MessageType.MsgAppResp, want: "ignore" },
     { name: "MsgHeartbeatResp: ignored", t: MessageType.MsgHeartbeatResp, want: "ignore" },

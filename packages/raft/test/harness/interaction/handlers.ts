@@ -127,6 +127,8 @@ function configStub(): Omit<Config, "id" | "storage"> {
     // etcd broadcasts every proposal at once; tsraft batches them per Ready by default. The
     // scripts' expected output is etcd's message pattern; `batch-proposals=true` opts in.
     batchProposals: false,
+    // etcd steps a removed leader down at once; tsraft hands leadership over first by default.
+    handOverOnRemoval: false,
   };
 }
 
@@ -196,6 +198,9 @@ function handleAddNodes(env: InteractionEnv, tc: TestCase): void {
           break;
         case "step-down-on-removal":
           cfg.stepDownOnRemoval = parseBool(tc, a.key, v);
+          break;
+        case "hand-over-on-removal":
+          cfg.handOverOnRemoval = parseBool(tc, a.key, v);
           break;
         case "batch-proposals":
           cfg.batchProposals = parseBool(tc, a.key, v);
