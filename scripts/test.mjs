@@ -32,6 +32,7 @@ const roots = paths.length > 0
   : [
       ...readdirSync(join(root, "packages")).sort().map((p) => join(root, "packages", p, "test")),
       join(root, "bench", "test"),
+      ...readdirSync(join(root, "examples")).sort().map((p) => join(root, "examples", p, "test")),
     ];
 const files = roots.flatMap((r) => (r.endsWith(".test.ts") ? [r] : findTests(r, [])));
 if (files.length === 0) {

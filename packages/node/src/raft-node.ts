@@ -17,7 +17,8 @@ import type { BasicStatus, Config, Logger, Peer, Ready, StateType, Status } from
 import { EntryType, MessageType, NONE, decodeConfChange, decodeConfChangeV2 } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { BOOTSTRAP_TAG, open, seal, type Tag } from "./envelope.js";
-import { NoLeaderError, NodeStoppedError, RequestTimeoutError, TransferError } from "./errors.js";
+import { NoLeaderError, NodeStoppedError, TransferError } from "./errors.js";
+import { ReadBatcher, makeWaiter, type Waiter } from "./waiters.js";
 
 /** What the `persist` callback must make durable before it resolves. */
 export interface PersistRequest {
@@ -129,13 +130,6 @@ export interface NodeStatus extends Status {
   running: boolean;
 }
 
-interface Waiter<T> {
-  resolve(v: T): void;
-  reject(e: unknown): void;
-  timer: NodeJS.Timeout;
-  settled: boolean;
-}
-
 type RunState = "new" | "running" | "stopped" | "failed";
 
 const EMPTY = new Uint8Array(0);
@@ -186,9 +180,7 @@ export class RaftNode<R = unknown> {
 
   private readonly proposals = new Map<number, Waiter<R>>();
   private readonly confChanges = new Map<number, Waiter<ConfState>>();
-  private readQueue: Waiter<number>[] = [];
-  private readInFlight: { seq: number; waiters: Waiter<number>[]; retry: NodeJS.Timeout } | undefined;
-  private appliedWaiters: { index: number; w: Waiter<number> }[] = [];
+  private readonly reads: ReadBatcher;
   private transfers: { target: NodeId; w: Waiter<void> }[] = [];
 
   /** Checks the options; call {@link start} next. */
@@ -199,6 +191,17 @@ export class RaftNode<R = unknown> {
     this.timeoutMs = positive("requestTimeoutMs", options.requestTimeoutMs ?? 5000);
     this.readRetryMs = positive("readRetryMs", options.readRetryMs ?? 500);
     if (options.snapshot !== undefined) positive("snapshot.entries", options.snapshot.entries);
+    this.reads = new ReadBatcher(
+      {
+        hasLeader: () => this.rawNode().basicStatus().softState.lead !== NONE,
+        nextSeq: () => this.nextSeq++,
+        requestReadIndex: (seq) => {
+          this.rawNode().readIndex(seal(this.tag, seq, undefined));
+          this.scheduleReady();
+        },
+      },
+      this.readRetryMs,
+    );
   }
 
   /**
@@ -325,21 +328,14 @@ export class RaftNode<R = unknown> {
   readIndex(): Promise<number> {
     const failed = this.refuse();
     if (failed !== undefined) return Promise.reject(failed);
-    return new Promise<number>((resolve, reject) => {
-      const w = this.waiter<number>("readIndex", resolve, reject, () => {});
-      this.readQueue.push(w);
-      this.issueRead();
-    });
+    return new Promise<number>((resolve, reject) => this.reads.add(makeWaiter("readIndex", this.timeoutMs, resolve, reject)));
   }
 
   /** Resolves once this node has applied `index` (or rejects after the request timeout). */
   waitApplied(index: number): Promise<number> {
     if (this.applied >= index) return Promise.resolve(this.applied);
     if (this.runState !== "running") return Promise.reject(new NodeStoppedError());
-    return new Promise<number>((resolve, reject) => {
-      const w = this.waiter<number>("waitApplied", resolve, reject, () => {});
-      this.appliedWaiters.push({ index, w });
-    });
+    return new Promise<number>((resolve, reject) => this.reads.waitApplied(index, makeWaiter("waitApplied", this.timeoutMs, resolve, reject)));
   }
 
   /**
@@ -358,7 +354,7 @@ export class RaftNode<R = unknown> {
     }
     if (this.lead === target) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const w = this.waiter<void>("transferLeader", resolve, reject, () => {
+      const w = makeWaiter<void>("transferLeader", this.timeoutMs, resolve, reject, () => {
         this.transfers = this.transfers.filter((t) => t.w !== w);
       });
       this.transfers.push({ target, w });
@@ -460,8 +456,11 @@ export class RaftNode<R = unknown> {
       this.applied = e.index;
     }
     // 4. answers to ReadIndex requests.
-    for (const rs of rd.readStates) this.onReadState(rs.index, rs.requestCtx);
-    this.settleAppliedWaiters();
+    for (const rs of rd.readStates) {
+      const env = open(rs.requestCtx);
+      if (env !== undefined && this.isOurs(env.tagHi, env.tagLo)) this.reads.answered(env.seq, rs.index);
+    }
+    this.reads.applied(this.applied);
   }
 
   private async applyEntry(e: Entry): Promise<void> {
@@ -524,55 +523,8 @@ export class RaftNode<R = unknown> {
     if (!changed) return;
     for (const t of this.transfers) if (t.target === lead) t.w.resolve();
     this.transfers = this.transfers.filter((t) => !t.w.settled);
-    if (lead !== NONE) this.issueRead();
+    if (lead !== NONE) this.reads.issue();
     this.opts.onLeaderChange?.(lead, raftState, this.rawNode().basicStatus().hardState.term);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // ReadIndex batching
-
-  private issueRead(): void {
-    if (this.readInFlight !== undefined || this.runState !== "running") return;
-    const waiters = this.readQueue.filter((w) => !w.settled);
-    this.readQueue = [];
-    if (waiters.length === 0) return;
-    if (this.rawNode().basicStatus().softState.lead === NONE) {
-      // Asked again when a leader is known (onSoftState), or the waiters time out.
-      this.readQueue = waiters;
-      return;
-    }
-    const seq = this.nextSeq++;
-    const retry = setTimeout(() => {
-      // No answer: the request was dropped (leader change, lost message). Ask again.
-      if (this.readInFlight?.seq !== seq) return;
-      this.readInFlight = undefined;
-      this.readQueue = [...waiters, ...this.readQueue];
-      this.issueRead();
-    }, this.readRetryMs);
-    this.readInFlight = { seq, waiters, retry };
-    this.rawNode().readIndex(seal(this.tag, seq, undefined));
-    this.scheduleReady();
-  }
-
-  private onReadState(index: number, ctx: Uint8Array): void {
-    const env = open(ctx);
-    const f = this.readInFlight;
-    if (env === undefined || !this.isOurs(env.tagHi, env.tagLo) || f === undefined || f.seq !== env.seq) return;
-    clearTimeout(f.retry);
-    this.readInFlight = undefined;
-    for (const w of f.waiters) if (!w.settled) this.appliedWaiters.push({ index, w });
-    this.issueRead();
-  }
-
-  private settleAppliedWaiters(): void {
-    if (this.appliedWaiters.length === 0) return;
-    const keep: { index: number; w: Waiter<number> }[] = [];
-    for (const a of this.appliedWaiters) {
-      if (a.w.settled) continue;
-      if (a.index <= this.applied) a.w.resolve(a.index);
-      else keep.push(a);
-    }
-    this.appliedWaiters = keep;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -608,32 +560,8 @@ export class RaftNode<R = unknown> {
     }
     this.scheduleReady();
     return new Promise<T>((resolve, reject) => {
-      map.set(seq, this.waiter<T>(op, resolve, reject, () => map.delete(seq)));
+      map.set(seq, makeWaiter<T>(op, this.timeoutMs, resolve, reject, () => map.delete(seq)));
     });
-  }
-
-  /** A promise's settle functions with a timeout; `cleanup` runs once, however it settles. */
-  private waiter<T>(op: string, resolve: (v: T) => void, reject: (e: unknown) => void, cleanup: () => void): Waiter<T> {
-    const w: Waiter<T> = {
-      settled: false,
-      resolve: (v) => {
-        if (w.settled) return;
-        w.settled = true;
-        clearTimeout(w.timer);
-        cleanup();
-        resolve(v);
-      },
-      reject: (e) => {
-        if (w.settled) return;
-        w.settled = true;
-        clearTimeout(w.timer);
-        cleanup();
-        reject(e);
-      },
-      timer: setTimeout(() => w.reject(new RequestTimeoutError(op, this.timeoutMs)), this.timeoutMs),
-    };
-    w.timer.unref();
-    return w;
   }
 
   private fail(err: unknown): void {
@@ -653,15 +581,7 @@ export class RaftNode<R = unknown> {
     this.ticker = undefined;
     for (const w of [...this.proposals.values()]) w.reject(reason);
     for (const w of [...this.confChanges.values()]) w.reject(reason);
-    for (const w of this.readQueue) w.reject(reason);
-    this.readQueue = [];
-    if (this.readInFlight !== undefined) {
-      clearTimeout(this.readInFlight.retry);
-      for (const w of this.readInFlight.waiters) w.reject(reason);
-      this.readInFlight = undefined;
-    }
-    for (const a of this.appliedWaiters) a.w.reject(reason);
-    this.appliedWaiters = [];
+    this.reads.halt(reason);
     for (const t of [...this.transfers]) t.w.reject(reason);
     this.transfers = [];
   }

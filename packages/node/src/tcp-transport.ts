@@ -506,7 +506,11 @@ export class TcpTransport {
   }
 
   private deliver(c: Inbound, m: Message): void {
-    if (m.from !== c.from || m.to !== this.opts.id) throw new Error(`transport: message ${m.from}->${m.to} on a connection from ${c.from}`);
+    // A forwarded MsgTransferLeader keeps the transferee as `from` (as in etcd); every other
+    // message comes from the peer that connected.
+    if (m.to !== this.opts.id || (m.from !== c.from && m.type !== MessageType.MsgTransferLeader)) {
+      throw new Error(`transport: message ${m.from}->${m.to} on a connection from ${c.from}`);
+    }
     this.counters.received++;
     this.opts.onMessage(m);
   }

@@ -1,0 +1,179 @@
+/**
+ * The server's configuration: command-line flags, else environment variables, else defaults
+ * chosen so that `tsraft-kv --id 1`, `--id 2`, `--id 3` form a local cluster.
+ * @module
+ */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { MemberAddr } from "./state-machine.js";
+
+/** Everything a server needs to start. */
+export interface KvConfig {
+  /** This member's raft id. */
+  id: bigint;
+  /** The data directory (WAL in `wal/`, snapshots in `snap/`); locked while the server runs. */
+  dataDir: string;
+  /** Where to listen for raft traffic. */
+  raftAddr: string;
+  /** Where to listen for the HTTP API. */
+  httpAddr: string;
+  /** The initial members (used to bootstrap an empty data directory) and the peers to reach. */
+  cluster: Map<bigint, MemberAddr>;
+  /** Join an existing cluster (the member was added with POST /members): do not bootstrap. */
+  join: boolean;
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
+  /** Snapshot the state every N applied entries. */
+  snapshotEntries: number;
+  /** Entries kept in the log behind a snapshot, for followers that lag a little. */
+  catchUpEntries: number;
+  /** WAL segment size. */
+  walSegmentBytes: number;
+  /** Timeout of a request inside the server (propose, ReadIndex). */
+  requestTimeoutMs: number;
+  /** Enables POST /admin/partition (tests only). */
+  faultInjection: boolean;
+  /** Exit when standard input closes (the launching process died). */
+  exitWithParent: boolean;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+interface FlagSpec {
+  flag: string;
+  env: string;
+  help: string;
+  dflt: string;
+}
+
+/** Every option: flag, environment variable, default, help. */
+export const FLAGS: readonly FlagSpec[] = [
+  { flag: "id", env: "KV_ID", dflt: "1", help: "this member's id (a positive integer)" },
+  {
+    flag: "cluster",
+    env: "KV_CLUSTER",
+    dflt: "1=127.0.0.1:12001/127.0.0.1:11001,2=127.0.0.1:12002/127.0.0.1:11002,3=127.0.0.1:12003/127.0.0.1:11003",
+    help: "initial members: ID=RAFT_HOST:PORT/HTTP_HOST:PORT,...",
+  },
+  { flag: "data-dir", env: "KV_DATA_DIR", dflt: "", help: "data directory (default: $TMPDIR/tsraft-kv/node-ID)" },
+  { flag: "raft-addr", env: "KV_RAFT_ADDR", dflt: "", help: "raft listen address (default: this id's entry in --cluster)" },
+  { flag: "http-addr", env: "KV_HTTP_ADDR", dflt: "", help: "HTTP listen address (default: this id's entry in --cluster)" },
+  { flag: "join", env: "KV_JOIN", dflt: "false", help: "join an existing cluster instead of bootstrapping" },
+  { flag: "tick-ms", env: "KV_TICK_MS", dflt: "100", help: "milliseconds per raft tick" },
+  { flag: "election-ticks", env: "KV_ELECTION_TICKS", dflt: "10", help: "election timeout in ticks" },
+  { flag: "heartbeat-ticks", env: "KV_HEARTBEAT_TICKS", dflt: "1", help: "heartbeat interval in ticks" },
+  { flag: "snapshot-entries", env: "KV_SNAPSHOT_ENTRIES", dflt: "1000", help: "snapshot every N applied entries" },
+  { flag: "catch-up-entries", env: "KV_CATCH_UP_ENTRIES", dflt: "500", help: "entries kept behind a snapshot" },
+  { flag: "wal-segment-bytes", env: "KV_WAL_SEGMENT_BYTES", dflt: String(4 * 1024 * 1024), help: "WAL segment size" },
+  { flag: "request-timeout-ms", env: "KV_REQUEST_TIMEOUT_MS", dflt: "5000", help: "timeout of a write or linearizable read" },
+  { flag: "fault-injection", env: "KV_FAULT_INJECTION", dflt: "false", help: "enable POST /admin/partition (tests)" },
+  { flag: "exit-with-parent", env: "KV_EXIT_WITH_PARENT", dflt: "false", help: "exit when stdin closes" },
+  { flag: "log-level", env: "KV_LOG_LEVEL", dflt: "info", help: "debug | info | warn | error" },
+];
+
+/** A configuration error: the message says which option and why. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** The usage text. */
+export function usage(): string {
+  const lines = FLAGS.map((f) => `  --${f.flag.padEnd(20)} ${f.env.padEnd(22)} ${f.help}${f.dflt !== "" ? ` (default ${f.dflt.length > 40 ? "3 local members" : f.dflt})` : ""}`);
+  return `usage: tsraft-kv [flags]\n  flag                   environment\n${lines.join("\n")}\n`;
+}
+
+/**
+ * Parses `ID=RAFT/HTTP,...`.
+ * @throws {@link ConfigError}
+ */
+export function parseCluster(s: string): Map<bigint, MemberAddr> {
+  const out = new Map<bigint, MemberAddr>();
+  for (const part of s.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const m = /^(\d+)=([^/]+:\d+)\/([^/]+:\d+)$/.exec(part);
+    if (m === null) throw new ConfigError(`--cluster: cannot parse ${JSON.stringify(part)} (want ID=RAFT_HOST:PORT/HTTP_HOST:PORT)`);
+    const id = BigInt(m[1]!);
+    if (id === 0n) throw new ConfigError("--cluster: member ids must be positive");
+    out.set(id, { raft: m[2]!, http: m[3]! });
+  }
+  return out;
+}
+
+/** Formats a cluster map as `--cluster` takes it. */
+export function formatCluster(c: Map<bigint, MemberAddr>): string {
+  return [...c].map(([id, a]) => `${id}=${a.raft}/${a.http}`).join(",");
+}
+
+function int(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`--${name}: want an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function bool(name: string, v: string): boolean {
+  if (v === "" || v === "true" || v === "1" || v === "yes") return true;
+  if (v === "false" || v === "0" || v === "no") return false;
+  throw new ConfigError(`--${name}: want true or false, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * Builds the configuration from `argv` (flags: `--name value`, `--name=value`, or `--flag`
+ * alone for booleans) and `env`.
+ * @throws {@link ConfigError} for an unknown flag or a bad value.
+ */
+export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): KvConfig {
+  const given = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--")) throw new ConfigError(`unexpected argument ${JSON.stringify(a)}`);
+    const eq = a.indexOf("=");
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    const spec = FLAGS.find((f) => f.flag === name);
+    if (spec === undefined) throw new ConfigError(`unknown flag --${name}`);
+    if (eq > 0) given.set(name, a.slice(eq + 1));
+    else if (spec.dflt === "false" && (i + 1 >= argv.length || argv[i + 1]!.startsWith("--"))) given.set(name, "true");
+    else if (i + 1 < argv.length) given.set(name, argv[++i]!);
+    else throw new ConfigError(`--${name} needs a value`);
+  }
+  const get = (flag: string): string => {
+    const spec = FLAGS.find((f) => f.flag === flag)!;
+    return given.get(flag) ?? env[spec.env] ?? spec.dflt;
+  };
+  const idNum = int("id", get("id"), 1);
+  const id = BigInt(idNum);
+  const cluster = parseCluster(get("cluster"));
+  const self = cluster.get(id);
+  const raftAddr = get("raft-addr") || self?.raft;
+  const httpAddr = get("http-addr") || self?.http;
+  if (raftAddr === undefined || httpAddr === undefined) {
+    throw new ConfigError(`member ${id} is not in --cluster: give --raft-addr and --http-addr`);
+  }
+  const joining = bool("join", get("join"));
+  if (!joining && self === undefined) throw new ConfigError(`member ${id} is not in --cluster; use --join to join an existing cluster`);
+  for (const a of [raftAddr, httpAddr]) if (!/^[^:]+:\d+$/.test(a)) throw new ConfigError(`bad address ${JSON.stringify(a)} (want host:port)`);
+  const electionTicks = int("election-ticks", get("election-ticks"), 2);
+  const heartbeatTicks = int("heartbeat-ticks", get("heartbeat-ticks"), 1);
+  if (electionTicks <= heartbeatTicks) throw new ConfigError("--election-ticks must exceed --heartbeat-ticks");
+  const logLevel = get("log-level");
+  if (logLevel !== "debug" && logLevel !== "info" && logLevel !== "warn" && logLevel !== "error") throw new ConfigError(`--log-level: ${logLevel}?`);
+  return {
+    id,
+    dataDir: get("data-dir") || join(tmpdir(), "tsraft-kv", `node-${id}`),
+    raftAddr,
+    httpAddr,
+    cluster,
+    join: joining,
+    tickMs: int("tick-ms", get("tick-ms"), 1),
+    electionTicks,
+    heartbeatTicks,
+    snapshotEntries: int("snapshot-entries", get("snapshot-entries"), 1),
+    catchUpEntries: int("catch-up-entries", get("catch-up-entries"), 0),
+    walSegmentBytes: int("wal-segment-bytes", get("wal-segment-bytes"), 64 * 1024),
+    requestTimeoutMs: int("request-timeout-ms", get("request-timeout-ms"), 1),
+    faultInjection: bool("fault-injection", get("fault-injection")),
+    exitWithParent: bool("exit-with-parent", get("exit-with-parent")),
+    logLevel,
+  };
+}

@@ -1,0 +1,98 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError, KvStateMachine, encodeCommand, formatCluster, parseCluster, parseConfig, writeOutcome } from "@tsraft/example-kv";
+
+describe("config", () => {
+  test("defaults form a local 3-member cluster", () => {
+    const c = parseConfig([], {});
+    assert.equal(c.id, 1n);
+    assert.equal(c.cluster.size, 3);
+    assert.equal(c.raftAddr, "127.0.0.1:12001");
+    assert.equal(c.httpAddr, "127.0.0.1:11001");
+    assert.equal(c.join, false);
+    assert.equal(c.tickMs, 100);
+    assert.match(c.dataDir, /tsraft-kv[/\\]node-1$/);
+  });
+
+  test("flags win over the environment, which wins over defaults", () => {
+    const c = parseConfig(["--id", "2", "--tick-ms=50", "--fault-injection"], { KV_ID: "3", KV_TICK_MS: "20", KV_SNAPSHOT_ENTRIES: "7" });
+    assert.equal(c.id, 2n);
+    assert.equal(c.tickMs, 50);
+    assert.equal(c.snapshotEntries, 7);
+    assert.equal(c.faultInjection, true);
+    assert.equal(c.raftAddr, "127.0.0.1:12002");
+  });
+
+  const bad: { name: string; argv: string[]; msg: RegExp }[] = [
+    { name: "unknown flag", argv: ["--nope", "1"], msg: /unknown flag --nope/ },
+    { name: "id 0", argv: ["--id", "0"], msg: /--id/ },
+    { name: "member not in the cluster without --join", argv: ["--id", "9"], msg: /not in --cluster/ },
+    { name: "joining member without addresses", argv: ["--id", "9", "--join"], msg: /--raft-addr/ },
+    { name: "election ticks not above heartbeat", argv: ["--election-ticks", "1"], msg: /election-ticks/ },
+    { name: "bad cluster", argv: ["--cluster", "1=localhost"], msg: /cannot parse/ },
+    { name: "missing value", argv: ["--tick-ms"], msg: /needs a value/ },
+  ];
+  for (const b of bad) {
+    test(`rejects: ${b.name}`, () => {
+      assert.throws(() => parseConfig(b.argv, {}), (e: unknown) => e instanceof ConfigError && b.msg.test(e.message));
+    });
+  }
+
+  test("a joining member takes its addresses from flags", () => {
+    const c = parseConfig(["--id", "4", "--join", "--raft-addr", "127.0.0.1:9", "--http-addr", "127.0.0.1:10"], {});
+    assert.equal(c.join, true);
+    assert.equal(c.raftAddr, "127.0.0.1:9");
+  });
+
+  test("cluster strings round-trip", () => {
+    const s = "1=127.0.0.1:1/127.0.0.1:2,7=h:3/h:4";
+    assert.equal(formatCluster(parseCluster(s)), s);
+  });
+});
+
+describe("state machine", () => {
+  test("put, compare-and-set, delete, and their results", () => {
+    const sm = new KvStateMachine();
+    assert.deepEqual(sm.apply(1, encodeCommand({ op: "put", key: "a", value: "1" })), { ok: true, prev: null, index: 1 });
+    assert.deepEqual(sm.apply(2, encodeCommand({ op: "put", key: "a", value: "2", prev: "0" })), { ok: false, prev: "1", index: 2 });
+    assert.deepEqual(sm.apply(3, encodeCommand({ op: "put", key: "a", value: "2", prev: "1" })), { ok: true, prev: "1", index: 3 });
+    assert.deepEqual(sm.apply(4, encodeCommand({ op: "put", key: "b", value: "x", prev: null })), { ok: true, prev: null, index: 4 });
+    assert.deepEqual(sm.apply(5, encodeCommand({ op: "put", key: "b", value: "y", prev: null })), { ok: false, prev: "x", index: 5 });
+    assert.deepEqual(sm.apply(6, encodeCommand({ op: "del", key: "a", prev: "9" })), { ok: false, prev: "2", index: 6 });
+    assert.deepEqual(sm.apply(7, encodeCommand({ op: "del", key: "a" })), { ok: true, prev: "2", index: 7 });
+    assert.equal(sm.get("a"), null);
+    assert.deepEqual(sm.list(""), { b: "x" });
+  });
+
+  test("snapshot and restore give the same state, members included", () => {
+    const sm = new KvStateMachine();
+    sm.apply(1, encodeCommand({ op: "put", key: "k", value: "v" }));
+    sm.addMember(2, 5n, { raft: "r:1", http: "h:1" });
+    const copy = new KvStateMachine();
+    copy.restore(sm.snapshot());
+    assert.equal(copy.get("k"), "v");
+    assert.deepEqual([...copy.memberAddrs()], [["5", { raft: "r:1", http: "h:1" }]]);
+    assert.equal(copy.appliedIndex(), 2);
+    copy.restore(undefined);
+    assert.equal(copy.size(), 0);
+  });
+});
+
+describe("client outcomes", () => {
+  const cases: { name: string; status: number; body: Record<string, unknown>; error?: string; want: string }[] = [
+    { name: "200 applied", status: 200, body: {}, want: "ok" },
+    { name: "412 compare failed (applied, as a no-op)", status: 412, body: {}, want: "ok" },
+    { name: "503 no leader: not submitted", status: 503, body: { outcome: "not_applied" }, want: "not_applied" },
+    { name: "504 timeout: unknown", status: 504, body: { outcome: "unknown" }, want: "unknown" },
+    { name: "503 stopping while pending: unknown", status: 503, body: { outcome: "unknown" }, want: "unknown" },
+    { name: "connection refused: never sent", status: 0, body: {}, error: "ECONNREFUSED", want: "not_applied" },
+    { name: "client timeout: unknown", status: 0, body: {}, error: "TIMEOUT", want: "unknown" },
+    { name: "connection reset: unknown", status: 0, body: {}, error: "ECONNRESET", want: "unknown" },
+    { name: "400 bad request", status: 400, body: {}, want: "not_applied" },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      assert.equal(writeOutcome({ status: c.status, body: c.body, ...(c.error === undefined ? {} : { error: c.error }) }), c.want);
+    });
+  }
+});
