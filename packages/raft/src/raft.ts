@@ -5,21 +5,12 @@
  * `msgsAfterAppend` and handed out by RawNode's Ready.
  * @module
  */
-import {
-  ConfChangeTransition,
-  EntryType,
-  MessageType,
-  NONE,
-  decodeConfChange,
-  decodeConfChangeV2,
-  encodeConfChange,
-  encodeConfChangeV2,
-  entrySize,
-} from "@tsraft/raftpb";
-import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
+import { EntryType, MessageType, NONE, entrySize } from "@tsraft/raftpb";
+import type { Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import type { ResolvedConfig } from "./config.js";
-import { Changer, asV2, enterJoint, leaveJoint, restore as restoreConfig } from "./confchange/index.js";
-import type { ChangeResult } from "./confchange/index.js";
+import { Changer, restore as restoreConfig } from "./confchange/index.js";
+import { handleVoteRequest, hup, stepHigherTerm, stepLowerTerm } from "./election.js";
+import { assertConfStatesEquivalent, confChangeToMsg, switchToConfig } from "./membership.js";
 import { ConfigError, InvariantViolation, panic } from "./errors.js";
 import { RaftLog } from "./log.js";
 import type { Logger } from "./logger.js";
@@ -29,7 +20,7 @@ import { stepCandidate, stepFollower } from "./step-follower.js";
 import { stepLeader } from "./step-leader.js";
 import { ProgressTracker, describeConfig } from "./tracker/index.js";
 import { faults } from "./internal/faults.js";
-import { NO_ENTRIES, hexId, payloadsSize, voteRespMsgType } from "./util.js";
+import { NO_ENTRIES, hexId, payloadsSize } from "./util.js";
 
 /** The role of a node. */
 export type StateType = "follower" | "candidate" | "pre-candidate" | "leader";
@@ -58,11 +49,6 @@ export function stateName(s: StateType): string {
   return STATE_NAMES[s];
 }
 
-function isTransferCtx(ctx: Uint8Array | undefined): boolean {
-  if (ctx === undefined || ctx.length !== CAMPAIGN_TRANSFER_CTX.length) return false;
-  for (let i = 0; i < ctx.length; i++) if (ctx[i] !== CAMPAIGN_TRANSFER_CTX[i]) return false;
-  return true;
-}
 
 /** Makes a message with every field in one order (one hidden class for all messages). */
 export function newMessage(type: MessageType, to: NodeId, from: NodeId, term: number): Message {
@@ -169,7 +155,7 @@ export class Raft {
     this.stepFn = stepFollower;
 
     const restored = restoreConfig(this.changer(), confState);
-    const cs = this.switchToConfig(restored);
+    const cs = switchToConfig(this, restored);
     assertConfStatesEquivalent(confState, cs);
 
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) this.loadState(hardState);
@@ -558,87 +544,6 @@ export class Raft {
     this.logger.info(`${hexId(this.id)} became leader at term ${this.term}`);
   }
 
-  /** Starts an election of kind `t` if this node may. */
-  hup(t: CampaignType): void {
-    if (this.state === "leader") {
-      this.logger.debug(`${hexId(this.id)} ignoring MsgHup because already leader`);
-      return;
-    }
-    if (!this.promotable()) {
-      this.logger.warn(`${hexId(this.id)} is unpromotable and can not campaign`);
-      return;
-    }
-    if (this.hasUnappliedConfChanges()) {
-      this.logger.warn(`${hexId(this.id)} cannot campaign at term ${this.term} since there are still pending configuration changes to apply`);
-      return;
-    }
-    this.logger.info(`${hexId(this.id)} is starting a new election at term ${this.term}`);
-    this.campaign(t);
-  }
-
-  /** Whether committed but unapplied entries hold a conf change (one that may change who votes). */
-  hasUnappliedConfChanges(): boolean {
-    const log = this.raftLog;
-    if (log.applied >= log.committed) return false;
-    let lo = log.applied + 1;
-    const hi = log.committed + 1;
-    while (lo < hi) {
-      const ents = log.slice(lo, hi, log.maxApplyingEntsSize);
-      if (ents.length === 0) break;
-      for (let i = 0; i < ents.length; i++) {
-        const t = ents[i]!.type;
-        if (t === EntryType.EntryConfChange || t === EntryType.EntryConfChangeV2) return true;
-      }
-      lo += ents.length;
-    }
-    return false;
-  }
-
-  /** Sends (pre-)vote requests to every voter; the self-vote is delivered after it is persisted. */
-  campaign(t: CampaignType): void {
-    if (!this.promotable()) this.logger.warn(`${hexId(this.id)} is unpromotable; campaign() should have been called`);
-    let term: number;
-    let voteMsg: MessageType;
-    if (t === "pre-election") {
-      this.becomePreCandidate();
-      voteMsg = MessageType.MsgPreVote;
-      // Pre-votes are asked for the term we would campaign in, without moving to it.
-      term = this.term + 1;
-    } else {
-      this.becomeCandidate();
-      voteMsg = MessageType.MsgVote;
-      term = this.term;
-    }
-    const ids = this.trk.config.voters.sortedIds();
-    const lastIndex = this.raftLog.lastIndex();
-    const lastTerm = this.raftLog.lastTerm();
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (id === this.id) {
-        // Our own vote counts once it is durable: a response to ourselves, delivered after the
-        // HardState holding the vote has been persisted.
-        this.send(newMessage(voteRespMsgType(voteMsg), id, this.id, term));
-        continue;
-      }
-      this.logger.info(
-        `${hexId(this.id)} [logterm: ${lastTerm}, index: ${lastIndex}] sent ${MessageType[voteMsg]} request to ${hexId(id)} at term ${this.term}`,
-      );
-      const m = newMessage(voteMsg, id, this.id, term);
-      m.index = lastIndex;
-      m.logTerm = lastTerm;
-      if (t === "transfer") m.context = CAMPAIGN_TRANSFER_CTX;
-      this.send(m);
-    }
-  }
-
-  /** Records a vote and returns the tally. */
-  poll(id: NodeId, t: MessageType, granted: boolean): { granted: number; rejected: number; result: "pending" | "lost" | "won" } {
-    if (granted) this.logger.info(`${hexId(this.id)} received ${MessageType[t]} from ${hexId(id)} at term ${this.term}`);
-    else this.logger.info(`${hexId(this.id)} received ${MessageType[t]} rejection from ${hexId(id)} at term ${this.term}`);
-    this.trk.recordVote(id, granted);
-    return this.trk.tallyVotes();
-  }
-
   /**
    * Steps one message: the term rules shared by every role first (§5.1), then votes, then the
    * role's own handler.
@@ -648,15 +553,15 @@ export class Raft {
     if (m.term === 0) {
       // A local message.
     } else if (m.term > this.term) {
-      if (!this.stepHigherTerm(m)) return;
+      if (!stepHigherTerm(this, m)) return;
     } else if (m.term < this.term) {
-      this.stepLowerTerm(m);
+      stepLowerTerm(this, m);
       return;
     }
 
     switch (m.type) {
       case MessageType.MsgHup:
-        this.hup(this.preVote ? "pre-election" : "election");
+        hup(this, this.preVote ? "pre-election" : "election");
         return;
       case MessageType.MsgStorageAppendResp:
         if (m.index !== 0) this.raftLog.stableTo(m.index, m.logTerm);
@@ -671,305 +576,17 @@ export class Raft {
         return;
       case MessageType.MsgVote:
       case MessageType.MsgPreVote:
-        this.handleVoteRequest(m);
+        handleVoteRequest(this, m);
         return;
       default:
         this.stepFn(this, m);
     }
   }
 
-  /** A message of a higher term: usually follow it. Returns false if the message is ignored. */
-  private stepHigherTerm(m: Message): boolean {
-    if (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote) {
-      const force = isTransferCtx(m.context);
-      const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
-      if (!force && inLease) {
-        // We heard from a leader within the minimum election timeout: ignore the vote, so a
-        // partitioned node rejoining cannot depose a healthy leader (§9.6 / thesis 4.2.3).
-        this.logger.info(
-          `${hexId(this.id)} [logterm: ${this.raftLog.lastTerm()}, index: ${this.raftLog.lastIndex()}, vote: ${hexId(this.vote)}] ignored ${MessageType[m.type]} from ${hexId(m.from)} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}: lease is not expired (remaining ticks: ${this.electionTimeout - this.electionElapsed})`,
-        );
-        return false;
-      }
-    }
-    if (m.type === MessageType.MsgPreVote) {
-      // Never change our term in response to a pre-vote.
-    } else if (m.type === MessageType.MsgPreVoteResp && !m.reject) {
-      // Pre-votes are answered with the future term; a granted one does not move our term
-      // (a rejection carries the voter's real, higher term and does).
-    } else {
-      this.logger.info(`${hexId(this.id)} [term: ${this.term}] received a ${MessageType[m.type]} message with higher term from ${hexId(m.from)} [term: ${m.term}]`);
-      const fromLeader = m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgSnap;
-      this.becomeFollower(m.term, fromLeader ? m.from : NONE);
-    }
-    return true;
-  }
-
-  /** A message of a lower term: answered where that helps the sender, else ignored. */
-  private stepLowerTerm(m: Message): void {
-    if (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp) {
-      // Answer a stale leader with our term so that it steps down (§5.1: "if a server receives
-      // a request with a stale term number, it rejects the request"). etcd answers only with
-      // CheckQuorum or PreVote and otherwise counts on our MsgVotes reaching the leader, which
-      // fails when our configuration is stale and does not include it: found by the simulator
-      // (a node that never applied a membership change campaigned forever toward removed peers
-      // while the new leader's heartbeats were ignored).
-      this.send(newMessage(MessageType.MsgAppResp, m.from, this.id, 0));
-    } else if (m.type === MessageType.MsgPreVote) {
-      // Answer stale pre-votes, so that a node with an old term and a long log does not get
-      // stuck campaigning with pre-votes nobody answers.
-      this.logger.info(
-        `${hexId(this.id)} [logterm: ${this.raftLog.lastTerm()}, index: ${this.raftLog.lastIndex()}, vote: ${hexId(this.vote)}] rejected ${MessageType[m.type]} from ${hexId(m.from)} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`,
-      );
-      const resp = newMessage(MessageType.MsgPreVoteResp, m.from, this.id, this.term);
-      resp.reject = true;
-      this.send(resp);
-    } else if (m.type === MessageType.MsgStorageAppendResp) {
-      if (m.index !== 0) {
-        // The entries may have been overwritten in the unstable log by a later term; do not
-        // count them as stable.
-        this.logger.info(
-          `${hexId(this.id)} [term: ${this.term}] ignored entry appends from a ${MessageType[m.type]} message with lower term [term: ${m.term}]`,
-        );
-      }
-      // A snapshot is stable whatever the term it was written under.
-      if (m.snapshot !== undefined && m.snapshot.metadata.index !== 0) this.appliedSnap(m.snapshot);
-    } else {
-      this.logger.info(
-        `${hexId(this.id)} [term: ${this.term}] ignored a ${MessageType[m.type]} message with lower term from ${hexId(m.from)} [term: ${m.term}]`,
-      );
-    }
-  }
-
-  /** Grants or rejects a (pre-)vote (§5.2, §5.4.1). */
-  private handleVoteRequest(m: Message): void {
-    // We can vote if this repeats a vote we cast, if we have not voted and know no leader in
-    // this term, or if this is a pre-vote for a future term...
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === NONE && this.lead === NONE) ||
-      (m.type === MessageType.MsgPreVote && m.term > this.term);
-    // ...and the candidate's log is at least as up-to-date as ours.
-    const upToDate = faults.grantVotesWithoutLogCheck || this.raftLog.isUpToDate(m.index, m.logTerm);
-    const lastTerm = this.raftLog.lastTerm();
-    const lastIndex = this.raftLog.lastIndex();
-    if (canVote && upToDate) {
-      this.logger.info(
-        `${hexId(this.id)} [logterm: ${lastTerm}, index: ${lastIndex}, vote: ${hexId(this.vote)}] cast ${MessageType[m.type]} for ${hexId(m.from)} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`,
-      );
-      // The response carries the candidate's term: a pre-vote is granted for the future term.
-      this.send(newMessage(voteRespMsgType(m.type), m.from, this.id, m.term));
-      if (m.type === MessageType.MsgVote) {
-        // Only real votes are recorded (and persisted before the response is sent).
-        this.electionElapsed = 0;
-        this.vote = m.from;
-      }
-    } else {
-      this.logger.info(
-        `${hexId(this.id)} [logterm: ${lastTerm}, index: ${lastIndex}, vote: ${hexId(this.vote)}] rejected ${MessageType[m.type]} from ${hexId(m.from)} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`,
-      );
-      const resp = newMessage(voteRespMsgType(m.type), m.from, this.id, this.term);
-      resp.reject = true;
-      this.send(resp);
-    }
-  }
-
-  /** A follower's handling of MsgApp: append if the log matches at the previous entry. */
-  handleAppendEntries(m: Message): void {
-    const log = this.raftLog;
-    if (m.index < log.committed) {
-      // Everything up to our commit index is already known to match.
-      const resp = newMessage(MessageType.MsgAppResp, m.from, this.id, 0);
-      resp.index = log.committed;
-      this.send(resp);
-      return;
-    }
-    const lastNew = log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
-    if (lastNew >= 0) {
-      const resp = newMessage(MessageType.MsgAppResp, m.from, this.id, 0);
-      resp.index = lastNew;
-      this.send(resp);
-      return;
-    }
-    this.logger.debug(
-      `${hexId(this.id)} [logterm: ${log.zeroTermOnOutOfBounds(m.index)}, index: ${m.index}] rejected MsgApp [logterm: ${m.logTerm}, index: ${m.index}] from ${hexId(m.from)}`,
-    );
-    // Hint the largest (index, term) at which our log may match: the last entry at or below
-    // m.index whose term is at most m.logTerm. This skips our whole uncommitted tail of terms
-    // the leader does not have in one round trip.
-    const hintIndex0 = Math.min(m.index, log.lastIndex());
-    const [hintIndex, hintTerm] = log.findConflictByTerm(hintIndex0, m.logTerm);
-    const resp = newMessage(MessageType.MsgAppResp, m.from, this.id, 0);
-    resp.index = m.index;
-    resp.reject = true;
-    resp.rejectHint = hintIndex;
-    resp.logTerm = hintTerm;
-    this.send(resp);
-  }
-
-  /** A follower's handling of MsgHeartbeat: commit what the leader says, never going back. */
-  handleHeartbeat(m: Message): void {
-    if (faults.heartbeatLowersCommit && m.commit < this.raftLog.committed && m.commit >= this.raftLog.applied) {
-      this.raftLog.committed = m.commit;
-    }
-    this.raftLog.commitTo(m.commit);
-    const resp = newMessage(MessageType.MsgHeartbeatResp, m.from, this.id, 0);
-    resp.context = m.context;
-    this.send(resp);
-  }
-
-  /** A follower's handling of MsgSnap. */
-  handleSnapshot(m: Message): void {
-    const s = m.snapshot;
-    const sindex = s === undefined ? 0 : s.metadata.index;
-    const sterm = s === undefined ? 0 : s.metadata.term;
-    const resp = newMessage(MessageType.MsgAppResp, m.from, this.id, 0);
-    if (s !== undefined && this.restore(s)) {
-      this.logger.info(`${hexId(this.id)} [commit: ${this.raftLog.committed}] restored snapshot [index: ${sindex}, term: ${sterm}]`);
-      resp.index = this.raftLog.lastIndex();
-    } else {
-      this.logger.info(`${hexId(this.id)} [commit: ${this.raftLog.committed}] ignored snapshot [index: ${sindex}, term: ${sterm}]`);
-      resp.index = this.raftLog.committed;
-    }
-    this.send(resp);
-  }
-
-  /**
-   * Restores the log and the configuration from snapshot `s`. Returns false when the snapshot
-   * is not newer than the commit index, when this node is not in its configuration, or when
-   * the log already has the snapshot's last entry (then only the commit index moves).
-   */
-  restore(s: Snapshot): boolean {
-    if (s.metadata.index <= this.raftLog.committed) return false;
-    if (this.raftLog.applying > this.raftLog.applied) {
-      // Committed entries handed out to apply are not applied yet (a Ready not yet advanced,
-      // or a MsgStorageApply in progress). Their conf changes would then be applied on top of
-      // the snapshot's configuration, which already holds them (found by the simulator: an
-      // error, or a wrong configuration). Ignore the snapshot; the leader sends it again.
-      this.logger.info(
-        `${hexId(this.id)} [applied: ${this.raftLog.applied}, applying: ${this.raftLog.applying}] ignored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}] while applying committed entries`,
-      );
-      return false;
-    }
-    if (this.state !== "follower") {
-      // Defense in depth: only followers get here.
-      this.logger.warn(`${hexId(this.id)} attempted to restore snapshot as leader; should never happen`);
-      this.becomeFollower(this.term + 1, NONE);
-      return false;
-    }
-    const cs = s.metadata.confState;
-    // learnersNext need not be checked: a learner-to-be is an outgoing voter.
-    const found = cs.voters.includes(this.id) || cs.learners.includes(this.id) || cs.votersOutgoing.includes(this.id);
-    if (!found) {
-      this.logger.warn(`${hexId(this.id)} attempted to restore snapshot but it is not in the ConfState ${describeConfStateShort(cs)}; should never happen`);
-      return false;
-    }
-    const { index, term } = s.metadata;
-    if (this.raftLog.matchTerm(index, term)) {
-      this.logger.info(
-        `${hexId(this.id)} [commit: ${this.raftLog.committed}, lastindex: ${this.raftLog.lastIndex()}, lastterm: ${this.raftLog.lastTerm()}] fast-forwarded commit to snapshot [index: ${index}, term: ${term}]`,
-      );
-      this.raftLog.commitTo(index);
-      return false;
-    }
-    this.raftLog.restore(s);
-    // Rebuild the configuration from the snapshot's ConfState.
-    this.trk = new ProgressTracker(this.trk.maxInflight, this.trk.maxInflightBytes);
-    const restored = restoreConfig(this.changer(), cs);
-    assertConfStatesEquivalent(cs, this.switchToConfig(restored));
-    this.logger.info(
-      `${hexId(this.id)} [commit: ${this.raftLog.committed}, lastindex: ${this.raftLog.lastIndex()}, lastterm: ${this.raftLog.lastTerm()}] restored snapshot [index: ${index}, term: ${term}]`,
-    );
-    return true;
-  }
-
   /** Whether this node may become leader: a voter, with no snapshot being applied. */
   promotable(): boolean {
     const pr = this.trk.progress.get(this.id);
     return pr !== undefined && !pr.isLearner && !this.raftLog.hasNextOrInProgressSnapshot();
-  }
-
-  /**
-   * Applies a conf change the application has applied from the log.
-   * @throws {@link ConfChangeError} if the change is invalid; nothing changes then.
-   */
-  applyConfChange(cc: ConfChangeV2): ConfState {
-    const changer = this.changer();
-    let res: ChangeResult;
-    if (leaveJoint(cc)) {
-      res = changer.leaveJoint();
-    } else {
-      const j = enterJoint(cc);
-      res = j.ok ? changer.enterJoint(j.autoLeave, cc.changes) : changer.simple(cc.changes);
-    }
-    return this.switchToConfig(res);
-  }
-
-  /** Installs a new configuration and progress map, and reacts as leader. */
-  switchToConfig(res: ChangeResult): ConfState {
-    this.trk.config = res.config;
-    this.trk.progress = res.progress;
-    this.logger.info(`${hexId(this.id)} switched to configuration ${describeConfig(this.trk.config)}`);
-    const cs = this.trk.confState();
-    const pr = this.trk.progress.get(this.id);
-    // Whether this node is a learner; false once it is removed.
-    this.isLearner = pr !== undefined && pr.isLearner;
-
-    if ((pr === undefined || this.isLearner) && this.state === "leader") {
-      // This leader was removed or demoted: step down if asked to. Without stepping down it
-      // keeps replicating but counts for nothing, and drops new proposals.
-      if (this.stepDownOnRemoval && !(this.handOverOnRemoval && this.handOverLeadership())) this.becomeFollower(this.term, NONE);
-      return cs;
-    }
-    // The rest only matters for a leader with peers.
-    if (this.state !== "leader" || cs.voters.length === 0) return cs;
-
-    if (this.maybeCommit()) {
-      // The new configuration commits more: tell everyone.
-      this.bcastAppend();
-    } else {
-      // Probe newly added peers now rather than at the next heartbeat or proposal.
-      const ids = this.trk.progress.sortedIds();
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i]!;
-        if (id !== this.id) this.maybeSendAppend(id, false);
-      }
-    }
-    // A transfer to a peer that is no longer a voter is abandoned.
-    if (this.leadTransferee !== NONE && !this.trk.config.voters.has(this.leadTransferee)) this.abortLeaderTransfer();
-    return cs;
-  }
-
-  /**
-   * A removed (or demoted) leader hands leadership to the voter of the new configuration with
-   * the highest match index before it steps down: that voter can win an election (it will have
-   * every entry, uncommitted ones included), where after an abrupt step-down the remaining
-   * voters may be unable to win the old leader's vote. Returns false when there is no voter to
-   * hand over to.
-   */
-  private handOverLeadership(): boolean {
-    let target = NONE;
-    let best = -1;
-    for (const id of this.trk.config.voters.sortedIds()) {
-      const pr = this.trk.progress.get(id);
-      if (id === this.id || pr === undefined || pr.isLearner) continue;
-      if (pr.match > best) {
-        best = pr.match;
-        target = id;
-      }
-    }
-    if (target === NONE) return false;
-    this.logger.info(`${hexId(this.id)} [term ${this.term}] is removed from the configuration; transferring leadership to ${hexId(target)} before stepping down`);
-    this.electionElapsed = 0;
-    this.leadTransferee = target;
-    if (best === this.raftLog.lastIndex()) {
-      this.sendTimeoutNow(target);
-      this.becomeFollower(this.term, NONE);
-      return true;
-    }
-    this.stepDownAfterTransfer = true;
-    this.sendAppend(target);
-    return true;
   }
 
   loadState(st: HardState): void {
@@ -1039,53 +656,4 @@ function entsSizeForApply(ents: readonly Entry[]): number {
   return s;
 }
 
-/** Encodes a conf change (or, with undefined, the empty leave-joint change) as a MsgProp. */
-export function confChangeToMsg(cc: ConfChangeV2 | ConfChange | undefined): Message {
-  let type: EntryType;
-  let data: Uint8Array;
-  if (cc === undefined) {
-    type = EntryType.EntryConfChangeV2;
-    data = encodeConfChangeV2({ transition: ConfChangeTransition.ConfChangeTransitionAuto, changes: [], context: undefined });
-  } else if ("changes" in cc) {
-    type = EntryType.EntryConfChangeV2;
-    data = encodeConfChangeV2(cc);
-  } else {
-    type = EntryType.EntryConfChange;
-    data = encodeConfChange(cc);
-  }
-  const m = newMessage(MessageType.MsgProp, NONE, NONE, 0);
-  m.entries = [{ term: 0, index: 0, type, data }];
-  return m;
-}
-
-/** Decodes the conf change held by entry `e`, as a ConfChangeV2. */
-export function confChangeOfEntry(e: Entry): ConfChangeV2 {
-  const data = e.data ?? new Uint8Array(0);
-  return e.type === EntryType.EntryConfChange ? asV2(decodeConfChange(data)) : decodeConfChangeV2(data);
-}
-
-function describeConfStateShort(cs: ConfState): string {
-  return `{voters:[${cs.voters.join(" ")}] learners:[${cs.learners.join(" ")}] voters_outgoing:[${cs.votersOutgoing.join(" ")}] learners_next:[${cs.learnersNext.join(" ")}] auto_leave:${cs.autoLeave}}`;
-}
-
-function sameIds(a: readonly NodeId[], b: readonly NodeId[]): boolean {
-  if (a.length !== b.length) return false;
-  const sa = [...a].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-  const sb = [...b].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-  for (let i = 0; i < sa.length; i++) if (sa[i] !== sb[i]) return false;
-  return true;
-}
-
-/** Panics unless two ConfStates describe the same configuration. */
-export function assertConfStatesEquivalent(a: ConfState, b: ConfState): void {
-  if (
-    sameIds(a.voters, b.voters) &&
-    sameIds(a.learners, b.learners) &&
-    sameIds(a.votersOutgoing, b.votersOutgoing) &&
-    sameIds(a.learnersNext, b.learnersNext) &&
-    a.autoLeave === b.autoLeave
-  ) {
-    return;
-  }
-  panic(`ConfStates not equivalent after sorting:\n${describeConfStateShort(a)}\n${describeConfStateShort(b)}`);
-}
+export { confChangeOfEntry, confChangeToMsg } from "./membership.js";

@@ -9,6 +9,7 @@ import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, No
 import { validateConfig, type Config } from "./config.js";
 import { asV2 } from "./confchange/index.js";
 import { InvalidMessageError, RaftError, StepLocalMsgError, StepPeerNotFoundError, panic } from "./errors.js";
+import { applyConfChange } from "./membership.js";
 import { Raft, confChangeToMsg, newMessage, type SoftState, type StateType } from "./raft.js";
 import type { ReadState } from "./read-only.js";
 import type { ProgressState } from "./tracker/index.js";
@@ -152,7 +153,7 @@ export class RawNode {
     // a node twice is a no-op).
     r.raftLog.committed = ents.length;
     for (const p of peers) {
-      r.applyConfChange(asV2({ type: ConfChangeType.ConfChangeAddNode, nodeId: p.id, context: undefined, id: 0n }));
+      applyConfChange(r, asV2({ type: ConfChangeType.ConfChangeAddNode, nodeId: p.id, context: undefined, id: 0n }));
     }
   }
 
@@ -202,7 +203,7 @@ export class RawNode {
    * @throws {@link ConfChangeError} if the change is invalid; the configuration is unchanged.
    */
   applyConfChange(cc: ConfChange | ConfChangeV2): ConfState {
-    return this.raft.applyConfChange(asV2(cc));
+    return applyConfChange(this.raft, asV2(cc));
   }
 
   /**
