@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { roundFigure, type Figure } from "./harness.js";
+import { median, roundFigure, type Figure } from "./harness.js";
 import { workloads } from "./workloads/index.js";
 
 export interface Options {
@@ -15,15 +15,16 @@ export interface Options {
   tmpdir: string;
   baseline?: string;
   out?: string;
+  report?: string;
 }
 
 export class UsageError extends Error {}
 
 export function usage(): string {
   return (
-    "usage: pnpm bench [workload ...] [--quick] [--runs N] [--tmpdir DIR] [--baseline FILE] [--out FILE]\n" +
+    "usage: pnpm bench [workload ...] [--quick] [--runs N] [--tmpdir DIR] [--baseline FILE] [--out FILE] [--report DIR]\n" +
     "workloads:\n" +
-    workloads.map((w) => `  ${w.name.padEnd(16)} ${w.describe}`).join("\n")
+    workloads.map((w) => `  ${w.name.padEnd(18)} ${w.describe}`).join("\n")
   );
 }
 
@@ -57,6 +58,9 @@ export function parseArgs(argv: readonly string[]): Options {
       case "--out":
         o.out = value(i++, a);
         break;
+      case "--report":
+        o.report = value(i++, a);
+        break;
       case "--help":
       case "-h":
         throw new UsageError("");
@@ -86,10 +90,20 @@ export interface BaselineLine {
   name: string;
   params: Record<string, unknown>;
   unit: string;
+  /** The line's value; when the file has several lines for one key, the median of their values. */
   value: number;
   impl?: string;
+  /** The values of every line with this key, in file order (several when runs were concatenated). */
+  values: number[];
 }
 
+/**
+ * Reads baseline JSON lines (non-JSON lines, such as log lines, are skipped). A file may hold
+ * several sessions concatenated (`run.sh >> etcd.jsonl` between interleaved tsraft runs): the
+ * lines with the same (name, params, unit) are then joined into one whose value is the median
+ * of theirs.
+ * @throws {@link UsageError} if a line that starts with `{` is not JSON.
+ */
 export function readBaseline(file: string): Map<string, BaselineLine> {
   const map = new Map<string, BaselineLine>();
   const text = readFileSync(file, "utf8");
@@ -103,7 +117,10 @@ export function readBaseline(file: string): Map<string, BaselineLine> {
       throw new UsageError(`--baseline ${file}: line ${n + 1} is not JSON`);
     }
     if (typeof j.name === "string" && typeof j.unit === "string" && typeof j.value === "number") {
-      map.set(key(j.name, j.params ?? {}, j.unit), j);
+      const k = key(j.name, j.params ?? {}, j.unit);
+      const prev = map.get(k);
+      const values = [...(prev?.values ?? []), j.value];
+      map.set(k, { ...j, params: j.params ?? {}, values, value: values.length === 1 ? j.value : roundFigure(median(values)) });
     }
   }
   return map;
@@ -125,9 +142,12 @@ export interface Row {
   value: number;
   etcd?: number;
   ratio?: number;
+  /** The baseline figure's name, when it differs from fig.name (Figure.baselineName). */
+  etcdName?: string;
 }
 
-function formatParams(p: Record<string, unknown>): string {
+/** `k=v` pairs of `p`, keys sorted, space-separated. */
+export function formatParams(p: Record<string, unknown>): string {
   return Object.keys(p)
     .sort()
     .map((k) => `${k}=${String(p[k])}`)
@@ -135,8 +155,10 @@ function formatParams(p: Record<string, unknown>): string {
 }
 
 export function table(rows: Row[], withBaseline: boolean): string {
+  const withNote = rows.some((r) => r.fig.verdict !== undefined || r.etcdName !== undefined);
   const head = ["workload", "params", "value", "unit", "min..max", "runs"];
   if (withBaseline) head.push("etcd", "ratio");
+  if (withNote) head.push("note");
   const body = rows.map((r) => {
     const cells = [
       r.fig.name,
@@ -147,6 +169,7 @@ export function table(rows: Row[], withBaseline: boolean): string {
       String(r.fig.runs.length),
     ];
     if (withBaseline) cells.push(r.etcd === undefined ? "-" : String(r.etcd), r.ratio === undefined ? "-" : r.ratio.toFixed(2));
+    if (withNote) cells.push(r.fig.verdict ?? (r.etcdName !== undefined ? `vs etcd's ${r.etcdName}` : ""));
     return cells;
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((c) => c[i]!.length)));
@@ -157,14 +180,15 @@ export function table(rows: Row[], withBaseline: boolean): string {
 
 /**
  * A table row for `fig` (median `value`), with the etcd value and the ratio when the baseline
- * has the same (name, params, unit): tsraft/etcd, or etcd/tsraft when lower is better, so that
+ * has the same (name, params, unit) (name: `fig.baselineName` when set): tsraft/etcd, or etcd/tsraft when lower is better, so that
  * a ratio above 1.0 always means tsraft is ahead.
  */
 export function compare(fig: Figure, value: number, baseline: Map<string, BaselineLine> | undefined): Row {
   const row: Row = { fig, value };
-  const b = baseline?.get(key(fig.name, fig.params, fig.unit));
+  const b = baseline?.get(key(fig.baselineName ?? fig.name, fig.params, fig.unit));
   if (b !== undefined) {
     row.etcd = b.value;
+    if (fig.baselineName !== undefined) row.etcdName = fig.baselineName;
     row.ratio = fig.lowerIsBetter === true ? b.value / value : value / b.value;
   }
   return row;

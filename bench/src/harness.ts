@@ -7,6 +7,8 @@
  * baseline lines on (name, params, unit).
  * @module
  */
+import v8 from "node:v8";
+import vm from "node:vm";
 
 /** What a workload gets from the command line. */
 export interface BenchContext {
@@ -14,6 +16,19 @@ export interface BenchContext {
   runs: number;                   // runs per figure (default 5; --runs N)
   tmpdir: string;                 // where disk workloads write (--tmpdir, default os.tmpdir())
   progress(msg: string): void;    // progress line on stderr
+}
+
+/**
+ * Where a figure goes in the report's line charts: figures with the same `chart` are drawn in
+ * one chart, one line per `series`, at x = `params[x]`.
+ */
+export interface Curve {
+  chart: string;                  // chart id, also its title
+  x: string;                      // the params key that is the x axis
+  series: string;                 // the line this point belongs to
+  xLabel: string;
+  yLabel: string;
+  logX?: boolean;                 // x axis on a log scale (sizes spanning decades)
 }
 
 /** One measured figure: the runs of one (name, params, unit). */
@@ -24,6 +39,9 @@ export interface Figure {
   runs: number[];                 // one measured value per run; value = median
   info?: Record<string, unknown>;
   lowerIsBetter?: boolean;
+  curve?: Curve;                  // a point of a scaling curve (report only, not printed)
+  verdict?: string;               // how a cost grows (scaling summaries); also in info.verdict
+  baselineName?: string;          // join with the baseline line of this name (same params, unit)
 }
 
 /** A benchmark workload, registered in workloads/index.ts. */
@@ -73,8 +91,61 @@ export function timeLoop(op: () => void, minSeconds: number, batch = 200): { ite
   return { iterations, seconds: elapsed };
 }
 
-/** Runs a full garbage collection when node runs with --expose-gc (pnpm bench does). */
+let gcFn: (() => void) | undefined;
+
+/**
+ * Runs a full garbage collection. `pnpm bench` runs node with --expose-gc; without it (the
+ * tests) the flag is turned on at run time and `gc` fetched from a fresh context, so the memory
+ * workloads measure the same thing either way.
+ */
 export function gc(): void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g !== undefined) g();
+  if (gcFn === undefined) {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (g !== undefined) {
+      gcFn = g;
+    } else {
+      v8.setFlagsFromString("--expose-gc");
+      gcFn = vm.runInNewContext("gc") as () => void;
+    }
+  }
+  gcFn();
+}
+
+/**
+ * The fitted exponent k of `y = c * x^k` (least squares on ln y against ln x): 0 when y does
+ * not grow with x, 1 when it grows linearly, 2 when quadratically.
+ */
+export function growthExponent(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length;
+  if (n < 2 || ys.length !== n) return NaN;
+  const lx = xs.map(Math.log);
+  const ly = ys.map(Math.log);
+  const mx = lx.reduce((a, b) => a + b, 0) / n;
+  const my = ly.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (lx[i]! - mx) * (ly[i]! - my);
+    den += (lx[i]! - mx) ** 2;
+  }
+  return den === 0 ? NaN : num / den;
+}
+
+/**
+ * Names the growth of a per-unit cost from its exponent k (see {@link growthExponent}):
+ * 'falling' (k < -0.2), 'flat' (|k| <= 0.2), 'sublinear' (k < 0.8), 'linear' (k < 1.2),
+ * 'worse than linear'. The thresholds leave room for the noise of a shared machine.
+ */
+export function growthClass(k: number): "falling" | "flat" | "sublinear" | "linear" | "worse than linear" {
+  if (k < -0.2) return "falling";
+  if (k <= 0.2) return "flat";
+  if (k < 0.8) return "sublinear";
+  if (k < 1.2) return "linear";
+  return "worse than linear";
+}
+
+/** The heap bytes in use: V8's heap plus the ArrayBuffer backing stores outside it. */
+export function heapBytes(): { heapUsed: number; arrayBuffers: number; rss: number } {
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, rss: m.rss };
 }

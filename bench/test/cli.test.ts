@@ -10,8 +10,8 @@ import { workloads } from "../src/workloads/index.js";
 
 describe("parseArgs", () => {
   test("defaults, flags and names", () => {
-    const o = parseArgs(["codec-msgapp", "--runs", "3", "--tmpdir", "/x", "--baseline", "b.jsonl", "--out", "o.jsonl"]);
-    assert.deepEqual(o, { names: ["codec-msgapp"], quick: false, runs: 3, tmpdir: "/x", baseline: "b.jsonl", out: "o.jsonl" });
+    const o = parseArgs(["codec-msgapp", "--runs", "3", "--tmpdir", "/x", "--baseline", "b.jsonl", "--out", "o.jsonl", "--report", "rep"]);
+    assert.deepEqual(o, { names: ["codec-msgapp"], quick: false, runs: 3, tmpdir: "/x", baseline: "b.jsonl", out: "o.jsonl", report: "rep" });
     assert.equal(parseArgs([]).runs, 5);
     assert.equal(parseArgs(["--quick"]).runs, 1);
     assert.equal(parseArgs(["--quick", "--runs", "2"]).runs, 2);
@@ -29,6 +29,7 @@ describe("parseArgs", () => {
     assert.throws(() => parseArgs(["--runs", "0"]), UsageError);
     assert.throws(() => parseArgs(["--runs"]), UsageError);
     assert.throws(() => parseArgs(["--frobnicate"]), UsageError);
+    assert.throws(() => parseArgs(["--report"]), UsageError);
   });
 });
 
@@ -43,14 +44,28 @@ describe("baseline join", () => {
           "run.sh: a log line that is not JSON",
           JSON.stringify({ name: "codec-msgapp", params: { op: "encode", payload: 128, entries: 64 }, value: 2000, unit: "MB/s" }),
           JSON.stringify({ name: "memory-entries", params: { N: 1000000, payload: 128 }, value: 217, unit: "bytes/entry" }),
+          JSON.stringify({ name: "rawnode-1node", params: { B: 1, N: 500000, payload: 128 }, value: 300, unit: "entries/s" }),
+          JSON.stringify({ name: "rawnode-1node", params: { B: 1, N: 500000, payload: 128 }, value: 500, unit: "entries/s" }),
+          JSON.stringify({ name: "rawnode-1node", params: { B: 1, N: 500000, payload: 128 }, value: 900, unit: "entries/s" }),
         ].join("\n"),
       );
       const b = readBaseline(file);
+      const joined = compare({ name: "rawnode-1node", params: { payload: 128, N: 500000, B: 1 }, unit: "entries/s", runs: [1000] }, 1000, b);
+      assert.equal(joined.etcd, 500, "several sessions of one line: the median of their values");
+      assert.equal(joined.ratio, 2);
       const enc = compare({ name: "codec-msgapp", params: { entries: 64, op: "encode", payload: 128 }, unit: "MB/s", runs: [3000] }, 3000, b);
       assert.equal(enc.etcd, 2000);
       assert.equal(enc.ratio, 1.5);
       const mem = compare({ name: "memory-entries", params: { N: 1000000, payload: 128 }, unit: "bytes/entry", runs: [434], lowerIsBetter: true }, 434, b);
       assert.equal(mem.ratio, 0.5);
+      const copy = compare(
+        { name: "codec-msgapp-copy", params: { entries: 64, op: "encode", payload: 128 }, unit: "MB/s", runs: [1000], baselineName: "codec-msgapp" },
+        1000,
+        b,
+      );
+      assert.equal(copy.etcd, 2000);
+      assert.equal(copy.etcdName, "codec-msgapp");
+      assert.equal(copy.ratio, 0.5);
       const none = compare({ name: "codec-msgapp", params: { entries: 64, op: "decode", payload: 128 }, unit: "MB/s", runs: [1] }, 1, b);
       assert.equal(none.etcd, undefined);
     } finally {
@@ -65,6 +80,13 @@ describe("baseline join", () => {
 });
 
 describe("--quick smoke run", () => {
+  test("the six workloads of the benchmark spec come first, then the scaling and memory ones", () => {
+    assert.deepEqual(
+      workloads.slice(0, 6).map((w) => w.name),
+      ["rawnode-1node", "cluster-3node", "codec-msgapp", "wal-write", "wal-replay", "memory-entries"],
+    );
+    assert.equal(new Set(workloads.map((w) => w.name)).size, workloads.length);
+  });
   for (const w of workloads) {
     test(w.name, async () => {
       const ctx: BenchContext = { quick: true, runs: 1, tmpdir: os.tmpdir(), progress: () => {} };
@@ -73,6 +95,8 @@ describe("--quick smoke run", () => {
       for (const f of figs) {
         assert.equal(f.runs.length, 1);
         assert.ok(f.runs.every((v) => Number.isFinite(v) && v > 0), `${f.name}: ${f.runs.join(",")}`);
+        if (f.unit === "cost ratio") assert.match(f.verdict ?? "", /^(falling|flat|sublinear|linear|worse than linear): /);
+        if (f.curve !== undefined) assert.ok(f.curve.x in f.params, `${f.name}: curve x ${f.curve.x}`);
       }
     });
   }

@@ -28,10 +28,10 @@ const ENTRIES = 64;
 const PAYLOAD = 128;
 const EXPECTED_BYTES = 9056;
 
-/** The benchmark's MsgApp, as etcd-baseline's `msgApp()`. */
-export function msgApp(): Message {
-  const data = new Uint8Array(PAYLOAD);
-  for (let i = 0; i < PAYLOAD; i++) data[i] = i & 0xff;
+/** The benchmark's MsgApp, as etcd-baseline's `msgApp()` (payload 128; others for codec-payload). */
+export function msgApp(payload = PAYLOAD): Message {
+  const data = new Uint8Array(payload);
+  for (let i = 0; i < payload; i++) data[i] = i & 0xff;
   const entries: Entry[] = [];
   for (let i = 0; i < ENTRIES; i++) {
     entries.push({ term: 5, index: 1001 + i, type: EntryType.EntryNormal, data: data.slice() });
@@ -50,7 +50,7 @@ export function msgApp(): Message {
   };
 }
 
-function encodeOp(m: Message): () => void {
+export function encodeOp(m: Message): () => void {
   return () => {
     sink.n += encodeMessage(m).length;
   };
@@ -62,7 +62,7 @@ function encodeIntoOp(m: Message, out: Uint8Array): () => void {
   };
 }
 
-function decodeOp(b: Uint8Array, copy: boolean): () => void {
+export function decodeOp(b: Uint8Array, copy: boolean): () => void {
   const options = { copy };
   return () => {
     sink.n += decodeMessage(b, options).entries.length;
@@ -107,6 +107,7 @@ export const codecMsgApp: Workload = {
       {
         name: "codec-msgapp-copy",
         params: params("decode"),
+        baselineName: "codec-msgapp",
         unit: "MB/s",
         runs: runs["decode-copy"],
         info: { ...info, data: "{copy: true}: one copy of the input, views into it (etcd copies each payload)" },

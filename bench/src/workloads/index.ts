@@ -1,12 +1,33 @@
 /**
- * Every workload of `pnpm bench`, in the order they run when none is named. Add new workloads
- * here (one module each under workloads/).
+ * Every workload of `pnpm bench`, in the order they run when none is named: the six of the
+ * DESIGN's benchmark spec first (each with an etcd counterpart), then the memory and scaling
+ * workloads (new names). Add new workloads here (one module each under workloads/).
  * @module
  */
 import type { Workload } from "../harness.js";
 import { codecMsgApp } from "./codec-msgapp.js";
-import { cluster3node, rawnode1node } from "./rawnode.js";
+import { codecPayload } from "./codec-payload.js";
+import { memoryEntriesWorkload, memoryUnstableWorkload } from "./memory.js";
+import { cluster3node, cluster3nodeEtcdPattern, rawnode1node } from "./rawnode.js";
+import { cluster3nodeRss } from "./rss.js";
+import { clusterNNode, clusterPayload, logGrowth } from "./scaling.js";
+import { walReplayGrowth } from "./wal-replay-growth.js";
 import { walWriteWorkload } from "./wal-write.js";
 import { walReplayWorkload } from "./wal-replay.js";
 
-export const workloads: Workload[] = [rawnode1node, cluster3node, codecMsgApp, walWriteWorkload, walReplayWorkload];
+export const workloads: Workload[] = [
+  rawnode1node,
+  cluster3node,
+  codecMsgApp,
+  walWriteWorkload,
+  walReplayWorkload,
+  memoryEntriesWorkload,
+  cluster3nodeEtcdPattern,
+  memoryUnstableWorkload,
+  cluster3nodeRss,
+  clusterNNode,
+  clusterPayload,
+  codecPayload,
+  logGrowth,
+  walReplayGrowth,
+];

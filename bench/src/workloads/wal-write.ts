@@ -11,7 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
-import { WAL } from "@tsraft/wal";
+import { WAL, crc32cBackend } from "@tsraft/wal";
 import { now } from "../harness.js";
 import type { BenchContext, Figure, Workload } from "../harness.js";
 
@@ -59,7 +59,7 @@ export const walWriteWorkload: Workload = {
           total += x.entries;
         }
         const params = { entrySize: size, syncEvery: batch };
-        const info = { entriesWrittenAllRuns: total, minSecondsPerRun: minSeconds, api: "await w.save({term:1,vote:0n,commit:lastIndex}, batch) = 1 fdatasync per batch", bytes: "payload bytes (entry data), not encoded record bytes" };
+        const info = { entriesWrittenAllRuns: total, minSecondsPerRun: minSeconds, api: "await w.save({term:1,vote:0n,commit:lastIndex}, batch) = 1 fdatasync per batch", bytes: "payload bytes (entry data), not encoded record bytes", crc32c: crc32cBackend };
         out.push({ name: "wal-write", params, unit: "MB/s", runs: mb, info });
         out.push({ name: "wal-write", params, unit: "entries/s", runs: eps, info });
       }

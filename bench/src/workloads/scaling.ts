@@ -1,0 +1,185 @@
+/**
+ * Scaling curves of the raft core (no etcd counterparts; new names):
+ *
+ * - cluster-nnode: cluster-3node's loop (rawnode.ts `clusterRun`: synchronous delivery after
+ *   persisting, propose B on node 1, rounds until quiet, until every node applied N) with 3, 5
+ *   and 7 voters, B in {1, 64}, N = 100,000, 128-byte payloads; entries/s. Trend: time per entry
+ *   against the number of voters (the leader sends to nodes - 1 followers, so linear is expected).
+ * - cluster-payload: the same with 3 voters, B = 64, payloads of 128, 1024 and 16384 bytes
+ *   (one shared buffer, as in cluster-3node); entries/s. Messages are delivered by reference, so
+ *   no payload byte is copied: this curve shows what the byte-size limits (maxSizePerMsg and
+ *   maxCommittedSizePerReady, 1 MiB) and the size accounting cost, not memory bandwidth. Trend:
+ *   time per entry against the payload.
+ * - log-growth: rawnode-1node's cycle with B = 1 (propose one entry, then Ready / persist /
+ *   apply / advance), run until the log holds 1,000,000 entries, timed in windows of 100,000
+ *   entries; each proposal has its own 128-byte payload (a real log holds distinct payloads, so
+ *   the heap grows as it would). Two series: the MemoryStorage never compacted (it holds every
+ *   entry at the end), and compacted to the applied index every 10,000 entries (`compact`
+ *   inside the timed part). Trend: time per cycle against the log size (index reached).
+ *
+ * Each: one unmeasured warm-up at reduced size, then `runs` runs (5 by default); the point's value is
+ * the median of the runs. `--quick` shrinks every size.
+ * @module
+ */
+import { gc, median, now, type Figure, type Workload } from "../harness.js";
+import { clusterRun, payload, singleLeader } from "./rawnode.js";
+import { trendFigure } from "./trend.js";
+
+
+export const clusterNNode: Workload = {
+  name: "cluster-nnode",
+  describe: "cluster-3node's loop with 3, 5 and 7 voters, B in {1, 64}: entries/s as the cluster grows",
+  async run(ctx) {
+    const N = ctx.quick ? 1_000 : 100_000;
+    const runs = ctx.runs;
+    const sizes = [3, 5, 7];
+    const out: Figure[] = [];
+    for (const B of [1, 64]) {
+      const costs: number[][] = [];
+      const perSize: number[][] = sizes.map(() => []);
+      for (const nodes of sizes) clusterRun(nodes, Math.min(N, 10_000), B); // warm-up
+      for (let r = 0; r < runs; r++) {
+        const run: number[] = [];
+        for (const [i, nodes] of sizes.entries()) {
+          const eps = clusterRun(nodes, N, B);
+          perSize[i]!.push(eps);
+          run.push(1 / eps);
+          ctx.progress(`cluster-nnode nodes=${nodes} B=${B}: run ${r + 1}/${runs}: ${Math.round(eps)} entries/s`);
+        }
+        costs.push(run);
+      }
+      for (const [i, nodes] of sizes.entries()) {
+        out.push({
+          name: "cluster-nnode",
+          params: { B, N, nodes, payload: 128 },
+          unit: "entries/s",
+          runs: perSize[i]!,
+          curve: { chart: "cluster-nnode: entries/s by number of voters", x: "nodes", series: `B=${B}`, xLabel: "voters", yLabel: "entries/s" },
+        });
+      }
+      out.push(trendFigure({ name: "cluster-nnode", params: { B, N, nodes: "3..7", payload: 128 }, xs: sizes, costs, cost: "time per entry", x: "voters" }));
+    }
+    return out;
+  },
+};
+
+export const clusterPayload: Workload = {
+  name: "cluster-payload",
+  describe: "cluster-3node's loop (B=64) with payloads of 128 B, 1 KiB and 16 KiB: entries/s as entries grow",
+  async run(ctx) {
+    const N = ctx.quick ? 1_000 : 100_000;
+    const B = 64;
+    const runs = ctx.runs;
+    const sizes = [128, 1024, 16384];
+    const perSize: number[][] = sizes.map(() => []);
+    const costs: number[][] = [];
+    for (const p of sizes) clusterRun(3, Math.min(N, 10_000), B, p); // warm-up
+    for (let r = 0; r < runs; r++) {
+      const run: number[] = [];
+      for (const [i, p] of sizes.entries()) {
+        const eps = clusterRun(3, N, B, p);
+        perSize[i]!.push(eps);
+        run.push(1 / eps);
+        ctx.progress(`cluster-payload payload=${p}: run ${r + 1}/${runs}: ${Math.round(eps)} entries/s`);
+      }
+      costs.push(run);
+    }
+    const out: Figure[] = sizes.map((p, i) => ({
+      name: "cluster-payload",
+      params: { B, N, nodes: 3, payload: p },
+      unit: "entries/s",
+      runs: perSize[i]!,
+      info: { payloadMBps: Math.round((median(perSize[i]!) * p) / 1e6) },
+      curve: { chart: "cluster-payload: entries/s by payload size (3 voters, B=64)", x: "payload", series: "3 voters, B=64", xLabel: "payload bytes", yLabel: "entries/s", logX: true },
+    }));
+    out.push(trendFigure({ name: "cluster-payload", params: { B, N, nodes: 3, payload: "128..16384" }, xs: sizes, costs, cost: "time per entry", x: "payload", flatMeans: "payloads are passed by reference, never copied" }));
+    return out;
+  },
+};
+
+/**
+ * One run of log-growth: entries/s of each window of `window` cycles (B = 1) until `total`
+ * entries were applied; MemoryStorage compacted to the applied index every `compactEvery`
+ * entries (0: never).
+ */
+export function logGrowthRun(total: number, window: number, compactEvery: number): number[] {
+  const n = singleLeader();
+  const rn = n.rn;
+  const st = n.st;
+  let compacted = st.firstIndex() - 1;
+  let applied = compacted;
+  const out: number[] = [];
+  gc();
+  for (let w = 0; w < total / window; w++) {
+    const start = now();
+    for (let k = 0; k < window; k++) {
+      const data = payload(128);
+      rn.propose(data);
+      while (rn.hasReady()) {
+        const rd = rn.ready();
+        n.persist(rd);
+        n.apply(rd);
+        const ce = rd.committedEntries;
+        if (ce.length > 0) applied = ce[ce.length - 1]!.index;
+        rn.advance(rd);
+      }
+      if (compactEvery > 0 && applied - compacted >= compactEvery) {
+        st.compact(applied);
+        compacted = applied;
+      }
+    }
+    out.push(window / (now() - start));
+  }
+  if (n.applied !== total) throw new Error(`log-growth: applied ${n.applied} of ${total}`);
+  const held = st.lastIndex() - st.firstIndex() + 1;
+  if (compactEvery === 0 ? held < total : held > compactEvery) throw new Error(`log-growth: storage holds ${held} entries`);
+  return out;
+}
+
+export const logGrowth: Workload = {
+  name: "log-growth",
+  describe: "rawnode-1node's cycle (B=1) as the log grows to 1,000,000 entries, with and without compaction: entries/s per window",
+  async run(ctx) {
+    const total = ctx.quick ? 20_000 : 1_000_000;
+    const window = total / 10;
+    const runs = ctx.runs;
+    const every = ctx.quick ? 2_000 : 10_000;
+    const out: Figure[] = [];
+    logGrowthRun(Math.min(total, 100_000), Math.min(window, 10_000), every); // warm-up
+    const xs: number[] = [];
+    for (let w = 1; w <= total / window; w++) xs.push(w * window);
+    for (const compactEvery of [0, every]) {
+      const perRun: number[][] = [];
+      for (let r = 0; r < runs; r++) {
+        const eps = logGrowthRun(total, window, compactEvery);
+        perRun.push(eps);
+        ctx.progress(`log-growth compactEvery=${compactEvery}: run ${r + 1}/${runs}: ${eps.map((e) => Math.round(e / 1000)).join(" ")} k entries/s`);
+        gc();
+      }
+      const series = compactEvery === 0 ? "no compaction" : `compact every ${compactEvery}`;
+      for (const [i, logSize] of xs.entries()) {
+        out.push({
+          name: "log-growth",
+          params: { B: 1, compactEvery, logSize, payload: 128 },
+          unit: "entries/s",
+          runs: perRun.map((run) => run[i]!),
+          info: { window: `entries ${logSize - window + 1}..${logSize}` },
+          curve: { chart: "log-growth: entries/s of each window as the log grows (1 voter, B=1)", x: "logSize", series, xLabel: "log size (entries)", yLabel: "entries/s" },
+        });
+      }
+      // The window midpoints as sizes, so the first window is not taken as size ~0.
+      const mids = xs.map((x) => x - window / 2);
+      out.push(
+        trendFigure({
+          name: "log-growth",
+          params: { B: 1, N: total, compactEvery, payload: 128 },
+          xs: mids,
+          costs: perRun.map((run) => run.map((e) => 1 / e)),
+          cost: "time per cycle",
+          x: "log size",
+        }),
+      );
+    }
+    return out;
+  },
+};
