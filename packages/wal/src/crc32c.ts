@@ -103,3 +103,11 @@ export const crc32c: (crc: number, buf: Uint8Array, start?: number, end?: number
         const view = start === 0 && end === buf.length ? buf : new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
         return native(view, crc) >>> 0;
       };
+
+/**
+ * Continues a CRC-32C over all of `view`: {@link crc32c} for a caller that already holds a view
+ * of exactly the bytes (no view is made for the native call).
+ * @returns the new CRC as an unsigned 32-bit number.
+ */
+export const crc32cView: (crc: number, view: Uint8Array) => number =
+  native === undefined ? (crc, view) => crc32cJs(crc, view, 0, view.length) : (crc, view) => (view.length < NATIVE_MIN_BYTES ? crc32cJs(crc, view, 0, view.length) : native(view, crc) >>> 0);

@@ -5,11 +5,13 @@
  * are kept in memory (8 bytes each, so `term()` is O(1)); entries themselves live in blocks of
  * {@link BLOCK} consecutive indexes in an lru-cache bounded by `maxCachedBytes`; a block that
  * was evicted is read back from the segment files on demand (synchronously, since `Storage` is
- * synchronous) and decoded again. Writes go through the WAL first; memory is updated only once
- * they are durable, so every cached or evictable entry is on disk.
+ * synchronous, in chunks of at most 1 MiB) and decoded again. At open the log is streamed from
+ * the WAL into the same structures, never held whole (README "Memory bound"). Writes go through
+ * the WAL first; memory is updated only once they are durable, so every cached or evictable
+ * entry is on disk.
  * @module
  */
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CompactedError, SnapOutOfDateError, UnavailableError } from "@tsraft/raft";
@@ -18,13 +20,154 @@ import { entrySize } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { LRUCache } from "lru-cache";
 import { NoSnapshotError, WalStateError, WalTornTailError } from "./errors.js";
-import { readSegments } from "./reader.js";
+import { LogReader, ScanStop } from "./reader.js";
+import type { ReadOptions } from "./reader.js";
+import { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
 import { Snapshotter } from "./snapshotter.js";
 import { WAL } from "./wal.js";
-import type { WalOptions } from "./wal.js";
+import type { WalOptions, WalPosition } from "./wal.js";
+import type { SegmentName } from "./segment.js";
 
 /** Entries per cached block. */
 export const BLOCK = 256;
+
+/** Default of {@link DiskStorageOptions.maxCachedBytes}: 64 MiB. */
+export const DEFAULT_MAX_CACHED_BYTES = 64 * 1024 * 1024;
+
+/** Chunk size of the synchronous reads that bring an evicted block back (at most). */
+const BLOCK_READ_CHUNK_BYTES = 1 << 20;
+
+/** The first read of a block read-back; each further read of the same scan doubles, up to the chunk size. */
+const FIRST_BLOCK_READ_BYTES = 64 << 10;
+
+/** What a cached block counts against `maxCachedBytes`: its entries' `entrySize`, plus 64. */
+function blockSize(blk: Entry[]): number {
+  let n = 64;
+  for (const e of blk) if (e !== undefined) n += entrySize(e);
+  return n;
+}
+
+/**
+ * Where entries of a block were written: the entries of indexes `from` up to the next hint's
+ * `from` (or the block's end) are in `segment`, at or after `offset`, and the running CRC before
+ * that record is `crc`. A block read starts there instead of at the segment's start.
+ */
+interface Hint extends WalPosition {
+  from: number;
+}
+
+/**
+ * The hints of every block: at most a few per block (a new one only where an overwrite starts or
+ * the block's entries move on to another segment), about 80 bytes per 256 entries.
+ */
+class Hints {
+  private readonly byBlock = new Map<number, Hint[]>();
+
+  get(b: number): readonly Hint[] | undefined {
+    return this.byBlock.get(b);
+  }
+
+  /** Entry `first` and everything after it are overwritten: forget where they were. */
+  truncate(first: number): void {
+    const b = Math.floor(first / BLOCK);
+    for (const k of [...this.byBlock.keys()]) {
+      if (k > b) this.byBlock.delete(k);
+      else if (k === b) {
+        const kept = this.byBlock.get(k)!.filter((h) => h.from < first);
+        if (kept.length > 0) this.byBlock.set(k, kept);
+        else this.byBlock.delete(k);
+      }
+    }
+  }
+
+  /**
+   * Entry `index` (of block `b`) was written at or after `pos`; `fresh` when it starts an
+   * overwrite or a block. Records a hint unless the block's last one already leads there.
+   */
+  note(b: number, index: number, pos: WalPosition, fresh: boolean): void {
+    const list = this.byBlock.get(b);
+    const last = list?.[list.length - 1];
+    if (last !== undefined && !fresh && last.segment === pos.segment && last.offset <= pos.offset) return;
+    const h: Hint = { from: index, segment: pos.segment, offset: pos.offset, crc: pos.crc };
+    if (list === undefined) this.byBlock.set(b, [h]);
+    else list.push(h);
+  }
+
+  /** Drops the blocks wholly below `index`. */
+  dropBelow(index: number): void {
+    for (const k of [...this.byBlock.keys()]) if ((k + 1) * BLOCK <= index) this.byBlock.delete(k);
+  }
+
+  clear(): void {
+    this.byBlock.clear();
+  }
+}
+
+/**
+ * Builds the memory of a DiskStorage from the entries `WAL.readAll` streams at open, in file
+ * order: every term, and the entries in blocks put in the cache as they complete (so the cache
+ * bound holds during the read). A block is cached only from its first live index on, so a
+ * cached block never has holes; one whose start was not seen is left to be read back on demand.
+ */
+class Loader {
+  /** terms[i - offset]: the term of entry i; terms[0] the snapshot's. */
+  readonly terms: number[];
+  private readonly offset: number;
+  private readonly cache: LRUCache<number, Entry[]>;
+  private openB = -1;
+  private open: Entry[] | undefined;
+  readonly hints = new Hints();
+
+  constructor(offset: number, term: number, maxCachedBytes: number) {
+    this.offset = offset;
+    this.terms = [term];
+    this.cache = new LRUCache<number, Entry[]>({ maxSize: maxCachedBytes, sizeCalculation: blockSize });
+  }
+
+  add(e: Entry, segment: string, offset: number, crc: number): void {
+    const i = e.index;
+    const last = this.offset + this.terms.length - 1;
+    if (i > last + 1) throw new WalStateError(`DiskStorage: entry ${i} leaves a gap after ${last}`);
+    const b = Math.floor(i / BLOCK);
+    const overwrite = i <= last;
+    if (overwrite) this.hints.truncate(i);
+    this.hints.note(b, i, { segment, offset, crc }, overwrite || i === Math.max(b * BLOCK, this.offset + 1));
+    if (overwrite) {
+      // an overwrite: drop what follows i, in memory and in the blocks
+      this.terms.length = i - this.offset;
+      for (const k of [...this.cache.keys()]) if (k > b) this.cache.delete(k);
+      if (this.openB > b) this.open = undefined;
+      if (this.openB !== b) {
+        const blk = this.cache.get(b);
+        this.cache.delete(b);
+        this.openB = b;
+        this.open = blk;
+      }
+      if (this.open !== undefined) this.open.length = Math.min(this.open.length, i - b * BLOCK);
+    }
+    this.terms.push(e.term);
+    if (b !== this.openB) {
+      this.flush();
+      this.openB = b;
+      this.open = i === Math.max(b * BLOCK, this.offset + 1) ? [] : undefined;
+    }
+    if (this.open !== undefined) {
+      if (this.open.length !== i - b * BLOCK && !(this.open.length === 0 && i === this.offset + 1)) this.open = undefined;
+      else this.open[i - b * BLOCK] = e;
+    }
+  }
+
+  private flush(): void {
+    if (this.open !== undefined && this.open.length > 0) this.cache.set(this.openB, this.open);
+    this.open = undefined;
+  }
+
+  /** Moves the cached blocks, least recently filled first, into `cache`. */
+  finish(cache: LRUCache<number, Entry[]>): void {
+    this.flush();
+    for (const [k, v] of [...this.cache.entries()].reverse()) cache.set(k, v);
+  }
+}
 
 /** Options of {@link DiskStorage.open}. */
 export interface DiskStorageOptions extends WalOptions {
@@ -49,27 +192,28 @@ export class DiskStorage implements Storage {
   private hardState: HardState;
   private snap: Snapshot;
   /** Invariant: terms[i - offset] is the term of entry i, for i in [offset, lastIndex]; terms[0] is the snapshot (or compaction) term. */
-  private terms: number[];
+  private terms: number[] = [];
   private offset: number;
+  /** Blocks of entries: block b holds indexes [b * BLOCK, (b + 1) * BLOCK). Invariant: a cached block holds every index in [max(b * BLOCK, offset + 1), its length), whose terms match `terms`. */
   private readonly cache: LRUCache<number, Entry[]>;
+  private readonly readChunkBytes: number;
+  /** The reused buffer of block reads. */
+  private scratch: Uint8Array | undefined;
+  /** Where each block's entries were written (offsets kept in memory next to the terms). */
+  private hints = new Hints();
+  private readonly counters = { blockReads: 0, blockReadBytes: 0 };
 
   private constructor(dir: string, wal: WAL, snapshotter: Snapshotter, opts: DiskStorageOptions, snap: Snapshot, hs: HardState) {
     this.dir = dir;
     this.wal = wal;
     this.snapshotter = snapshotter;
-    this.maxRecordBytes = opts.maxRecordBytes ?? 10 * 1024 * 1024;
+    this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.readChunkBytes = Math.min(opts.readChunkBytes ?? BLOCK_READ_CHUNK_BYTES, BLOCK_READ_CHUNK_BYTES);
     this.snap = snap;
     this.hardState = hs;
     this.offset = snap.metadata.index;
     this.terms = [snap.metadata.term];
-    this.cache = new LRUCache<number, Entry[]>({
-      maxSize: opts.maxCachedBytes ?? 64 * 1024 * 1024,
-      sizeCalculation: (blk) => {
-        let n = 64;
-        for (const e of blk) if (e !== undefined) n += entrySize(e);
-        return n;
-      },
-    });
+    this.cache = new LRUCache<number, Entry[]>({ maxSize: opts.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES, sizeCalculation: blockSize });
   }
 
   /**
@@ -95,18 +239,29 @@ export class DiskStorage implements Storage {
       if (!(e instanceof NoSnapshotError)) throw e;
     }
     const at = { index: snap.metadata.index, term: snap.metadata.term };
-    let wal = await WAL.open(walDir, at, walOpts);
-    let res;
+    // Entries are streamed, never collected: memory holds their terms and what the cache keeps.
+    const load = async (): Promise<{ wal: WAL; loader: Loader; hs: HardState }> => {
+      const wal = await WAL.open(walDir, at, walOpts);
+      const loader = new Loader(at.index, at.term, options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES);
+      try {
+        const res = await wal.readAll({ onEntry: (e, seg, off, crc) => loader.add(e, seg, off, crc) });
+        return { wal, loader, hs: res.hardState };
+      } catch (e) {
+        await wal.close();
+        throw e;
+      }
+    };
+    let r;
     try {
-      res = await wal.readAll();
+      r = await load();
     } catch (e) {
-      await wal.close();
       if (!(e instanceof WalTornTailError) || options.repairTornTail === false || !(await WAL.repair(walDir, walOpts))) throw e;
-      wal = await WAL.open(walDir, at, walOpts);
-      res = await wal.readAll();
+      r = await load();
     }
-    const s = new DiskStorage(dir, wal, snapshotter, options, snap, res.hardState);
-    s.remember(res.entries);
+    const s = new DiskStorage(dir, r.wal, snapshotter, options, snap, r.hs);
+    r.loader.finish(s.cache);
+    s.terms = r.loader.terms;
+    s.hints = r.loader.hints;
     return s;
   }
 
@@ -165,9 +320,9 @@ export class DiskStorage implements Storage {
    */
   async save(hardState: HardState, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
     if (snapshot !== undefined && snapshot.metadata.index > 0) await this.applySnapshot(snapshot);
-    await this.wal.save(hardState, entries);
+    const pos = await this.wal.save(hardState, entries);
     if (!(hardState.term === 0 && hardState.vote === 0n && hardState.commit === 0)) this.hardState = hardState;
-    if (entries.length > 0) this.remember(entries);
+    if (entries.length > 0) this.remember(entries, pos);
   }
 
   /** Appends entries (overwriting a conflicting suffix); durable when the promise resolves. */
@@ -193,6 +348,7 @@ export class DiskStorage implements Storage {
     this.offset = snapshot.metadata.index;
     this.terms = [snapshot.metadata.term];
     this.cache.clear();
+    this.hints.clear();
   }
 
   /**
@@ -221,8 +377,14 @@ export class DiskStorage implements Storage {
     this.terms = this.terms.slice(compactIndex - this.offset);
     this.offset = compactIndex;
     for (const b of [...this.cache.keys()]) if ((b + 1) * BLOCK <= compactIndex) this.cache.delete(b);
+    this.hints.dropBelow(compactIndex);
     this.wal.releaseLockTo(Math.min(compactIndex, this.snap.metadata.index));
     await this.wal.purgeReleased();
+  }
+
+  /** Bytes the entry cache holds, as counted against `maxCachedBytes` (entrySize + 64 per block). */
+  cachedBytes(): number {
+    return this.cache.calculatedSize;
   }
 
   /** Closes the WAL (syncs, releases the lock). */
@@ -230,25 +392,49 @@ export class DiskStorage implements Storage {
     return this.wal.close();
   }
 
+  /**
+   * Drops the storage the way a crash would ({@link WAL.abandon}): queued writes are rejected,
+   * the one in progress finishes, nothing is synced, the lock is released. For crash tests.
+   */
+  abandon(): Promise<void> {
+    return this.wal.abandon();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // memory
 
-  /** Records durable entries: their terms, and the entries themselves in cached blocks. */
-  private remember(entries: readonly Entry[]): void {
+  /**
+   * Records durable entries: their terms, where they were written (`pos`: the save's first
+   * record, the first entry's), and the entries themselves in cached blocks.
+   */
+  private remember(entries: readonly Entry[], pos: WalPosition | undefined): void {
     if (entries.length === 0) return;
     const first = entries[0]!.index;
     if (first <= this.offset) throw new WalStateError(`DiskStorage: entry ${first} is at or below the compacted index ${this.offset}`);
     // overwrite: drop what follows
+    const overwrite = first <= this.lastIndex();
     this.terms.length = first - this.offset;
+    if (overwrite) this.hints.truncate(first);
     for (const b of [...this.cache.keys()]) if ((b + 1) * BLOCK > first) this.dropFrom(b, first);
     for (const e of entries) this.terms.push(e.term);
     let i = 0;
     while (i < entries.length) {
-      const b = Math.floor(entries[i]!.index / BLOCK);
-      const blk = this.cache.get(b) ?? this.loadPartial(b, entries[i]!.index);
+      const idx = entries[i]!.index;
+      const b = Math.floor(idx / BLOCK);
+      // the entries of the block before `idx`, when the block is not cached (read with the old hints)
+      const blk = this.cache.get(b) ?? this.loadPartial(b, idx);
+      if (pos !== undefined) this.hints.note(b, idx, pos, (i === 0 && overwrite) || idx === Math.max(b * BLOCK, this.offset + 1));
       for (; i < entries.length && Math.floor(entries[i]!.index / BLOCK) === b; i++) blk[entries[i]!.index - b * BLOCK] = entries[i]!;
       this.cache.set(b, blk);
     }
+  }
+
+  /**
+   * Counters of block reads from the segment files (cache misses): how many, and the bytes read.
+   * For monitoring and tests.
+   */
+  blockReadStats(): { blockReads: number; blockReadBytes: number } {
+    return { ...this.counters };
   }
 
   private dropFrom(b: number, first: number): void {
@@ -283,31 +469,120 @@ export class DiskStorage implements Storage {
   /**
    * Reads entries `[lo, hi]` back from the segment files: from the last segment that starts at or
    * before `lo`, on through later ones until each index has an entry of the term recorded in
-   * memory (a later segment may overwrite an earlier one's entries).
+   * memory (a later segment may overwrite an earlier one's entries). Each segment is read
+   * synchronously in chunks of at most 1 MiB through one reused buffer (`Storage` is
+   * synchronous), the tail only up to {@link WAL.stableTailBytes}.
    */
   private readBlock(b: number, lo: number, hi: number): Entry[] {
     const blk: Entry[] = [];
     let missing = hi - lo + 1;
+    this.counters.blockReads++;
+    const opts: ReadOptions = {
+      start: { index: 0, term: 0 },
+      strictTail: false,
+      maxRecordBytes: this.maxRecordBytes,
+      copyData: true,
+      rawEntries: true,
+      onEntry: (e) => {
+        if (e.index < lo || e.index > hi || e.term !== this.terms[e.index - this.offset]) return;
+        if (blk[e.index - b * BLOCK] === undefined) missing--;
+        blk[e.index - b * BLOCK] = e;
+      },
+    };
     const segs = this.wal.segments();
-    let k = segs.length - 1;
-    while (k > 0 && segs[k]!.index > lo) k--;
-    for (; k < segs.length && missing > 0; k++) {
-      const seg = segs[k]!;
-      let bytes = new Uint8Array(readFileSync(join(this.dir, "wal", seg.name)));
-      if (k === segs.length - 1) bytes = bytes.subarray(0, this.wal.stableTailBytes());
-      readSegments([{ name: seg.name, firstIndex: seg.index, bytes }], {
-        start: { index: Math.max(seg.index - 1, 0), term: 0 },
-        strictTail: false,
-        maxRecordBytes: this.maxRecordBytes,
-        copyData: true,
-        onEntry: (e) => {
-          if (e.index < lo || e.index > hi || e.term !== this.terms[e.index - this.offset]) return;
-          if (blk[e.index - b * BLOCK] === undefined) missing--;
-          blk[e.index - b * BLOCK] = e;
-        },
-      });
+    const tail = segs[segs.length - 1]!;
+    const read = (seg: SegmentName, from: WalPosition | undefined, enough: () => boolean): void => {
+      const limit = seg === tail ? this.wal.stableTailBytes() : undefined;
+      const r = readSegmentSync(join(this.dir, "wal", seg.name), seg, limit, from, opts, this.scratch ?? new Uint8Array(this.readChunkBytes), enough);
+      this.scratch = r.buf;
+      this.counters.blockReadBytes += r.bytesRead;
+    };
+    const found = (from: number, to: number): boolean => {
+      for (let i = from; i <= to; i++) if (blk[i - b * BLOCK] === undefined) return false;
+      return true;
+    };
+    // where the block's entries were written, when known: each hint's entries, from its position
+    const hints = this.hints.get(b) ?? [];
+    for (let h = 0; h < hints.length && missing > 0; h++) {
+      const hint = hints[h]!;
+      const from = Math.max(lo, hint.from);
+      const to = Math.min(hi, (hints[h + 1]?.from ?? hi + 1) - 1);
+      const seg = segs.find((x) => x.name === hint.segment);
+      if (seg === undefined || from > to || found(from, to)) continue;
+      read(seg, hint, () => missing === 0 || found(from, to));
+    }
+    if (missing > 0) {
+      // no hint (or a stale one): from the last segment that starts at or before `lo`, on
+      let k = segs.length - 1;
+      while (k > 0 && segs[k]!.index > lo) k--;
+      for (; k < segs.length && missing > 0; k++) read(segs[k]!, undefined, () => missing === 0);
     }
     if (missing > 0) throw new Error(`wal: DiskStorage: entries ${lo}..${hi} of block ${b} not found in the WAL segments`);
     return blk;
+  }
+
+}
+
+/**
+ * Reads one segment file synchronously through `buf` (reused; grown for a record longer than
+ * it), from its start or from position `from`, up to `limit` bytes or its end, delivering
+ * entries through `opts.onEntry`, and stops early once `enough()` says so (checked after each
+ * chunk).
+ * @returns the buffer (the grown one, if it had to grow), for the next call, and the bytes read.
+ * @throws the errors of the reader for damage found on the way.
+ */
+function readSegmentSync(
+  path: string,
+  seg: SegmentName,
+  limit: number | undefined,
+  from: WalPosition | undefined,
+  opts: ReadOptions,
+  buf: Uint8Array,
+  enough: () => boolean,
+): { buf: Uint8Array; bytesRead: number } {
+  const fd = openSync(path, "r");
+  let bytesRead = 0;
+  try {
+    const size = limit ?? fstatSync(fd).size;
+    const r = new LogReader(opts);
+    if (from === undefined) r.beginSegment(seg.name, seg.index, true);
+    else r.resumeSegment(seg.name, seg.index, from.crc);
+    let filePos = from?.offset ?? 0; // file offset of buf[0]
+    let have = 0; // valid bytes in buf
+    let step = FIRST_BLOCK_READ_BYTES; // a block is often found in the first read: start small
+    for (;;) {
+      const want = Math.min(buf.length - have, size - filePos - have, step);
+      step = Math.min(2 * step, buf.length);
+      if (want > 0) {
+        const n = readSync(fd, buf, have, want, filePos + have);
+        have += n;
+        bytesRead += n;
+      }
+      const atEnd = filePos + have >= size;
+      const p = r.scan(buf, 0, have, filePos, atEnd);
+      if (r.stop === ScanStop.NeedMore) {
+        if (enough()) return { buf, bytesRead };
+        buf.copyWithin(0, p, have);
+        filePos += p;
+        have -= p;
+        if (have === buf.length) {
+          const nb = new Uint8Array(Math.min(2 * buf.length, 2 * (opts.maxRecordBytes + 16)));
+          nb.set(buf);
+          buf = nb;
+        }
+        continue;
+      }
+      if (r.stop === ScanStop.Slow && from === undefined) {
+        // damage since open (or a bug): the whole-file reader names it
+        const whole = new Uint8Array(readFileSync(path)).subarray(0, size);
+        bytesRead += whole.length;
+        r.finishSegment(whole, p + filePos);
+      }
+      // (from a hint, an unreadable record ends this read; the caller's scan from the segment's
+      // start then meets it again, and names it)
+      return { buf, bytesRead }; // the end of the file, or of the records (a zero-filled tail)
+    }
+  } finally {
+    closeSync(fd);
   }
 }

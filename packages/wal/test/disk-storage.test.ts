@@ -54,7 +54,10 @@ test("a log far larger than the cache bound is served from the segments; overwri
     check(s);
     await s.close();
     s = await DiskStorage.open(dir, opts);
+    // the open streamed the log: memory holds terms and at most maxCachedBytes of entries
+    assert.ok(s.cachedBytes() > 0 && s.cachedBytes() <= opts.maxCachedBytes, `cached ${s.cachedBytes()} bytes`);
     check(s);
+    assert.ok(s.cachedBytes() <= opts.maxCachedBytes);
     // a snapshot, then compaction deletes old segments
     const before = (await readdir(join(dir, "wal"))).length;
     await s.createSnapshot(1200, undefined, new Uint8Array([1, 2, 3]));
@@ -76,5 +79,40 @@ test("a log far larger than the cache bound is served from the segments; overwri
     assert.equal(st.lastIndex(), 1600);
     assert.equal(st.entries(1201, 1601, Infinity).length, 400);
     assert.deepEqual(st.initialState().hardState, { term: 2, vote: 2n, commit: 1500 });
+  }
+});
+
+test("an evicted block is read back from where its entries were written, not from the segment's start", async () => {
+  const dir = join(await tempDir(), "node");
+  try {
+    const opts = { segmentSizeBytes: 1 << 20, maxCachedBytes: 8 * 1024 };
+    let s = await DiskStorage.open(dir, opts);
+    for (let b = 0; b < 300; b++) await s.save({ term: 1, vote: 1n, commit: b * 100 }, ents(b * 100 + 1, b * 100 + 100, 1, 100));
+    const segments = (await readdir(join(dir, "wal"))).filter((n) => n.endsWith(".wal")).length;
+    assert.ok(segments >= 3, `${segments} segments`);
+    const readBack = (st: DiskStorage): number => {
+      const before = st.blockReadStats();
+      for (let k = 0; k < 12; k++) {
+        const lo = 1 + ((k * 7919) % 29000);
+        const got = st.entries(lo, lo + 300, Infinity);
+        assert.equal(got.length, 300);
+        got.forEach((e, j) => assert.equal(e.index, lo + j));
+      }
+      const after = st.blockReadStats();
+      assert.ok(after.blockReads > before.blockReads, "the blocks were evicted");
+      return (after.blockReadBytes - before.blockReadBytes) / (after.blockReads - before.blockReads);
+    };
+    // hints recorded by save, then by the streamed open
+    const written = readBack(s);
+    await s.close();
+    s = await DiskStorage.open(dir, opts);
+    const reopened = readBack(s);
+    // a block of 256 entries of 100 bytes is about 36 KB of records; a scan from the start of
+    // a 1 MB segment would read half a segment on average
+    console.log(`# bytes per block read: ${Math.round(written)} after saves, ${Math.round(reopened)} after reopen`);
+    assert.ok(written < 200 * 1024 && reopened < 200 * 1024, `bytes per block read: ${Math.round(written)} after saves, ${Math.round(reopened)} after reopen`);
+    await s.close();
+  } finally {
+    await removeTemp(dir);
   }
 });

@@ -1,7 +1,9 @@
 /** WAL write path: round trips, segment cuts, group commit, validation, and etcd reading our files. */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { readdir, stat } from "node:fs/promises";
+import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
@@ -31,7 +33,9 @@ async function writeVaried(dir: string, segmentSizeBytes: number): Promise<{ ent
     for (let k = 0; k < (b % 4) + 1; k++) {
       index++;
       const kind = index % 11;
-      batch.push(kind === 0 ? ent(term, index, -1) : kind === 1 ? ent(term, index, 0) : kind === 2 ? ent(term, index, 12, EntryType.EntryConfChange) : ent(term, index, (index * 13) % 90));
+      // sizes on both sides of the native CRC threshold (256 bytes) and of small chunk sizes
+      const size = kind === 3 ? 250 + ((index * 37) % 3000) : (index * 13) % 90;
+      batch.push(kind === 0 ? ent(term, index, -1) : kind === 1 ? ent(term, index, 0) : kind === 2 ? ent(term, index, 12, EntryType.EntryConfChange) : ent(term, index, size));
     }
     hs = { term, vote: BigInt(term) * 0x1234_5678_9abc_def0n, commit: Math.max(0, index - 2) };
     all.push(...batch);
@@ -51,10 +55,23 @@ describe("WAL", () => {
       assert.ok(names.length >= 3, `expected several segments, got ${names.join(",")}`);
       for (const n of names.slice(0, -1)) assert.ok((await stat(join(dir, n))).size >= 2048);
       assert.equal((await stat(join(dir, names.at(-1)!))).size, 2048, "last segment is preallocated");
+      // read in chunks smaller than some records (carried, or read again past the carry room)
+      for (const readChunkBytes of [64, 700, 5000]) {
+        for (const copyEntryData of [false, true]) {
+          const rw = await WAL.openForRead(dir, { index: 0, term: 0 }, { readChunkBytes, copyEntryData });
+          assert.deepEqual((await rw.readAll()).entries.map(jEntry), entries.map(jEntry), `chunks of ${readChunkBytes}`);
+        }
+      }
+      const streamed: Entry[] = [];
       const w = await WAL.open(dir, { index: 0, term: 0 });
       const r = await w.readAll();
       assert.deepEqual(r.entries.map(jEntry), entries.map(jEntry));
       assert.deepEqual(r.hardState, hs);
+      assert.equal(r.lastIndex, entries.length);
+      const ws = await WAL.openForRead(dir, { index: 0, term: 0 });
+      const rs = await ws.readAll({ onEntry: (e) => void streamed.push(e) });
+      assert.equal(rs.entries.length, 0);
+      assert.deepEqual(streamed.map(jEntry), entries.map(jEntry), "onEntry streams every entry in file order");
       assert.equal(new TextDecoder().decode(r.metadata), "tsraft metadata");
       // append after reopen, then read at the snapshot
       await w.save({ ...hs, commit: entries.length + 1 }, [ent(3, entries.length + 1, 5)]);
@@ -87,7 +104,7 @@ describe("WAL", () => {
     const dir = join(await tempDir(), "wal");
     try {
       const w = await WAL.create(dir, undefined);
-      const ps: Promise<void>[] = [];
+      const ps: Promise<unknown>[] = [];
       for (let i = 1; i <= 200; i++) ps.push(w.save({ term: 1, vote: 1n, commit: i }, [ent(1, i, 100)]));
       await Promise.all(ps);
       await w.close();
@@ -96,6 +113,62 @@ describe("WAL", () => {
       assert.equal(r.hardState.commit, 200);
       assert.equal(r.metadata, undefined);
     } finally {
+      await removeTemp(dir);
+    }
+  });
+
+  test("abandon: the write in progress finishes, queued saves are never written, the lock is free, nothing is synced", async () => {
+    const dir = join(await tempDir(), "wal");
+    try {
+      const w = await WAL.create(dir, undefined, { zeroAheadBytes: 0 }); // so that `first` starts at once
+      await w.save({ term: 1, vote: 1n, commit: 0 }, [ent(1, 1, 10)]);
+      const first = w.save({ term: 1, vote: 1n, commit: 1 }, [ent(1, 2, 10)]); // starts writing now
+      const queued = assert.rejects(w.save({ term: 1, vote: 1n, commit: 2 }, [ent(1, 3, 10)]), WalStateError); // waits behind it
+      await w.abandon();
+      await first;
+      await queued;
+      await assert.rejects(w.save({ term: 1, vote: 1n, commit: 2 }, []), WalStateError);
+      const w2 = await WAL.open(dir, { index: 0, term: 0 }); // the lock was released
+      const r = await w2.readAll();
+      assert.deepEqual(r.entries.map((e) => e.index), [1, 2]);
+      assert.equal(r.hardState.commit, 1);
+      await w2.close();
+    } finally {
+      await removeTemp(dir);
+    }
+  });
+
+  test("a synced save after unsynced bytes uses a whole-file fdatasync, not a range-only O_DSYNC write", async () => {
+    // O_DSYNC makes only the written range durable; bytes written before without a sync (a
+    // commit-only save, or a previous writer's) must be flushed too, or a crash leaves a hole.
+    const dir = join(await tempDir(), "wal");
+    const real = fs.fdatasync;
+    let calls = 0;
+    fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      calls++;
+      real(fd, cb);
+    }) as typeof fs.fdatasync;
+    syncBuiltinESMExports();
+    try {
+      const w = await WAL.create(dir, undefined, { zeroAheadBytes: 0 }); // its syncs would be counted too
+      const count = async (f: () => Promise<unknown>): Promise<number> => {
+        const before = calls;
+        await f();
+        return calls - before;
+      };
+      const dsync = fs.constants.O_DSYNC !== undefined;
+      assert.equal(await count(() => w.save({ term: 1, vote: 1n, commit: 0 }, [ent(1, 1, 10)])), dsync ? 0 : 1, "entries: one O_DSYNC write");
+      assert.equal(await count(() => w.save({ term: 1, vote: 1n, commit: 1 }, [])), 0, "commit only: written, not synced");
+      assert.equal(await count(() => w.save({ term: 1, vote: 1n, commit: 1 }, [ent(1, 2, 10)])), 1, "after unsynced bytes: write + fdatasync");
+      assert.equal(await count(() => w.save({ term: 1, vote: 1n, commit: 2 }, [ent(1, 3, 10)])), dsync ? 0 : 1, "then O_DSYNC again");
+      await w.close();
+      const w2 = await WAL.open(dir, { index: 0, term: 0 }, { zeroAheadBytes: 0 });
+      await w2.readAll();
+      assert.equal(await count(() => w2.save({ term: 1, vote: 1n, commit: 3 }, [ent(1, 4, 10)])), 1, "first sync after open: whole file");
+      await w2.close();
+    } finally {
+      fs.fdatasync = real;
+      syncBuiltinESMExports();
       await removeTemp(dir);
     }
   });

@@ -5,7 +5,8 @@
  */
 export { storageContractCases } from "./storage-contract.js";
 export type { ContractCase, ContractStorage, StorageFactory, StorageInit } from "./storage-contract.js";
-export { Simulator, runSchedule, defaultLivenessBound, describeNode } from "./simulator.js";
+export { Simulator, runSchedule, defaultLivenessBound } from "./simulator.js";
+export { describeNode } from "./report.js";
 export type { SimOptions, SimResult, SimStats, SimInvariant } from "./simulator.js";
 export { SimNode } from "./sim-node.js";
 export type { SimStorage } from "./sim-node.js";
@@ -13,8 +14,8 @@ export { ListStateMachine } from "./state-machine.js";
 export type { StateMachine } from "./state-machine.js";
 export { InvariantViolation, INVARIANTS } from "./invariants.js";
 export type { InvariantName } from "./invariants.js";
-export { scheduleArbitrary, encodeSchedule, decodeSchedule, CONF_KINDS, DEFAULT_OP_WEIGHTS } from "./schedule.js";
-export type { Schedule, Op, OpKind, TimedOp, ClusterOptions, ConfKind, ScheduleParams } from "./schedule.js";
+export { scheduleArbitrary, encodeSchedule, decodeSchedule, basicSchedule, CONF_KINDS, DEFAULT_OP_WEIGHTS, DEFAULT_CLUSTER_OPTIONS } from "./schedule.js";
+export type { Schedule, Op, OpKind, TimedOp, ClusterOptions, ConfKind, ScheduleParams, FastCheckApi } from "./schedule.js";
 export { CALM } from "./network.js";
 export type { NetSettings } from "./network.js";
 export { Prng } from "./random.js";
