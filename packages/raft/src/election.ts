@@ -138,6 +138,17 @@ export function stepLowerTerm(r: Raft, m: Message): void {
     // (a node that never applied a membership change campaigned forever toward removed peers
     // while the new leader's heartbeats were ignored).
     r.send(newMessage(MessageType.MsgAppResp, m.from, r.id, 0));
+  } else if (m.type === MessageType.MsgVote) {
+    // §5.1: reject a stale vote request with our term, so the candidate catches up. Ignoring it
+    // (etcd) strands a cluster whose remaining voters campaign at a lower term than a voter
+    // that missed a membership change and campaigns toward removed peers (found by the
+    // simulator).
+    r.logger.info(
+      `${hexId(r.id)} [logterm: ${r.raftLog.lastTerm()}, index: ${r.raftLog.lastIndex()}, vote: ${hexId(r.vote)}] rejected ${MessageType[m.type]} from ${hexId(m.from)} [logterm: ${m.logTerm}, index: ${m.index}] at term ${r.term}`,
+    );
+    const resp = newMessage(MessageType.MsgVoteResp, m.from, r.id, r.term);
+    resp.reject = true;
+    r.send(resp);
   } else if (m.type === MessageType.MsgPreVote) {
     // Answer stale pre-votes, so that a node with an old term and a long log does not get
     // stuck campaigning with pre-votes nobody answers.

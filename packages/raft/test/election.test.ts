@@ -186,12 +186,12 @@ describe("term handling: a higher term makes every role a follower of that term"
 });
 
 describe("term handling: lower-term messages are ignored, or answered with our term", () => {
-  const cases: Array<{ name: string; t: MessageType; cfg?: Partial<Config>; want: "ignore" | "appresp" | "prevote-reject" }> = [
+  const cases: Array<{ name: string; t: MessageType; cfg?: Partial<Config>; want: "ignore" | "appresp" | "prevote-reject" | "vote-reject" }> = [
     // §5.1: "If a server receives a request with a stale term number, it rejects the request."
     // (etcd answers only with checkQuorum or preVote; see CONFORMANCE.md.)
     { name: "MsgApp: answered so the stale leader learns our term", t: MessageType.MsgApp, want: "appresp" },
     { name: "MsgHeartbeat: answered so the stale leader learns our term", t: MessageType.MsgHeartbeat, want: "appresp" },
-    { name: "MsgVote: ignored", t: MessageType.MsgVote, want: "ignore" },
+    { name: "MsgVote: rejected with our term (§5.1; etcd ignores it)", t: MessageType.MsgVote, want: "vote-reject" },
     { name: "MsgAppResp: ignored", t: MessageType.MsgAppResp, want: "ignore" },
     { name: "MsgHeartbeatResp: ignored", t: MessageType.MsgHeartbeatResp, want: "ignore" },
     { name: "MsgVoteResp: ignored", t: MessageType.MsgVoteResp, want: "ignore" },
@@ -199,7 +199,7 @@ describe("term handling: lower-term messages are ignored, or answered with our t
     { name: "MsgApp with checkQuorum: answered so the stale leader learns our term", t: MessageType.MsgApp, cfg: { checkQuorum: true }, want: "appresp" },
     { name: "MsgHeartbeat with checkQuorum: answered", t: MessageType.MsgHeartbeat, cfg: { checkQuorum: true }, want: "appresp" },
     { name: "MsgApp with preVote: answered", t: MessageType.MsgApp, cfg: { preVote: true }, want: "appresp" },
-    { name: "MsgVote with preVote: still ignored", t: MessageType.MsgVote, cfg: { preVote: true }, want: "ignore" },
+    { name: "MsgVote with preVote: rejected with our term", t: MessageType.MsgVote, cfg: { preVote: true }, want: "vote-reject" },
   ];
   for (const role of ["follower", "candidate", "leader"] as const) {
     for (const c of cases) {
@@ -219,7 +219,7 @@ describe("term handling: lower-term messages are ignored, or answered with our t
           assert.equal(m.term, 5);
           if (c.want === "appresp") assert.equal(m.type, MessageType.MsgAppResp);
           else {
-            assert.equal(m.type, MessageType.MsgPreVoteResp);
+            assert.equal(m.type, c.want === "vote-reject" ? MessageType.MsgVoteResp : MessageType.MsgPreVoteResp);
             assert.equal(m.reject, true);
           }
         }

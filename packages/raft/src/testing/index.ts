@@ -5,9 +5,10 @@
  */
 export { storageContractCases } from "./storage-contract.js";
 export type { ContractCase, ContractStorage, StorageFactory, StorageInit } from "./storage-contract.js";
-export { Simulator, runSchedule, defaultLivenessBound } from "./simulator.js";
+export { Simulator, runSchedule } from "./simulator.js";
+export { defaultLivenessBound } from "./options.js";
 export { describeNode } from "./report.js";
-export type { SimOptions, SimResult, SimStats, SimInvariant } from "./simulator.js";
+export type { SimOptions, SimResult, SimStats, SimInvariant } from "./options.js";
 export { SimNode } from "./sim-node.js";
 export type { SimStorage } from "./sim-node.js";
 export { ListStateMachine } from "./state-machine.js";
