@@ -160,7 +160,7 @@ export class WAL {
   private unsynced = false;
   /**
    * Zero-ahead state. Invariant: the tail's bytes in [alignUp(tailOffset), zeroedTo) are zeros
-   * that were written and fdatasynced (blocks allocated on disk).
+   * that were written (and are allocated on disk once the next sync is done).
    */
   private zeroedTo = 0;
 
@@ -491,10 +491,10 @@ export class WAL {
   }
 
   /**
-   * Writes zeros after the tail, from the first page boundary at or after it, and fdatasyncs
-   * (which also makes every earlier write durable). Runs inside the flush loop, before the
-   * batch is written, so nothing else writes the tail meanwhile. Best effort: a failure turns
-   * zero-ahead off and leaves the WAL as it was (the bytes there were zeros or a hole already).
+   * Writes zeros after the tail, from the first page boundary at or after it; the next sync
+   * (whole-file, see `unsynced`) makes the blocks allocated on disk. Runs inside the flush loop,
+   * before the batch is written, so nothing else writes the tail meanwhile. Best effort: a
+   * failure turns zero-ahead off and leaves the WAL as it was (those bytes read as zeros anyway).
    */
   private async zeroAhead(): Promise<void> {
     const from = Math.max(this.zeroedTo, Math.ceil(this.tailOffset / 4096) * 4096);
@@ -506,9 +506,10 @@ export class WAL {
     try {
       zeros ??= new Uint8Array(DEFAULT_ZERO_AHEAD_BYTES);
       for (let p = from; p < to; p += zeros.length) await writeAllFd(this.tail!.fd, zeros, Math.min(zeros.length, to - p), p);
-      await datasyncFd(this.tail!.fd);
+      // No sync of its own (one sync per save at most): the batch that follows is then written
+      // and fdatasynced whole-file, which allocates these blocks in the same journal commit.
+      this.unsynced = true;
       this.zeroedTo = to;
-      this.unsynced = false;
     } catch {
       this.opts.zeroAheadBytes = 0;
     }

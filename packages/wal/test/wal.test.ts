@@ -173,6 +173,47 @@ describe("WAL", () => {
     }
   });
 
+  test("with zero-ahead, every synced save still costs exactly one sync (an O_DSYNC write or one fdatasync)", async () => {
+    const dir = join(await tempDir(), "wal");
+    const realSync = fs.fdatasync;
+    const realWrite = fs.write;
+    let syncs = 0;
+    let fdatasyncs = 0;
+    let dsyncFd = -1;
+    fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      syncs++;
+      fdatasyncs++;
+      realSync(fd, cb);
+    }) as typeof fs.fdatasync;
+    fs.write = ((fd: number, ...rest: unknown[]) => {
+      if (fd === dsyncFd) syncs++;
+      return (realWrite as (...a: unknown[]) => unknown)(fd, ...rest);
+    }) as typeof fs.write;
+    syncBuiltinESMExports();
+    try {
+      const w = await WAL.create(dir, undefined, { segmentSizeBytes: 4 << 20, zeroAheadBytes: 64 << 10 });
+      dsyncFd = (w as unknown as { dsyncTail: { fd: number } }).dsyncTail.fd;
+      let index = 0;
+      for (let k = 0; k < 120; k++) {
+        const batch: Entry[] = [];
+        for (let j = 0; j < 1 + (k % 7); j++) batch.push(ent(1, ++index, 300));
+        const before = syncs;
+        await w.save({ term: 1, vote: 1n, commit: index - 1 }, batch);
+        assert.equal(syncs - before, 1, `save ${k}: one sync`);
+      }
+      // the saves after each zero-ahead step took the write + fdatasync path
+      assert.ok(fdatasyncs >= 2, `${fdatasyncs} fdatasyncs`);
+      await w.close();
+      const r = await (await WAL.openForRead(dir, { index: 0, term: 0 })).readAll();
+      assert.equal(r.entries.length, index);
+    } finally {
+      fs.fdatasync = realSync;
+      fs.write = realWrite;
+      syncBuiltinESMExports();
+      await removeTemp(dir);
+    }
+  });
+
   test("create refuses an existing WAL; save validates before writing", async () => {
     const dir = join(await tempDir(), "wal");
     try {
