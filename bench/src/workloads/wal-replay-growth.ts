@@ -10,33 +10,17 @@
  * linearly with the WAL). Only the public API of @tsraft/wal is used.
  * @module
  */
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
 import { WAL } from "@tsraft/wal";
 import { gc, now, type Figure, type Workload } from "../harness.js";
 import { trendFigure } from "./trend.js";
+import { usedBytes } from "./wal-replay.js";
 
 const ENTRY_SIZE = 1000;
 const SAVE_BATCH = 1000;
-
-/** Bytes of records in the WAL directory: whole earlier segments, the last one to its last non-zero byte (8-aligned). */
-async function walBytes(dir: string): Promise<number> {
-  const names = (await readdir(dir)).filter((n) => n.endsWith(".wal")).sort();
-  let total = 0;
-  for (const [i, n] of names.entries()) {
-    if (i < names.length - 1) {
-      total += (await stat(join(dir, n))).size;
-      continue;
-    }
-    const b = await readFile(join(dir, n));
-    let end = b.length;
-    while (end > 0 && b[end - 1] === 0) end--;
-    total += Math.ceil(end / 8) * 8;
-  }
-  return total;
-}
 
 async function extend(w: WAL, from: number, to: number): Promise<void> {
   const data = new Uint8Array(ENTRY_SIZE).fill(0x61);
@@ -80,7 +64,7 @@ export const walReplayGrowth: Workload = {
         await extend(w, have, n);
         await w.close();
         have = n;
-        bytes.push(await walBytes(dir));
+        bytes.push((await usedBytes(dir)).total);
         await replay(dir, n); // warm-up (and the JIT's first look at a longer WAL)
         const s: number[] = [];
         for (let r = 0; r < runs; r++) s.push(await replay(dir, n));

@@ -17,7 +17,11 @@ import { WAL, crc32cBackend } from "@tsraft/wal";
 import { gc, now } from "../harness.js";
 import type { BenchContext, Figure, Workload } from "../harness.js";
 
-async function usedBytes(dir: string): Promise<{ total: number; files: number }> {
+/**
+ * Bytes of records in a WAL directory: whole earlier segments, the last one up to its last
+ * non-zero byte (8-aligned), as the Go baseline counts them.
+ */
+export async function usedBytes(dir: string): Promise<{ total: number; files: number }> {
   const names = (await readdir(dir)).filter((n) => n.endsWith(".wal")).sort();
   let total = 0;
   for (const [i, n] of names.entries()) {
