@@ -16,6 +16,10 @@ export interface BenchContext {
   runs: number;                   // runs per figure (default 5; --runs N)
   tmpdir: string;                 // where disk workloads write (--tmpdir, default os.tmpdir())
   progress(msg: string): void;    // progress line on stderr
+  runsGiven?: boolean;            // --runs was given (e2e: rounds = runs, else its own default 3)
+  againstEtcd?: boolean;          // --against-etcd: e2e also measures a real etcd cluster
+  pointSeconds?: number;          // --seconds N: measured seconds per e2e point (default 8)
+  clients?: readonly number[];    // --clients 1,16: e2e client counts (default 1,4,16,64,256,1024)
 }
 
 /**
@@ -29,6 +33,7 @@ export interface Curve {
   xLabel: string;
   yLabel: string;
   logX?: boolean;                 // x axis on a log scale (sizes spanning decades)
+  logY?: boolean;                 // y axis on a log scale (latencies spanning decades)
 }
 
 /** One measured figure: the runs of one (name, params, unit). */
@@ -42,12 +47,15 @@ export interface Figure {
   curve?: Curve;                  // a point of a scaling curve (report only, not printed)
   verdict?: string;               // how a cost grows (scaling summaries); also in info.verdict
   baselineName?: string;          // join with the baseline line of this name (same params, unit)
+  impl?: string;                  // the system measured, when not tsraft (e2e's etcd figures)
+  note?: string;                  // shown in the table's note column (e2e: errors, flagged)
 }
 
 /** A benchmark workload, registered in workloads/index.ts. */
 export interface Workload {
   name: string;
   describe: string;               // one line for the table/README
+  optIn?: boolean;                // runs only when named (and in --quick runs), not in a plain `pnpm bench`
   run(ctx: BenchContext): Promise<Figure[]>;
 }
 

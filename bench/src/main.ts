@@ -9,13 +9,18 @@
  * joined on (name, params, unit); a ratio above 1.0 always means tsraft is ahead. `--out FILE`
  * also appends the JSON lines to FILE. `--report DIR` writes an HTML page with charts
  * (report.ts). Scaling summaries print their verdict in the table and in `info.verdict`.
+ *
+ * Workloads marked `optIn` (e2e) run only when named, or in a `--quick` run of everything.
+ * A workload may return figures of another system measured in the same run (e2e
+ * `--against-etcd`: `impl` "etcd-3.4.23"): they are printed as JSON lines with their `impl`,
+ * and joined with tsraft's figures as the comparison (before any --baseline file's line).
  * @module
  */
 import { appendFileSync } from "node:fs";
-import { compare, machineHeader, parseArgs, readBaseline, table, usage, UsageError, type Options, type Row } from "./cli.js";
-import { median, now, roundFigure, type BenchContext } from "./harness.js";
+import os from "node:os";
+import { compare, machineHeader, parseArgs, peerBaseline, readBaseline, selectWorkloads, table, usage, UsageError, type Options, type Row } from "./cli.js";
+import { median, now, roundFigure, type BenchContext, type Figure } from "./harness.js";
 import { writeReport } from "./report.js";
-import { workloads } from "./workloads/index.js";
 
 async function main(): Promise<number> {
   let o: Options;
@@ -40,15 +45,22 @@ async function main(): Promise<number> {
     runs: o.runs,
     tmpdir: o.tmpdir,
     progress: (msg) => process.stderr.write(`  ${msg}\n`),
+    runsGiven: o.runsGiven,
+    againstEtcd: o.againstEtcd,
+    ...(o.seconds !== undefined ? { pointSeconds: o.seconds } : {}),
+    ...(o.clients !== undefined ? { clients: o.clients } : {}),
   };
-  const selected = o.names.length === 0 ? workloads : workloads.filter((w) => o.names.includes(w.name));
+  const selected = selectWorkloads(o);
   const rows: Row[] = [];
+  const peers: Figure[] = [];
   const jsonLines: string[] = [];
   for (const w of selected) {
     process.stderr.write(`${w.name}: ${w.describe}\n`);
     const tw = now();
     const figs = await w.run(ctx);
     process.stderr.write(`  ${w.name}: ${(now() - tw).toFixed(1)} s\n`);
+    const inRun = peerBaseline(figs);
+    const joined = inRun.size === 0 ? baseline : new Map([...(baseline ?? []), ...inRun]);
     for (const fig of figs) {
       const value = roundFigure(median(fig.runs));
       const line: Record<string, unknown> = {
@@ -59,25 +71,33 @@ async function main(): Promise<number> {
         runs: fig.runs.map(roundFigure),
         min: roundFigure(Math.min(...fig.runs)),
         max: roundFigure(Math.max(...fig.runs)),
-        impl: "tsraft",
+        impl: fig.impl ?? "tsraft",
       };
       if (fig.info !== undefined) line.info = fig.info;
       if (fig.lowerIsBetter === true) line.lowerIsBetter = true;
       if (fig.baselineName !== undefined) line.baselineName = fig.baselineName;
+      if (fig.note !== undefined) line.note = fig.note;
       const json = JSON.stringify(line);
       jsonLines.push(json);
       process.stdout.write(json + "\n");
       if (o.out !== undefined) appendFileSync(o.out, json + "\n");
-      rows.push(compare(fig, value, baseline));
+      if (fig.impl !== undefined && fig.impl !== "tsraft") peers.push(fig);
+      else rows.push(compare(fig, value, joined));
     }
   }
-  process.stderr.write("\n" + table(rows, baseline !== undefined) + "\n");
-  if (baseline !== undefined) process.stderr.write("ratio > 1.0: tsraft ahead (tsraft/etcd, or etcd/tsraft where lower is better)\n");
+  const compared = baseline !== undefined || peers.length > 0;
+  process.stderr.write("\n" + table(rows, compared) + "\n");
+  if (compared) {
+    process.stderr.write("ratio > 1.0: tsraft ahead (tsraft/etcd, or etcd/tsraft where lower is better)");
+    process.stderr.write(peers.length > 0 ? "; in brackets: min..max over the rounds (ratios: of each round's pair)\n" : "\n");
+  }
+  const flagged = rows.filter((r) => r.note?.includes("FLAGGED") === true).length;
+  if (flagged > 0) process.stderr.write(`WARNING: ${flagged} figures are FLAGGED (errors or leader changes during their points): see the note column\n`);
   const seconds = now() - t0;
-  process.stderr.write(`total: ${seconds.toFixed(1)} s\n`);
+  process.stderr.write(`total: ${seconds.toFixed(1)} s (load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")})\n`);
   if (o.report !== undefined) {
     const files = writeReport(o.report, {
-      title: `tsraft bench${baseline !== undefined ? " vs etcd" : ""}`,
+      title: `tsraft bench${compared ? " vs etcd" : ""}`,
       date,
       machine: header,
       rows,
@@ -85,6 +105,8 @@ async function main(): Promise<number> {
       seconds,
       quick: o.quick,
       ...(o.baseline !== undefined ? { baseline: { file: o.baseline, impl: baseline?.values().next().value?.impl } } : {}),
+      ...(o.baseline === undefined && peers.length > 0 ? { baseline: { file: "measured in this run (--against-etcd)", impl: peers[0]!.impl } } : {}),
+      peers,
       command: `pnpm bench ${process.argv.slice(2).join(" ")}`.trim(),
     });
     process.stderr.write(`report: ${files.join(", ")}\n`);

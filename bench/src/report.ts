@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { formatParams, type Row } from "./cli.js";
+import { etcdCell, formatParams, noteOf, ratioCell, type Row } from "./cli.js";
 import { roundFigure, type Figure } from "./harness.js";
 
 export interface ReportInput {
@@ -26,6 +26,8 @@ export interface ReportInput {
   baseline?: { file: string; impl: string | undefined };
   /** The command line, for the record. */
   command: string;
+  /** Figures of other systems measured in the same run (e2e's etcd): drawn in the line charts. */
+  peers?: Figure[];
 }
 
 const FONT = "font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif";
@@ -146,18 +148,21 @@ export interface CurveChart {
   verdicts: string[];
 }
 
-/** Groups the figures that carry a curve by chart, with the verdicts of their trend figures. */
-export function curveCharts(rows: readonly Row[]): CurveChart[] {
+/**
+ * Groups the figures that carry a curve by chart, with the verdicts of their trend figures;
+ * `peers` (other systems' figures of the same run) join the charts of their curves.
+ */
+export function curveCharts(rows: readonly Row[], peers: readonly Figure[] = []): CurveChart[] {
   const charts = new Map<string, CurveChart>();
-  for (const r of rows) {
-    const c = r.fig.curve;
+  for (const f of [...rows.map((r) => r.fig), ...peers]) {
+    const c = f.curve;
     if (c === undefined) continue;
     let ch = charts.get(c.chart);
     if (ch === undefined) {
       ch = { chart: c.chart, figures: [], verdicts: [] };
       charts.set(c.chart, ch);
     }
-    ch.figures.push(r.fig);
+    ch.figures.push(f);
   }
   for (const ch of charts.values()) {
     const names = new Set(ch.figures.map((f) => f.name));
@@ -189,18 +194,21 @@ export function lineChartSvg(ch: CurveChart): string {
   const all = [...series.values()].flat();
   const xmin = Math.min(...all.map((p) => p.x));
   const xmax = Math.max(...all.map((p) => p.x));
-  const ymax = Math.max(...all.map((p) => p.max)) * 1.08;
+  const logY = first.logY === true && all.every((p) => p.min > 0);
+  const ymax = logY ? 10 ** Math.ceil(Math.log10(Math.max(...all.map((p) => p.max)))) : Math.max(...all.map((p) => p.max)) * 1.08;
+  const ymin = logY ? 10 ** Math.floor(Math.log10(Math.min(...all.map((p) => p.min)))) : 0;
   const logX = first.logX === true;
   const x = (v: number) => {
     if (xmax === xmin) return m.l + pw / 2;
     return logX ? m.l + ((Math.log(v) - Math.log(xmin)) / (Math.log(xmax) - Math.log(xmin))) * pw : m.l + ((v - xmin) / (xmax - xmin)) * pw;
   };
-  const y = (v: number) => m.t + ph - (v / ymax) * ph;
+  const y = (v: number) => (logY ? m.t + ph - ((Math.log10(v) - Math.log10(ymin)) / (Math.log10(ymax) - Math.log10(ymin))) * ph : m.t + ph - (v / ymax) * ph);
   const p: string[] = [];
   p.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" style="${FONT}" font-size="11">`);
   p.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   p.push(`<text x="10" y="18" font-size="13" font-weight="600">${esc(ch.chart)}</text>`);
-  for (const t of niceTicks(0, ymax, 5)) {
+  const yticks = logY ? Array.from({ length: Math.round(Math.log10(ymax / ymin)) + 1 }, (_, i) => ymin * 10 ** i) : niceTicks(0, ymax, 5);
+  for (const t of yticks) {
     p.push(`<line x1="${m.l}" y1="${y(t)}" x2="${m.l + pw}" y2="${y(t)}" stroke="#e5e5e5"/>`);
     p.push(`<text x="${m.l - 6}" y="${y(t) + 4}" text-anchor="end" fill="#555">${fmt(t)}</text>`);
   }
@@ -213,7 +221,7 @@ export function lineChartSvg(ch: CurveChart): string {
   p.push(`<line x1="${m.l}" y1="${m.t + ph}" x2="${m.l + pw}" y2="${m.t + ph}" stroke="#555"/>`);
   p.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${m.t + ph}" stroke="#555"/>`);
   p.push(`<text x="${m.l + pw / 2}" y="${H - 10}" text-anchor="middle" fill="#333">${esc(first.xLabel)}${logX ? " (log scale)" : ""}</text>`);
-  p.push(`<text x="14" y="${m.t + ph / 2}" text-anchor="middle" fill="#333" transform="rotate(-90 14 ${m.t + ph / 2})">${esc(first.yLabel)} (median, min-max)</text>`);
+  p.push(`<text x="14" y="${m.t + ph / 2}" text-anchor="middle" fill="#333" transform="rotate(-90 14 ${m.t + ph / 2})">${esc(first.yLabel)} (median, min-max${logY ? ", log scale" : ""})</text>`);
   [...series.entries()].forEach(([name, pts], i) => {
     const color = COLORS[i % COLORS.length]!;
     pts.sort((a, b) => a.x - b.x);
@@ -243,11 +251,12 @@ function htmlTable(rows: readonly Row[], withBaseline: boolean): string {
       String(f.runs.length),
     ];
     if (withBaseline) {
-      cells.push(r.etcd === undefined ? "" : String(r.etcd));
+      cells.push(r.etcd === undefined ? "" : esc(etcdCell(r)));
       const cls = r.ratio === undefined ? "" : r.ratio >= 1 ? "ahead" : "behind";
-      cells.push(r.ratio === undefined ? "" : `<span class="${cls}">${r.ratio.toFixed(2)}</span>`);
+      cells.push(r.ratio === undefined ? "" : `<span class="${cls}">${esc(ratioCell(r))}</span>`);
     }
-    cells.push(esc(f.verdict ?? (r.etcdName !== undefined ? `vs etcd's ${r.etcdName}` : "")));
+    const note = noteOf(r);
+    cells.push(note.includes("FLAGGED") ? `<span class="behind">${esc(note)}</span>` : esc(note));
     return `<tr>${cells.map((c, i) => `<td${i >= 2 && i <= 7 && i !== 3 ? ' class="num"' : ""}>${c}</td>`).join("")}</tr>`;
   });
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>\n${body.join("\n")}\n</tbody></table>`;
@@ -257,7 +266,7 @@ function htmlTable(rows: readonly Row[], withBaseline: boolean): string {
 export function reportHtml(input: ReportInput): string {
   const withBaseline = input.baseline !== undefined;
   const subtitle = `${input.date.slice(0, 16).replace("T", " ")} UTC, one session, one machine${input.quick ? " (--quick: meaningless numbers)" : ""}`;
-  const charts = curveCharts(input.rows);
+  const charts = curveCharts(input.rows, input.peers);
   const parts: string[] = [];
   parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)}</title>
 <style>
@@ -306,7 +315,7 @@ export function writeReport(dir: string, input: ReportInput): string[] {
   if (input.baseline !== undefined) {
     put("ratios.svg", ratioChartSvg(input.rows, `${input.date.slice(0, 16).replace("T", " ")} UTC, one session, one machine`));
   }
-  for (const ch of curveCharts(input.rows)) put(`${ch.figures[0]!.name}.svg`, lineChartSvg(ch));
+  for (const ch of curveCharts(input.rows, input.peers)) put(`${ch.figures[0]!.name}.svg`, lineChartSvg(ch));
   put("results.jsonl", input.jsonLines.join("\n") + "\n");
   return written;
 }

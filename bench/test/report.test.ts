@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { compare, key, table, type BaselineLine, type Row } from "../src/cli.js";
+import { compare, key, peerBaseline, table, type BaselineLine, type Row } from "../src/cli.js";
 import { growthClass, growthExponent, type Figure } from "../src/harness.js";
 import { curveCharts, lineChartSvg, ratioChartSvg, ratioRows, reportHtml, writeReport, type ReportInput } from "../src/report.js";
 import { trendFigure } from "../src/workloads/trend.js";
@@ -104,6 +104,26 @@ describe("report", () => {
     const svg = lineChartSvg(charts[0]!);
     assert.match(svg, /<polyline [^>]*points="[\d.]+,[\d.]+ [\d.]+,[\d.]+"/);
     assert.match(svg, /log &lt;growth&gt;/);
+  });
+
+  test("e2e: both systems in one chart (peers), p99 on a log y axis, FLAGGED notes in red", () => {
+    const curve = (series: string) => ({ chart: "e2e-put: p99 latency by concurrent clients", x: "clients", series, xLabel: "concurrent clients", yLabel: "p99 ms", logX: true, logY: true });
+    const ts = [1, 16, 256].map((c) => fig("e2e-put-latency", { clients: c, q: "p99" }, "ms", [c * 0.5, c, c * 2], { lowerIsBetter: true, curve: curve("tsraft") }));
+    const etcd = [1, 16, 256].map((c) => fig("e2e-put-latency", { clients: c, q: "p99" }, "ms", [c * 3], { lowerIsBetter: true, curve: curve("etcd-3.4.23"), impl: "etcd-3.4.23" }));
+    const rows = ts.map((f) => compare(f, f.runs[1]!, peerBaseline(etcd)));
+    rows[0]!.note = "FLAGGED: 2 errors";
+    const charts = curveCharts(rows, etcd);
+    assert.equal(charts.length, 1);
+    assert.equal(charts[0]!.figures.length, 6);
+    const svg = lineChartSvg(charts[0]!);
+    assert.equal((svg.match(/<polyline /g) ?? []).length, 2, "one line per system");
+    assert.match(svg, />etcd-3\.4\.23</);
+    assert.match(svg, /log scale\)<\/text>/);
+    // Decade ticks from 0.1 (below 0.5) to 1000 (above 768).
+    for (const t of ["0.1", "1", "10", "100", "1000"]) assert.match(svg, new RegExp(`text-anchor="end" fill="#555">${t.replace(".", "\\.")}<`));
+    const html = reportHtml({ title: "t", date: "2026-12-02T10:00:00.000Z", machine: "m", rows, jsonLines: [], seconds: 1, quick: false, baseline: { file: "same run", impl: "etcd-3.4.23" }, command: "c", peers: etcd });
+    assert.match(html, /<span class="behind">FLAGGED: 2 errors<\/span>/);
+    assert.match(html, /3 \(3\.\.3\)/, "etcd cell with its spread");
   });
 
   test("the page is self-contained and writeReport writes its files", () => {

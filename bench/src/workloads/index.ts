@@ -1,12 +1,14 @@
 /**
  * Every workload of `pnpm bench`, in the order they run when none is named: the six of the
  * DESIGN's benchmark spec first (each with an etcd counterpart), then the memory and scaling
- * workloads (new names). Add new workloads here (one module each under workloads/).
+ * workloads (new names), then e2e (opt-in: only when named, or with --quick). Add new
+ * workloads here (one module each under workloads/).
  * @module
  */
 import type { Workload } from "../harness.js";
 import { codecMsgApp } from "./codec-msgapp.js";
 import { codecPayload } from "./codec-payload.js";
+import { e2e } from "./e2e.js";
 import { memoryEntriesWorkload, memoryUnstableWorkload } from "./memory.js";
 import { cluster3node, cluster3nodeEtcdPattern, rawnode1node } from "./rawnode.js";
 import { cluster3nodeRss } from "./rss.js";
@@ -30,4 +32,5 @@ export const workloads: Workload[] = [
   codecPayload,
   logGrowth,
   walReplayGrowth,
+  e2e,
 ];
