@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
+import { COUNTERPARTS } from "./etcd-counterparts.js";
 import { median, roundFigure, type Figure, type Workload } from "./harness.js";
 import { workloads } from "./workloads/index.js";
 
@@ -18,8 +19,13 @@ export interface Options {
   report?: string;
   /** --runs was given (e2e then runs that many rounds instead of its default 3). */
   runsGiven: boolean;
-  /** --against-etcd: the e2e workload also measures a real etcd cluster. */
+  /**
+   * --against-etcd: e2e also measures a real etcd cluster; the other workloads named (or, with
+   * none named, every one with a Go counterpart) run in alternating rounds with run.sh.
+   */
   againstEtcd: boolean;
+  /** --rounds N: rounds of e2e and of --against-etcd (default 3). */
+  rounds?: number;
   /** --seconds N: measured seconds per e2e point. */
   seconds?: number;
   /** --clients 1,4,16: the e2e client counts. */
@@ -31,7 +37,9 @@ export class UsageError extends Error {}
 export function usage(): string {
   return (
     "usage: pnpm bench [workload ...] [--quick] [--runs N] [--tmpdir DIR] [--baseline FILE] [--out FILE] [--report DIR]\n" +
-    "                  [--against-etcd] [--seconds N] [--clients N,N,...]     (e2e only)\n" +
+    "                  [--against-etcd] [--rounds N] [--seconds N] [--clients N,N,...]\n" +
+    "  --against-etcd: e2e measures a real etcd cluster too; the other workloads (default: those with\n" +
+    "  a Go counterpart) alternate rounds with ../shared/etcd-baseline/run.sh. --seconds, --clients: e2e only\n" +
     "workloads (those marked * run only when named, or with --quick):\n" +
     workloads.map((w) => `${w.optIn === true ? "* " : "  "}${w.name.padEnd(18)} ${w.describe}`).join("\n")
   );
@@ -60,6 +68,12 @@ export function parseArgs(argv: readonly string[]): Options {
       case "--against-etcd":
         o.againstEtcd = true;
         break;
+      case "--rounds": {
+        const n = Number(value(i++, a));
+        if (!Number.isInteger(n) || n < 1) throw new UsageError("--rounds needs a positive integer");
+        o.rounds = n;
+        break;
+      }
       case "--seconds": {
         const n = Number(value(i++, a));
         if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new UsageError("--seconds needs a number of seconds in (0, 3600]");
@@ -98,19 +112,26 @@ export function parseArgs(argv: readonly string[]): Options {
   if (unknown.length > 0) {
     throw new UsageError(`unknown workload${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
   }
-  const e2eFlags = [o.againstEtcd ? "--against-etcd" : "", o.seconds !== undefined ? "--seconds" : "", o.clients !== undefined ? "--clients" : ""].filter((f) => f !== "");
+  const e2eFlags = [o.seconds !== undefined ? "--seconds" : "", o.clients !== undefined ? "--clients" : ""].filter((f) => f !== "");
   if (e2eFlags.length > 0 && !o.names.includes("e2e")) {
     throw new UsageError(`${e2eFlags.join(", ")}: only for the e2e workload; name it (pnpm bench e2e ${e2eFlags.join(" ")} ...)`);
+  }
+  if (o.rounds !== undefined && !o.againstEtcd && !o.names.includes("e2e")) throw new UsageError("--rounds: only for e2e and --against-etcd");
+  const noCounterpart = o.againstEtcd ? o.names.filter((n) => n !== "e2e" && !COUNTERPARTS.has(n)) : [];
+  if (noCounterpart.length > 0) {
+    throw new UsageError(`--against-etcd: no etcd counterpart for ${noCounterpart.join(", ")}; those that have one: e2e, ${[...COUNTERPARTS.keys()].join(", ")}`);
   }
   return o;
 }
 
 /**
  * The workloads to run, in list order: the named ones; with no name, every workload except the
- * opt-in ones (e2e), which a `--quick` run of everything includes (its CI smoke run).
+ * opt-in ones (e2e), which a `--quick` run of everything includes (its CI smoke run), or, with
+ * --against-etcd, every workload with a Go counterpart.
  */
-export function selectWorkloads(o: Pick<Options, "names" | "quick">, all: readonly Workload[] = workloads): Workload[] {
+export function selectWorkloads(o: Pick<Options, "names" | "quick"> & { againstEtcd?: boolean }, all: readonly Workload[] = workloads): Workload[] {
   if (o.names.length > 0) return all.filter((w) => o.names.includes(w.name));
+  if (o.againstEtcd === true) return all.filter((w) => COUNTERPARTS.has(w.name));
   return all.filter((w) => o.quick || w.optIn !== true);
 }
 

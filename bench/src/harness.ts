@@ -16,7 +16,8 @@ export interface BenchContext {
   runs: number;                   // runs per figure (default 5; --runs N)
   tmpdir: string;                 // where disk workloads write (--tmpdir, default os.tmpdir())
   progress(msg: string): void;    // progress line on stderr
-  runsGiven?: boolean;            // --runs was given (e2e: rounds = runs, else its own default 3)
+  runsGiven?: boolean;            // --runs was given (e2e without --rounds: rounds = runs)
+  rounds?: number;                // --rounds N: e2e's rounds (default 3)
   againstEtcd?: boolean;          // --against-etcd: e2e also measures a real etcd cluster
   pointSeconds?: number;          // --seconds N: measured seconds per e2e point (default 8)
   clients?: readonly number[];    // --clients 1,16: e2e client counts (default 1,4,16,64,256,1024)

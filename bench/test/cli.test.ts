@@ -46,7 +46,7 @@ describe("parseArgs", () => {
   });
 
   test("e2e flags without the e2e workload are an error, not silently ignored", () => {
-    for (const argv of [["--against-etcd"], ["codec-msgapp", "--seconds", "2"], ["--clients", "4"]]) {
+    for (const argv of [["codec-msgapp", "--seconds", "2"], ["--clients", "4"], ["--against-etcd", "--seconds", "2"]]) {
       assert.throws(() => parseArgs(argv), (err: unknown) => err instanceof UsageError && /only for the e2e workload/.test(err.message), argv.join(" "));
     }
   });
@@ -159,6 +159,7 @@ describe("e2e plan and figures", () => {
     assert.deepEqual(e2ePlan(ctx({})), { clients: DEFAULT_CLIENTS, seconds: 8, warmupSeconds: 2, rounds: 3, againstEtcd: false });
     assert.deepEqual(DEFAULT_CLIENTS, [1, 4, 16, 64, 256, 1024]);
     assert.equal(e2ePlan(ctx({ runsGiven: true, runs: 5 })).rounds, 5);
+    assert.equal(e2ePlan(ctx({ runsGiven: true, runs: 5, rounds: 4 })).rounds, 4, "--rounds before --runs");
     assert.deepEqual(e2ePlan(ctx({ againstEtcd: true, pointSeconds: 3, clients: [2] })), { clients: [2], seconds: 3, warmupSeconds: 2, rounds: 3, againstEtcd: true });
     const q = e2ePlan(ctx({ quick: true, runs: 1 }));
     assert.deepEqual(q, { clients: [1, 4], seconds: 1, warmupSeconds: 0.25, rounds: 1, againstEtcd: false });

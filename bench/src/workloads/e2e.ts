@@ -8,7 +8,7 @@
  * one keep-alive connection per client to the leader, 256-byte values over 1,000 keys (all
  * written before the first point), puts and linearizable reads.
  *
- * Rounds (default 3; --runs N): each round starts fresh clusters of every system (both
+ * Rounds (default 3; --rounds N, or --runs N): each round starts fresh clusters of every system (both
  * running at once; the idle one only heartbeats), writes the keys, then for each client
  * count: puts on each system, then gets on each, one point after the other, so the two
  * systems' points of a pair are seconds apart and see the same machine. The order of the
@@ -51,12 +51,13 @@ export interface E2ePlan {
 
 /** The plan for `ctx`: --quick is tsraft only, 1 and 4 clients, 1 s points, one round. */
 export function e2ePlan(ctx: BenchContext): E2ePlan {
-  if (ctx.quick) return { clients: ctx.clients ?? [1, 4], seconds: ctx.pointSeconds ?? 1, warmupSeconds: 0.25, rounds: ctx.runsGiven === true ? ctx.runs : 1, againstEtcd: ctx.againstEtcd === true };
+  const rounds = (dflt: number): number => ctx.rounds ?? (ctx.runsGiven === true ? ctx.runs : dflt);
+  if (ctx.quick) return { clients: ctx.clients ?? [1, 4], seconds: ctx.pointSeconds ?? 1, warmupSeconds: 0.25, rounds: rounds(1), againstEtcd: ctx.againstEtcd === true };
   return {
     clients: ctx.clients ?? DEFAULT_CLIENTS,
     seconds: ctx.pointSeconds ?? 8,
     warmupSeconds: 2,
-    rounds: ctx.runsGiven === true ? ctx.runs : 3,
+    rounds: rounds(3),
     againstEtcd: ctx.againstEtcd === true,
   };
 }
