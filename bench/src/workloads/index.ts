@@ -7,6 +7,7 @@
 import type { Workload } from "../harness.js";
 import { codecMsgApp } from "./codec-msgapp.js";
 import { codecPayload } from "./codec-payload.js";
+import { driver3node } from "./driver.js";
 import { memoryEntriesWorkload, memoryUnstableWorkload } from "./memory.js";
 import { cluster3node, cluster3nodeEtcdPattern, rawnode1node } from "./rawnode.js";
 import { cluster3nodeRss } from "./rss.js";
@@ -30,4 +31,5 @@ export const workloads: Workload[] = [
   codecPayload,
   logGrowth,
   walReplayGrowth,
+  driver3node,
 ];
