@@ -189,6 +189,8 @@ type WriterTask =
 type ApplierTask = { kind: "apply"; msg: Message } | { kind: "send-snapshot"; msg: Message };
 
 const EMPTY = new Uint8Array(0);
+/** Bytes of queued proposals past which they are proposed at once rather than with the next Ready. */
+const MAX_PROPOSAL_BATCH_BYTES = 1024 * 1024;
 const ZERO_HS: HardState = { term: 0, vote: NONE, commit: 0 };
 
 function randomTag(): Tag {
@@ -261,6 +263,14 @@ export class RaftNode<R = unknown> {
   private readonly confChanges: WaiterMap<ConfState>;
   private readonly reads: ReadBatcher;
   private transfers: { target: NodeId; w: Waiter<void> }[] = [];
+  /**
+   * Proposals made since the last Ready, proposed to raft as one MsgProp when the next Ready is
+   * built (one message and one step for many proposals; a follower forwards them to the leader
+   * as one message). Invariant: pendingSeqs[i] is the request of pendingEntries[i].
+   */
+  private pendingEntries: Entry[] = [];
+  private pendingSeqs: number[] = [];
+  private pendingBytes = 0;
   private readonly writer: TaskQueue<WriterTask>;
   private readonly applier: TaskQueue<ApplierTask>;
   private readonly counters: NodeStats = {
@@ -401,7 +411,19 @@ export class RaftNode<R = unknown> {
    * {@link NodeStoppedError}.
    */
   propose(data: Uint8Array): Promise<R> {
-    return this.submit(this.proposals, "propose", (seq) => this.rawNode().propose(seal(this.tag, seq, data)));
+    const failed = this.refuse();
+    if (failed !== undefined) return Promise.reject(failed);
+    const seq = this.nextSeq++;
+    const sealed = seal(this.tag, seq, data);
+    this.pendingEntries.push({ term: 0, index: 0, type: EntryType.EntryNormal, data: sealed });
+    this.pendingSeqs.push(seq);
+    this.pendingBytes += sealed.length;
+    const p = new Promise<R>((resolve, reject) => {
+      this.deadlines.add(this.proposals, seq, "propose", resolve, reject);
+    });
+    if (this.pendingBytes >= MAX_PROPOSAL_BATCH_BYTES) this.flushProposals();
+    this.scheduleReady();
+    return p;
   }
 
   /**
@@ -426,6 +448,7 @@ export class RaftNode<R = unknown> {
         if (refusal !== undefined) return Promise.reject(refusal);
       }
     }
+    this.flushProposals(); // proposals made before this call go first
     return this.submit(this.confChanges, "confChange", (seq) =>
       this.rawNode().proposeConfChange({ ...cc, context: seal(this.tag, seq, cc.context) }),
     );
@@ -531,6 +554,7 @@ export class RaftNode<R = unknown> {
 
   private drainReadies(): void {
     const raw = this.rawNode();
+    this.flushProposals();
     // Bounded, so that a flood of work cannot starve the event loop: the rest goes to the next turn.
     for (let n = 0; n < 64; n++) {
       if (this.runState !== "running" || !raw.hasReady()) return;
@@ -854,6 +878,31 @@ export class RaftNode<R = unknown> {
   // ---------------------------------------------------------------------------------------------
   // helpers
 
+  /** Proposes the queued proposals to raft as one MsgProp; on refusal, rejects them all. */
+  private flushProposals(): void {
+    const ents = this.pendingEntries;
+    if (ents.length === 0 || this.runState !== "running") return;
+    const seqs = this.pendingSeqs;
+    this.pendingEntries = [];
+    this.pendingSeqs = [];
+    this.pendingBytes = 0;
+    const self = this.opts.raft.id;
+    const m: Message = {
+      type: MessageType.MsgProp, to: NONE, from: self, term: 0, logTerm: 0, index: 0, entries: ents, commit: 0,
+      vote: undefined, snapshot: undefined, reject: false, rejectHint: 0, context: undefined, responses: undefined,
+    };
+    try {
+      this.rawNode().step(m);
+    } catch (err) {
+      if (!(err instanceof RaftError)) {
+        this.fail(err);
+        return;
+      }
+      const why = err instanceof ProposalDroppedError && this.rawNode().basicStatus().softState.lead === NONE ? new NoLeaderError() : err;
+      for (const seq of seqs) this.proposals.get(seq)?.reject(why);
+    }
+  }
+
   private stepRaw(m: Message): void {
     try {
       this.rawNode().step(m);
@@ -925,6 +974,9 @@ export class RaftNode<R = unknown> {
 
   /** Stops the timers and rejects everything pending. */
   private halt(reason: Error): void {
+    this.pendingEntries = [];
+    this.pendingSeqs = [];
+    this.pendingBytes = 0;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.ticker = undefined;
     if (this.deferredTimer !== undefined) clearTimeout(this.deferredTimer);
