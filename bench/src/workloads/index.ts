@@ -8,6 +8,7 @@
 import type { Workload } from "../harness.js";
 import { codecMsgApp } from "./codec-msgapp.js";
 import { codecPayload } from "./codec-payload.js";
+import { driver3node } from "./driver.js";
 import { e2e } from "./e2e.js";
 import { memoryEntriesWorkload, memoryUnstableWorkload } from "./memory.js";
 import { cluster3node, cluster3nodeEtcdPattern, rawnode1node } from "./rawnode.js";
@@ -32,5 +33,6 @@ export const workloads: Workload[] = [
   codecPayload,
   logGrowth,
   walReplayGrowth,
+  driver3node,
   e2e,
 ];

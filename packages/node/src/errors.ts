@@ -55,3 +55,60 @@ export class TransferError extends RaftError {
     this.target = target;
   }
 }
+
+/**
+ * The application's `apply` (or `applyConfChange`) threw while applying a committed entry.
+ * Every member applies the same log, so a deterministic application refuses the entry alike
+ * everywhere: the refusal is the entry's result. The proposer's promise rejects with this
+ * error; the node logs it, counts it ({@link RaftNode.stats}) and goes on.
+ */
+export class EntryRefusedError extends RaftError {
+  /** The index of the refused entry. */
+  readonly index: number;
+  constructor(index: number, cause: unknown) {
+    super("TSRAFT_ENTRY_REFUSED", `raft node: the application refused entry ${index}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.index = index;
+  }
+}
+
+/**
+ * Thrown by the application from one of RaftNode's callbacks (`apply`, `applyConfChange`,
+ * `restore`, the snapshot policy) to say that this node cannot go on (its own storage failed,
+ * say): the node fails as if `persist` had failed. Any other error thrown by `apply` is taken
+ * as a refusal of the entry ({@link EntryRefusedError}).
+ */
+export class FatalError extends RaftError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("TSRAFT_FATAL", message, options);
+  }
+}
+
+/**
+ * A configuration change was refused by the `strictReconfig` check: it would leave fewer
+ * voters that the leader has heard from recently than the quorum of the new configuration
+ * (etcd's `--strict-reconfig-check`). Nothing was proposed.
+ */
+export class UnsafeConfChangeError extends RaftError {
+  /** Voters of the resulting configuration that the leader heard from recently (itself included). */
+  readonly connected: number;
+  /** The quorum of the resulting configuration. */
+  readonly quorum: number;
+  constructor(message: string, connected: number, quorum: number) {
+    super("TSRAFT_UNSAFE_CONF_CHANGE", message);
+    this.connected = connected;
+    this.quorum = quorum;
+  }
+}
+
+/**
+ * The request must be made on the leader (with `strictReconfig`, configuration changes are
+ * checked and proposed by the leader only). Nothing was proposed; `leader` says where to go.
+ */
+export class NotLeaderError extends RaftError {
+  /** The leader this node knows (`0n`: none). */
+  readonly leader: NodeId;
+  constructor(leader: NodeId, message = `raft node: not the leader; the leader is ${leader}`) {
+    super("TSRAFT_NOT_LEADER", message);
+    this.leader = leader;
+  }
+}

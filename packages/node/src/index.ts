@@ -14,7 +14,17 @@ export type {
   AppliedConfChange,
   SnapshotPolicy,
   NodeStatus,
+  NodeStats,
 } from "./raft-node.js";
-export { NoLeaderError, RequestTimeoutError, NodeStoppedError, TransferError } from "./errors.js";
+export {
+  NoLeaderError,
+  RequestTimeoutError,
+  NodeStoppedError,
+  TransferError,
+  EntryRefusedError,
+  FatalError,
+  UnsafeConfChangeError,
+  NotLeaderError,
+} from "./errors.js";
 export { TcpTransport } from "./tcp-transport.js";
 export type { TcpTransportOptions, TransportStats } from "./tcp-transport.js";

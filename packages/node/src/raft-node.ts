@@ -1,24 +1,34 @@
 /**
- * RaftNode: runs a {@link RawNode} for the application. It owns the Ready loop that every
- * raft application otherwise writes by hand: ticks on a timer, and for each Ready, in order,
- * persist (the application's async callback, awaited), send, apply (snapshot, then entries,
- * calling `applyConfChange` for conf change entries), hand out ReadIndex answers, `advance()`,
- * and take a snapshot every N applied entries. Proposals, conf changes, linearizable reads and
+ * RaftNode: runs a {@link RawNode} for the application, as a pipeline. It owns what every raft
+ * application otherwise writes by hand: ticks on a timer, the Ready loop, persisting, sending,
+ * applying, snapshots every N applied entries; proposals, conf changes, linearizable reads and
  * leader transfers return promises that settle when the thing is applied (or the read index is
  * applied), and every such promise has a timeout.
+ *
+ * The pipeline (README "The pipeline"): raft runs with `asyncStorageWrites`, so a Ready never
+ * waits for the disk. Its messages to peers leave at once (the leader's MsgApps go out while
+ * its own write of the same entries is in flight, thesis §10.2.1); its storage work is queued
+ * to the **writer** (one `persist` at a time; every append queued meanwhile joins the next
+ * write: group commit), whose responses (a follower's MsgAppResp, a vote, the leader's own
+ * acknowledgement) are delivered only once the write is durable; committed entries are queued
+ * to the **applier**, which applies them in order while the writer and the Ready loop go on.
  *
  * It does no I/O of its own: disk and network stay the application's (see the callbacks of
  * {@link RaftNodeOptions}); {@link TcpTransport} is one network the application may use.
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { ConfChangeError, ProposalDroppedError, RaftError, RawNode, silentLogger } from "@tsraft/raft";
-import type { BasicStatus, Config, Logger, Peer, Ready, StateType, Status } from "@tsraft/raft";
+import { ProposalDroppedError, RaftError, RawNode, silentLogger } from "@tsraft/raft";
+import type { BasicStatus, Config, Logger, Peer, StateType, Status } from "@tsraft/raft";
 import { EntryType, MessageType, NONE, decodeConfChange, decodeConfChangeV2 } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
-import { BOOTSTRAP_TAG, open, seal, type Tag } from "./envelope.js";
-import { NoLeaderError, NodeStoppedError, TransferError } from "./errors.js";
-import { ReadBatcher, makeWaiter, type Waiter } from "./waiters.js";
+import { BOOTSTRAP_TAG, isSealed, open, payloadOf, seal, seqOf, tagHiOf, tagLoOf, type Opened, type Tag } from "./envelope.js";
+import { EntryRefusedError, NoLeaderError, NodeStoppedError, NotLeaderError, TransferError } from "./errors.js";
+import { PersistBatch } from "./persist-batch.js";
+import { checkReconfig } from "./reconfig-check.js";
+import { TaskQueue } from "./task-queue.js";
+import { knobsOf, type RaftNodeKnobs } from "./testing-knobs.js";
+import { Deadlines, ReadBatcher, type Waiter, type WaiterMap } from "./waiters.js";
 
 /** What the `persist` callback must make durable before it resolves. */
 export interface PersistRequest {
@@ -28,7 +38,7 @@ export interface PersistRequest {
   entries: readonly Entry[];
   /** A snapshot from the leader to install (saved before the entries). */
   snapshot?: Snapshot;
-  /** Whether the write must be fsynced (new entries, or a term/vote change). */
+  /** Whether the write must be fsynced (new entries, a snapshot, or a term/vote change). */
   mustSync: boolean;
 }
 
@@ -57,13 +67,14 @@ export interface SnapshotPolicy {
   /** Take a snapshot once this many entries were applied since the last one. */
   entries: number;
   /**
-   * Serialises the state machine as of the last applied index (`index`). Called inside the
-   * Ready loop, so nothing is applied while it runs.
+   * Serialises the state machine as of the last applied index (`index`). Called by the applier,
+   * so nothing is applied while it runs (a promise may be returned: persisting, sending and
+   * ticking go on meanwhile). Also called to send a follower a snapshot of the current state.
    */
   take(index: number): Uint8Array | Promise<Uint8Array>;
   /**
    * Saves the snapshot durably and compacts the log (e.g. `DiskStorage.createSnapshot` then
-   * `compact`, and purging old files). Called inside the Ready loop.
+   * `compact`, and purging old files). Called by the writer, between two `persist` calls.
    */
   save(snapshot: { index: number; confState: ConfState; data: Uint8Array }): Promise<void>;
 }
@@ -77,7 +88,7 @@ export interface RaftNodeOptions<R = unknown> {
    * The raft configuration. `storage` is the raft Storage the `persist` callback writes to.
    * Leave `applied` unset: RaftNode restores the state machine from `storage.snapshot()` and
    * sets it. (Set it only if the state machine keeps its own applied index; then `restore`
-   * is not called at start.)
+   * is not called at start.) `asyncStorageWrites` is always on (the pipeline needs it).
    */
   raft: Config;
   /** Milliseconds per raft tick. Default 100 (with electionTick 10: etcd's 1 s election timeout). */
@@ -87,29 +98,45 @@ export interface RaftNodeOptions<R = unknown> {
   /** How long to wait for a ReadIndex answer before asking again (leader changes drop requests). Default 500. */
   readRetryMs?: number;
   /**
-   * Makes a Ready's snapshot, entries and HardState durable (in that order). Messages of the
-   * Ready are sent only once this resolves. A rejection is fatal: the node stops.
+   * Refuse configuration changes that would leave fewer recently heard-from voters than the new
+   * quorum (etcd's `--strict-reconfig-check`), and take configuration changes on the leader
+   * only (a follower rejects them with {@link NotLeaderError}). Default true.
+   */
+  strictReconfig?: boolean;
+  /**
+   * Makes a write durable: the snapshot, then the entries, then the HardState (one call may
+   * carry the work of several Readies). Called one at a time, in order. Messages that promise
+   * the write is durable are sent only once it resolves. A rejection is fatal: the node stops.
    */
   persist(req: PersistRequest): Promise<void>;
   /** Sends messages to peers. Must not throw or block: drop what cannot be sent. */
   send(messages: Message[]): void;
-  /** Applies a committed normal entry; the result settles the matching `propose()` promise. */
+  /**
+   * Applies a committed normal entry; the result settles the matching `propose()` promise.
+   * Must be deterministic: every member applies the same entries. An exception is taken as the
+   * entry's refusal (the same on every member): the proposer's promise rejects with
+   * {@link EntryRefusedError}, and the node goes on. Throw {@link FatalError} to stop the node.
+   */
   apply(entry: AppliedEntry): R | Promise<R>;
-  /** Replaces the state machine with a snapshot's data (a snapshot from the leader, or at start). */
+  /** Replaces the state machine with a snapshot's data (a snapshot from the leader, or at start). An exception is fatal. */
   restore(snapshot: Snapshot): void | Promise<void>;
-  /** Called after raft applied a committed conf change (e.g. to update the peers' addresses). */
+  /**
+   * Called after raft applied a committed conf change (e.g. to update the peers' addresses).
+   * The change is in effect whatever this does; an exception is logged and counted (throw
+   * {@link FatalError} to stop the node).
+   */
   applyConfChange?(change: AppliedConfChange): void | Promise<void>;
   /** Periodic snapshots and log compaction. Absent: never snapshot. */
   snapshot?: SnapshotPolicy;
   /** Called when the leader or this node's role changes. */
   onLeaderChange?(lead: NodeId, raftState: StateType, term: number): void;
   /**
-   * Called once if the node fails (persist rejected, apply threw, a raft invariant broke);
-   * the node is stopped by then. Default: the error is thrown asynchronously (the process
-   * crashes), since a node that cannot persist must not go on.
+   * Called once if the node fails (persist rejected, a callback threw {@link FatalError}, a
+   * raft invariant broke); the node is stopped by then. Default: the error is thrown
+   * asynchronously (the process crashes), since a node that cannot persist must not go on.
    */
   onFatal?(err: unknown): void;
-  /** The driver's own log lines (warnings about dropped requests). Default silent. */
+  /** The driver's own log lines (refused entries, snapshot failures, dropped requests). Default silent. */
   logger?: Logger;
 }
 
@@ -130,9 +157,41 @@ export interface NodeStatus extends Status {
   running: boolean;
 }
 
+/** Counters of a {@link RaftNode}, since it was made. */
+export interface NodeStats {
+  /** `persist` calls. */
+  writes: number;
+  /** Readies whose storage work those calls carried (writes < readiesPersisted: group commit). */
+  readiesPersisted: number;
+  /** Committed entries handed to `apply` (or refused before it: see `entriesRefused`). */
+  entriesApplied: number;
+  /** Entries refused: `apply` threw, or the entry was not made by a RaftNode. */
+  entriesRefused: number;
+  /** Conf changes raft refused, or whose `applyConfChange` hook threw. */
+  confChangesRefused: number;
+  /** Snapshots taken and saved by the policy. */
+  snapshotsTaken: number;
+  /** Snapshots installed from the leader. */
+  snapshotsInstalled: number;
+  /** Snapshot takes or saves that failed (logged; retried after another `snapshot.entries`). */
+  snapshotFailures: number;
+}
+
 type RunState = "new" | "running" | "stopped" | "failed";
 
+/** Work for the writer: raft's storage messages, the snapshot policy's saves, a deferred commit index. */
+type WriterTask =
+  | { kind: "append"; msg: Message }
+  | { kind: "save"; index: number; confState: ConfState; data: Uint8Array }
+  | { kind: "flush-commit" };
+
+/** Work for the applier: committed entries, and snapshots to make for followers. */
+type ApplierTask = { kind: "apply"; msg: Message } | { kind: "send-snapshot"; msg: Message };
+
 const EMPTY = new Uint8Array(0);
+/** Bytes of queued proposals past which they are proposed at once rather than with the next Ready. */
+const MAX_PROPOSAL_BATCH_BYTES = 1024 * 1024;
+const ZERO_HS: HardState = { term: 0, vote: NONE, commit: 0 };
 
 function randomTag(): Tag {
   const b = randomBytes(8);
@@ -140,6 +199,15 @@ function randomTag(): Tag {
   const lo = b.readUInt32BE(4);
   // (0, 0) is the bootstrap tag.
   return hi === 0 && lo === 0 ? { hi: 1, lo } : { hi, lo };
+}
+
+function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+}
+
+/** Whether `err` is the application's request to stop the node (tested by `code`, which survives duplicate installs). */
+function isFatal(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "TSRAFT_FATAL";
 }
 
 /**
@@ -162,35 +230,77 @@ export class RaftNode<R = unknown> {
   private readonly tickMs: number;
   private readonly timeoutMs: number;
   private readonly readRetryMs: number;
+  private readonly strictReconfig: boolean;
+  private readonly knobs: RaftNodeKnobs;
   private readonly tag: Tag = randomTag();
   private raw: RawNode | undefined;
   private runState: RunState = "new";
   private ticker: NodeJS.Timeout | undefined;
   private loopScheduled = false;
-  private loopActive = false;
-  private loopDone: Promise<void> = Promise.resolve();
   private nextSeq = 1;
 
   /** Invariant: applied = the index of the last entry (or snapshot) handed to the state machine. */
   private applied = 0;
   private snapshotIndex = 0;
+  /** Invariant: true from the moment the applier takes a snapshot until the writer saved it (or it failed). */
+  private snapshotInFlight = false;
   private confState: ConfState = { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
   private lead: NodeId = NONE;
   private raftState: StateType = "follower";
+  /** Invariant: the HardState of the last `persist` call made (or found in storage at start). */
+  private persistedHS: HardState = ZERO_HS;
+  /**
+   * A HardState that only moved the commit index, not written yet: it goes with the next write,
+   * or is written on its own one tick later (see {@link runWriter}).
+   */
+  private deferredHS: HardState | undefined;
+  private deferredTimer: NodeJS.Timeout | undefined;
+  /** When this node last received a message from each peer (`performance.now()`), for strictReconfig. */
+  private readonly lastHeard = new Map<NodeId, number>();
 
-  private readonly proposals = new Map<number, Waiter<R>>();
-  private readonly confChanges = new Map<number, Waiter<ConfState>>();
+  private readonly deadlines: Deadlines;
+  private readonly proposals: WaiterMap<R>;
+  private readonly confChanges: WaiterMap<ConfState>;
   private readonly reads: ReadBatcher;
   private transfers: { target: NodeId; w: Waiter<void> }[] = [];
+  /**
+   * Proposals made since the last Ready, proposed to raft as one MsgProp when the next Ready is
+   * built (one message and one step for many proposals; a follower forwards them to the leader
+   * as one message). Invariant: pendingSeqs[i] is the request of pendingEntries[i].
+   */
+  private pendingEntries: Entry[] = [];
+  private pendingSeqs: number[] = [];
+  private pendingBytes = 0;
+  private readonly writer: TaskQueue<WriterTask>;
+  private readonly applier: TaskQueue<ApplierTask>;
+  private readonly counters: NodeStats = {
+    writes: 0,
+    readiesPersisted: 0,
+    entriesApplied: 0,
+    entriesRefused: 0,
+    confChangesRefused: 0,
+    snapshotsTaken: 0,
+    snapshotsInstalled: 0,
+    snapshotFailures: 0,
+  };
 
-  /** Checks the options; call {@link start} next. */
+  /**
+   * Checks the options; call {@link start} next.
+   * @throws {@link RaftError} (`TSRAFT_NODE_CONFIG`) for a non-positive `tickMs`,
+   * `requestTimeoutMs`, `readRetryMs` or `snapshot.entries`.
+   */
   constructor(options: RaftNodeOptions<R>) {
     this.opts = options;
+    this.knobs = knobsOf(options);
     this.logger = options.logger ?? silentLogger;
     this.tickMs = positive("tickMs", options.tickMs ?? 100);
     this.timeoutMs = positive("requestTimeoutMs", options.requestTimeoutMs ?? 5000);
     this.readRetryMs = positive("readRetryMs", options.readRetryMs ?? 500);
+    this.strictReconfig = options.strictReconfig ?? true;
     if (options.snapshot !== undefined) positive("snapshot.entries", options.snapshot.entries);
+    this.deadlines = new Deadlines(this.timeoutMs);
+    this.proposals = this.deadlines.newMap<R>();
+    this.confChanges = this.deadlines.newMap<ConfState>();
     this.reads = new ReadBatcher(
       {
         hasLeader: () => this.rawNode().basicStatus().softState.lead !== NONE,
@@ -202,6 +312,8 @@ export class RaftNode<R = unknown> {
       },
       this.readRetryMs,
     );
+    this.writer = new TaskQueue<WriterTask>((q) => this.runWriter(q), (err) => this.fail(err));
+    this.applier = new TaskQueue<ApplierTask>((q) => this.runApplier(q), (err) => this.fail(err));
   }
 
   /**
@@ -223,9 +335,10 @@ export class RaftNode<R = unknown> {
       applied = snap.metadata.index;
     }
     this.applied = applied;
-    const raw = new RawNode({ ...cfg, applied });
+    const raw = new RawNode({ ...cfg, applied, asyncStorageWrites: true });
     let bootstrapped = false;
     const st = cfg.storage.initialState().hardState;
+    this.persistedHS = st;
     const empty = cfg.storage.lastIndex() === 0 && st.term === 0 && st.commit === 0;
     if (options.bootstrap !== undefined && options.bootstrap.length > 0 && empty) {
       raw.bootstrap(options.bootstrap.map((p) => ({ id: p.id, context: seal(BOOTSTRAP_TAG, 0, p.context) })));
@@ -242,14 +355,15 @@ export class RaftNode<R = unknown> {
   }
 
   /**
-   * Stops ticking, rejects every pending promise with {@link NodeStoppedError}, and resolves
-   * once the Ready being processed (if any) is finished. Callbacks may still run until then.
-   * Does not close the storage or the transport (the application owns them).
+   * Stops ticking, rejects every pending promise with {@link NodeStoppedError}, drops queued
+   * work, and resolves once the write and the apply in progress (if any) are done. Callbacks
+   * may still run until then. Does not close the storage or the transport (the application
+   * owns them).
    */
   async stop(): Promise<void> {
     if (this.runState === "running" || this.runState === "new") this.runState = "stopped";
     this.halt(new NodeStoppedError());
-    await this.loopDone;
+    await Promise.all([this.writer.stop(), this.applier.stop()]);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -258,12 +372,8 @@ export class RaftNode<R = unknown> {
   /** Steps a message received from a peer. Messages that raft refuses are dropped (logged at debug). */
   step(m: Message): void {
     if (this.runState !== "running") return;
-    try {
-      this.rawNode().step(m);
-    } catch (err) {
-      if (err instanceof RaftError) this.logger.debug(`raft node: dropped message: ${err.message}`);
-      else return this.fail(err);
-    }
+    if (m.from !== NONE) this.lastHeard.set(m.from, performance.now());
+    this.stepRaw(m);
     this.scheduleReady();
   }
 
@@ -296,11 +406,24 @@ export class RaftNode<R = unknown> {
    * entry is committed and applied here. A follower forwards the proposal to the leader.
    * @throws (rejects) {@link NoLeaderError} when there is no leader (nothing was proposed);
    * `ProposalDroppedError` when raft refused it at once (e.g. a leader transfer is under way;
-   * nothing was proposed); {@link RequestTimeoutError} after `requestTimeoutMs` (outcome
-   * unknown); {@link NodeStoppedError}.
+   * nothing was proposed); {@link EntryRefusedError} when `apply` threw on it;
+   * {@link RequestTimeoutError} after `requestTimeoutMs` (outcome unknown);
+   * {@link NodeStoppedError}.
    */
   propose(data: Uint8Array): Promise<R> {
-    return this.submit(this.proposals, "propose", (seq) => this.rawNode().propose(seal(this.tag, seq, data)));
+    const failed = this.refuse();
+    if (failed !== undefined) return Promise.reject(failed);
+    const seq = this.nextSeq++;
+    const sealed = seal(this.tag, seq, data);
+    this.pendingEntries.push({ term: 0, index: 0, type: EntryType.EntryNormal, data: sealed });
+    this.pendingSeqs.push(seq);
+    this.pendingBytes += sealed.length;
+    const p = new Promise<R>((resolve, reject) => {
+      this.deadlines.add(this.proposals, seq, "propose", resolve, reject);
+    });
+    if (this.pendingBytes >= MAX_PROPOSAL_BATCH_BYTES) this.flushProposals();
+    this.scheduleReady();
+    return p;
   }
 
   /**
@@ -308,10 +431,24 @@ export class RaftNode<R = unknown> {
    * applied on this node. `context` (the application's, e.g. the new member's address) is
    * handed back in {@link AppliedConfChange}. A change the leader refuses (another one is
    * pending) is replaced by an empty entry: the promise then times out.
-   * @throws (rejects) as {@link propose}, and `ConfChangeError` if raft finds the change
-   * invalid when applying it.
+   * @throws (rejects) as {@link propose}; with `strictReconfig` (the default)
+   * {@link NotLeaderError} on a follower and {@link UnsafeConfChangeError} for a change that
+   * would leave too few connected voters; `ConfChangeError` if raft finds the change invalid
+   * when applying it.
    */
   proposeConfChange(cc: ConfChange | ConfChangeV2): Promise<ConfState> {
+    if (this.strictReconfig && this.runState === "running") {
+      const raw = this.rawNode();
+      const bs = raw.basicStatus();
+      if (bs.softState.lead !== NONE && bs.softState.raftState !== "leader") return Promise.reject(new NotLeaderError(bs.softState.lead));
+      if (bs.softState.raftState === "leader") {
+        const window = this.opts.raft.electionTick * this.tickMs;
+        const now = performance.now();
+        const refusal = checkReconfig(cc, raw.status().config, this.opts.raft.id, (id) => now - (this.lastHeard.get(id) ?? -Infinity) <= window);
+        if (refusal !== undefined) return Promise.reject(refusal);
+      }
+    }
+    this.flushProposals(); // proposals made before this call go first
     return this.submit(this.confChanges, "confChange", (seq) =>
       this.rawNode().proposeConfChange({ ...cc, context: seal(this.tag, seq, cc.context) }),
     );
@@ -328,14 +465,14 @@ export class RaftNode<R = unknown> {
   readIndex(): Promise<number> {
     const failed = this.refuse();
     if (failed !== undefined) return Promise.reject(failed);
-    return new Promise<number>((resolve, reject) => this.reads.add(makeWaiter("readIndex", this.timeoutMs, resolve, reject)));
+    return new Promise<number>((resolve, reject) => this.reads.add(this.deadlines.make("readIndex", resolve, reject)));
   }
 
   /** Resolves once this node has applied `index` (or rejects after the request timeout). */
   waitApplied(index: number): Promise<number> {
     if (this.applied >= index) return Promise.resolve(this.applied);
     if (this.runState !== "running") return Promise.reject(new NodeStoppedError());
-    return new Promise<number>((resolve, reject) => this.reads.waitApplied(index, makeWaiter("waitApplied", this.timeoutMs, resolve, reject)));
+    return new Promise<number>((resolve, reject) => this.reads.waitApplied(index, this.deadlines.make("waitApplied", resolve, reject)));
   }
 
   /**
@@ -354,7 +491,7 @@ export class RaftNode<R = unknown> {
     }
     if (this.lead === target) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const w = makeWaiter<void>("transferLeader", this.timeoutMs, resolve, reject, () => {
+      const w = this.deadlines.make<void>("transferLeader", resolve, reject, () => {
         this.transfers = this.transfers.filter((t) => t.w !== w);
       });
       this.transfers.push({ target, w });
@@ -386,94 +523,276 @@ export class RaftNode<R = unknown> {
     return this.rawNode().basicStatus();
   }
 
+  /** The driver's counters (a copy). */
+  stats(): NodeStats {
+    return { ...this.counters };
+  }
+
   // ---------------------------------------------------------------------------------------------
-  // the Ready loop
+  // the Ready loop: never waits; hands storage work to the writer and entries to the applier
 
   private tick(): void {
     if (this.runState !== "running") return;
     this.rawNode().tick();
+    this.deadlines.sweep(performance.now());
     this.scheduleReady();
   }
 
   private scheduleReady(): void {
-    if (this.runState !== "running" || this.loopActive || this.loopScheduled) return;
+    if (this.runState !== "running" || this.loopScheduled) return;
     this.loopScheduled = true;
     // setImmediate: messages and proposals that arrive in the same turn share one Ready.
     setImmediate(() => {
       this.loopScheduled = false;
-      this.runLoop();
+      try {
+        this.drainReadies();
+      } catch (err) {
+        this.fail(err);
+      }
     });
   }
 
-  private runLoop(): void {
-    if (this.runState !== "running" || this.loopActive) return;
-    this.loopActive = true;
-    this.loopDone = this.processReadies().then(
-      () => {
-        this.loopActive = false;
-        if (this.runState === "running" && this.rawNode().hasReady()) this.scheduleReady();
-      },
-      (err: unknown) => {
-        this.loopActive = false;
-        this.fail(err);
-      },
-    );
+  private drainReadies(): void {
+    const raw = this.rawNode();
+    this.flushProposals();
+    // Bounded, so that a flood of work cannot starve the event loop: the rest goes to the next turn.
+    for (let n = 0; n < 64; n++) {
+      if (this.runState !== "running" || !raw.hasReady()) return;
+      const rd = raw.ready();
+      if (rd.softState !== undefined) this.onSoftState(rd.softState.lead, rd.softState.raftState);
+      let out: Message[] | undefined;
+      for (const m of rd.messages) {
+        switch (m.type) {
+          case MessageType.MsgStorageAppend:
+            this.writer.push({ kind: "append", msg: m });
+            break;
+          case MessageType.MsgStorageApply:
+            this.applier.push({ kind: "apply", msg: m });
+            break;
+          case MessageType.MsgSnap:
+            // Made by the applier from the state machine as it is (see sendSnapshot).
+            this.applier.push({ kind: "send-snapshot", msg: m });
+            break;
+          default:
+            (out ??= []).push(m);
+        }
+      }
+      // Sent now: none of these promises durable state (raft keeps those in the writes' responses).
+      if (out !== undefined) this.opts.send(out);
+      for (const rs of rd.readStates) {
+        const env = open(rs.requestCtx);
+        if (env !== undefined && this.isOurs(env)) this.reads.answered(env.seq, rs.index);
+      }
+      if (rd.readStates.length > 0) this.reads.applied(this.applied);
+    }
+    this.scheduleReady();
   }
 
-  private async processReadies(): Promise<void> {
-    const raw = this.rawNode();
-    // Bounded: each pass consumes what raft had; new work arriving meanwhile is picked up by
-    // the next pass, and the loop yields to the event loop after 64 Readies.
-    for (let n = 0; n < 64 && this.runState === "running" && raw.hasReady(); n++) {
-      const rd = raw.ready();
-      await this.handleReady(rd);
-      raw.advance(rd);
+  // ---------------------------------------------------------------------------------------------
+  // the writer
+
+  private async runWriter(q: TaskQueue<WriterTask>): Promise<void> {
+    for (let t = q.peek(); t !== undefined && this.runState === "running"; t = q.peek()) {
+      if (t.kind === "save") {
+        q.shift();
+        await this.flushCommit(); // the snapshot must never be ahead of the commit index on disk
+        await this.saveSnapshot(t.index, t.confState, t.data);
+        continue;
+      }
+      if (t.kind === "flush-commit") {
+        q.shift();
+        await this.flushCommit();
+        continue;
+      }
+      const batch = new PersistBatch(this.persistedHS);
+      for (let a = q.peek(); a !== undefined && a.kind === "append" && batch.accepts(a.msg); a = q.peek()) {
+        q.shift();
+        batch.add(a.msg);
+      }
+      if (batch.commitOnly) this.deferCommit(batch);
+      else await this.write(batch);
+    }
+  }
+
+  /**
+   * A batch that only moves the commit index is not written now: the commit index need not be
+   * durable for anything to be sent (it is volatile in the Raft paper; etcd writes it without a
+   * sync), and writing it would put a write between this one and the next entries. It goes with
+   * the next write, or on its own after a tick, or before a snapshot is saved.
+   */
+  private deferCommit(batch: PersistBatch): void {
+    this.deferredHS = batch.hardStateAfter;
+    this.deliver(batch.responses, "all");
+    this.scheduleReady();
+    if (this.deferredTimer === undefined) {
+      this.deferredTimer = setTimeout(() => {
+        this.deferredTimer = undefined;
+        if (this.deferredHS !== undefined && this.runState === "running") this.writer.push({ kind: "flush-commit" });
+      }, this.tickMs);
+      this.deferredTimer.unref();
+    }
+  }
+
+  private async flushCommit(): Promise<void> {
+    const hs = this.deferredHS;
+    if (hs === undefined) return;
+    this.deferredHS = undefined;
+    this.counters.writes++;
+    await this.opts.persist({ entries: [], hardState: hs, mustSync: false });
+    this.persistedHS = hs;
+  }
+
+  private async write(batch: PersistBatch): Promise<void> {
+    const snap = batch.snapshotToInstall;
+    // A snapshot replaces the state machine: let the applier finish what it has first.
+    if (snap !== undefined) await this.applier.whenIdle();
+    if (this.deferredHS !== undefined) {
+      batch.carry(this.deferredHS); // older than the batch's own HardState, if it has one
+      this.deferredHS = undefined;
+    }
+    const req = batch.request();
+    const early = this.knobs.sendResponsesBeforePersist === true;
+    if (early) this.deliver(batch.responses, "peers");
+    if (req !== undefined) {
+      this.counters.writes++;
+      this.counters.readiesPersisted += batch.size;
+      await this.opts.persist(req);
+      this.persistedHS = batch.hardStateAfter;
+    }
+    if (this.runState !== "running") return;
+    if (snap !== undefined) await this.installSnapshot(snap);
+    this.deliver(batch.responses, early ? "self" : "all");
+    this.scheduleReady();
+  }
+
+  /** Delivers a write's responses: to this node by stepping them, to peers through `send`. */
+  private deliver(responses: readonly Message[], which: "all" | "self" | "peers"): void {
+    const self = this.opts.raft.id;
+    let out: Message[] | undefined;
+    for (const m of responses) {
+      if (m.to === self) {
+        if (which !== "peers") this.stepRaw(m);
+      } else if (which !== "self") (out ??= []).push(m);
+    }
+    if (out !== undefined) this.opts.send(out);
+  }
+
+  private async installSnapshot(snap: Snapshot): Promise<void> {
+    try {
+      await this.opts.restore(snap);
+    } catch (err) {
+      throw new RaftError("TSRAFT_NODE_RESTORE", `raft node: restoring the snapshot at ${snap.metadata.index} failed: ${String(err)}`, { cause: err });
+    }
+    this.applied = snap.metadata.index;
+    this.snapshotIndex = snap.metadata.index;
+    this.confState = snap.metadata.confState;
+    this.counters.snapshotsInstalled++;
+    this.reads.applied(this.applied);
+  }
+
+  private async saveSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<void> {
+    const p = this.opts.snapshot;
+    try {
+      // A snapshot from the leader may have been installed since this one was taken.
+      if (p === undefined || index <= this.snapshotIndex) return;
+      await p.save({ index, confState, data });
+      this.snapshotIndex = index;
+      this.counters.snapshotsTaken++;
+    } catch (err) {
+      this.snapshotFailed("saving", index, err);
+    } finally {
+      this.snapshotInFlight = false;
+    }
+  }
+
+  private snapshotFailed(what: string, index: number, err: unknown): void {
+    if (isFatal(err)) throw err;
+    this.counters.snapshotFailures++;
+    this.logger.error(`raft node: ${what} the snapshot at ${index} failed (retried after another ${this.opts.snapshot?.entries} entries): ${String(err)}`);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // the applier
+
+  private async runApplier(q: TaskQueue<ApplierTask>): Promise<void> {
+    for (let t = q.shift(); t !== undefined && this.runState === "running"; t = q.shift()) {
+      if (t.kind === "send-snapshot") {
+        await this.sendSnapshot(t.msg);
+        continue;
+      }
+      const ents = t.msg.entries;
+      for (let i = 0; i < ents.length; i++) {
+        const e = ents[i]!;
+        if (e.index <= this.applied) continue; // at or below an installed snapshot
+        const pending = this.applyEntry(e);
+        if (pending !== undefined) await pending;
+        this.applied = e.index;
+        this.counters.entriesApplied++;
+        if (this.runState !== "running") return;
+      }
+      this.reads.applied(this.applied);
+      for (const r of t.msg.responses ?? []) this.stepRaw(r);
+      this.scheduleReady();
       await this.maybeSnapshot();
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
-    if (rd.softState !== undefined) this.onSoftState(rd.softState.lead, rd.softState.raftState);
-    // 1. persist: snapshot, entries, HardState.
-    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
-      const req: PersistRequest = { entries: rd.entries, mustSync: rd.mustSync };
-      if (rd.hardState !== undefined) req.hardState = rd.hardState;
-      if (rd.snapshot !== undefined) req.snapshot = rd.snapshot;
-      await this.opts.persist(req);
-    }
-    // 2. send, only now that what the messages promise is durable.
-    if (rd.messages.length > 0) this.opts.send(await this.freshSnapshots(rd.messages));
-    // 3. apply.
-    if (rd.snapshot !== undefined) {
-      await this.opts.restore(rd.snapshot);
-      this.applied = rd.snapshot.metadata.index;
-      this.snapshotIndex = rd.snapshot.metadata.index;
-      this.confState = rd.snapshot.metadata.confState;
-    }
-    for (const e of rd.committedEntries) {
-      if (e.index <= this.applied) continue; // at or below an installed snapshot
-      await this.applyEntry(e);
-      this.applied = e.index;
-    }
-    // 4. answers to ReadIndex requests.
-    for (const rs of rd.readStates) {
-      const env = open(rs.requestCtx);
-      if (env !== undefined && this.isOurs(env.tagHi, env.tagLo)) this.reads.answered(env.seq, rs.index);
-    }
-    this.reads.applied(this.applied);
+  /** Applies one committed entry; a promise only when the application's callback returned one. */
+  private applyEntry(e: Entry): Promise<void> | undefined {
+    if (e.type === EntryType.EntryNormal) return this.applyNormal(e);
+    return this.applyConfChangeEntry(e);
   }
 
-  private async applyEntry(e: Entry): Promise<void> {
-    if (e.type === EntryType.EntryNormal) {
-      if (e.data === undefined || e.data.length === 0) return; // a new leader's empty entry
-      const env = open(e.data);
-      if (env === undefined) throw new Error(`raft node: entry ${e.index} was not proposed through RaftNode (no envelope)`);
-      const result = await this.opts.apply({ index: e.index, term: e.term, data: env.payload });
-      if (this.isOurs(env.tagHi, env.tagLo)) settle(this.proposals, env.seq, result);
-      return;
+  private applyNormal(e: Entry): Promise<void> | undefined {
+    const data = e.data;
+    if (data === undefined || data.length === 0) return undefined; // a new leader's empty entry
+    if (!isSealed(data)) {
+      this.refuseEntry(e, -1, new Error("the entry was not proposed through a RaftNode (no envelope)"));
+      return undefined;
     }
-    const cc: ConfChange | ConfChangeV2 =
-      e.type === EntryType.EntryConfChange ? decodeConfChange(e.data ?? EMPTY) : decodeConfChangeV2(e.data ?? EMPTY);
+    // The proposal this node is waiting for, if the entry is one of ours (read in place: no
+    // object per entry on the hot path).
+    const seq = tagHiOf(data) === this.tag.hi && tagLoOf(data) === this.tag.lo ? seqOf(data) : -1;
+    let result: R | Promise<R>;
+    try {
+      result = this.opts.apply({ index: e.index, term: e.term, data: payloadOf(data) });
+    } catch (err) {
+      this.refuseEntry(e, seq, err);
+      return undefined;
+    }
+    if (isThenable(result)) {
+      return result.then(
+        (r) => {
+          if (seq >= 0) this.proposals.get(seq)?.resolve(r);
+        },
+        (err: unknown) => this.refuseEntry(e, seq, err),
+      );
+    }
+    if (seq >= 0) this.proposals.get(seq)?.resolve(result);
+    return undefined;
+  }
+
+  /**
+   * The application (or the envelope check) refused entry `e`: a result, the same on every
+   * member. `seq`: this node's proposal for it, or -1.
+   */
+  private refuseEntry(e: Entry, seq: number, err: unknown): void {
+    if (isFatal(err)) throw err;
+    this.counters.entriesRefused++;
+    this.logger.warn(`raft node: entry ${e.index} refused: ${err instanceof Error ? err.message : String(err)}`);
+    if (seq >= 0) this.proposals.get(seq)?.reject(new EntryRefusedError(e.index, err));
+  }
+
+  private applyConfChangeEntry(e: Entry): Promise<void> | undefined {
+    let cc: ConfChange | ConfChangeV2;
+    try {
+      cc = e.type === EntryType.EntryConfChange ? decodeConfChange(e.data ?? EMPTY) : decodeConfChangeV2(e.data ?? EMPTY);
+    } catch (err) {
+      // Only a forged or corrupted entry gets here; raft never sees it, on any member.
+      this.counters.confChangesRefused++;
+      this.logger.warn(`raft node: conf change entry ${e.index} cannot be decoded; skipped: ${String(err)}`);
+      return undefined;
+    }
     const env = cc.context === undefined ? undefined : open(cc.context);
     const change = { ...cc, context: env === undefined ? cc.context : env.payload };
     let confState: ConfState;
@@ -481,39 +800,116 @@ export class RaftNode<R = unknown> {
       confState = this.rawNode().applyConfChange(cc);
     } catch (err) {
       // Every member applies the same log, so every member refuses this change alike.
-      if (!(err instanceof ConfChangeError)) throw err;
+      if (!(err instanceof RaftError)) throw err;
+      this.counters.confChangesRefused++;
       this.logger.warn(`raft node: conf change at index ${e.index} refused: ${err.message}`);
-      if (env !== undefined && this.isOurs(env.tagHi, env.tagLo)) settleError(this.confChanges, env.seq, err);
-      return;
+      if (env !== undefined && this.isOurs(env)) this.confChanges.get(env.seq)?.reject(err);
+      return undefined;
     }
     this.confState = confState;
-    if (this.opts.applyConfChange !== undefined) {
-      await this.opts.applyConfChange({ index: e.index, term: e.term, change, confState });
+    const settle = (): void => {
+      if (env !== undefined && this.isOurs(env)) this.confChanges.get(env.seq)?.resolve(confState);
+    };
+    const hook = this.opts.applyConfChange;
+    if (hook === undefined) {
+      settle();
+      return undefined;
     }
-    if (env !== undefined && this.isOurs(env.tagHi, env.tagLo)) settle(this.confChanges, env.seq, confState);
+    const hookFailed = (err: unknown): void => {
+      if (isFatal(err)) throw err;
+      // The change is in effect in raft whatever the hook did: report it, do not undo it.
+      this.counters.confChangesRefused++;
+      this.logger.error(`raft node: applyConfChange threw on the conf change at index ${e.index} (the change is in effect): ${String(err)}`);
+      settle();
+    };
+    let r: void | Promise<void>;
+    try {
+      r = hook({ index: e.index, term: e.term, change, confState });
+    } catch (err) {
+      hookFailed(err);
+      return undefined;
+    }
+    if (isThenable(r)) return r.then(settle, hookFailed);
+    settle();
+    return undefined;
   }
 
   /**
-   * Replaces the snapshot of each MsgSnap by one of the state machine as it is now (applied
-   * index, current configuration), as etcd's server does: the stored snapshot may predate the
+   * Sends a MsgSnap whose snapshot is one of the state machine as it is now (applied index,
+   * current configuration), as etcd's server does: the stored snapshot may predate the
    * configuration that added the receiver, which would then ignore it.
    */
-  private async freshSnapshots(msgs: Message[]): Promise<Message[]> {
+  private async sendSnapshot(m: Message): Promise<void> {
     const p = this.opts.snapshot;
-    if (p === undefined || !msgs.some((m) => m.type === MessageType.MsgSnap)) return msgs;
+    if (p === undefined) {
+      this.opts.send([m]);
+      return;
+    }
     const index = this.applied;
-    const data = await p.take(index);
+    let data: Uint8Array;
+    try {
+      data = await p.take(index);
+    } catch (err) {
+      this.snapshotFailed("taking (to send)", index, err);
+      if (this.runState === "running") this.reportSnapshot(m.to, "failure");
+      return;
+    }
     const snapshot: Snapshot = { data, metadata: { index, term: this.opts.raft.storage.term(index), confState: this.confState } };
-    return msgs.map((m) => (m.type === MessageType.MsgSnap ? { ...m, snapshot } : m));
+    this.opts.send([{ ...m, snapshot }]);
   }
 
   private async maybeSnapshot(): Promise<void> {
     const p = this.opts.snapshot;
-    if (p === undefined || this.applied - this.snapshotIndex < p.entries || this.runState !== "running") return;
+    if (p === undefined || this.snapshotInFlight || this.applied - this.snapshotIndex < p.entries || this.runState !== "running") return;
     const index = this.applied;
-    const data = await p.take(index);
-    await p.save({ index, confState: this.confState, data });
-    this.snapshotIndex = index;
+    this.snapshotInFlight = true;
+    let data: Uint8Array;
+    try {
+      data = await p.take(index);
+    } catch (err) {
+      this.snapshotInFlight = false;
+      this.snapshotFailed("taking", index, err);
+      return;
+    }
+    // Saved by the writer, between two writes; the applier goes on meanwhile.
+    this.writer.push({ kind: "save", index, confState: this.confState, data });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // helpers
+
+  /** Proposes the queued proposals to raft as one MsgProp; on refusal, rejects them all. */
+  private flushProposals(): void {
+    const ents = this.pendingEntries;
+    if (ents.length === 0 || this.runState !== "running") return;
+    const seqs = this.pendingSeqs;
+    this.pendingEntries = [];
+    this.pendingSeqs = [];
+    this.pendingBytes = 0;
+    const self = this.opts.raft.id;
+    const m: Message = {
+      type: MessageType.MsgProp, to: NONE, from: self, term: 0, logTerm: 0, index: 0, entries: ents, commit: 0,
+      vote: undefined, snapshot: undefined, reject: false, rejectHint: 0, context: undefined, responses: undefined,
+    };
+    try {
+      this.rawNode().step(m);
+    } catch (err) {
+      if (!(err instanceof RaftError)) {
+        this.fail(err);
+        return;
+      }
+      const why = err instanceof ProposalDroppedError && this.rawNode().basicStatus().softState.lead === NONE ? new NoLeaderError() : err;
+      for (const seq of seqs) this.proposals.get(seq)?.reject(why);
+    }
+  }
+
+  private stepRaw(m: Message): void {
+    try {
+      this.rawNode().step(m);
+    } catch (err) {
+      if (!(err instanceof RaftError)) throw err;
+      this.logger.debug(`raft node: dropped message: ${err.message}`);
+    }
   }
 
   private onSoftState(lead: NodeId, raftState: StateType): void {
@@ -527,26 +923,25 @@ export class RaftNode<R = unknown> {
     this.opts.onLeaderChange?.(lead, raftState, this.rawNode().basicStatus().hardState.term);
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // helpers
-
   private rawNode(): RawNode {
     if (this.raw === undefined) throw new RaftError("TSRAFT_NODE_STATE", "raft node: not started");
     return this.raw;
   }
 
-  private isOurs(hi: number, lo: number): boolean {
-    return hi === this.tag.hi && lo === this.tag.lo;
+  private isOurs(env: Opened): boolean {
+    return env.tagHi === this.tag.hi && env.tagLo === this.tag.lo;
   }
 
   /** Why a request cannot be accepted now, or undefined. */
   private refuse(): Error | undefined {
     if (this.runState !== "running") return new NodeStoppedError();
-    if (this.rawNode().basicStatus().softState.lead === NONE) return new NoLeaderError();
+    // this.lead is raft's leader as of the last Ready; ask raft itself only when it says none
+    // (basicStatus allocates, and this runs for every request).
+    if (this.lead === NONE && this.rawNode().basicStatus().softState.lead === NONE) return new NoLeaderError();
     return undefined;
   }
 
-  private submit<T>(map: Map<number, Waiter<T>>, op: string, propose: (seq: number) => void): Promise<T> {
+  private submit<T>(map: WaiterMap<T>, op: string, propose: (seq: number) => void): Promise<T> {
     const failed = this.refuse();
     if (failed !== undefined) return Promise.reject(failed);
     const seq = this.nextSeq++;
@@ -560,7 +955,7 @@ export class RaftNode<R = unknown> {
     }
     this.scheduleReady();
     return new Promise<T>((resolve, reject) => {
-      map.set(seq, makeWaiter<T>(op, this.timeoutMs, resolve, reject, () => map.delete(seq)));
+      this.deadlines.add(map, seq, op, resolve, reject);
     });
   }
 
@@ -568,6 +963,8 @@ export class RaftNode<R = unknown> {
     if (this.runState === "failed") return;
     this.runState = "failed";
     this.halt(new NodeStoppedError(`raft node: failed: ${err instanceof Error ? err.message : String(err)}`));
+    void this.writer.stop();
+    void this.applier.stop();
     if (this.opts.onFatal !== undefined) this.opts.onFatal(err);
     else
       setImmediate(() => {
@@ -577,22 +974,17 @@ export class RaftNode<R = unknown> {
 
   /** Stops the timers and rejects everything pending. */
   private halt(reason: Error): void {
+    this.pendingEntries = [];
+    this.pendingSeqs = [];
+    this.pendingBytes = 0;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.ticker = undefined;
-    for (const w of [...this.proposals.values()]) w.reject(reason);
-    for (const w of [...this.confChanges.values()]) w.reject(reason);
+    if (this.deferredTimer !== undefined) clearTimeout(this.deferredTimer);
+    this.deferredTimer = undefined;
     this.reads.halt(reason);
-    for (const t of [...this.transfers]) t.w.reject(reason);
+    this.deadlines.rejectAll(reason);
     this.transfers = [];
   }
-}
-
-function settle<T>(map: Map<number, Waiter<T>>, seq: number, v: T): void {
-  map.get(seq)?.resolve(v);
-}
-
-function settleError<T>(map: Map<number, Waiter<T>>, seq: number, err: unknown): void {
-  map.get(seq)?.reject(err);
 }
 
 function positive(name: string, v: number): number {

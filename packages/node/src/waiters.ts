@@ -1,49 +1,120 @@
 /**
  * The pending promises of a RaftNode: a {@link Waiter} is a promise's settle functions with a
- * timeout; {@link ReadBatcher} batches linearizable reads into ReadIndex requests, as etcd's
- * `linearizableReadLoop` does.
+ * deadline, kept in maps that {@link Deadlines} sweeps on the node's ticks (no timer per
+ * promise: a proposal costs no timer); {@link ReadBatcher} batches linearizable reads into
+ * ReadIndex requests, as etcd's `linearizableReadLoop` does.
  * @module
  */
 import { RequestTimeoutError } from "./errors.js";
 
-/** A promise's settle functions, settled at most once, rejected after a timeout. */
+/** A promise's settle functions, settled at most once, rejected once its deadline passed. */
 export interface Waiter<T> {
   resolve(v: T): void;
   reject(e: unknown): void;
-  readonly timer: NodeJS.Timeout;
-  settled: boolean;
+  readonly settled: boolean;
 }
 
 /**
- * Makes a {@link Waiter} that rejects with {@link RequestTimeoutError} after `timeoutMs`;
- * `cleanup` runs once, however it settles. The timer does not keep the process alive.
+ * The unsettled waiters of one kind, by key. A Map iterates in insertion order, and every
+ * waiter of a {@link Deadlines} has the same timeout, so the order is also the order of their
+ * deadlines: a sweep stops at the first waiter whose deadline is still ahead.
  */
-export function makeWaiter<T>(
-  op: string,
-  timeoutMs: number,
-  resolve: (v: T) => void,
-  reject: (e: unknown) => void,
-  cleanup: () => void = () => {},
-): Waiter<T> {
-  const settle = (): boolean => {
-    if (w.settled) return false;
-    w.settled = true;
-    clearTimeout(w.timer);
-    cleanup();
-    return true;
-  };
-  const w: Waiter<T> = {
-    settled: false,
-    resolve: (v) => {
-      if (settle()) resolve(v);
-    },
-    reject: (e) => {
-      if (settle()) reject(e);
-    },
-    timer: setTimeout(() => w.reject(new RequestTimeoutError(op, timeoutMs)), timeoutMs),
-  };
-  w.timer.unref();
-  return w;
+export type WaiterMap<T> = Map<number, Waiter<T>>;
+
+/**
+ * Deadlines of pending requests without a timer per request (a proposal costs no timer): each
+ * waiter records its deadline, and the node calls {@link sweep} on every tick. The clock is the
+ * time of the last sweep (`performance.now()` once per tick, not per request), so a request
+ * times out between `timeoutMs` and `timeoutMs` plus one tick after it was made.
+ */
+export class Deadlines {
+  private clock = performance.now();
+  private readonly maps: WaiterMap<never>[] = [];
+  /** Waiters that are not keyed by the caller (reads, transfers): keyed here by a counter. */
+  private readonly misc: WaiterMap<unknown> = new Map();
+  private nextMiscKey = 0;
+
+  /** @param timeoutMs the timeout of every waiter made here */
+  constructor(readonly timeoutMs: number) {
+    this.maps.push(this.misc as WaiterMap<never>);
+  }
+
+  /** A new map of waiters kept by key (a proposal's sequence number), swept with the others. */
+  newMap<T>(): WaiterMap<T> {
+    const m: WaiterMap<T> = new Map();
+    this.maps.push(m as unknown as WaiterMap<never>);
+    return m;
+  }
+
+  /**
+   * A waiter kept in `map` under `key` until it settles; it rejects with
+   * {@link RequestTimeoutError} once `timeoutMs` passed.
+   */
+  add<T>(map: WaiterMap<T>, key: number, op: string, resolve: (v: T) => void, reject: (e: unknown) => void): Waiter<T> {
+    const w = new PendingWaiter<T>(op, this.clock + this.timeoutMs, resolve, reject, map, key);
+    map.set(key, w);
+    return w;
+  }
+
+  /** A waiter with no key of the caller's (reads, transfers); `cleanup` runs once it settles. */
+  make<T>(op: string, resolve: (v: T) => void, reject: (e: unknown) => void, cleanup?: () => void): Waiter<T> {
+    const key = this.nextMiscKey++;
+    const misc = this.misc as WaiterMap<T>;
+    if (cleanup === undefined) return this.add(misc, key, op, resolve, reject);
+    return this.add(
+      misc,
+      key,
+      op,
+      resolve,
+      (e) => {
+        cleanup();
+        reject(e);
+      },
+    );
+  }
+
+  /** Rejects every waiter whose deadline passed; `now` is a `performance.now()` reading. */
+  sweep(now: number): void {
+    this.clock = now;
+    for (const m of this.maps) {
+      for (const w of m.values()) {
+        const p = w as PendingWaiter<never>;
+        if (p.deadline > now) break;
+        p.reject(new RequestTimeoutError(p.op, this.timeoutMs));
+      }
+    }
+  }
+
+  /** Rejects every waiter with `reason`. */
+  rejectAll(reason: unknown): void {
+    for (const m of this.maps) for (const w of [...m.values()]) w.reject(reason);
+  }
+}
+
+class PendingWaiter<T> implements Waiter<T> {
+  settled = false;
+  constructor(
+    readonly op: string,
+    readonly deadline: number,
+    private readonly res: (v: T) => void,
+    private readonly rej: (e: unknown) => void,
+    private readonly map: WaiterMap<T>,
+    private readonly key: number,
+  ) {}
+
+  resolve(v: T): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.map.delete(this.key);
+    this.res(v);
+  }
+
+  reject(e: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.map.delete(this.key);
+    this.rej(e);
+  }
 }
 
 /** What a {@link ReadBatcher} needs from its node. */
@@ -104,6 +175,7 @@ export class ReadBatcher {
       this.queue = [...waiters, ...this.queue];
       this.issue();
     }, this.retryMs);
+    retry.unref();
     this.inFlight = { seq, waiters, retry };
     this.host.requestReadIndex(seq);
   }

@@ -1,9 +1,19 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfChangeType } from "@tsraft/raftpb";
+import { ConfChangeType, EntryType, MessageType } from "@tsraft/raftpb";
 import type { ConfState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { MemoryStorage } from "@tsraft/storage-memory";
-import { NoLeaderError, NodeStoppedError, RaftNode, RequestTimeoutError, TransferError } from "@tsraft/node";
+import {
+  EntryRefusedError,
+  FatalError,
+  NoLeaderError,
+  NodeStoppedError,
+  NotLeaderError,
+  RaftNode,
+  RequestTimeoutError,
+  TransferError,
+  UnsafeConfChangeError,
+} from "@tsraft/node";
 import type { PersistRequest } from "@tsraft/node";
 
 const enc = new TextEncoder();
@@ -38,7 +48,18 @@ function persistTo(storage: MemoryStorage) {
   };
 }
 
-function makeMember(net: Net, id: NodeId, storage = new MemoryStorage(), opts: { snapshotEvery?: number; timeoutMs?: number; persist?: (p: PersistRequest) => Promise<void>; onFatal?: (e: unknown) => void } = {}): Member {
+interface MemberOptions {
+  snapshotEvery?: number;
+  timeoutMs?: number;
+  persist?: (p: PersistRequest) => Promise<void>;
+  onFatal?: (e: unknown) => void;
+  /** Replaces the apply callback (the default appends to `log`). */
+  apply?: (m: Member, data: string) => number;
+  applyConfChange?: () => void;
+  strictReconfig?: boolean;
+}
+
+function makeMember(net: Net, id: NodeId, storage = new MemoryStorage(), opts: MemberOptions = {}): Member {
   const m: Member = { id, storage, log: [], snapshots: [], node: undefined as unknown as RaftNode<number> };
   m.node = new RaftNode<number>({
     raft: { id, electionTick: 10, heartbeatTick: 1, storage, preVote: true, checkQuorum: true },
@@ -48,9 +69,12 @@ function makeMember(net: Net, id: NodeId, storage = new MemoryStorage(), opts: {
     persist: opts.persist ?? persistTo(storage),
     send: (msgs) => net.deliver(msgs),
     apply: (e) => {
+      if (opts.apply !== undefined) return opts.apply(m, dec.decode(e.data));
       m.log.push(dec.decode(e.data));
       return m.log.length;
     },
+    ...(opts.applyConfChange === undefined ? {} : { applyConfChange: opts.applyConfChange }),
+    ...(opts.strictReconfig === undefined ? {} : { strictReconfig: opts.strictReconfig }),
     restore: (s: Snapshot) => {
       m.log = s.data === undefined || s.data.length === 0 ? [] : (JSON.parse(dec.decode(s.data)) as string[]);
     },
@@ -221,5 +245,137 @@ describe("RaftNode", () => {
     await again.node.propose(enc.encode("more"));
     assert.deepEqual(again.log, [...before, "more"]);
     await again.node.stop();
+  });
+
+  test("an entry the application refuses (apply throws) is a result: the proposer gets EntryRefusedError, every member goes on", async () => {
+    let fatal: unknown;
+    const apply = (m: Member, data: string): number => {
+      if (data.startsWith("bad")) throw new Error(`cannot apply ${data}`);
+      m.log.push(data);
+      return m.log.length;
+    };
+    const { ms, leader } = await cluster(3, { apply, onFatal: (e) => (fatal = e) });
+    await leader().node.propose(enc.encode("a"));
+    const f = ms.find((m) => m !== leader())!;
+    await assert.rejects(f.node.propose(enc.encode("bad1")), (e: unknown) => e instanceof EntryRefusedError && /cannot apply bad1/.test(e.message));
+    await leader().node.propose(enc.encode("b"));
+    await until("all applied b", () => ms.every((m) => m.log.length === 2));
+    for (const m of ms) {
+      assert.deepEqual(m.log, ["a", "b"]);
+      assert.equal(m.node.stats().entriesRefused, 1);
+      assert.equal(m.node.status().running, true);
+    }
+    assert.equal(fatal, undefined);
+    await stopAll(ms);
+  });
+
+  test("an entry that did not come through a RaftNode (a forwarded MsgProp with raw bytes) is refused and skipped, not fatal", async () => {
+    let fatal: unknown;
+    const { ms, leader } = await cluster(3, { onFatal: (e) => (fatal = e) });
+    const l = leader();
+    const f = ms.find((m) => m !== l)!;
+    // What a peer (or anyone who can reach the raft port without authentication) can send.
+    l.node.step({
+      type: MessageType.MsgProp, to: l.id, from: f.id, term: 0, logTerm: 0, index: 0, commit: 0, reject: false, rejectHint: 0,
+      entries: [{ term: 0, index: 0, type: EntryType.EntryNormal, data: enc.encode("no envelope") }],
+    } as never);
+    await l.node.propose(enc.encode("after"));
+    await until("all applied", () => ms.every((m) => m.log.length === 1));
+    for (const m of ms) {
+      assert.deepEqual(m.log, ["after"]);
+      assert.equal(m.node.stats().entriesRefused, 1);
+    }
+    assert.equal(fatal, undefined);
+    await stopAll(ms);
+  });
+
+  test("apply throwing FatalError stops the node (onFatal)", async () => {
+    let fatal: unknown;
+    const apply = (m: Member, data: string): number => {
+      if (data === "disk gone") throw new FatalError("my store failed");
+      m.log.push(data);
+      return m.log.length;
+    };
+    const net = new Net();
+    const m = makeMember(net, 1n, new MemoryStorage(), { apply, onFatal: (e) => (fatal = e) });
+    await m.node.start({ bootstrap: [{ id: 1n }] });
+    await until("leader", () => m.node.leader() === 1n);
+    await assert.rejects(m.node.propose(enc.encode("disk gone")), NodeStoppedError);
+    assert.match(String(fatal), /my store failed/);
+    assert.equal(m.node.status().running, false);
+  });
+
+  test("an applyConfChange hook that throws is logged and counted; the change is in effect and the node goes on", async () => {
+    let throwing = false;
+    const { ms, leader } = await cluster(3, {
+      applyConfChange: () => {
+        if (throwing) throw new Error("setPeer: invalid address");
+      },
+    });
+    throwing = true;
+    const cs = await leader().node.proposeConfChange({ type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: 7n, id: 0n });
+    assert.deepEqual(cs.learners, [7n]);
+    await leader().node.propose(enc.encode("still fine"));
+    await until("all applied", () => ms.every((m) => m.log.length === 1));
+    for (const m of ms) assert.equal(m.node.stats().confChangesRefused, 1);
+    await stopAll(ms);
+  });
+
+  test("strictReconfig: a voter add or removal that would leave fewer connected voters than the quorum is refused; learners are not checked; followers refuse", async () => {
+    const { ms, leader } = await cluster(3);
+    const l = leader();
+    const others = ms.filter((m) => m !== l);
+    await assert.rejects(
+      others[0]!.node.proposeConfChange({ type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: 9n, id: 0n }),
+      (e: unknown) => e instanceof NotLeaderError && e.leader === l.id,
+    );
+    // 3 connected voters: a 4th (not started) is fine (quorum 3 of 4), a 5th too (3 of 5).
+    await l.node.proposeConfChange({ type: ConfChangeType.ConfChangeAddNode, nodeId: 4n, id: 0n });
+    await l.node.proposeConfChange({ type: ConfChangeType.ConfChangeAddNode, nodeId: 5n, id: 0n });
+    // A 6th would need 4 connected voters of 6: refused, nothing proposed.
+    await assert.rejects(
+      l.node.proposeConfChange({ type: ConfChangeType.ConfChangeAddNode, nodeId: 6n, id: 0n }),
+      (e: unknown) => e instanceof UnsafeConfChangeError && e.connected === 3 && e.quorum === 4,
+    );
+    assert.deepEqual(l.node.status().config.voters, [1n, 2n, 3n, 4n, 5n]);
+    // A learner changes no quorum: allowed.
+    const cs = await l.node.proposeConfChange({ type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: 6n, id: 0n });
+    assert.deepEqual(cs.learners, [6n]);
+    await stopAll(ms);
+  });
+
+  test("strictReconfig: removing a live voter while another is cut off is refused (it would leave 1 connected of 2)", async () => {
+    const { net, ms, leader } = await cluster(3);
+    const l = leader();
+    const [cut, live] = ms.filter((m) => m !== l);
+    net.down.add(cut!.id);
+    // Longer than the check window (an election timeout: 10 ticks of 5 ms).
+    await new Promise((r) => setTimeout(r, 120));
+    await assert.rejects(
+      l.node.proposeConfChange({ type: ConfChangeType.ConfChangeRemoveNode, nodeId: live!.id, id: 0n }),
+      (e: unknown) => e instanceof UnsafeConfChangeError && e.connected === 1 && e.quorum === 2,
+    );
+    // Removing the cut-off one leaves 2 connected of 2: allowed. (The check window is only 50 ms
+    // here; on a loaded machine the live follower's last message may be older: try a few times.)
+    let cs: ConfState | undefined;
+    for (let attempt = 0; cs === undefined; attempt++) {
+      try {
+        cs = await l.node.proposeConfChange({ type: ConfChangeType.ConfChangeRemoveNode, nodeId: cut!.id, id: 0n });
+      } catch (e) {
+        if (!(e instanceof UnsafeConfChangeError) || attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    assert.deepEqual(cs.voters, [l.id, live!.id].sort((a, b) => (a < b ? -1 : 1)));
+    net.down.clear();
+    await stopAll(ms);
+  });
+
+  test("strictReconfig: false lets the leader add voters that never started", async () => {
+    const { ms, leader } = await cluster(3, { strictReconfig: false });
+    const l = leader();
+    for (const id of [4n, 5n, 6n]) await l.node.proposeConfChange({ type: ConfChangeType.ConfChangeAddNode, nodeId: id, id: 0n });
+    assert.deepEqual(l.node.status().config.voters, [1n, 2n, 3n, 4n, 5n, 6n]);
+    await stopAll(ms);
   });
 });
