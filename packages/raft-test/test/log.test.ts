@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { emptyConfState, type Entry, type Snapshot } from "@tsraft/raftpb";
 import { CompactedError, silentLogger, type Storage } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
-import { RaftLog, NO_LIMIT } from "../src/log.js";
-import { InvariantViolation } from "../src/errors.js";
+import { RaftLog, NO_LIMIT } from "../../raft/src/log.js";
+import { InvariantViolation } from "../../raft/src/errors.js";
 import { ents, entsOfTerms } from "./harness/network.js";
 
 const it = (es: readonly Entry[]) => es.map((e) => [e.index, e.term]);
