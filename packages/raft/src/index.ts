@@ -14,6 +14,7 @@ export {
   ConfigError,
   ConfChangeError,
   InvalidMessageError,
+  RaftPanic,
 } from "./errors.js";
 export type { RaftErrorOptions } from "./errors.js";
 export { silentLogger } from "./logger.js";

@@ -11,7 +11,7 @@ import type { ResolvedConfig } from "./config.js";
 import { Changer, restore as restoreConfig } from "./confchange/index.js";
 import { handleVoteRequest, hup, stepHigherTerm, stepLowerTerm } from "./election.js";
 import { assertConfStatesEquivalent, confChangeToMsg, switchToConfig } from "./membership.js";
-import { ConfigError, InvariantViolation, panic } from "./errors.js";
+import { ConfigError, RaftPanic, panic } from "./errors.js";
 import { RaftLog } from "./log.js";
 import type { Logger } from "./logger.js";
 import type { RandomSource } from "./rand.js";
@@ -242,7 +242,7 @@ export class Raft {
         }
       }
     } catch (err) {
-      if (err instanceof InvariantViolation) throw err;
+      if (err instanceof RaftPanic) throw err;
       // A storage failure (an I/O error of a disk-backed Storage) while reading entries to
       // send: nothing has changed yet, so skip this peer; the next heartbeat response or
       // acknowledgement retries. The caller's own operation (a proposal, say) has succeeded.
