@@ -56,6 +56,9 @@ export function hasUnappliedConfChanges(r: Raft): boolean {
 /** Sends (pre-)vote requests to every voter; the self-vote is delivered after it is persisted. */
 export function campaign(r: Raft, t: CampaignType): void {
   if (!r.promotable()) r.logger.warn(`${hexId(r.id)} is unpromotable; campaign() should have been called`);
+  // Read from storage before changing role: if the read fails, nothing has changed.
+  const lastIndex = r.raftLog.lastIndex();
+  const lastTerm = r.raftLog.lastTerm();
   let term: number;
   let voteMsg: MessageType;
   if (t === "pre-election") {
@@ -69,8 +72,6 @@ export function campaign(r: Raft, t: CampaignType): void {
     term = r.term;
   }
   const ids = r.trk.config.voters.sortedIds();
-  const lastIndex = r.raftLog.lastIndex();
-  const lastTerm = r.raftLog.lastTerm();
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (id === r.id) {
