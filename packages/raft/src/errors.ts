@@ -123,3 +123,17 @@ export class InvalidMessageError extends RaftError {
     super("TSRAFT_INVALID_MESSAGE", `raft: invalid message: ${message}`, options);
   }
 }
+
+/**
+ * The state a `Storage` holds at startup cannot be used: a term or index beyond what raft
+ * accepts ({@link MAX_TERM}, {@link MAX_INDEX}), or a commit index outside the stored log.
+ * Thrown by `new RawNode()`; `field` names the value (`'hardState.term'`, `'lastIndex'`, ...).
+ */
+export class StorageStateError extends RaftError {
+  /** The offending value, as a path from the storage: `'hardState.commit'`, `'term(lastIndex)'`, ... */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super("TSRAFT_STORAGE_STATE", `raft: invalid storage state: ${field}: ${message}`);
+    this.field = field;
+  }
+}

@@ -13,6 +13,7 @@ import { handleVoteRequest, hup, stepHigherTerm, stepLowerTerm } from "./electio
 import { assertConfStatesEquivalent, confChangeToMsg, switchToConfig } from "./membership.js";
 import { ConfigError, RaftError, panic } from "./errors.js";
 import { RaftLog, isStorageFailure } from "./log.js";
+import { checkStorageState } from "./storage-checks.js";
 import type { Logger } from "./logger.js";
 import type { RandomSource } from "./rand.js";
 import { ReadOnly, type ReadState } from "./read-only.js";
@@ -131,13 +132,17 @@ export class Raft {
   tickFn: () => void;
   stepFn: StepFn;
 
-  /** @throws {@link ConfigError} if `c.applied` is beyond the stored commit index. */
+  /**
+   * @throws {@link ConfigError} if `c.applied` is beyond the stored commit index.
+   * @throws {@link StorageStateError} if the storage holds a term or index raft cannot use.
+   */
   constructor(c: ResolvedConfig) {
     this.id = c.id;
     this.logger = c.logger;
     this.random = c.random;
     this.raftLog = new RaftLog(c.storage, c.logger, c.maxCommittedSizePerReady);
     const { hardState, confState } = c.storage.initialState();
+    checkStorageState(this.raftLog, hardState);
     this.maxMsgSize = c.maxSizePerMsg;
     this.maxUncommittedSize = c.maxUncommittedEntriesSize;
     this.trk = new ProgressTracker(c.maxInflightMsgs, c.maxInflightBytes);
@@ -606,10 +611,8 @@ export class Raft {
     return pr !== undefined && !pr.isLearner && !this.raftLog.hasNextOrInProgressSnapshot();
   }
 
+  /** Restores the HardState (checked by {@link checkStorageState}). */
   loadState(st: HardState): void {
-    if (st.commit < this.raftLog.committed || st.commit > this.raftLog.lastIndex()) {
-      panic(`${hexId(this.id)} state.commit ${st.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
-    }
     this.raftLog.committed = st.commit;
     this.term = st.term;
     this.vote = faults.forgetVote ? NONE : st.vote;
