@@ -3,7 +3,8 @@
 // workspace imports resolved to sources (the "@tsraft/source" export condition), so no build
 // is needed and src and dist are never mixed in one process.
 //
-//   pnpm test                      every *.test.ts under packages/*/test and bench/test
+//   pnpm test                      every *.test.ts under packages/*/test (raft's are in
+//                                  packages/raft-test/test), bench/test and examples/*/test
 //   pnpm test packages/raftpb      only the test files under the given paths
 //   pnpm test -- --test-name-pattern=vectors
 import { spawnSync } from "node:child_process";

@@ -5,6 +5,7 @@
  */
 import { EntryType, MessageType, NONE } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
+import { MAX_INDEX, MAX_TERM } from "./bounds.js";
 import { faults } from "./internal/faults.js";
 import { CAMPAIGN_TRANSFER_CTX, newMessage, type CampaignType, type Raft } from "./raft.js";
 import { hexId, voteRespMsgType } from "./util.js";
@@ -27,6 +28,15 @@ export function hup(r: Raft, t: CampaignType): void {
   }
   if (hasUnappliedConfChanges(r)) {
     r.logger.warn(`${hexId(r.id)} cannot campaign at term ${r.term} since there are still pending configuration changes to apply`);
+    return;
+  }
+  if (r.term >= MAX_TERM || r.raftLog.lastIndex() >= MAX_INDEX) {
+    // Invariant: term <= MAX_TERM and lastIndex <= MAX_INDEX (see bounds.ts). A campaign
+    // raises the term, and a new leader appends an entry: neither would fit. Only a peer's
+    // messages (through the gate, up to the bounds) can bring a node here.
+    r.logger.error(
+      `${hexId(r.id)} cannot campaign at term ${r.term} with last index ${r.raftLog.lastIndex()}: the largest term is ${MAX_TERM} and the largest index ${MAX_INDEX}`,
+    );
     return;
   }
   r.logger.info(`${hexId(r.id)} is starting a new election at term ${r.term}`);
@@ -56,6 +66,9 @@ export function hasUnappliedConfChanges(r: Raft): boolean {
 /** Sends (pre-)vote requests to every voter; the self-vote is delivered after it is persisted. */
 export function campaign(r: Raft, t: CampaignType): void {
   if (!r.promotable()) r.logger.warn(`${hexId(r.id)} is unpromotable; campaign() should have been called`);
+  // Read from storage before changing role: if the read fails, nothing has changed.
+  const lastIndex = r.raftLog.lastIndex();
+  const lastTerm = r.raftLog.lastTerm();
   let term: number;
   let voteMsg: MessageType;
   if (t === "pre-election") {
@@ -69,8 +82,6 @@ export function campaign(r: Raft, t: CampaignType): void {
     term = r.term;
   }
   const ids = r.trk.config.voters.sortedIds();
-  const lastIndex = r.raftLog.lastIndex();
-  const lastTerm = r.raftLog.lastTerm();
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (id === r.id) {

@@ -1,7 +1,7 @@
 /**
  * The errors of @tsraft/raft. Every error a caller may handle is a {@link RaftError} with a
  * stable `code`; a broken invariant (a bug, or storage that breaks its contract) goes through
- * {@link panic} and is a plain `Error` that the library never catches.
+ * {@link panic} and is a {@link RaftPanic}, which the library never catches.
  * @module
  */
 
@@ -91,21 +91,26 @@ export class ConfChangeError extends RaftError {
 
 /**
  * Reports a broken invariant: a bug in tsraft, or a Storage that broke its contract. Throws a
- * plain `Error` (not a {@link RaftError}); tsraft never catches it and the node must not be used
- * afterwards.
+ * {@link RaftPanic} (not a {@link RaftError}); tsraft never catches it and the node must not be
+ * used afterwards.
  */
 export function panic(message: string): never {
-  throw new InvariantViolation(`raft: ${message}`);
+  throw new RaftPanic(`raft: ${message}`);
 }
 
 /**
- * What {@link panic} throws: a plain `Error` subclass (deliberately not a {@link RaftError}),
- * so that code catching storage failures can tell a broken invariant apart and rethrow it.
+ * What {@link panic} throws: a broken invariant, a bug in tsraft or a `Storage` that broke its
+ * contract (for instance lost entries it had acknowledged). Deliberately not a
+ * {@link RaftError}: a RaftError leaves the node unchanged and healthy, a RaftPanic means the
+ * node must not be used again. Tell it by `instanceof RaftPanic` or by its `code`,
+ * `'TSRAFT_PANIC'`; tsraft itself never catches it.
  */
-export class InvariantViolation extends Error {
+export class RaftPanic extends Error {
+  /** Always `'TSRAFT_PANIC'`. */
+  readonly code = "TSRAFT_PANIC" as const;
   constructor(message: string) {
     super(message);
-    this.name = "InvariantViolation";
+    this.name = "RaftPanic";
   }
 }
 
@@ -116,5 +121,19 @@ export class InvariantViolation extends Error {
 export class InvalidMessageError extends RaftError {
   constructor(message: string, options?: RaftErrorOptions) {
     super("TSRAFT_INVALID_MESSAGE", `raft: invalid message: ${message}`, options);
+  }
+}
+
+/**
+ * The state a `Storage` holds at startup cannot be used: a term or index beyond what raft
+ * accepts ({@link MAX_TERM}, {@link MAX_INDEX}), or a commit index outside the stored log.
+ * Thrown by `new RawNode()`; `field` names the value (`'hardState.term'`, `'lastIndex'`, ...).
+ */
+export class StorageStateError extends RaftError {
+  /** The offending value, as a path from the storage: `'hardState.commit'`, `'term(lastIndex)'`, ... */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super("TSRAFT_STORAGE_STATE", `raft: invalid storage state: ${field}: ${message}`);
+    this.field = field;
   }
 }

@@ -14,7 +14,10 @@ export {
   ConfigError,
   ConfChangeError,
   InvalidMessageError,
+  StorageStateError,
+  RaftPanic,
 } from "./errors.js";
+export { MAX_TERM, MAX_INDEX } from "./bounds.js";
 export type { RaftErrorOptions } from "./errors.js";
 export { silentLogger } from "./logger.js";
 export type { Logger, LogFields } from "./logger.js";

@@ -14,6 +14,24 @@ import { NO_ENTRIES, entsSize, limitSize, min } from "./util.js";
 export const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
 /**
+ * Errors the Storage threw, as opposed to raft's own (a broken invariant, a bug): marked where
+ * raft calls the storage, so that the send path can skip a follower on a failed read and let
+ * everything else through. Held weakly.
+ */
+const storageFailures = new WeakSet<object>();
+
+/** Marks `err` as thrown by the Storage and rethrows it. */
+function rethrowFromStorage(err: unknown): never {
+  if (typeof err === "object" && err !== null) storageFailures.add(err);
+  throw err;
+}
+
+/** Whether `err` was thrown by the Storage (a failed read), not by raft itself. */
+export function isStorageFailure(err: unknown): boolean {
+  return typeof err === "object" && err !== null && storageFailures.has(err);
+}
+
+/**
  * The log of one raft node.
  *
  * Invariant: `applied <= applying <= committed <= lastIndex()`.
@@ -235,7 +253,11 @@ export class RaftLog {
     if (t !== undefined) return t;
     if (i + 1 < this.firstIndex()) throw new CompactedError();
     if (i > this.lastIndex()) throw new UnavailableError();
-    return this.storage.term(i);
+    try {
+      return this.storage.term(i);
+    } catch (err) {
+      return rethrowFromStorage(err);
+    }
   }
 
   /** The term of entry `i`, or undefined when it is compacted or not in the log. */
@@ -249,7 +271,7 @@ export class RaftLog {
       return this.storage.term(i);
     } catch (err) {
       if (err instanceof CompactedError || err instanceof UnavailableError) return undefined;
-      throw err;
+      return rethrowFromStorage(err);
     }
   }
 
@@ -316,7 +338,12 @@ export class RaftLog {
   /** The snapshot the log starts from: the unstable one, or the storage's. */
   snapshot(): Snapshot {
     const s = this.unstable.snapshot;
-    return s !== undefined ? s : this.storage.snapshot();
+    if (s !== undefined) return s;
+    try {
+      return this.storage.snapshot();
+    } catch (err) {
+      return rethrowFromStorage(err);
+    }
   }
 
   /**
@@ -337,7 +364,7 @@ export class RaftLog {
     } catch (err) {
       if (err instanceof CompactedError) throw err;
       if (err instanceof UnavailableError) panic(`entries[${lo}:${cut}) is unavailable from storage`);
-      throw err;
+      return rethrowFromStorage(err);
     }
     if (hi <= offset) return ents;
     // The storage returned fewer entries than asked: its size limit cut them.

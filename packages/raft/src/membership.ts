@@ -134,16 +134,19 @@ function sameIds(a: readonly NodeId[], b: readonly NodeId[]): boolean {
   return true;
 }
 
-/** Panics unless two ConfStates describe the same configuration. */
-export function assertConfStatesEquivalent(a: ConfState, b: ConfState): void {
-  if (
+/** Whether two ConfStates hold the same ids in each list (in any order) and the same autoLeave. */
+export function confStatesEquivalent(a: ConfState, b: ConfState): boolean {
+  return (
     sameIds(a.voters, b.voters) &&
     sameIds(a.learners, b.learners) &&
     sameIds(a.votersOutgoing, b.votersOutgoing) &&
     sameIds(a.learnersNext, b.learnersNext) &&
     a.autoLeave === b.autoLeave
-  ) {
-    return;
-  }
+  );
+}
+
+/** Panics unless two ConfStates describe the same configuration. */
+export function assertConfStatesEquivalent(a: ConfState, b: ConfState): void {
+  if (confStatesEquivalent(a, b)) return;
   panic(`ConfStates not equivalent after sorting:\n${describeConfStateShort(a)}\n${describeConfStateShort(b)}`);
 }

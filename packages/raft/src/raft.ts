@@ -11,8 +11,9 @@ import type { ResolvedConfig } from "./config.js";
 import { Changer, restore as restoreConfig } from "./confchange/index.js";
 import { handleVoteRequest, hup, stepHigherTerm, stepLowerTerm } from "./election.js";
 import { assertConfStatesEquivalent, confChangeToMsg, switchToConfig } from "./membership.js";
-import { ConfigError, InvariantViolation, panic } from "./errors.js";
-import { RaftLog } from "./log.js";
+import { ConfigError, RaftError, panic } from "./errors.js";
+import { RaftLog, isStorageFailure } from "./log.js";
+import { checkStorageState } from "./storage-checks.js";
 import type { Logger } from "./logger.js";
 import type { RandomSource } from "./rand.js";
 import { ReadOnly, type ReadState } from "./read-only.js";
@@ -131,13 +132,17 @@ export class Raft {
   tickFn: () => void;
   stepFn: StepFn;
 
-  /** @throws {@link ConfigError} if `c.applied` is beyond the stored commit index. */
+  /**
+   * @throws {@link ConfigError} if `c.applied` is beyond the stored commit index.
+   * @throws {@link StorageStateError} if the storage holds a term or index raft cannot use.
+   */
   constructor(c: ResolvedConfig) {
     this.id = c.id;
     this.logger = c.logger;
     this.random = c.random;
     this.raftLog = new RaftLog(c.storage, c.logger, c.maxCommittedSizePerReady);
     const { hardState, confState } = c.storage.initialState();
+    checkStorageState(this.raftLog, hardState);
     this.maxMsgSize = c.maxSizePerMsg;
     this.maxUncommittedSize = c.maxUncommittedEntriesSize;
     this.trk = new ProgressTracker(c.maxInflightMsgs, c.maxInflightBytes);
@@ -242,11 +247,8 @@ export class Raft {
         }
       }
     } catch (err) {
-      if (err instanceof InvariantViolation) throw err;
-      // A storage failure (an I/O error of a disk-backed Storage) while reading entries to
-      // send: nothing has changed yet, so skip this peer; the next heartbeat response or
-      // acknowledgement retries. The caller's own operation (a proposal, say) has succeeded.
-      this.logger.error(`${hexId(this.id)} failed to read entries for ${hexId(to)} from storage: ${String(err)}`, { error: err });
+      if (!isStorageFailure(err)) throw err;
+      this.skipOnStorageFailure(to, "entries", err);
       return false;
     }
     if (ents.length === 0 && !sendIfEmpty) return false;
@@ -279,7 +281,9 @@ export class Raft {
         this.logger.debug(`${hexId(this.id)} failed to send snapshot to ${hexId(to)} because snapshot is temporarily unavailable`);
         return false;
       }
-      throw err;
+      if (!isStorageFailure(err)) throw err;
+      this.skipOnStorageFailure(to, "the snapshot", err);
+      return false;
     }
     if (snapshot.metadata.index === 0) panic("need non-empty snapshot");
     const { index: sindex, term: sterm } = snapshot.metadata;
@@ -292,6 +296,17 @@ export class Raft {
     m.snapshot = snapshot;
     this.send(m);
     return true;
+  }
+
+  /**
+   * The send path's one policy for a Storage that fails a read (an I/O error of a disk-backed
+   * storage): nothing has changed for `to` yet, so it is skipped, and the next heartbeat
+   * response or acknowledgement from it retries. The operation that triggered the send (a
+   * proposal, say) has taken effect and succeeds; the failure is logged at error level. Only
+   * what the Storage threw gets here: raft's own errors (a broken invariant, a bug) propagate.
+   */
+  private skipOnStorageFailure(to: NodeId, what: string, err: unknown): void {
+    this.logger.error(`${hexId(this.id)} failed to read ${what} for ${hexId(to)} from storage: ${String(err)}`, { error: err });
   }
 
   /** Sends a heartbeat carrying `min(match, committed)` so a follower never learns a commit it cannot hold. */
@@ -369,6 +384,9 @@ export class Raft {
         this.step(m);
         this.logger.info(`initiating automatic transition out of joint configuration ${describeConfig(this.trk.config)}`);
       } catch (err) {
+        // A dropped proposal (a leader transfer under way, say): the next apply tries again.
+        // Anything else is not ours to swallow.
+        if (!(err instanceof RaftError)) throw err;
         this.logger.debug(`not initiating automatic transition out of joint configuration ${describeConfig(this.trk.config)}: ${String(err)}`);
       }
     }
@@ -460,7 +478,11 @@ export class Raft {
       try {
         this.step(newMessage(MessageType.MsgHup, NONE, this.id, 0));
       } catch (err) {
-        this.logger.debug(`error occurred during election: ${String(err)}`);
+        // A campaign refused with a RaftError (from the storage's contract, say) changed
+        // nothing: logged, and the next timeout tries again. Anything else (a broken
+        // invariant, a storage I/O error) propagates out of tick().
+        if (!(err instanceof RaftError)) throw err;
+        this.logger.warn(`${hexId(this.id)} error occurred during election: ${String(err)}`);
       }
     }
   }
@@ -589,10 +611,8 @@ export class Raft {
     return pr !== undefined && !pr.isLearner && !this.raftLog.hasNextOrInProgressSnapshot();
   }
 
+  /** Restores the HardState (checked by {@link checkStorageState}). */
   loadState(st: HardState): void {
-    if (st.commit < this.raftLog.committed || st.commit > this.raftLog.lastIndex()) {
-      panic(`${hexId(this.id)} state.commit ${st.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
-    }
     this.raftLog.committed = st.commit;
     this.term = st.term;
     this.vote = faults.forgetVote ? NONE : st.vote;

@@ -4,13 +4,18 @@
  */
 import { ConfChangeTransition, ConfChangeType, EntryType, MessageType, NONE, decodeConfChange, decodeConfChangeV2 } from "@tsraft/raftpb";
 import type { Entry, Message, NodeId } from "@tsraft/raftpb";
-import { ProposalDroppedError, panic } from "./errors.js";
+import { MAX_INDEX } from "./bounds.js";
+import { InvalidMessageError, ProposalDroppedError, panic } from "./errors.js";
 import { confChangeOfEntry, type Raft } from "./raft.js";
 import type { Progress } from "./tracker/index.js";
 import { describeConfig } from "./tracker/index.js";
 import { hexId } from "./util.js";
 
-/** Steps a message on the leader. @throws {@link ProposalDroppedError} */
+/**
+ * Steps a message on the leader.
+ * @throws {@link ProposalDroppedError}; {@link InvalidMessageError} for a MsgAppResp that
+ * acknowledges an index beyond the leader's log.
+ */
 export function stepLeader(r: Raft, m: Message): void {
   // Message types that need no progress of the sender.
   switch (m.type) {
@@ -39,6 +44,11 @@ export function stepLeader(r: Raft, m: Message): void {
   }
   switch (m.type) {
     case MessageType.MsgAppResp:
+      if (!m.reject && m.index > r.raftLog.lastIndex()) {
+        // No follower can have appended what this leader never had: refused, changing nothing
+        // (it would make the follower's match run past the log).
+        throw new InvalidMessageError(`MsgAppResp from ${hexId(m.from)}: acknowledges index ${m.index} beyond the leader's last index ${r.raftLog.lastIndex()}`);
+      }
       pr.recentActive = true;
       if (m.reject) handleAppRespReject(r, m, pr);
       else handleAppRespAccept(r, m, pr);
@@ -86,6 +96,10 @@ function handlePropose(r: Raft, m: Message): void {
     throw new ProposalDroppedError("raft proposal dropped: leadership transfer in progress");
   }
   const ents = m.entries;
+  if (r.raftLog.lastIndex() + ents.length > MAX_INDEX) {
+    // Invariant: lastIndex <= MAX_INDEX (see bounds.ts).
+    throw new ProposalDroppedError(`raft proposal dropped: the log would end beyond the largest index ${MAX_INDEX}`);
+  }
   for (let i = 0; i < ents.length; i++) {
     const e = ents[i]!;
     if (e.type === EntryType.EntryConfChange || e.type === EntryType.EntryConfChangeV2) checkConfChangeProposal(r, ents, i);

@@ -5,6 +5,7 @@
  */
 import { MessageType, entrySize } from "@tsraft/raftpb";
 import type { Entry, Message, NodeId } from "@tsraft/raftpb";
+import { panic } from "./errors.js";
 
 /** The id of the local append "thread" that MsgStorageAppend messages go to (async writes). */
 export const LOCAL_APPEND_THREAD: NodeId = 0xffff_ffff_ffff_ffffn;
@@ -60,7 +61,7 @@ export function voteRespMsgType(t: MessageType): MessageType {
     case MessageType.MsgPreVote:
       return MessageType.MsgPreVoteResp;
     default:
-      throw new Error(`raft: not a vote message: ${MessageType[t]}`);
+      return panic(`not a vote message: ${MessageType[t]}`);
   }
 }
 

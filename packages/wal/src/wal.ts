@@ -14,7 +14,7 @@ import { copyFile, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:
 import type { FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { WalError, WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
-import { lockDir } from "./lock.js";
+import { lockDir, lockDirCreation } from "./lock.js";
 import type { DirLock } from "./lock.js";
 import { encodeWalSnapshot } from "./proto.js";
 import type { WalSnapshot } from "./proto.js";
@@ -208,12 +208,16 @@ export class WAL {
   static async create(dir: string, metadata: Uint8Array | undefined, options?: WalOptions): Promise<WAL> {
     const opts = resolve(options);
     if (await WAL.exists(dir)) throw new WalExistsError(dir);
-    const lock = await lockDir(dir);
+    // Creators of `dir` exclude each other; the directory itself is locked once it exists (as
+    // `dir.tmp`: the lock follows the directory through the rename).
+    const creating = await lockDirCreation(dir);
+    let lock: DirLock | undefined;
     let h: FileHandle | undefined;
     try {
       const tmp = dir.replace(/\/+$/, "") + ".tmp";
       await rm(tmp, { recursive: true, force: true });
       await mkdir(tmp, { recursive: true });
+      lock = await lockDir(tmp);
       const name = walName(0, 0);
       h = await open(join(tmp, name), "w+", 0o600);
       await h.truncate(opts.segmentSizeBytes);
@@ -243,8 +247,10 @@ export class WAL {
       return w;
     } catch (e) {
       await h?.close().catch(() => undefined);
-      await lock.release();
+      await lock?.release();
       throw e;
+    } finally {
+      await creating.release();
     }
   }
 

@@ -20,7 +20,7 @@ const ourDir = resolve(here, "..", "testdata");
 
 /** The `interaction/<file>.txt:<line>` stanzas CONFORMANCE.md lists as deliberate deviations. */
 function listedDeviations(): Set<string> {
-  const text = readFileSync(resolve(here, "..", "CONFORMANCE.md"), "utf8");
+  const text = readFileSync(resolve(here, "..", "..", "raft", "CONFORMANCE.md"), "utf8");
   const section = text.split(/^## /m).find((s) => s.startsWith("interaction")) ?? "";
   const out = new Set<string>();
   for (const m of section.matchAll(/`(interaction\/[\w.-]+\.txt:\d+)`/g)) out.add(m[1]!);

@@ -3,7 +3,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Inflights } from "../src/tracker/inflights.js";
+import { Inflights } from "../../raft/src/tracker/inflights.js";
 
 describe("Inflights", () => {
   test("fills up to size, then is full and refuses more", () => {

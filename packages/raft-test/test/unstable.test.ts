@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { emptyConfState, type Entry, type Snapshot } from "@tsraft/raftpb";
 import { silentLogger } from "@tsraft/raft";
-import { Unstable } from "../src/unstable.js";
+import { Unstable } from "../../raft/src/unstable.js";
 import { ents } from "./harness/network.js";
 
 function snap(index: number, term: number): Snapshot {

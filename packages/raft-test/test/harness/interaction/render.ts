@@ -4,7 +4,7 @@
  */
 import { describeEntries, describeHardState, describeMessage, describeSnapshot } from "@tsraft/raftpb";
 import type { Ready, ReadState } from "@tsraft/raft";
-import { stateName } from "../../../src/raft.js";
+import { stateName } from "../../../../raft/src/raft.js";
 
 /** Go's `%v` of a byte slice: `[104 105]`. */
 function goBytes(b: Uint8Array | undefined): string {

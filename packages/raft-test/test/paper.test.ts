@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { MessageType, NONE } from "@tsraft/raftpb";
 import type { Entry, NodeId } from "@tsraft/raftpb";
 import { Network, enc, entsOfTerms, newStorage, type TestNode } from "./harness/network.js";
-import { faults, resetFaults } from "../src/internal/faults.js";
+import { faults, resetFaults } from "../../raft/src/internal/faults.js";
 
 const termsOf = (tn: TestNode): number[] => {
   const s = tn.storage;

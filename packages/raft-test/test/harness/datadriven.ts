@@ -57,7 +57,7 @@ export interface TestCase {
   expectedEnd: number;
 }
 
-/** The repository root (this file is packages/raft/test/harness/datadriven.ts). */
+/** The repository root (this file is packages/raft-test/test/harness/datadriven.ts). */
 export const repoRoot: string = resolve(fileURLToPath(import.meta.url), "../../../../..");
 
 /** Path of a file under the shared vectors directory beside the repository. */

@@ -7,10 +7,10 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ConfChangeError } from "../src/errors.js";
-import { Changer, type ChangeResult } from "../src/confchange/confchange.js";
-import { confChangesFromString } from "../src/confchange/convert.js";
-import { ProgressTracker, describeConfig } from "../src/tracker/tracker.js";
+import { ConfChangeError } from "../../raft/src/errors.js";
+import { Changer, type ChangeResult } from "../../raft/src/confchange/confchange.js";
+import { confChangesFromString } from "../../raft/src/confchange/convert.js";
+import { ProgressTracker, describeConfig } from "../../raft/src/tracker/tracker.js";
 import { argValue, formatMismatches, runDatadriven, sharedVectorsPath, type TestCase } from "./harness/datadriven.js";
 
 const dir = sharedVectorsPath("etcd-testdata", "confchange");

@@ -3,12 +3,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import type { ConfState, NodeId } from "@tsraft/raftpb";
-import { INFINITE_INDEX } from "../src/quorum/types.js";
-import { Inflights } from "../src/tracker/inflights.js";
-import { Progress, ProgressMap } from "../src/tracker/progress.js";
-import { ProgressTracker, describeConfig } from "../src/tracker/tracker.js";
-import { Changer } from "../src/confchange/confchange.js";
-import { restore } from "../src/confchange/restore.js";
+import { INFINITE_INDEX } from "../../raft/src/quorum/types.js";
+import { Inflights } from "../../raft/src/tracker/inflights.js";
+import { Progress, ProgressMap } from "../../raft/src/tracker/progress.js";
+import { ProgressTracker, describeConfig } from "../../raft/src/tracker/tracker.js";
+import { Changer } from "../../raft/src/confchange/confchange.js";
+import { restore } from "../../raft/src/confchange/restore.js";
 
 function cs(p: Partial<ConfState>): ConfState {
   return { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false, ...p };

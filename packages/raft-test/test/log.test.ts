@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { emptyConfState, type Entry, type Snapshot } from "@tsraft/raftpb";
 import { CompactedError, silentLogger, type Storage } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
-import { RaftLog, NO_LIMIT } from "../src/log.js";
-import { InvariantViolation } from "../src/errors.js";
+import { RaftLog, NO_LIMIT } from "../../raft/src/log.js";
+import { RaftPanic } from "@tsraft/raft";
 import { ents, entsOfTerms } from "./harness/network.js";
 
 const it = (es: readonly Entry[]) => es.map((e) => [e.index, e.term]);
@@ -196,7 +196,7 @@ describe("maybeAppend: append if the log matches at (index, logTerm), truncate a
     test(c.name, () => {
       const l = logWith(ents([1, 1], [2, 2], [3, 3]), 1);
       if (c.wPanic) {
-        assert.throws(() => l.maybeAppend(c.index, c.logTerm, c.commit, c.ents), InvariantViolation);
+        assert.throws(() => l.maybeAppend(c.index, c.logTerm, c.commit, c.ents), RaftPanic);
         return;
       }
       assert.equal(l.maybeAppend(c.index, c.logTerm, c.commit, c.ents), c.wLast);
@@ -221,7 +221,7 @@ describe("commitTo never lowers the commit index", () => {
   }
   test("past the last index is a broken invariant", () => {
     const l = logWith(ents([1, 1], [2, 2], [3, 3]), 1);
-    assert.throws(() => l.commitTo(4), InvariantViolation);
+    assert.throws(() => l.commitTo(4), RaftPanic);
     assert.equal(l.committed, 1);
   });
 });
@@ -344,11 +344,11 @@ describe("committed entries are handed out once, within the byte budget", () => 
     assert.equal(l.applied, 0);
     l.appliedTo(3, 0);
     assert.equal(l.applied, 3);
-    assert.throws(() => l.appliedTo(2, 0), InvariantViolation, "applied never goes back");
+    assert.throws(() => l.appliedTo(2, 0), RaftPanic, "applied never goes back");
   });
   test("applied beyond committed is a broken invariant", () => {
     const l = logWith(entsOfTerms(1, [1, 1, 1]), 2);
-    assert.throws(() => l.appliedTo(3, 0), InvariantViolation);
+    assert.throws(() => l.appliedTo(3, 0), RaftPanic);
   });
 });
 
@@ -363,7 +363,7 @@ test("slice spans storage and unstable entries and honours maxSize (at least one
   assert.equal(l.slice(2, 6, 250).length, 2);
   assert.equal(l.slice(3, 6, 250).length, 2, "one stable + one unstable");
   assert.equal(l.slice(4, 6, 1).length, 1);
-  assert.throws(() => l.slice(1, 7, NO_LIMIT), InvariantViolation);
+  assert.throws(() => l.slice(1, 7, NO_LIMIT), RaftPanic);
   ms.compact(2);
   assert.throws(() => l.slice(1, 3, NO_LIMIT), CompactedError);
 });

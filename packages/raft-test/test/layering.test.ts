@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
-const src = resolve(fileURLToPath(import.meta.url), "../../src");
+const src = resolve(fileURLToPath(import.meta.url), "../../../raft/src");
 
 interface Import {
   specifier: string;

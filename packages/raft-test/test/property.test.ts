@@ -23,7 +23,7 @@ import { ConfChangeTransition, ConfChangeType, EntryType, MessageType } from "@t
 import type { Entry, NodeId } from "@tsraft/raftpb";
 import type { Config } from "@tsraft/raft";
 import { Network, enc, type TestNode } from "./harness/network.js";
-import { faults, resetFaults } from "../src/internal/faults.js";
+import { faults, resetFaults } from "../../raft/src/internal/faults.js";
 
 type Op =
   | { t: "ready"; n: number }

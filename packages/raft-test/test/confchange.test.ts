@@ -12,9 +12,9 @@ import {
   type ConfState,
   type NodeId,
 } from "@tsraft/raftpb";
-import { ConfChangeError, RaftError } from "../src/errors.js";
-import { Changer, checkInvariants, type ChangeResult } from "../src/confchange/confchange.js";
-import { restore } from "../src/confchange/restore.js";
+import { ConfChangeError, RaftError } from "../../raft/src/errors.js";
+import { Changer, checkInvariants, type ChangeResult } from "../../raft/src/confchange/confchange.js";
+import { restore } from "../../raft/src/confchange/restore.js";
 import {
   asV2,
   confChangesFromString,
@@ -23,12 +23,12 @@ import {
   enterJoint,
   isConfChangeV2,
   leaveJoint,
-} from "../src/confchange/convert.js";
-import { JointConfig } from "../src/quorum/joint.js";
-import { MajorityConfig } from "../src/quorum/majority.js";
-import { Inflights } from "../src/tracker/inflights.js";
-import { Progress, ProgressMap } from "../src/tracker/progress.js";
-import { ProgressTracker, describeConfig, configToConfState, type TrackerConfig } from "../src/tracker/tracker.js";
+} from "../../raft/src/confchange/convert.js";
+import { JointConfig } from "../../raft/src/quorum/joint.js";
+import { MajorityConfig } from "../../raft/src/quorum/majority.js";
+import { Inflights } from "../../raft/src/tracker/inflights.js";
+import { Progress, ProgressMap } from "../../raft/src/tracker/progress.js";
+import { ProgressTracker, describeConfig, configToConfState, type TrackerConfig } from "../../raft/src/tracker/tracker.js";
 
 const { ConfChangeAddNode: V, ConfChangeAddLearnerNode: L, ConfChangeRemoveNode: R } = ConfChangeType;
 const ccs = (s: string): ConfChangeSingle[] => confChangesFromString(s);

@@ -15,7 +15,7 @@ import {
   type ScheduleParams,
   type SimOptions,
 } from "@tsraft/raft/testing";
-import { faults, resetFaults, type FaultSwitches } from "../src/internal/faults.js";
+import { faults, resetFaults, type FaultSwitches } from "../../raft/src/internal/faults.js";
 
 const options: SimOptions = { makeStorage: () => new MemoryStorage(), replayCommand: (code) => `pnpm soak --replay ${code}` };
 

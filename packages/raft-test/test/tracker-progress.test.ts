@@ -3,8 +3,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Inflights } from "../src/tracker/inflights.js";
-import { Progress, ProgressMap, describeProgressMap, type ProgressState } from "../src/tracker/progress.js";
+import { Inflights } from "../../raft/src/tracker/inflights.js";
+import { Progress, ProgressMap, describeProgressMap, type ProgressState } from "../../raft/src/tracker/progress.js";
 
 interface Setup {
   state?: ProgressState;

@@ -4,9 +4,9 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { NodeId } from "@tsraft/raftpb";
-import { MajorityConfig } from "../src/quorum/majority.js";
-import { JointConfig } from "../src/quorum/joint.js";
-import { INFINITE_INDEX, indexString, type AckedIndexer, type VoteResult } from "../src/quorum/types.js";
+import { MajorityConfig } from "../../raft/src/quorum/majority.js";
+import { JointConfig } from "../../raft/src/quorum/joint.js";
+import { INFINITE_INDEX, indexString, type AckedIndexer, type VoteResult } from "../../raft/src/quorum/types.js";
 
 const acked = (m: Map<NodeId, number>): AckedIndexer => ({ ackedIndex: (id) => m.get(id) });
 

@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { NodeId } from "@tsraft/raftpb";
-import { MajorityConfig } from "../src/quorum/majority.js";
-import { JointConfig } from "../src/quorum/joint.js";
-import { indexString, type AckedIndexer, type VoteResult } from "../src/quorum/types.js";
+import { MajorityConfig } from "../../raft/src/quorum/majority.js";
+import { JointConfig } from "../../raft/src/quorum/joint.js";
+import { indexString, type AckedIndexer, type VoteResult } from "../../raft/src/quorum/types.js";
 import { runDatadriven, formatMismatches, sharedVectorsPath, type TestCase } from "./harness/datadriven.js";
 
 const dir = sharedVectorsPath("etcd-testdata", "quorum");

@@ -89,7 +89,7 @@ test("a write reaches every node, even one that crashed meanwhile", () => {
 test("TESTING.md shows exactly the example this file runs", () => {
   const self = readFileSync(fileURLToPath(import.meta.url), "utf8");
   const code = self.slice(self.indexOf("// --- example ---\n") + 19, self.indexOf("// --- end of example ---"));
-  const doc = readFileSync(fileURLToPath(new URL("../TESTING.md", import.meta.url)), "utf8");
+  const doc = readFileSync(fileURLToPath(new URL("../../raft/TESTING.md", import.meta.url)), "utf8");
   const start = doc.indexOf("```ts\n", doc.indexOf("## Testing your own service")) + 6;
   const block = doc.slice(start, doc.indexOf("```\n", start));
   assert.equal(block, code);
