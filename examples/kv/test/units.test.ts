@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, KvStateMachine, encodeCommand, formatCluster, parseCluster, parseConfig, writeOutcome } from "@tsraft/example-kv";
+import { ConfigError, formatCluster, parseCluster, parseConfig, writeOutcome } from "@tsraft/example-kv";
 
 describe("config", () => {
   test("defaults form a local 3-member cluster", () => {
@@ -47,34 +47,6 @@ describe("config", () => {
   test("cluster strings round-trip", () => {
     const s = "1=127.0.0.1:1/127.0.0.1:2,7=h:3/h:4";
     assert.equal(formatCluster(parseCluster(s)), s);
-  });
-});
-
-describe("state machine", () => {
-  test("put, compare-and-set, delete, and their results", () => {
-    const sm = new KvStateMachine();
-    assert.deepEqual(sm.apply(1, encodeCommand({ op: "put", key: "a", value: "1" })), { ok: true, prev: null, index: 1 });
-    assert.deepEqual(sm.apply(2, encodeCommand({ op: "put", key: "a", value: "2", prev: "0" })), { ok: false, prev: "1", index: 2 });
-    assert.deepEqual(sm.apply(3, encodeCommand({ op: "put", key: "a", value: "2", prev: "1" })), { ok: true, prev: "1", index: 3 });
-    assert.deepEqual(sm.apply(4, encodeCommand({ op: "put", key: "b", value: "x", prev: null })), { ok: true, prev: null, index: 4 });
-    assert.deepEqual(sm.apply(5, encodeCommand({ op: "put", key: "b", value: "y", prev: null })), { ok: false, prev: "x", index: 5 });
-    assert.deepEqual(sm.apply(6, encodeCommand({ op: "del", key: "a", prev: "9" })), { ok: false, prev: "2", index: 6 });
-    assert.deepEqual(sm.apply(7, encodeCommand({ op: "del", key: "a" })), { ok: true, prev: "2", index: 7 });
-    assert.equal(sm.get("a"), null);
-    assert.deepEqual(sm.list(""), { b: "x" });
-  });
-
-  test("snapshot and restore give the same state, members included", () => {
-    const sm = new KvStateMachine();
-    sm.apply(1, encodeCommand({ op: "put", key: "k", value: "v" }));
-    sm.addMember(2, 5n, { raft: "r:1", http: "h:1" });
-    const copy = new KvStateMachine();
-    copy.restore(sm.snapshot());
-    assert.equal(copy.get("k"), "v");
-    assert.deepEqual([...copy.memberAddrs()], [["5", { raft: "r:1", http: "h:1" }]]);
-    assert.equal(copy.appliedIndex(), 2);
-    copy.restore(undefined);
-    assert.equal(copy.size(), 0);
   });
 });
 
