@@ -11,8 +11,10 @@ import { isHostPort } from "./addr.js";
 
 /** Longest key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 4096;
-/** Longest value, in UTF-8 bytes (the HTTP body limit is 1 MiB of JSON around it). */
+/** Longest value, in UTF-8 bytes. */
 export const MAX_VALUE_BYTES = 1024 * 1024;
+/** Largest HTTP request body: a value of {@link MAX_VALUE_BYTES} plus room for the JSON around it. */
+export const MAX_BODY_BYTES = MAX_VALUE_BYTES + 64 * 1024;
 
 /** A write command, as proposed (JSON in the entry). */
 export type Command =

@@ -283,6 +283,8 @@ function statusOf(s: KvServer): Record<string, unknown> {
     counters: s.counters,
     transport: s.transport.stats(),
     blocked: s.transport.blockedPeers(),
+    eventLoop: s.loop.report(),
+    rssBytes: process.memoryUsage.rss(),
     pid: process.pid,
   };
 }

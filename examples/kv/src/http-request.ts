@@ -12,11 +12,8 @@
  * @module
  */
 import type { IncomingMessage } from "node:http";
-import { MAX_VALUE_BYTES } from "./command.js";
+import { MAX_BODY_BYTES } from "./command.js";
 import { HttpError } from "./errors.js";
-
-/** Largest request body: a value of {@link MAX_VALUE_BYTES} plus room for the JSON around it. */
-export const MAX_BODY_BYTES = MAX_VALUE_BYTES + 64 * 1024;
 
 /** A request target split into the raw path and the decoded query parameters. */
 export interface RequestTarget {

@@ -30,6 +30,7 @@ import type { KvConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { handleHttp } from "./http-api.js";
 import { raftLogger } from "./logger.js";
+import { LoopMonitor } from "./loop-monitor.js";
 import { AutoPromoter } from "./membership.js";
 import { KvStateMachine } from "./state-machine.js";
 import type { CommandResult, MemberRecord } from "./state-machine.js";
@@ -94,9 +95,13 @@ export class KvServer {
   readonly node: RaftNode<CommandResult>;
   /** Promotes caught-up learners while this member leads. */
   readonly promoter: AutoPromoter;
+  /** How late timers fire: the event loop's stalls (GET /status `eventLoop`). */
+  readonly loop = new LoopMonitor();
   private readonly snapshotter: Snapshotter;
   private http: Server | undefined;
   private stopped = false;
+  /** How long the last `take` took (logged with the save that follows). */
+  private lastTakeMs = 0;
   readonly counters: KvCounters = {
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
@@ -159,17 +164,18 @@ export class KvServer {
       // 3. apply: a result for every entry, refusals included; never throws.
       apply: (e) => this.applyEntry(e.index, e.data),
       restore: async (snap) => {
+        const t0 = performance.now();
         await this.sm.restore(snap.data);
         this.syncPeers();
         if (snap.metadata.index > 0) this.counters.snapshotsInstalled++;
-        this.log.info("state restored from a snapshot", { index: snap.metadata.index, keys: this.sm.size(), bytes: snap.data?.length ?? 0 });
+        this.log.info("state restored from a snapshot", { index: snap.metadata.index, keys: this.sm.size(), bytes: snap.data?.length ?? 0, restoreMs: Math.round(performance.now() - t0) });
       },
       applyConfChange: (c) => this.onConfChange(c),
       // Snapshots every N entries, written in pieces (the event loop turns meanwhile); the log
       // is compacted behind them, old files purged.
       snapshot: {
         entries: cfg.snapshotEntries,
-        take: () => this.sm.snapshot(),
+        take: () => this.takeSnapshot(),
         save: (s) => this.saveSnapshot(s.index, s.confState, s.data),
       },
       onLeaderChange: (lead, state, term) => this.log.info("leader changed", { lead, state, term }),
@@ -194,7 +200,7 @@ export class KvServer {
             key: await readPem("client-key", cfg.clientTls.keyFile),
             ...(cfg.clientTls.caFile === undefined ? {} : { ca: await readPem("client-ca", cfg.clientTls.caFile) }),
           };
-    const storage = await DiskStorage.open(cfg.dataDir, { segmentSizeBytes: cfg.walSegmentBytes });
+    const storage = await DiskStorage.open(cfg.dataDir, { segmentSizeBytes: cfg.walSegmentBytes, maxCachedBytes: cfg.walCacheBytes });
     let s: KvServer;
     try {
       s = new KvServer(cfg, log, storage, options);
@@ -209,6 +215,7 @@ export class KvServer {
       const fresh = await s.node.start(bootstrap === undefined ? {} : { bootstrap });
       s.syncPeers();
       s.promoter.start();
+      s.loop.start();
       log.info(fresh ? "bootstrapped a new member" : "restarted", {
         dataDir: cfg.dataDir,
         firstIndex: storage.firstIndex(),
@@ -265,6 +272,7 @@ export class KvServer {
     if (this.stopped) return;
     this.stopped = true;
     this.promoter.stop();
+    this.loop.stop();
     const http = this.http;
     if (http !== undefined) {
       http.closeAllConnections();
@@ -377,8 +385,19 @@ export class KvServer {
     }
   }
 
+  /** The state machine's snapshot, timed (the time is logged with the save). */
+  private async takeSnapshot(): Promise<Uint8Array> {
+    const t0 = performance.now();
+    const data = await this.sm.snapshot();
+    this.lastTakeMs = Math.round(performance.now() - t0);
+    this.log.info("state serialised for a snapshot", { bytes: data.length, takeMs: this.lastTakeMs });
+    return data;
+  }
+
   private async saveSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<void> {
+    const t0 = performance.now();
     await this.storage.createSnapshot(index, confState, data);
+    const t1 = performance.now();
     this.counters.snapshotsTaken++;
     const compactTo = index - this.cfg.catchUpEntries;
     if (compactTo >= this.storage.firstIndex()) {
@@ -387,8 +406,18 @@ export class KvServer {
       this.counters.walCompactions++;
       this.counters.walSegmentsPurged += Math.max(0, before - (await walSegments(this.cfg.dataDir)));
     }
+    const t2 = performance.now();
     const purged = await this.snapshotter.purge(2);
     this.counters.snapFilesPurged += purged.length;
-    this.log.info("snapshot taken", { index, bytes: data.length, compactedTo: compactTo, purgedSnapFiles: purged.length });
+    this.log.info("snapshot taken", {
+      index,
+      bytes: data.length,
+      compactedTo: compactTo,
+      purgedSnapFiles: purged.length,
+      takeMs: this.lastTakeMs,
+      saveMs: Math.round(t1 - t0),
+      compactMs: Math.round(t2 - t1),
+      purgeMs: Math.round(performance.now() - t2),
+    });
   }
 }
