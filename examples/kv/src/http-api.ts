@@ -9,7 +9,7 @@
  * | `PUT /kv/:key` `{value, prev?}` | 200 `{ok, key, prev, index}`; 412 `compare_failed`; 507 `no_space` |
  * | `DELETE /kv/:key` (`?prev=v`) | 200 `{ok, key, prev, index}`; 412 `compare_failed` |
  * | `GET /kv?prefix=&after=&limit=` (`&serializable`) | `{kvs: [{key, value}], more, next, index}` |
- * | `GET /status`, `GET /health`, `GET /members` | status |
+ * | `GET /status`, `GET /health`, `GET /members`, `GET /members/:id` | status |
  * | `POST /members {id, raftAddr, httpAddr, learner?}` | adds a learner (leader only) |
  * | `POST /members/:id/promote` | learner to voter if caught up, else 409 `not_ready` (leader only) |
  * | `DELETE /members/:id` | removes a member (leader only) |

@@ -28,6 +28,11 @@ import type { CommandResult, MemberRecord } from "./state-machine.js";
 export const PROMOTE_MAX_LAG = 64;
 /** How often the leader looks for learners to promote, in ms. */
 export const PROMOTE_CHECK_MS = 500;
+/**
+ * The most members (voters and learners) POST /members lets the cluster have: the leader sends
+ * to each of them every heartbeat, so their number must not be a client's to choose.
+ */
+export const MAX_MEMBERS = 32;
 
 /** What membership needs from the server. */
 export interface MembershipHost {
@@ -93,7 +98,8 @@ export function readiness(h: MembershipHost, id: bigint): Readiness {
 /**
  * POST /members `{id, raftAddr, httpAddr, learner?}`: adds a learner; with `learner: true` it
  * stays one, otherwise it is promoted once caught up.
- * @throws {@link HttpError} 400 for bad fields, 421 off the leader, 409 `exists`; the node's errors.
+ * @throws {@link HttpError} 400 for bad fields, 421 off the leader, 409 `exists` or
+ * `too_many_members` (see {@link MAX_MEMBERS}); the node's errors.
  */
 export async function addMember(h: MembershipHost, id: bigint, b: Record<string, unknown>): Promise<{ confState: ConfState; promote: boolean }> {
   if (!isHostPort(b["raftAddr"]) || !isHostPort(b["httpAddr"])) {
@@ -101,7 +107,10 @@ export async function addMember(h: MembershipHost, id: bigint, b: Record<string,
   }
   if (b["learner"] !== undefined && typeof b["learner"] !== "boolean") throw new HttpError(400, "bad_request", "learner must be a boolean");
   requireLeader(h);
-  if (inConfig(h.node.status().config, id) !== undefined) throw new HttpError(409, "exists", `member ${id} already exists`);
+  const cs = h.node.status().config;
+  if (inConfig(cs, id) !== undefined) throw new HttpError(409, "exists", `member ${id} already exists`);
+  const count = new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext]).size;
+  if (count >= MAX_MEMBERS) throw new HttpError(409, "too_many_members", `the cluster has ${count} members, the most POST /members adds up to (remove some first)`);
   const promote = b["learner"] !== true;
   const addr: MemberAddr = { raft: b["raftAddr"], http: b["httpAddr"] };
   await afterPreviousChange(h.node);

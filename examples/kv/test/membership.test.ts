@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { MAX_MEMBERS } from "../src/membership.js";
 import { InProcCluster } from "./helpers/inproc.js";
 
 type Members = { id: string; role: string; promote: boolean; raft: string | null }[];
@@ -46,6 +47,18 @@ describe("membership: learner first", { timeout: 120_000 }, () => {
     assert.deepEqual(c.server(lead).node.status().config.voters, [1n, 2n, 3n]);
     for (const id of ["4", "5", "6"]) assert.equal((await c.req(lead, "DELETE", `/members/${id}`)).status, 200);
     assert.deepEqual(c.fatalErrors(), []);
+  });
+
+  test(`POST /members stops at ${MAX_MEMBERS} members (409 too_many_members)`, async () => {
+    const ids = Array.from({ length: MAX_MEMBERS - 3 }, (_, i) => 100 + i);
+    for (const id of ids) {
+      const r = await c.req(lead, "POST", "/members", { id: String(id), raftAddr: `127.0.0.1:${id}`, httpAddr: `127.0.0.1:${id}` });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    const over = await c.req(lead, "POST", "/members", { id: "999", raftAddr: "127.0.0.1:999", httpAddr: "127.0.0.1:999" });
+    assert.equal(over.status, 409);
+    assert.equal(over.body["code"], "too_many_members");
+    for (const id of ids) assert.equal((await c.req(lead, "DELETE", `/members/${id}`)).status, 200);
   });
 
   test("a member that is not the leader answers membership requests with 421 not_leader and the leader's address", async () => {
