@@ -124,7 +124,7 @@ export function isJsonContentType(req: IncomingMessage): boolean {
  * Reads a JSON object body. The content type must be `application/json` (see the module
  * comment), even when the body is empty (`{}` is then assumed).
  * @throws {@link HttpError} 415 `unsupported_media_type`, 413 `too_large`, 400 `bad_json`,
- * 400 `bad_request` (not an object).
+ * 400 `bad_request` (not an object), 400 `aborted` (the body was cut off).
  */
 export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   if (!isJsonContentType(req)) {
@@ -134,10 +134,17 @@ export async function readJsonObject(req: IncomingMessage): Promise<Record<strin
   if (declared > MAX_BODY_BYTES) throw new HttpError(413, "too_large", `body over ${MAX_BODY_BYTES} bytes`);
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > MAX_BODY_BYTES) throw new HttpError(413, "too_large", `body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(c);
+  try {
+    for await (const c of req as AsyncIterable<Buffer>) {
+      n += c.length;
+      if (n > MAX_BODY_BYTES) throw new HttpError(413, "too_large", `body over ${MAX_BODY_BYTES} bytes`);
+      chunks.push(c);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // The client went away (or the connection broke) in the middle of its body: its doing, and
+    // nobody is left to answer; not an internal error.
+    throw new HttpError(400, "aborted", "the request body was cut off");
   }
   if (n === 0) return {};
   let v: unknown;

@@ -177,6 +177,25 @@ describe("HTTP API: client mistakes, keys, content types, addresses, pages", { t
     assert.equal(seen, 12);
   });
 
+  test("a client that goes away in the middle of its body is not an internal error", async () => {
+    const { connect } = await import("node:net");
+    const before = (c.server(1n).counters as { internalErrors: number }).internalErrors;
+    for (const path of ["/kv/cut", "/members", "/transfer-leader"]) {
+      const i = http.lastIndexOf(":");
+      await new Promise<void>((resolve) => {
+        const sock = connect(Number(http.slice(i + 1)), http.slice(0, i), () => {
+          sock.write(`${path === "/kv/cut" ? "PUT" : "POST"} ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"value":"tru`);
+          setTimeout(() => sock.destroy(), 100);
+        });
+        sock.on("close", () => resolve());
+        sock.on("error", () => {});
+      });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((c.server(1n).counters as { internalErrors: number }).internalErrors, before);
+    assert.ok(!c.member(1n).logs.some((l) => l.includes("internal error")), "nothing logged as an internal error");
+  });
+
   test("GET /health and /status carry no client-controlled surprises; the member never failed", async () => {
     assert.equal((await c.req(1n, "GET", "/health")).status, 200);
     const s = await c.req(1n, "GET", "/status");
