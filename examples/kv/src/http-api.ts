@@ -114,62 +114,70 @@ async function route(s: KvServer, req: IncomingMessage): Promise<Answer> {
     if (method !== "GET") throw methodNotAllowed(method, p);
     return range(s, t);
   }
-  if (p === "/status" || p === "/health" || p === "/members") {
-    if (method === "GET") {
-      allowQuery(t.query, []);
-      if (p === "/status") return { status: 200, body: statusOf(s) };
-      if (p === "/members") return { status: 200, body: { members: s.members() } };
-      const ok = s.node.leader() !== 0n;
-      return { status: ok ? 200 : 503, body: ok ? { ok } : { ok, code: "no_leader", error: "no leader known" } };
-    }
-    if (p === "/members" && method === "POST") {
-      allowQuery(t.query, []);
-      const b = await readJsonObject(req);
-      const id = parseMemberId(b["id"], "id");
-      const r = await addMember(s, id, b);
-      return { status: 200, body: { ok: true, id: id.toString(), role: "learner", promote: r.promote, voters: r.confState.voters, learners: r.confState.learners, members: s.members() } };
-    }
-    throw methodNotAllowed(method, p);
-  }
-  const m = /^\/members\/([^/]+)(\/promote)?$/.exec(p);
-  if (m !== null) {
+  if (p === "/status" || p === "/health") {
+    if (method !== "GET") throw methodNotAllowed(method, p);
     allowQuery(t.query, []);
-    const id = parseMemberId(m[1], "member id");
-    if (m[2] !== undefined) {
-      if (method !== "POST") throw methodNotAllowed(method, p);
-      await readJsonObject(req);
-      const cs = await promoteMember(s, id);
-      return { status: 200, body: { ok: true, id: id.toString(), role: "voter", voters: cs.voters, learners: cs.learners } };
-    }
-    if (method === "GET") {
-      const rec = s.members().find((x) => x.id === id.toString());
-      if (rec === undefined) throw new HttpError(404, "not_found", `member ${id} does not exist`);
-      return { status: 200, body: { member: rec, ...(rec.role === "learner" ? { readiness: readiness(s, id) } : {}) } };
-    }
-    if (method !== "DELETE") throw methodNotAllowed(method, p);
-    const cs = await removeMember(s, id);
-    return { status: 200, body: { ok: true, voters: cs.voters, learners: cs.learners } };
+    if (p === "/status") return { status: 200, body: statusOf(s) };
+    const ok = s.node.leader() !== 0n;
+    return { status: ok ? 200 : 503, body: ok ? { ok } : { ok, code: "no_leader", error: "no leader known" } };
   }
-  if (p === "/transfer-leader") {
-    if (method !== "POST") throw methodNotAllowed(method, p);
-    allowQuery(t.query, []);
-    const to = parseMemberId((await readJsonObject(req))["to"], "to");
-    const t0 = Date.now();
-    await s.node.transferLeader(to);
-    return { status: 200, body: { ok: true, ms: Date.now() - t0 } };
-  }
-  if (p === "/admin/partition") {
-    if (method !== "POST") throw methodNotAllowed(method, p);
-    allowQuery(t.query, []);
-    if (!s.cfg.faultInjection) throw new HttpError(403, "disabled", "fault injection is disabled (start with --fault-injection)");
-    const b = await readJsonObject(req);
-    if (!Array.isArray(b["block"]) || b["block"].length > 1000) throw new HttpError(400, "bad_request", "want {block: [ids]}");
-    const ids = (b["block"] as unknown[]).map((x) => parseMemberId(x, "block[]"));
-    s.transport.setBlocked(ids);
-    s.log.warn("fault injection: traffic blocked", { block: ids });
-    return { status: 200, body: { ok: true, blocked: ids } };
-  }
+  if (p === "/members" || p.startsWith("/members/")) return membersRoute(s, req, t, method);
+  if (p === "/transfer-leader") return transferRoute(s, req, t, method);
+  if (p === "/admin/partition") return partitionRoute(s, req, t, method);
   throw new HttpError(404, "not_found", `no route for ${method} ${p.slice(0, 100)}`);
+}
+
+/** `/members`, `/members/:id`, `/members/:id/promote`. */
+async function membersRoute(s: KvServer, req: IncomingMessage, t: RequestTarget, method: string): Promise<Answer> {
+  allowQuery(t.query, []);
+  if (t.rawPath === "/members") {
+    if (method === "GET") return { status: 200, body: { members: s.members() } };
+    if (method !== "POST") throw methodNotAllowed(method, t.rawPath);
+    const b = await readJsonObject(req);
+    const id = parseMemberId(b["id"], "id");
+    const r = await addMember(s, id, b);
+    return { status: 200, body: { ok: true, id: id.toString(), role: "learner", promote: r.promote, voters: r.confState.voters, learners: r.confState.learners, members: s.members() } };
+  }
+  const m = /^\/members\/([^/]+)(\/promote)?$/.exec(t.rawPath);
+  if (m === null) throw new HttpError(404, "not_found", `no route for ${method} ${t.rawPath.slice(0, 100)}`);
+  const id = parseMemberId(m[1], "member id");
+  if (m[2] !== undefined) {
+    if (method !== "POST") throw methodNotAllowed(method, t.rawPath);
+    await readJsonObject(req);
+    const cs = await promoteMember(s, id);
+    return { status: 200, body: { ok: true, id: id.toString(), role: "voter", voters: cs.voters, learners: cs.learners } };
+  }
+  if (method === "GET") {
+    const rec = s.members().find((x) => x.id === id.toString());
+    if (rec === undefined) throw new HttpError(404, "not_found", `member ${id} does not exist`);
+    return { status: 200, body: { member: rec, ...(rec.role === "learner" ? { readiness: readiness(s, id) } : {}) } };
+  }
+  if (method !== "DELETE") throw methodNotAllowed(method, t.rawPath);
+  const cs = await removeMember(s, id);
+  return { status: 200, body: { ok: true, voters: cs.voters, learners: cs.learners } };
+}
+
+/** `POST /transfer-leader {to}`. */
+async function transferRoute(s: KvServer, req: IncomingMessage, t: RequestTarget, method: string): Promise<Answer> {
+  if (method !== "POST") throw methodNotAllowed(method, t.rawPath);
+  allowQuery(t.query, []);
+  const to = parseMemberId((await readJsonObject(req))["to"], "to");
+  const t0 = Date.now();
+  await s.node.transferLeader(to);
+  return { status: 200, body: { ok: true, ms: Date.now() - t0 } };
+}
+
+/** `POST /admin/partition {block: [ids]}` (fault injection). */
+async function partitionRoute(s: KvServer, req: IncomingMessage, t: RequestTarget, method: string): Promise<Answer> {
+  if (method !== "POST") throw methodNotAllowed(method, t.rawPath);
+  allowQuery(t.query, []);
+  if (!s.cfg.faultInjection) throw new HttpError(403, "disabled", "fault injection is disabled (start with --fault-injection)");
+  const b = await readJsonObject(req);
+  if (!Array.isArray(b["block"]) || b["block"].length > 1000) throw new HttpError(400, "bad_request", "want {block: [ids]}");
+  const ids = (b["block"] as unknown[]).map((x) => parseMemberId(x, "block[]"));
+  s.transport.setBlocked(ids);
+  s.log.warn("fault injection: traffic blocked", { block: ids });
+  return { status: 200, body: { ok: true, blocked: ids } };
 }
 
 function keyOf(rawPath: string): string {

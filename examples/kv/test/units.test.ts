@@ -31,12 +31,32 @@ describe("config", () => {
     { name: "election ticks not above heartbeat", argv: ["--election-ticks", "1"], msg: /election-ticks/ },
     { name: "bad cluster", argv: ["--cluster", "1=localhost"], msg: /cannot parse/ },
     { name: "missing value", argv: ["--tick-ms"], msg: /needs a value/ },
+    { name: "a port over 65535 in the cluster", argv: ["--cluster", "1=h:99999/h:1"], msg: /cannot parse/ },
+    { name: "a port of 0 in the cluster", argv: ["--cluster", "1=h:0/h:1"], msg: /cannot parse/ },
+    { name: "a member id of 2^64", argv: ["--cluster", "18446744073709551616=h:1/h:2"], msg: /ids must be in/ },
+    { name: "--id 2^64", argv: ["--id", "18446744073709551616", "--join", "--raft-addr", "h:1", "--http-addr", "h:2"], msg: /--id/ },
+    { name: "a bad --raft-addr", argv: ["--id", "4", "--join", "--raft-addr", "h:1e3", "--http-addr", "h:2"], msg: /bad address/ },
+    { name: "--quota-bytes 0", argv: ["--quota-bytes", "0"], msg: /--quota-bytes/ },
+    { name: "--client-cert without --client-key", argv: ["--client-cert", "c.pem"], msg: /go together/ },
+    { name: "--client-ca alone", argv: ["--client-ca", "ca.pem"], msg: /go together/ },
   ];
   for (const b of bad) {
     test(`rejects: ${b.name}`, () => {
       assert.throws(() => parseConfig(b.argv, {}), (e: unknown) => e instanceof ConfigError && b.msg.test(e.message));
     });
   }
+
+  test("quota, log cache and HTTPS flags", () => {
+    const d = parseConfig([], {});
+    assert.equal(d.quotaBytes, 256 * 1024 * 1024);
+    assert.ok(d.walCacheBytes > 256 * 1024 * 1024);
+    assert.equal(d.clientTls, undefined);
+    const c = parseConfig(["--quota-bytes", "1000", "--wal-cache-bytes", "2000000", "--client-cert", "c.pem", "--client-key", "k.pem", "--client-ca", "ca.pem"], {});
+    assert.equal(c.quotaBytes, 1000);
+    assert.equal(c.walCacheBytes, 2_000_000);
+    assert.deepEqual(c.clientTls, { certFile: "c.pem", keyFile: "k.pem", caFile: "ca.pem" });
+    assert.equal(parseConfig(["--id", "18446744073709551615", "--join", "--raft-addr", "h:1", "--http-addr", "h:2"], {}).id, 0xffffffffffffffffn);
+  });
 
   test("a joining member takes its addresses from flags", () => {
     const c = parseConfig(["--id", "4", "--join", "--raft-addr", "127.0.0.1:9", "--http-addr", "127.0.0.1:10"], {});
@@ -61,6 +81,9 @@ describe("client outcomes", () => {
     { name: "client timeout: unknown", status: 0, body: {}, error: "TIMEOUT", want: "unknown" },
     { name: "connection reset: unknown", status: 0, body: {}, error: "ECONNRESET", want: "unknown" },
     { name: "400 bad request", status: 400, body: {}, want: "not_applied" },
+    { name: "421 not_leader: not submitted", status: 421, body: { outcome: "not_applied" }, want: "not_applied" },
+    { name: "507 no_space: refused", status: 507, body: { outcome: "not_applied" }, want: "not_applied" },
+    { name: "500 internal on a write: unknown", status: 500, body: { outcome: "unknown" }, want: "unknown" },
   ];
   for (const c of cases) {
     test(c.name, () => {
