@@ -239,11 +239,16 @@ export class KvServer {
         res.destroy();
       });
     };
+    // Node enforces requestTimeout and headersTimeout only when it checks the connections, every
+    // 30 s by default: a client that never finishes its request would hold its socket 30 s.
+    const requestTimeout = this.cfg.requestTimeoutMs + 5000;
+    const limits = { requestTimeout, headersTimeout: Math.min(10_000, requestTimeout), connectionsCheckingInterval: 1000 };
     const http: Server =
       tls === undefined
-        ? createServer(handler)
+        ? createServer(limits, handler)
         : createHttpsServer(
             {
+              ...limits,
               cert: tls.cert,
               key: tls.key,
               minVersion: "TLSv1.2",
@@ -251,8 +256,6 @@ export class KvServer {
             },
             handler,
           );
-    http.requestTimeout = this.cfg.requestTimeoutMs + 5000;
-    http.headersTimeout = 10_000;
     http.on("tlsClientError", (err: Error) => this.log.debug("TLS handshake refused", { error: err.message }));
     const addr = parseHostPort(this.cfg.httpAddr);
     if (addr === undefined) throw new ConfigError(`bad http address ${JSON.stringify(this.cfg.httpAddr)}`);

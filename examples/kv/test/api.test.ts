@@ -7,6 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { RANGE_PAGE_BYTES, listAll } from "@tsraft/example-kv";
 import { MAX_KEY_BYTES } from "../src/command.js";
 import { InProcCluster } from "./helpers/inproc.js";
@@ -43,14 +44,37 @@ function raw(
 
 const JSON_CT = { "content-type": "application/json" };
 
+/** A request whose body never comes (chunked, or shorter than its content-length), sent raw; resolves with the status and the time to it. */
+function unfinished(addr: string, header: string): Promise<{ status: number; ms: number }> {
+  const i = addr.lastIndexOf(":");
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    let got = "";
+    const sock = connect(Number(addr.slice(i + 1)), addr.slice(0, i), () => {
+      sock.write(`PUT /kv/slow HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${header}\r\n\r\n${header.startsWith("content-length") ? '{"val' : ""}`);
+    });
+    const timer = setTimeout(() => sock.destroy(), 40_000);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0), ms: Date.now() - t0 });
+    };
+    sock.on("data", (d: Buffer) => (got += d.toString("latin1")));
+    sock.on("close", done);
+    sock.on("error", () => {});
+  });
+}
+
 describe("HTTP API: client mistakes, keys, content types, addresses, pages", { timeout: 120_000 }, () => {
   let c: InProcCluster;
   let http: string;
+  /** Sent first, checked last (it takes the request timeout). */
+  let slow: Promise<{ status: number; ms: number }[]>;
   before(async () => {
-    c = await InProcCluster.create(1);
+    c = await InProcCluster.create(1, ["--request-timeout-ms", "1000"]);
     await c.startAll();
     await c.waitForLeader();
     http = c.member(1n).addr.http;
+    slow = Promise.all([unfinished(http, "transfer-encoding: chunked"), unfinished(http, "content-length: 500")]);
   });
   after(async () => {
     await c.cleanup();
@@ -178,7 +202,6 @@ describe("HTTP API: client mistakes, keys, content types, addresses, pages", { t
   });
 
   test("a client that goes away in the middle of its body is not an internal error", async () => {
-    const { connect } = await import("node:net");
     const before = (c.server(1n).counters as { internalErrors: number }).internalErrors;
     for (const path of ["/kv/cut", "/members", "/transfer-leader"]) {
       const i = http.lastIndexOf(":");
@@ -194,6 +217,14 @@ describe("HTTP API: client mistakes, keys, content types, addresses, pages", { t
     await new Promise((r) => setTimeout(r, 200));
     assert.equal((c.server(1n).counters as { internalErrors: number }).internalErrors, before);
     assert.ok(!c.member(1n).logs.some((l) => l.includes("internal error")), "nothing logged as an internal error");
+  });
+
+  test("a client that never finishes its request gets 408 once the request timeout (1 s + 5 s) is over, not 30 s later", async () => {
+    const rs = await slow;
+    for (const r of rs) {
+      assert.equal(r.status, 408);
+      assert.ok(r.ms < 8500, `answered after ${r.ms} ms`);
+    }
   });
 
   test("GET /health and /status carry no client-controlled surprises; the member never failed", async () => {
