@@ -6,6 +6,7 @@
  * @module
  */
 import { request } from "node:http";
+import { request as httpsRequest } from "node:https";
 
 /** The answer to one request. */
 export interface KvResponse {
@@ -17,16 +18,25 @@ export interface KvResponse {
   error?: string;
 }
 
+/** HTTPS for {@link kvRequest}: the CA that signed the server's certificate, and a client certificate when the server asks for one. */
+export interface ClientTls {
+  ca: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
 /** What is known about the effect of a write. */
 export type Outcome = "ok" | "not_applied" | "unknown";
 
 /**
  * Sends one request to `addr` (`host:port`) and resolves with the answer, or with status 0
- * and `error` when none came within `timeoutMs`. Never rejects.
+ * and `error` when none came within `timeoutMs`. Never rejects. A body is sent as JSON
+ * (`content-type: application/json`); `tls` makes it an HTTPS request.
  */
-export function kvRequest(addr: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<KvResponse> {
+export function kvRequest(addr: string, method: string, path: string, body: unknown, timeoutMs: number, tls?: ClientTls): Promise<KvResponse> {
   const i = addr.lastIndexOf(":");
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const send = tls === undefined ? request : httpsRequest;
   return new Promise<KvResponse>((resolve) => {
     let done = false;
     const finish = (r: KvResponse): void => {
@@ -35,7 +45,7 @@ export function kvRequest(addr: string, method: string, path: string, body: unkn
       clearTimeout(timer);
       resolve(r);
     };
-    const req = request(
+    const req = send(
       {
         host: addr.slice(0, i),
         port: Number(addr.slice(i + 1)),
@@ -43,6 +53,7 @@ export function kvRequest(addr: string, method: string, path: string, body: unkn
         path,
         agent: false,
         headers: payload === undefined ? {} : { "content-type": "application/json", "content-length": payload.length },
+        ...(tls === undefined ? {} : { ca: tls.ca, ...(tls.cert === undefined ? {} : { cert: tls.cert }), ...(tls.key === undefined ? {} : { key: tls.key }) }),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -69,11 +80,39 @@ export function kvRequest(addr: string, method: string, path: string, body: unkn
 }
 
 /**
+ * Every key with `prefix` and its value, read page by page (`GET /kv?prefix=&after=&limit=1000`,
+ * `serializable` reads a member's local state). Resolves with undefined if a page fails.
+ * Bounded: at most `maxPages` pages.
+ */
+export async function listAll(
+  addr: string,
+  prefix: string,
+  opts: { serializable?: boolean; timeoutMs?: number; maxPages?: number; tls?: ClientTls } = {},
+): Promise<{ kvs: Map<string, string>; index: number } | undefined> {
+  const kvs = new Map<string, string>();
+  let after: string | undefined;
+  let index = 0;
+  for (let page = 0; page < (opts.maxPages ?? 10_000); page++) {
+    const q = new URLSearchParams({ prefix, limit: "1000" });
+    if (after !== undefined) q.set("after", after);
+    if (opts.serializable === true) q.set("serializable", "");
+    const r = await kvRequest(addr, "GET", `/kv?${q.toString()}`, undefined, opts.timeoutMs ?? 5000, opts.tls);
+    if (r.status !== 200) return undefined;
+    if (page === 0) index = r.body["index"] as number;
+    for (const kv of r.body["kvs"] as { key: string; value: string }[]) kvs.set(kv.key, kv.value);
+    if (r.body["more"] !== true) return { kvs, index };
+    after = r.body["next"] as string;
+  }
+  return undefined;
+}
+
+/**
  * What a write's answer says about its effect. 200 and 412 are definite answers (`ok`: the
  * command was applied, a failed compare included).
  */
 export function writeOutcome(r: KvResponse): Outcome {
   if (r.status === 200 || r.status === 412) return "ok";
+  if (r.body["outcome"] === "unknown") return "unknown";
   if (r.status === 0) return r.error === "ECONNREFUSED" ? "not_applied" : "unknown";
   if (r.body["outcome"] === "not_applied") return "not_applied";
   if (r.status >= 400 && r.status < 500) return "not_applied";

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     console.log(`member ${id}: http://${m.addr.http}  raft ${m.addr.raft}  pid ${m.proc!.pid}  log ${m.logFile}${id === leader ? "  (leader)" : ""}`);
   }
   const a = cluster.member(cluster.ids()[0]!).addr.http;
-  console.log(`\ntry:\n  curl -X PUT -d '{"value":"world"}' http://${a}/kv/hello\n  curl http://${a}/kv/hello\n  curl http://${a}/status\n\nCtrl-C stops the cluster.`);
+  console.log(`\ntry:\n  curl -X PUT -H 'content-type: application/json' -d '{"value":"world"}' http://${a}/kv/hello\n  curl http://${a}/kv/hello\n  curl http://${a}/status\n\nCtrl-C stops the cluster.`);
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;

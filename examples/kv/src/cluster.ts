@@ -21,8 +21,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { kvRequest } from "./client.js";
+import type { KvResponse } from "./client.js";
+import type { MemberAddr } from "./command.js";
 import { formatCluster } from "./config.js";
-import type { MemberAddr } from "./state-machine.js";
+import { UNHANDLED_MARKER } from "./crash.js";
 
 /** The options of {@link LocalCluster.create}. */
 export interface ClusterOptions {
@@ -61,7 +63,7 @@ export interface MemberStatus {
   firstIndex: number;
   lastIndex: number;
   keys: number;
-  members: { id: string; raft: string; http: string; role: string }[];
+  members: { id: string; raft: string | null; http: string | null; role: "voter" | "learner"; promote: boolean }[];
   leader: { id: string; http: string | null } | null;
   counters: Record<string, number>;
 }
@@ -363,6 +365,67 @@ export class LocalCluster {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`cluster: member ${id} did not apply ${index} within ${timeoutMs} ms`);
+  }
+
+  /**
+   * Sends a membership request (POST /members, POST /members/:id/promote, DELETE
+   * /members/:id) to the leader: to a running member first, then wherever its 421
+   * `not_leader` answer points, retrying while no leader is known. Bounded: at most 20
+   * attempts, each with a timeout.
+   */
+  async membership(method: string, path: string, body: unknown, timeoutMs = 10_000): Promise<KvResponse> {
+    const up = (): bigint[] => this.ids().filter((id) => this.isRunning(id) && !this.member(id).paused);
+    let target = this.member(up()[0] ?? this.ids()[0]!).addr.http;
+    let last: KvResponse = { status: 0, body: {}, error: "no attempt" };
+    for (let attempt = 0; attempt < 20; attempt++) {
+      last = await kvRequest(target, method, path, body, timeoutMs);
+      const lead = last.body["leader"] as { http?: string | null } | null | undefined;
+      if (last.status === 421 && typeof lead?.http === "string") {
+        target = lead.http;
+        continue;
+      }
+      if (last.status === 421 || (last.status === 503 && last.body["outcome"] === "not_applied") || last.status === 0) {
+        await new Promise((r) => setTimeout(r, 200));
+        const ids = up();
+        if (ids.length > 0) target = this.member(ids[attempt % ids.length]!).addr.http;
+        continue;
+      }
+      return last;
+    }
+    return last;
+  }
+
+  /** Waits until member `id` is a voter (promoted), as `via`'s GET /members says. @throws Error after `timeoutMs`. */
+  async waitForVoter(id: bigint, timeoutMs = 20_000, via?: bigint): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const from = via ?? this.ids().find((x) => x !== id && this.isRunning(x) && !this.member(x).paused);
+      if (from !== undefined) {
+        const s = await this.status(from, 1000);
+        if (s?.members.some((m) => m.id === id.toString() && m.role === "voter") === true) return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`cluster: member ${id} was not promoted to voter within ${timeoutMs} ms`);
+  }
+
+  /**
+   * The members whose log holds the {@link UNHANDLED_MARKER} (an unhandled rejection or an
+   * uncaught exception: a bug), with the line.
+   */
+  unhandledInLogs(): { id: bigint; line: string }[] {
+    const out: { id: bigint; line: string }[] = [];
+    for (const id of this.ids()) {
+      let text = "";
+      try {
+        text = readFileSync(this.member(id).logFile, "utf8");
+      } catch {
+        continue;
+      }
+      const line = text.split("\n").find((l) => l.startsWith(UNHANDLED_MARKER));
+      if (line !== undefined) out.push({ id, line: line.slice(0, 500) });
+    }
+    return out;
   }
 
   /** SIGKILLs every member and removes the temporary directory (unless `keepDir`). */

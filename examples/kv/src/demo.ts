@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { kvRequest } from "./client.js";
+import { kvRequest, listAll } from "./client.js";
 import type { KvResponse } from "./client.js";
 import { LocalCluster, here, serverCommand } from "./cluster.js";
 import type { MemberStatus } from "./cluster.js";
@@ -146,15 +146,22 @@ async function main(): Promise<void> {
       check(r.body["value"] === `value-299-${PAD}`, "the restarted member to have the new keys");
     });
 
-    const m4 = await step("Add a fourth member (POST /members, then start it with --join)", async () => {
+    const m4 = await step("Add a fourth member: a learner first (POST /members, start it with --join), promoted once caught up", async () => {
       const slot = await cluster.addSlot(4n);
-      const r = await req(leader2, "POST", "/members", { id: "4", raftAddr: slot.addr.raft, httpAddr: slot.addr.http });
-      say(`POST /members {"id":"4",...} -> ${r.status} voters ${JSON.stringify(r.body["voters"])}`);
-      check(r.status === 200, "the member to be added");
+      const lead = await cluster.waitForLeader(20_000, [f1, f2, leader1]);
+      const follower = [f1, f2, leader1].find((id) => id !== lead)!;
+      const misdirected = await req(follower, "POST", "/members", { id: "4", raftAddr: slot.addr.raft, httpAddr: slot.addr.http });
+      say(`POST /members on a follower -> ${misdirected.status} ${String(misdirected.body["code"])} (membership goes to the leader, at ${JSON.stringify((misdirected.body["leader"] as { http?: string } | null)?.http)})`);
+      const r = await cluster.membership("POST", "/members", { id: "4", raftAddr: slot.addr.raft, httpAddr: slot.addr.http });
+      say(`POST /members {"id":"4",...} on the leader -> ${r.status} role ${String(r.body["role"])}, voters ${JSON.stringify(r.body["voters"])}, learners ${JSON.stringify(r.body["learners"])}`);
+      check(r.status === 200 && r.body["role"] === "learner", "the member to be added as a learner");
+      const t = performance.now();
       await cluster.start(4n, { join: true });
       const target = (await cluster.status(leader2))!.commit;
       const st = await cluster.waitApplied(4n, target, 30_000);
       say(`member 4 applied ${st.applied} (snapshots installed: ${st.counters["snapshotsInstalled"]}, keys: ${st.keys})`);
+      await cluster.waitForVoter(4n, 30_000);
+      say(`the leader promoted it to voter ${(performance.now() - t).toFixed(0)} ms after it started (caught up and heard from)`);
       return 4n;
     });
 
@@ -168,7 +175,7 @@ async function main(): Promise<void> {
     });
 
     await step(`Remove member ${leader1} (it shuts itself down)`, async () => {
-      const r = await req(m4, "DELETE", `/members/${leader1}`);
+      const r = await cluster.membership("DELETE", `/members/${leader1}`, undefined);
       say(`DELETE /members/${leader1} -> ${r.status} voters ${JSON.stringify(r.body["voters"])}`);
       check(r.status === 200, "the removal to succeed");
       const code = await until("the removed member to exit", 20_000, async () => (cluster.isRunning(leader1) ? undefined : await cluster.member(leader1).exited));
@@ -182,9 +189,10 @@ async function main(): Promise<void> {
       const ids = [f1, f2, m4];
       const target = (await cluster.status(m4))!.commit;
       for (const id of ids) await cluster.waitApplied(id, target, 20_000);
-      const dumps = await Promise.all(ids.map((id) => req(id, "GET", "/kv?serializable")));
-      const texts = dumps.map((d) => JSON.stringify(d.body["kvs"]));
-      for (let i = 0; i < ids.length; i++) say(`member ${ids[i]}: ${Object.keys(dumps[i]!.body["kvs"] as object).length} keys at index ${String(dumps[i]!.body["index"])}`);
+      const dumps = await Promise.all(ids.map((id) => listAll(http(id), "", { serializable: true })));
+      check(dumps.every((d) => d !== undefined), "every member to list its keys");
+      const texts = dumps.map((d) => JSON.stringify([...d!.kvs]));
+      for (let i = 0; i < ids.length; i++) say(`member ${ids[i]}: ${dumps[i]!.kvs.size} keys at index ${dumps[i]!.index} (read page by page)`);
       check(new Set(texts).size === 1, "identical data on every member");
       const st = (await cluster.status(m4)) as MemberStatus;
       say(`members: ${st.members.map((m) => `${m.id} (${m.role})`).join(", ")}`);
@@ -207,6 +215,8 @@ async function main(): Promise<void> {
       const codes = await Promise.all([f1, f2, m4].map((id) => cluster.stop(id)));
       say(`exit codes: ${codes.join(", ")}`);
       check(codes.every((c) => c === 0), "every member to exit with code 0");
+      const unhandled = cluster.unhandledInLogs();
+      check(unhandled.length === 0, `no unhandled rejection in the logs (${unhandled.map((u) => u.line).join("; ")})`);
     });
     ok = true;
   } catch (err) {

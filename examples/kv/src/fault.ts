@@ -11,7 +11,7 @@
  * cluster is killed in a `finally`.
  * @module
  */
-import { kvRequest, writeOutcome } from "./client.js";
+import { kvRequest, listAll, writeOutcome } from "./client.js";
 import type { KvResponse } from "./client.js";
 import { LocalCluster } from "./cluster.js";
 import { checkHistory } from "./checker/linearizability.js";
@@ -241,17 +241,16 @@ export async function runFaultTest(o: FaultRunOptions): Promise<FaultRunResult> 
     }
 
     // ------------------------------------------------------------------ durability
-    let all: Record<string, string> | undefined;
+    let all: Map<string, string> | undefined;
     for (let attempt = 0; attempt < 20 && all === undefined; attempt++) {
-      const r = await kvRequest(addrOf(leader), "GET", "/kv?prefix=u-", undefined, timeoutMs);
-      if (r.status === 200) all = r.body["kvs"] as Record<string, string>;
-      else await sleep(200);
+      all = (await listAll(addrOf(leader), "u-", { timeoutMs }))?.kvs;
+      if (all === undefined) await sleep(200);
     }
     const durability = { acked: 0, lost: [] as string[], refusedButApplied: [] as string[], unknownApplied: 0, unknownMissing: 0 };
     if (all === undefined) failures.push("could not read the unique-key writes back");
     else {
       for (const w of uniqueWrites) {
-        const got = all[w.key];
+        const got = all.get(w.key);
         if (w.outcome === "ok") {
           durability.acked++;
           if (got !== w.value) durability.lost.push(`${w.key}=${w.value} (found ${got ?? "nothing"})`);
@@ -267,6 +266,7 @@ export async function runFaultTest(o: FaultRunOptions): Promise<FaultRunResult> 
     // ------------------------------------------------------------------ convergence
     const conv = await converge(cluster, ids);
     if (!conv.ok) failures.push(`members did not converge: ${conv.detail}`);
+    for (const u of cluster.unhandledInLogs()) failures.push(`member ${u.id} logged ${u.line}`);
 
     // ------------------------------------------------------------------ linearizability
     const ops: KvOperation[] = history
@@ -324,11 +324,11 @@ async function converge(cluster: LocalCluster, ids: bigint[]): Promise<{ ok: boo
     if (sts.every((s) => s !== undefined)) {
       const applied = new Set(sts.map((s) => s!.applied));
       if (applied.size === 1) {
-        const dumps = await Promise.all(ids.map((id) => kvRequest(cluster.member(id).addr.http, "GET", "/kv?serializable", undefined, 2000)));
-        const texts = dumps.map((d) => JSON.stringify(d.body["kvs"] ?? null));
-        const idx = dumps.map((d) => d.body["index"]);
-        if (new Set(texts).size === 1 && new Set(idx).size === 1 && dumps.every((d) => d.status === 200)) {
-          return { ok: true, detail: `all ${ids.length} members at index ${String(idx[0])} with ${Object.keys(dumps[0]!.body["kvs"] as object).length} keys` };
+        const dumps = await Promise.all(ids.map((id) => listAll(cluster.member(id).addr.http, "", { serializable: true, timeoutMs: 2000 })));
+        const texts = dumps.map((d) => (d === undefined ? "?" : JSON.stringify([...d.kvs])));
+        const idx = dumps.map((d) => d?.index);
+        if (new Set(texts).size === 1 && new Set(idx).size === 1 && dumps.every((d) => d !== undefined)) {
+          return { ok: true, detail: `all ${ids.length} members at index ${String(idx[0])} with ${dumps[0]!.kvs.size} keys` };
         }
         detail = `same applied index but different data`;
       } else detail = `applied indexes ${[...applied].join(", ")}`;

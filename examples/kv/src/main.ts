@@ -4,13 +4,17 @@
  *
  * Prints `KV_READY {json}` on stdout once it serves (launchers wait for that line). Exits 0 on
  * SIGTERM/SIGINT after a clean shutdown, 0 after being removed from the cluster, 2 for a bad
- * configuration or a data directory in use by another process, 1 on a fatal error.
+ * configuration or a data directory in use by another process, 1 on a fatal error, 70 after an
+ * unhandled rejection or uncaught exception (a bug: logged with the marker `UNHANDLED`, see crash.ts).
  * @module
  */
 import { WalLockedError } from "@tsraft/wal";
 import { ConfigError, parseConfig, usage } from "./config.js";
+import { installCrashHandlers } from "./crash.js";
 import { lineLogger } from "./logger.js";
 import { KvServer } from "./server.js";
+
+installCrashHandlers();
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -39,6 +43,10 @@ async function main(): Promise<void> {
   } catch (e) {
     if (e instanceof WalLockedError) {
       process.stderr.write(`tsraft-kv: data directory ${cfg.dataDir} is in use by another process (${e.message})\n`);
+      process.exit(2);
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`tsraft-kv: ${e.message}\n`);
       process.exit(2);
     }
     throw e;

@@ -67,7 +67,8 @@ describe("KV service over 3 processes", { timeout: 120_000 }, () => {
     assert.equal(g.status, 404);
     assert.equal(g.body["code"], "not_found");
     const list = await req(leader, "GET", "/kv?prefix=a");
-    assert.deepEqual(list.body["kvs"], { a: "1" });
+    assert.deepEqual(list.body["kvs"], [{ key: "a", value: "1" }]);
+    assert.equal(list.body["more"], false);
   });
 
   test("bad requests get 4xx with a code", async () => {
@@ -121,15 +122,20 @@ describe("KV service over 3 processes", { timeout: 120_000 }, () => {
   test("a member joins with --join and catches up; a removed member exits by itself", async () => {
     for (let i = 0; i < 60; i++) assert.equal((await req(leader, "PUT", `/kv/bulk${i}`, { value: String(i) })).status, 200);
     const slot = await cluster.addSlot(4n);
-    const add = await req(followers[0]!, "POST", "/members", { id: "4", raftAddr: slot.addr.raft, httpAddr: slot.addr.http });
+    // Sent to a follower: it answers 421 not_leader with the leader's address, which the launcher follows.
+    const misdirected = await req(followers[0]!, "POST", "/members", { id: "4", raftAddr: slot.addr.raft, httpAddr: slot.addr.http });
+    assert.equal(misdirected.status, 421, JSON.stringify(misdirected.body));
+    const add = await cluster.membership("POST", "/members", { id: "4", raftAddr: slot.addr.raft, httpAddr: slot.addr.http });
     assert.equal(add.status, 200, JSON.stringify(add.body));
-    assert.deepEqual(add.body["voters"], ["1", "2", "3", "4"]);
+    assert.deepEqual(add.body["voters"], ["1", "2", "3"]);
+    assert.deepEqual(add.body["learners"], ["4"], "added as a learner first");
     await cluster.start(4n, { join: true });
+    await cluster.waitForVoter(4n, 30_000);
     const commit = (await cluster.status(leader))!.commit;
     const st = await cluster.waitApplied(4n, commit, 30_000);
     assert.ok(st.counters["snapshotsInstalled"]! >= 1, "caught up through a snapshot (the log was compacted)");
     assert.equal((await req(4n, "GET", "/kv/bulk59")).body["value"], "59");
-    const rm = await req(leader, "DELETE", "/members/4");
+    const rm = await cluster.membership("DELETE", "/members/4", undefined);
     assert.equal(rm.status, 200);
     assert.deepEqual(rm.body["voters"], ["1", "2", "3"]);
     await until("member 4 to exit", 20_000, async () => !cluster.isRunning(4n));
@@ -159,5 +165,9 @@ describe("KV service over 3 processes", { timeout: 120_000 }, () => {
   test("SIGTERM shuts a member down cleanly (exit code 0)", async () => {
     const id = cluster.ids().find((x) => x !== 4n && x !== leader)!;
     assert.equal(await cluster.stop(id), 0);
+  });
+
+  test("no member logged an unhandled rejection or uncaught exception", () => {
+    assert.deepEqual(cluster.unhandledInLogs(), []);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, KvStateMachine, encodeCommand, formatCluster, parseCluster, parseConfig, writeOutcome } from "@tsraft/example-kv";
+import { ConfigError, formatCluster, parseCluster, parseConfig, writeOutcome } from "@tsraft/example-kv";
 
 describe("config", () => {
   test("defaults form a local 3-member cluster", () => {
@@ -31,12 +31,32 @@ describe("config", () => {
     { name: "election ticks not above heartbeat", argv: ["--election-ticks", "1"], msg: /election-ticks/ },
     { name: "bad cluster", argv: ["--cluster", "1=localhost"], msg: /cannot parse/ },
     { name: "missing value", argv: ["--tick-ms"], msg: /needs a value/ },
+    { name: "a port over 65535 in the cluster", argv: ["--cluster", "1=h:99999/h:1"], msg: /cannot parse/ },
+    { name: "a port of 0 in the cluster", argv: ["--cluster", "1=h:0/h:1"], msg: /cannot parse/ },
+    { name: "a member id of 2^64", argv: ["--cluster", "18446744073709551616=h:1/h:2"], msg: /ids must be in/ },
+    { name: "--id 2^64", argv: ["--id", "18446744073709551616", "--join", "--raft-addr", "h:1", "--http-addr", "h:2"], msg: /--id/ },
+    { name: "a bad --raft-addr", argv: ["--id", "4", "--join", "--raft-addr", "h:1e3", "--http-addr", "h:2"], msg: /bad address/ },
+    { name: "--quota-bytes 0", argv: ["--quota-bytes", "0"], msg: /--quota-bytes/ },
+    { name: "--client-cert without --client-key", argv: ["--client-cert", "c.pem"], msg: /go together/ },
+    { name: "--client-ca alone", argv: ["--client-ca", "ca.pem"], msg: /go together/ },
   ];
   for (const b of bad) {
     test(`rejects: ${b.name}`, () => {
       assert.throws(() => parseConfig(b.argv, {}), (e: unknown) => e instanceof ConfigError && b.msg.test(e.message));
     });
   }
+
+  test("quota, log cache and HTTPS flags", () => {
+    const d = parseConfig([], {});
+    assert.equal(d.quotaBytes, 256 * 1024 * 1024);
+    assert.ok(d.walCacheBytes > 256 * 1024 * 1024);
+    assert.equal(d.clientTls, undefined);
+    const c = parseConfig(["--quota-bytes", "1000", "--wal-cache-bytes", "2000000", "--client-cert", "c.pem", "--client-key", "k.pem", "--client-ca", "ca.pem"], {});
+    assert.equal(c.quotaBytes, 1000);
+    assert.equal(c.walCacheBytes, 2_000_000);
+    assert.deepEqual(c.clientTls, { certFile: "c.pem", keyFile: "k.pem", caFile: "ca.pem" });
+    assert.equal(parseConfig(["--id", "18446744073709551615", "--join", "--raft-addr", "h:1", "--http-addr", "h:2"], {}).id, 0xffffffffffffffffn);
+  });
 
   test("a joining member takes its addresses from flags", () => {
     const c = parseConfig(["--id", "4", "--join", "--raft-addr", "127.0.0.1:9", "--http-addr", "127.0.0.1:10"], {});
@@ -47,34 +67,6 @@ describe("config", () => {
   test("cluster strings round-trip", () => {
     const s = "1=127.0.0.1:1/127.0.0.1:2,7=h:3/h:4";
     assert.equal(formatCluster(parseCluster(s)), s);
-  });
-});
-
-describe("state machine", () => {
-  test("put, compare-and-set, delete, and their results", () => {
-    const sm = new KvStateMachine();
-    assert.deepEqual(sm.apply(1, encodeCommand({ op: "put", key: "a", value: "1" })), { ok: true, prev: null, index: 1 });
-    assert.deepEqual(sm.apply(2, encodeCommand({ op: "put", key: "a", value: "2", prev: "0" })), { ok: false, prev: "1", index: 2 });
-    assert.deepEqual(sm.apply(3, encodeCommand({ op: "put", key: "a", value: "2", prev: "1" })), { ok: true, prev: "1", index: 3 });
-    assert.deepEqual(sm.apply(4, encodeCommand({ op: "put", key: "b", value: "x", prev: null })), { ok: true, prev: null, index: 4 });
-    assert.deepEqual(sm.apply(5, encodeCommand({ op: "put", key: "b", value: "y", prev: null })), { ok: false, prev: "x", index: 5 });
-    assert.deepEqual(sm.apply(6, encodeCommand({ op: "del", key: "a", prev: "9" })), { ok: false, prev: "2", index: 6 });
-    assert.deepEqual(sm.apply(7, encodeCommand({ op: "del", key: "a" })), { ok: true, prev: "2", index: 7 });
-    assert.equal(sm.get("a"), null);
-    assert.deepEqual(sm.list(""), { b: "x" });
-  });
-
-  test("snapshot and restore give the same state, members included", () => {
-    const sm = new KvStateMachine();
-    sm.apply(1, encodeCommand({ op: "put", key: "k", value: "v" }));
-    sm.addMember(2, 5n, { raft: "r:1", http: "h:1" });
-    const copy = new KvStateMachine();
-    copy.restore(sm.snapshot());
-    assert.equal(copy.get("k"), "v");
-    assert.deepEqual([...copy.memberAddrs()], [["5", { raft: "r:1", http: "h:1" }]]);
-    assert.equal(copy.appliedIndex(), 2);
-    copy.restore(undefined);
-    assert.equal(copy.size(), 0);
   });
 });
 
@@ -89,6 +81,9 @@ describe("client outcomes", () => {
     { name: "client timeout: unknown", status: 0, body: {}, error: "TIMEOUT", want: "unknown" },
     { name: "connection reset: unknown", status: 0, body: {}, error: "ECONNRESET", want: "unknown" },
     { name: "400 bad request", status: 400, body: {}, want: "not_applied" },
+    { name: "421 not_leader: not submitted", status: 421, body: { outcome: "not_applied" }, want: "not_applied" },
+    { name: "507 no_space: refused", status: 507, body: { outcome: "not_applied" }, want: "not_applied" },
+    { name: "500 internal on a write: unknown", status: 500, body: { outcome: "unknown" }, want: "unknown" },
   ];
   for (const c of cases) {
     test(c.name, () => {

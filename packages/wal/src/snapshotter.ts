@@ -2,17 +2,22 @@
  * Snapshot files in etcd v3.4's format: `%016x-%016x.snap` (term, index) holding
  * `snappb.snapshot{crc = 1, data = 2}`, `data` an encoded raftpb.Snapshot and `crc` its
  * CRC-32C (not chained).
+ *
+ * Large snapshots do not hold the event loop: a save writes the file in pieces straight from
+ * the snapshot's own data (no whole-file buffer), a load reads it in pieces into one buffer
+ * (no second copy), and both compute the CRC in pieces with a turn of the event loop between
+ * them (see snap-stream.ts).
  * @module
  */
-import { DecodeError, decodeSnapshot, encodeSnapshot } from "@tsraft/raftpb";
+import { DecodeError, decodeSnapshot } from "@tsraft/raftpb";
 import type { Snapshot } from "@tsraft/raftpb";
-import { open, readFile, readdir, rename, unlink } from "node:fs/promises";
+import { open, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { crc32c } from "./crc32c.js";
 import { NoSnapshotError, SnapCorruptError, SnapCrcMismatchError } from "./errors.js";
-import { ProtoError, decodeSnapFile, encodeSnapFile } from "./proto.js";
+import { ProtoError, decodeSnapFile } from "./proto.js";
 import type { WalSnapshot } from "./proto.js";
 import { hex16, syncDir, writeAll } from "./segment.js";
+import { SNAP_WRITE_CHUNK_BYTES, crc32cYielding, snapFilePieces } from "./snap-stream.js";
 
 /** `%016x-%016x.snap` for a snapshot's term and index. */
 export function snapName(term: number, index: number): string {
@@ -24,7 +29,7 @@ export function snapName(term: number, index: number): string {
  * @throws {@link SnapCorruptError} (empty, crc 0, undecodable), {@link SnapCrcMismatchError}.
  */
 export async function readSnapFile(path: string): Promise<Snapshot> {
-  const b = new Uint8Array(await readFile(path));
+  const b = await readWhole(path);
   if (b.length === 0) throw new SnapCorruptError(path, "empty snapshot");
   let outer;
   try {
@@ -34,12 +39,30 @@ export async function readSnapFile(path: string): Promise<Snapshot> {
     throw e;
   }
   if (outer.data === undefined || outer.data.length === 0 || outer.crc === 0) throw new SnapCorruptError(path, "empty snapshot");
-  if (crc32c(0, outer.data) !== outer.crc) throw new SnapCrcMismatchError(path);
+  if ((await crc32cYielding(0, outer.data)) !== outer.crc) throw new SnapCrcMismatchError(path);
   try {
     return decodeSnapshot(outer.data);
   } catch (e) {
     if (e instanceof DecodeError) throw new SnapCorruptError(path, `undecodable snapshot: ${e.message}`, { cause: e });
     throw e;
+  }
+}
+
+/** The whole file in one buffer, read in pieces of {@link SNAP_WRITE_CHUNK_BYTES} (each its own thread-pool job). */
+async function readWhole(path: string): Promise<Uint8Array> {
+  const h = await open(path, "r");
+  try {
+    const size = (await h.stat()).size;
+    const buf = new Uint8Array(size);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await h.read(buf, done, Math.min(SNAP_WRITE_CHUNK_BYTES, size - done), done);
+      if (bytesRead === 0) return buf.subarray(0, done); // shrank meanwhile: the decoder reports it
+      done += bytesRead;
+    }
+    return buf;
+  } finally {
+    await h.close();
   }
 }
 
@@ -52,18 +75,24 @@ export class Snapshotter {
 
   /**
    * Writes `snapshot` durably: to `NAME.tmp`, fsync, rename to `NAME`, fsync the directory. An
-   * empty snapshot (index 0) is not written, as in etcd.
+   * empty snapshot (index 0) is not written, as in etcd. The file is written in pieces from the
+   * snapshot's own data (never copied into one file buffer) and its CRC computed in pieces,
+   * yielding to the event loop between them.
+   * @throws `EncodeError` for a snapshot that has no encoding; the file system's errors.
    */
   async save(snapshot: Snapshot): Promise<void> {
     const md = snapshot.metadata;
     if (md.index === 0) return;
-    const data = encodeSnapshot(snapshot);
-    const file = encodeSnapFile(crc32c(0, data), data);
+    const file = await snapFilePieces(snapshot);
     const name = snapName(md.term, md.index);
     const tmp = join(this.dir, `${name}.tmp`);
     const h = await open(tmp, "w", 0o600);
     try {
-      await writeAll(h, file, file.length, 0);
+      let pos = 0;
+      for (const piece of file.pieces) {
+        await writeAll(h, piece, piece.length, pos);
+        pos += piece.length;
+      }
       await h.sync();
     } finally {
       await h.close();
