@@ -66,16 +66,6 @@ export function requireLeader(h: MembershipHost): void {
   }
 }
 
-/**
- * Waits (up to 2 s) until raft itself counts as applied everything RaftNode has applied. RaftNode
- * settles a conf change's promise before it hands the Ready back to raft, and raft's leader
- * turns a conf change proposed meanwhile into an empty entry (one change at a time), which
- * would leave the request to time out; so a change that follows another at once waits here.
- */
-async function afterPreviousChange(node: RaftNode<CommandResult>): Promise<void> {
-  for (let i = 0; i < 200 && node.basicStatus().applied < node.appliedIndex(); i++) await new Promise((r) => setTimeout(r, 10));
-}
-
 function inConfig(cs: ConfState, id: bigint): "voter" | "learner" | undefined {
   if (cs.voters.includes(id) || cs.votersOutgoing.includes(id)) return "voter";
   if (cs.learners.includes(id) || cs.learnersNext.includes(id)) return "learner";
@@ -113,7 +103,6 @@ export async function addMember(h: MembershipHost, id: bigint, b: Record<string,
   if (count >= MAX_MEMBERS) throw new HttpError(409, "too_many_members", `the cluster has ${count} members, the most POST /members adds up to (remove some first)`);
   const promote = b["learner"] !== true;
   const addr: MemberAddr = { raft: b["raftAddr"], http: b["httpAddr"] };
-  await afterPreviousChange(h.node);
   const confState = await h.node.proposeConfChange({ type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: id, id: 0n, context: encodeMemberContext(addr, promote) });
   h.log.info("member added as a learner", { id, addr, promote });
   return { confState, promote };
@@ -131,7 +120,6 @@ export async function promoteMember(h: MembershipHost, id: bigint): Promise<Conf
   const r = readiness(h, id);
   if (!r.ready) throw new HttpError(409, "not_ready", `learner ${id} is not ready to vote: ${r.why ?? ""}`, { readiness: r });
   const addr = h.memberRecords().get(id.toString())?.addr ?? null;
-  await afterPreviousChange(h.node);
   const confState = await h.node.proposeConfChange({
     type: ConfChangeType.ConfChangeAddNode,
     nodeId: id,
@@ -149,7 +137,6 @@ export async function promoteMember(h: MembershipHost, id: bigint): Promise<Conf
 export async function removeMember(h: MembershipHost, id: bigint): Promise<ConfState> {
   requireLeader(h);
   if (inConfig(h.node.status().config, id) === undefined) throw new HttpError(404, "not_found", `member ${id} does not exist`);
-  await afterPreviousChange(h.node);
   return h.node.proposeConfChange({ type: ConfChangeType.ConfChangeRemoveNode, nodeId: id, id: 0n });
 }
 

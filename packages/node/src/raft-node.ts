@@ -271,6 +271,8 @@ export class RaftNode<R = unknown> {
   private pendingEntries: Entry[] = [];
   private pendingSeqs: number[] = [];
   private pendingBytes = 0;
+  /** Settlements of conf change promises, run once raft is told the batch holding them is applied. */
+  private afterApplied: (() => void)[] = [];
   private readonly writer: TaskQueue<WriterTask>;
   private readonly applier: TaskQueue<ApplierTask>;
   private readonly counters: NodeStats = {
@@ -732,6 +734,14 @@ export class RaftNode<R = unknown> {
       }
       this.reads.applied(this.applied);
       for (const r of t.msg.responses ?? []) this.stepRaw(r);
+      // Conf change promises settle only now that raft knows the change is applied: a change
+      // proposed by the caller right after would otherwise meet raft's "one pending change"
+      // rule and be dropped.
+      const settle = this.afterApplied;
+      if (settle.length > 0) {
+        this.afterApplied = [];
+        for (const f of settle) f();
+      }
       this.scheduleReady();
       await this.maybeSnapshot();
     }
@@ -803,12 +813,17 @@ export class RaftNode<R = unknown> {
       if (!(err instanceof RaftError)) throw err;
       this.counters.confChangesRefused++;
       this.logger.warn(`raft node: conf change at index ${e.index} refused: ${err.message}`);
-      if (env !== undefined && this.isOurs(env)) this.confChanges.get(env.seq)?.reject(err);
+      if (env !== undefined && this.isOurs(env)) {
+        const w = this.confChanges.get(env.seq);
+        if (w !== undefined) this.afterApplied.push(() => w.reject(err));
+      }
       return undefined;
     }
     this.confState = confState;
     const settle = (): void => {
-      if (env !== undefined && this.isOurs(env)) this.confChanges.get(env.seq)?.resolve(confState);
+      if (env === undefined || !this.isOurs(env)) return;
+      const w = this.confChanges.get(env.seq);
+      if (w !== undefined) this.afterApplied.push(() => w.resolve(confState));
     };
     const hook = this.opts.applyConfChange;
     if (hook === undefined) {

@@ -55,7 +55,7 @@ interface MemberOptions {
   onFatal?: (e: unknown) => void;
   /** Replaces the apply callback (the default appends to `log`). */
   apply?: (m: Member, data: string) => number;
-  applyConfChange?: () => void;
+  applyConfChange?: () => void | Promise<void>;
   strictReconfig?: boolean;
 }
 
@@ -376,6 +376,17 @@ describe("RaftNode", () => {
     const l = leader();
     for (const id of [4n, 5n, 6n]) await l.node.proposeConfChange({ type: ConfChangeType.ConfChangeAddNode, nodeId: id, id: 0n });
     assert.deepEqual(l.node.status().config.voters, [1n, 2n, 3n, 4n, 5n, 6n]);
+    await stopAll(ms);
+  });
+
+  test("a conf change proposed right after another one resolved is accepted (raft knows the first is applied by then)", async () => {
+    // An asynchronous hook, as a service that records members on disk would have.
+    const { ms, leader } = await cluster(3, { timeoutMs: 1500, applyConfChange: async () => {} });
+    const l = leader();
+    for (let i = 0; i < 5; i++) {
+      await l.node.proposeConfChange({ type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: BigInt(10 + i), id: 0n });
+    }
+    assert.deepEqual(l.node.status().config.learners, [10n, 11n, 12n, 13n, 14n]);
     await stopAll(ms);
   });
 });
