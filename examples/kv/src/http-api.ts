@@ -58,6 +58,8 @@ function send(s: KvServer, req: IncomingMessage, res: ServerResponse, a: Answer)
     "content-type": "application/json",
     "x-content-type-options": "nosniff",
     "x-raft-leader": String(s.node.leader() === 0n ? "" : s.node.leader()),
+    // A length instead of chunked framing: one write, no chunk headers for the client to parse.
+    "content-length": String(Buffer.byteLength(text)),
   };
   if (a.status === 405) headers["allow"] = "GET, PUT, POST, DELETE";
   // An answer given before the body was read: close, rather than read what the client still sends.
