@@ -81,6 +81,8 @@ export class TcpTransport {
   private readonly peers = new Map<NodeId, PeerStream>();
   private readonly snapSockets = new Map<NodeId, Socket>();
   private blocked = new Set<NodeId>();
+  /** Scratch set of the peers {@link send} queued for; empty between calls. */
+  private readonly touched = new Set<PeerStream>();
   private readonly counters: TransportStats = zeroStats();
 
   /**
@@ -227,6 +229,7 @@ export class TcpTransport {
   /** Queues messages for their peers; never throws, never blocks (see the module comment). */
   send(messages: readonly Message[]): void {
     if (this.closed) return;
+    const touched = this.touched;
     for (const m of messages) {
       if (m.to === this.opts.id) continue;
       if (this.blocked.has(m.to)) {
@@ -243,8 +246,11 @@ export class TcpTransport {
         this.sendSnapshot(m, p.parsed);
         continue;
       }
-      this.enqueue(m.to, p, frame(FrameKind.Msg, encodeMessage(m)));
+      if (this.enqueue(m.to, p, frame(FrameKind.Msg, encodeMessage(m)))) touched.add(p);
     }
+    // One write per peer and call (batches of up to WRITE_BATCH_BYTES), not one per message.
+    for (const p of touched) this.flush(p);
+    touched.clear();
   }
 
   /** Stops listening, closes every connection, removes the default snapshot directory. */
@@ -272,15 +278,16 @@ export class TcpTransport {
     this.onUnreachable?.(id);
   }
 
-  private enqueue(id: NodeId, p: PeerStream, buf: Buffer): void {
+  /** Queues `buf` for `p` (dialling if idle); returns whether it was queued on an open stream (to flush). */
+  private enqueue(id: NodeId, p: PeerStream, buf: Buffer): boolean {
     if (p.state === "backoff" || p.queue.length >= this.opts.maxQueueMessages || p.queueBytes + buf.length > this.opts.maxQueueBytes) {
       this.drop(id);
-      return;
+      return false;
     }
     p.queue.push(buf);
     p.queueBytes += buf.length;
     if (p.state === "idle") this.dial(id, p);
-    else if (p.state === "open") this.flush(p);
+    return p.state === "open";
   }
 
   private dial(id: NodeId, p: PeerStream): void {
