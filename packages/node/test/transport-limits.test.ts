@@ -169,6 +169,24 @@ describe("snapshot streams", { timeout: 60_000 }, () => {
     await b.t.close();
   });
 
+  test("over TLS, a snapshot goes to disk as it arrives and is delivered intact once complete", async () => {
+    const dir = tempDir();
+    const b = await endpoint(2n, { auth: authFor("tls", 2n), clusterId: "c1", snapshotDir: dir });
+    b.t.setPeer(1n, "127.0.0.1:9");
+    const data = Buffer.alloc(2 * 1024 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 11)) & 0xff;
+    const s = await memberSocket(1n, 2n, b.t.address, "snap", authFor("tls", 1n));
+    s.s.write(headerFrame(1n, 2n, data.length));
+    for (const f of chunkFrames(data.subarray(0, 1024 * 1024))) s.s.write(f);
+    await until("the first half on disk", () => spools(dir).length === 1 && statSync(join(dir, spools(dir)[0]!)).size === 1024 * 1024);
+    assert.equal(b.got.length, 0, "nothing delivered before the end");
+    for (const f of chunkFrames(data.subarray(1024 * 1024))) s.s.write(f);
+    await until("acknowledged", () => s.frames.some((f) => f.kind === FrameKind.SnapAck));
+    assert.equal(b.got.length, 1);
+    assert.equal(Buffer.compare(Buffer.from(b.got[0]!.snapshot!.data!), data), 0);
+    assert.deepEqual(spools(dir), [], "the file is removed once read back");
+  });
+
   test("three streams announcing 1 GiB allocate nothing of it, go to disk as they arrive, and leave nothing behind when cut", async () => {
     const dir = tempDir();
     const b = await member2({ snapshotDir: dir });
