@@ -179,6 +179,7 @@ function positiveInt(o: TcpTransportOptions, name: NumericOption): number {
  */
 export function resolveOptions(o: TcpTransportOptions): ResolvedOptions {
   if (typeof o.id !== "bigint" || o.id <= 0n || o.id >= 1n << 64n) throw new TransportConfigError("id", "want a non-zero uint64 bigint");
+  if (o.host !== undefined && (typeof o.host !== "string" || o.host === "")) throw new TransportConfigError("host", "want a host name or address");
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new TransportConfigError("port", `want 0..65535, got ${String(o.port)}`);
   if (typeof o.onMessage !== "function") throw new TransportConfigError("onMessage", "want a function");
   const clusterId = o.clusterId ?? "";

@@ -385,6 +385,7 @@ describe("typed errors at the gates", { timeout: 60_000 }, () => {
       ["maxPendingConnections", { maxPendingConnections: 500, maxInboundConnections: 100 }],
       ["maxSnapshotBytes", { maxSnapshotBytes: 2 ** 31 }],
       ["port", { port: 70000 }],
+      ["host", { host: "" }],
       ["id", { id: 0n }],
     ];
     for (const [option, extra] of cases) {
