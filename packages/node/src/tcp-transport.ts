@@ -22,9 +22,8 @@
  *   the given peers (closes their connections, refuses new ones), as a network partition would.
  * @module
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { MessageType, encodeMessage } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
@@ -76,7 +75,6 @@ export class TcpTransport {
   private server: Server | undefined;
   private listenAddr = "";
   private snapDir: string | undefined;
-  private ownsSnapDir = false;
   private closed = false;
   private readonly peers = new Map<NodeId, PeerStream>();
   private readonly snapSockets = new Map<NodeId, Socket>();
@@ -129,8 +127,8 @@ export class TcpTransport {
       process.emitWarning("TcpTransport without the auth option: peers are not authenticated. Pass auth: {mode: \"tls\" | \"hmac\" | \"none\"}.", { type: "SecurityWarning", code: "TSRAFT_TRANSPORT_NO_AUTH" });
     }
     if (o.snapshotDir === undefined) {
-      this.snapDir = await mkdtemp(join(tmpdir(), `tsraft-snap-${o.id}-`));
-      this.ownsSnapDir = true;
+      // No directory of our own: a killed process would leave it behind on every start.
+      this.snapDir = tmpdir();
     } else {
       await mkdir(o.snapshotDir, { recursive: true });
       const n = await removeStaleSpools(o.snapshotDir);
@@ -147,7 +145,6 @@ export class TcpTransport {
         });
       });
     } catch (err) {
-      await this.removeSnapDir();
       throw new TransportListenError(`${o.host}:${o.port}`, err);
     }
     server.on("error", (err) => o.logger.error(`transport: server error: ${err.message}`));
@@ -253,7 +250,7 @@ export class TcpTransport {
     touched.clear();
   }
 
-  /** Stops listening, closes every connection, removes the default snapshot directory. */
+  /** Stops listening and closes every connection (removing the files of snapshots being received). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -262,12 +259,6 @@ export class TcpTransport {
     this.acceptor.closeAll();
     const server = this.server;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-    await this.removeSnapDir();
-  }
-
-  private async removeSnapDir(): Promise<void> {
-    if (this.ownsSnapDir && this.snapDir !== undefined) await rm(this.snapDir, { recursive: true, force: true });
-    this.ownsSnapDir = false;
   }
 
   // ---------------------------------------------------------------------------------------------

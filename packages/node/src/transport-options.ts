@@ -40,8 +40,10 @@ export interface TcpTransportOptions {
   onSnapshotStatus?(id: NodeId, status: "finish" | "failure"): void;
   /**
    * Directory for snapshots being received (one temporary file per stream, removed once read
-   * back or on failure; stale ones are removed at start). Default: a fresh directory under the
-   * OS temporary directory, removed at close.
+   * back, on failure and at close; files a killed process left are removed at start). Default:
+   * the OS temporary directory, where nothing is removed at start (other processes' files are
+   * there), so a process killed while receiving a snapshot leaves its partial file: set this
+   * to a directory of the node's own (e.g. in its data directory) in production.
    */
   snapshotDir?: string;
   /** Messages waiting for one peer before new ones are dropped. Default 4096. */

@@ -7,6 +7,8 @@
 import { after, afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -14,7 +16,7 @@ import { MessageType, encodeMessage } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
 import { FrameKind, frame, frameHeader } from "../src/frames.js";
 import { snapshotHeader } from "../src/snapshot-send.js";
-import { authFor, cleanup, tempDir, endpoint, memberSocket, msg, rawClient, removeCerts, sleep, until } from "./transport-harness.js";
+import { authFor, cleanup, tempDir, track, endpoint, memberSocket, msg, rawClient, removeCerts, sleep, until } from "./transport-harness.js";
 import type { Ep, MemberSocket } from "./transport-harness.js";
 
 afterEach(cleanup);
@@ -258,6 +260,28 @@ describe("snapshot streams", { timeout: 60_000 }, () => {
     assert.equal(b.t.stats().refusedSnapshot, 2);
     assert.equal(b.got.length, 0);
     await b.t.close();
+  });
+
+  test("without snapshotDir, a killed process leaves nothing of its own in the temp directory", async () => {
+    const id = 900_000_000n + BigInt(Math.floor(Math.random() * 1e6));
+    const mine = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(`tsraft-snap-${id}-`));
+    const script = join(tempDir("tsraft-child-"), "child.mts");
+    writeFileSync(
+      script,
+      `import { TcpTransport } from ${JSON.stringify(new URL("../src/index.ts", import.meta.url).href)};
+       const t = new TcpTransport({ id: ${id}n, port: 0, auth: { mode: "none" }, onMessage() {} });
+       await t.start();
+       console.log("started");
+       setInterval(() => {}, 1000);`,
+    );
+    const child = track(spawn(process.execPath, ["--conditions=@tsraft/source", "--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] }), (c) => c.kill("SIGKILL"));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on("data", (d: Buffer) => d.toString().includes("started") && resolve());
+      child.once("exit", (code) => reject(new Error(`child exited with ${code}`)));
+    });
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    assert.deepEqual(mine(), []);
   });
 
   test("partial snapshot files a crash left behind are removed at start; other files are kept", async () => {
