@@ -1,35 +1,26 @@
 /**
  * Length-prefixed frames for {@link TcpTransport}: a 4-byte big-endian length (of kind +
- * payload), a 1-byte kind, the payload.
+ * payload), a 1-byte kind, the payload. The handshake frames are described in handshake.ts.
  * @module
  */
+import { ConnectionRefusedError } from "./transport-errors.js";
 
 /** The kinds of frame. */
 export enum FrameKind {
-  /** First frame of every connection: JSON {@link Hello}. */
+  /** First frame of every connection, dialer to acceptor: JSON `Hello`. */
   Hello = 1,
-  /** An encoded raftpb Message (never a MsgSnap). */
+  /** An encoded raftpb Message (never a MsgSnap), on a `msg` stream. */
   Msg = 2,
-  /** Starts a snapshot stream: 8-byte data length, then the MsgSnap encoded without its data. */
+  /** Starts a snapshot stream: 8-byte data length, 1 byte "has data", then the MsgSnap encoded without its data. */
   SnapHeader = 3,
   /** A piece of the snapshot data. */
   SnapChunk = 4,
   /** The receiver stepped the snapshot. */
   SnapAck = 5,
-}
-
-/** The first frame of a connection. */
-export interface Hello {
-  /** Protocol version, 1. */
-  v: number;
-  /** The sender's node id, decimal. */
-  from: string;
-  /** The node id the sender means to reach, decimal: a process on a reused port that is not it closes the connection. */
-  to: string;
-  /** The sender's listen address (`host:port`), so the receiver can answer before it knows the sender from its configuration. */
-  addr: string;
-  /** `'msg'`: a stream of messages; `'snap'`: one snapshot. */
-  stream: "msg" | "snap";
+  /** Acceptor to dialer: the hello is accepted (JSON `Welcome`, with nonce and MAC in hmac mode). */
+  Welcome = 6,
+  /** Dialer to acceptor, hmac mode only: JSON `{mac}` proving the dialer knows the secret. */
+  Proof = 7,
 }
 
 /** Bytes of a frame header (length + kind). */
@@ -52,41 +43,55 @@ export function frameHeader(kind: FrameKind, payloadLength: number): Buffer {
   return b;
 }
 
-/** Thrown by {@link FrameReader} for a frame over the limit or of length 0. */
-export class FrameError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FrameError";
-  }
-}
-
 /**
- * Splits a byte stream into frames. Holds at most one partial frame (bounded by
- * `maxFrameBytes`); a frame's payload is a view into the received chunks, or one copy when it
- * spans chunks.
+ * Splits a byte stream into frames. Holds at most one partial frame, whose announced size is
+ * checked against the limit as soon as its header is in (so a peer cannot make it buffer more
+ * than `maxFrameBytes` plus one received chunk); a frame's payload is a view into the received
+ * chunks, or one copy when it spans chunks. The limit may change between frames
+ * ({@link setMaxFrameBytes}), e.g. raised once a handshake completes.
  */
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
-  private readonly maxFrameBytes: number;
+  private maxFrameBytes: number;
+  private stopped = false;
 
   constructor(maxFrameBytes: number) {
     this.maxFrameBytes = maxFrameBytes;
   }
 
+  /** Changes the largest payload accepted, from the next frame on. */
+  setMaxFrameBytes(n: number): void {
+    this.maxFrameBytes = n;
+  }
+
+  /** Bytes held (a partial frame). */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Drops what is buffered and ignores every later push (the connection is being closed). */
+  stop(): void {
+    this.stopped = true;
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
   /**
-   * Adds received bytes and calls `onFrame` for each complete frame.
-   * @throws {@link FrameError} for an invalid length; the stream must be closed then.
+   * Adds received bytes and calls `onFrame` for each complete frame (until {@link stop}).
+   * @throws {@link ConnectionRefusedError} for a frame over the limit (`limit`) or of length 0
+   *   (`protocol`); the stream must be closed then.
    */
   push(chunk: Buffer, onFrame: (kind: number, payload: Buffer) => void): void {
+    if (this.stopped) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    for (;;) {
+    while (!this.stopped) {
       if (this.buffered < FRAME_HEADER_BYTES) return;
       const head = this.peek(FRAME_HEADER_BYTES);
       const len = head.readUInt32BE(0);
-      if (len === 0) throw new FrameError("transport: frame of length 0");
-      if (len - 1 > this.maxFrameBytes) throw new FrameError(`transport: frame of ${len - 1} bytes exceeds the limit of ${this.maxFrameBytes}`);
+      if (len === 0) throw new ConnectionRefusedError("protocol", "transport: frame of length 0");
+      if (len - 1 > this.maxFrameBytes) throw new ConnectionRefusedError("limit", `transport: frame of ${len - 1} bytes exceeds the limit of ${this.maxFrameBytes}`);
       if (this.buffered < 4 + len) return;
       const all = this.take(4 + len);
       onFrame(all[4]!, all.subarray(FRAME_HEADER_BYTES));

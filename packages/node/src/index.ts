@@ -2,7 +2,8 @@
  * @tsraft/node: a raft node run for you. {@link RaftNode} owns the Ready loop of a RawNode
  * (timer ticks; persist, send, apply, advance; snapshots every N entries) and turns proposals,
  * conf changes, linearizable reads and leader transfers into promises with timeouts.
- * {@link TcpTransport} carries raft messages between processes over TCP.
+ * {@link TcpTransport} carries raft messages between processes over TCP or TLS, with
+ * authenticated peers.
  * @module
  */
 export { RaftNode } from "./raft-node.js";
@@ -27,4 +28,17 @@ export {
   NotLeaderError,
 } from "./errors.js";
 export { TcpTransport } from "./tcp-transport.js";
-export type { TcpTransportOptions, TransportStats } from "./tcp-transport.js";
+export type { TcpTransportOptions, TransportStats } from "./transport-options.js";
+export type { TransportAuth, TlsAuth, HmacAuth, NoAuth, PemInput, AuthMode } from "./transport-auth.js";
+export { MEMBER_URI_PREFIX, MIN_SECRET_BYTES, memberUri } from "./transport-auth.js";
+export {
+  TransportError,
+  TransportAddressError,
+  TransportPeerError,
+  TransportConfigError,
+  TransportListenError,
+  ConnectionRefusedError,
+} from "./transport-errors.js";
+export type { RefusalReason } from "./transport-errors.js";
+export { parsePeerAddress } from "./peer-address.js";
+export type { PeerAddress } from "./peer-address.js";
