@@ -14,8 +14,10 @@
 // last proposal is applied everywhere.
 //
 // Failing schedules found during development are pinned below as regression cases; set
-// PROPERTY_REPLAY to a counterexample's JSON to replay one, PROPERTY_STATS=1 to see what the
-// schedules exercised, PROPERTY_RUNS=k for a soak, PROPERTY_SEED to fix the seed.
+// PROPERTY_REPLAY to a counterexample's JSON to replay one (PROPERTY_TRACE=1 prints raft's
+// log, each op and every node's role, term, vote, configuration and log as it runs, and the
+// first ticks of the final settling), PROPERTY_STATS=1 to see what the schedules exercised,
+// PROPERTY_RUNS=k for a soak, PROPERTY_SEED to fix the seed.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -215,9 +217,28 @@ const stats = new Map<string, number>();
 const count = (k: string, n = 1) => stats.set(k, (stats.get(k) ?? 0) + n);
 if (process.env["PROPERTY_STATS"] !== undefined) after(() => console.log(Object.fromEntries([...stats].sort())));
 
+/** PROPERTY_TRACE=1 (with PROPERTY_REPLAY): print raft's log, every op and every node's state. */
+const tracing = process.env["PROPERTY_TRACE"] !== undefined;
+const traceLogger = {
+  debug: () => {},
+  info: (msg: string) => console.log(`  raft: ${msg}`),
+  warn: (msg: string) => console.log(`  raft WARN: ${msg}`),
+  error: (msg: string) => console.log(`  raft ERROR: ${msg}`),
+};
+const num = (_: string, v: unknown): unknown => (typeof v === "bigint" ? Number(v) : v);
+
+function describeNode(tn: TestNode): string {
+  const st = tn.node.basicStatus();
+  const log = tn.node.raft.raftLog;
+  const c = tn.node.status().config;
+  const cfg = `${c.voters.join(",")}${c.votersOutgoing.length > 0 ? `&${c.votersOutgoing.join(",")}` : ""}${c.learners.length + c.learnersNext.length > 0 ? ` L${[...c.learners, ...c.learnersNext].join(",")}` : ""}`;
+  const terms = log.allEntries().map((e) => `${e.term}${e.type === EntryType.EntryNormal ? "" : "c"}`).join(" ");
+  return `${tn.id}:${st.softState.raftState}@${st.hardState.term} vote ${st.hardState.vote} lead ${st.softState.lead} commit ${st.hardState.commit} applied ${tn.appliedIndex} cfg [${cfg}] log ${log.firstIndex()}..${log.lastIndex()} [${terms}] stable ${tn.storage.lastIndex()} hs ${JSON.stringify(tn.storage.initialState().hardState, num)}`;
+}
+
 function run(sc: Scenario): void {
   const ids = Array.from({ length: sc.size }, (_, i) => BigInt(i + 1));
-  const net = new Network(ids, { electionTick: 10, heartbeatTick: 1, ...sc.cfg });
+  const net = new Network(ids, { electionTick: 10, heartbeatTick: 1, ...sc.cfg, ...(tracing ? { logger: traceLogger } : {}) });
   count("runs");
   const async = sc.cfg.asyncStorageWrites === true;
   const checker = new Checker(net);
@@ -343,6 +364,10 @@ function run(sc: Scenario): void {
       }
     }
     checker.check(`step ${step}: ${JSON.stringify(op)}`);
+    if (tracing) {
+      console.log(`step ${step}: ${JSON.stringify(op)}; queue: ${net.queue.map((m) => `${MessageType[m.type]} ${m.from}->${m.to} t${m.term}`).join(", ")}`);
+      for (const id of ids) console.log(`  ${describeNode(net.get(id))}`);
+    }
     if (net.leader() !== undefined) count("stepsWithLeader");
   });
 
@@ -357,6 +382,10 @@ function run(sc: Scenario): void {
   for (let tick = 0; tick < 400 && !done; tick++) {
     net.tickAll();
     settle(tick);
+    if (tracing && tick < 60) {
+      console.log(`settle tick ${tick}`);
+      for (const id of ids) console.log(`  ${describeNode(net.get(id))}`);
+    }
     const l = net.leader();
     if (l === undefined || tick % 20 !== 19) continue;
     tryIt(() => l.node.propose(enc("final")));
@@ -415,6 +444,17 @@ const pinned: Array<{ name: string; scenario: Scenario }> = [
     // (as in etcd, the application must report it): the harness now reports lost snapshots.
     name: "a lost snapshot is reported",
     scenario: JSON.parse('{"size":3,"cfg":{"heartbeatTick":1,"preVote":false,"checkQuorum":false,"maxSizePerMsg":0,"maxInflightMsgs":1,"asyncStorageWrites":true},"ops":[{"t":"tick","n":1,"times":4},{"t":"tick","n":1,"times":6},{"t":"partition","mask":6},{"t":"deliverAll"},{"t":"propose","n":0},{"t":"round"},{"t":"compact","n":0},{"t":"deliverAll"},{"t":"deliverAll"},{"t":"deliverFront","count":1},{"t":"deliver","k":0},{"t":"propose","n":0},{"t":"tick","n":1,"times":1},{"t":"propose","n":0},{"t":"deliverFront","count":1},{"t":"storage","n":0},{"t":"restart","n":0,"keep":false},{"t":"deliver","k":0},{"t":"ready","n":0},{"t":"ready","n":0},{"t":"deliverAll"},{"t":"round"},{"t":"propose","n":0},{"t":"readyAll"},{"t":"round"},{"t":"deliver","k":0},{"t":"round"},{"t":"propose","n":0},{"t":"storage","n":0},{"t":"round"},{"t":"conf","n":0,"joint":false},{"t":"round"},{"t":"propose","n":0},{"t":"readyAll"},{"t":"propose","n":0},{"t":"compact","n":1},{"t":"tick","n":0,"times":1},{"t":"round"},{"t":"ready","n":0},{"t":"deliver","k":0},{"t":"partition","mask":0},{"t":"ready","n":0},{"t":"propose","n":0},{"t":"propose","n":0},{"t":"deliverAll"},{"t":"deliverFront","count":1},{"t":"heal"},{"t":"ready","n":0},{"t":"tick","n":0,"times":1},{"t":"tick","n":0,"times":1},{"t":"tickAll"},{"t":"propose","n":0},{"t":"ready","n":1},{"t":"deliverAll"},{"t":"ready","n":0},{"t":"deliver","k":0},{"t":"storage","n":0},{"t":"readyAll"},{"t":"storage","n":0},{"t":"ready","n":0},{"t":"readyAll"},{"t":"storage","n":0},{"t":"deliver","k":31},{"t":"storage","n":0},{"t":"storage","n":0},{"t":"tickAll"},{"t":"storage","n":0},{"t":"tickAll"},{"t":"heal"},{"t":"tickAll"},{"t":"storage","n":0},{"t":"compact","n":0},{"t":"drop","k":0},{"t":"ready","n":0},{"t":"storage","n":0},{"t":"storage","n":0},{"t":"ready","n":0},{"t":"drop","k":0}]}') as Scenario,
+  },
+  {
+    // PROPERTY_SEED=-752965563: leader 3 of the joint configuration {1,2}&&{2,3} left it
+    // (demoting itself to learner) while holding an entry the others lacked, and lost its
+    // leadership to a higher term before its hand-over finished. Nodes 1 and 2 never learned
+    // that the leave-joint entry committed, so they still needed 3's vote, which 3 refused
+    // (its log was longer), and 3, a learner in its own configuration, never campaigned: no
+    // leader ever again (etcd-io/raft has the same hole). Fixed in election.ts: a non-voter
+    // asked for its vote by a candidate with a shorter log campaigns to hand leadership over.
+    name: "a demoted leader deposed before its hand-over",
+    scenario: JSON.parse('{"size":3,"cfg":{"heartbeatTick":3,"preVote":false,"checkQuorum":true,"maxSizePerMsg":1048576,"maxInflightMsgs":1,"asyncStorageWrites":false},"ops":[{"t":"round"},{"t":"campaign","n":0},{"t":"round"},{"t":"round"},{"t":"transfer","n":1},{"t":"round"},{"t":"settle"},{"t":"round"},{"t":"tick","n":1,"times":15},{"t":"heal"},{"t":"drop","k":0},{"t":"deliverFront","count":1},{"t":"tickAll","times":2},{"t":"ready","n":0},{"t":"propose","n":0},{"t":"deliver","k":0},{"t":"propose","n":0},{"t":"tick","n":0,"times":1},{"t":"round"},{"t":"ready","n":0},{"t":"tick","n":0,"times":1},{"t":"round"},{"t":"ready","n":0},{"t":"propose","n":0},{"t":"tick","n":0,"times":1},{"t":"ready","n":0},{"t":"conf","n":2,"joint":false},{"t":"propose","n":0},{"t":"settle"},{"t":"compact","n":0},{"t":"propose","n":0},{"t":"propose","n":0},{"t":"heal"},{"t":"ready","n":0},{"t":"heal"},{"t":"tick","n":0,"times":1},{"t":"conf","n":0,"joint":true},{"t":"round"},{"t":"propose","n":0},{"t":"ready","n":0},{"t":"deliverAll"},{"t":"settle"},{"t":"propose","n":0},{"t":"settle"},{"t":"round"},{"t":"ready","n":0},{"t":"ready","n":0},{"t":"deliver","k":0},{"t":"deliverAll"},{"t":"round"},{"t":"readyAll"},{"t":"deliverAll"},{"t":"partition","mask":6},{"t":"settle"},{"t":"deliver","k":0},{"t":"restart","n":0,"keep":false},{"t":"deliverFront","count":1},{"t":"round"},{"t":"tick","n":1,"times":7},{"t":"readyAll"},{"t":"tickAll","times":3},{"t":"compact","n":0},{"t":"deliver","k":0},{"t":"propose","n":0},{"t":"ready","n":0},{"t":"propose","n":1},{"t":"propose","n":0},{"t":"round"},{"t":"round"},{"t":"round"},{"t":"round"},{"t":"heal"},{"t":"ready","n":0},{"t":"tick","n":0,"times":1},{"t":"settle"},{"t":"propose","n":0},{"t":"ready","n":0},{"t":"campaign","n":0},{"t":"propose","n":0},{"t":"compact","n":0},{"t":"campaign","n":0},{"t":"compact","n":0},{"t":"settle"},{"t":"conf","n":0,"joint":true},{"t":"ready","n":0},{"t":"deliver","k":0},{"t":"restart","n":0,"keep":false},{"t":"compact","n":2},{"t":"ready","n":0},{"t":"round"},{"t":"ready","n":0},{"t":"settle"},{"t":"propose","n":0},{"t":"deliverAll"},{"t":"tickAll","times":2},{"t":"tick","n":1,"times":1},{"t":"compact","n":0},{"t":"round"},{"t":"readyAll"},{"t":"conf","n":0,"joint":false},{"t":"round"},{"t":"round"},{"t":"propose","n":0},{"t":"tick","n":0,"times":1},{"t":"heal"},{"t":"campaign","n":2},{"t":"deliverFront","count":1},{"t":"round"},{"t":"tickAll","times":1},{"t":"ready","n":0},{"t":"deliverAll"},{"t":"propose","n":0},{"t":"round"},{"t":"drop","k":0},{"t":"deliver","k":0},{"t":"settle"},{"t":"round"},{"t":"propose","n":2},{"t":"campaign","n":0},{"t":"partition","mask":0},{"t":"partition","mask":2},{"t":"campaign","n":0},{"t":"conf","n":0,"joint":false},{"t":"campaign","n":0},{"t":"round"},{"t":"compact","n":0},{"t":"deliverFront","count":1},{"t":"campaign","n":0},{"t":"settle"},{"t":"tickAll","times":1},{"t":"ready","n":0},{"t":"deliverAll"},{"t":"propose","n":0},{"t":"propose","n":0},{"t":"ready","n":0},{"t":"tick","n":0,"times":1},{"t":"round"},{"t":"deliver","k":0},{"t":"round"},{"t":"round"},{"t":"ready","n":0},{"t":"drop","k":0},{"t":"conf","n":0,"joint":false},{"t":"deliverFront","count":1},{"t":"deliverFront","count":1},{"t":"tickAll","times":1},{"t":"campaign","n":0},{"t":"dup","k":0},{"t":"round"},{"t":"drop","k":0},{"t":"propose","n":0},{"t":"propose","n":0},{"t":"propose","n":0},{"t":"tickAll","times":1},{"t":"deliver","k":0},{"t":"tick","n":0,"times":1},{"t":"tickAll","times":1},{"t":"settle"}]}') as Scenario,
   },
 ];
 
