@@ -16,8 +16,9 @@
 // Failing schedules found during development are pinned below as regression cases; set
 // PROPERTY_REPLAY to a counterexample's JSON to replay one (PROPERTY_TRACE=1 prints raft's
 // log, each op and every node's role, term, vote, configuration and log as it runs, and the
-// first ticks of the final settling), PROPERTY_STATS=1 to see what the schedules exercised,
-// PROPERTY_RUNS=k for a soak, PROPERTY_SEED to fix the seed.
+// first ticks of the final settling), PROPERTY_STATS=1 to see what the schedules exercised.
+// The random schedules come from pinned seeds; PROPERTY_RUNS=k is a soak from a fresh random
+// seed, PROPERTY_SEED=n replays one (see the describe block below).
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -25,6 +26,7 @@ import { ConfChangeTransition, ConfChangeType, EntryType, MessageType } from "@t
 import type { Entry, NodeId } from "@tsraft/raftpb";
 import type { Config } from "@tsraft/raft";
 import { Network, enc, type TestNode } from "./harness/network.js";
+import { reportingSeed, seededRuns } from "./harness/seeds.js";
 import { faults, resetFaults } from "../../raft/src/internal/faults.js";
 
 type Op =
@@ -468,23 +470,29 @@ if (replay !== undefined) {
 }
 
 describe("randomized cluster schedules keep Raft's safety properties", () => {
-  const cases: Array<{ name: string; size: 3 | 5; steps: number; runs: number; async?: boolean }> = [
+  // `pnpm test` replays the pinned seeds (harness/seeds.ts), sharing `runs` between them, so
+  // its verdict never changes between runs. PROPERTY_RUNS=k is a soak: k times the runs from
+  // a fresh random seed (in the test name, and printed on failure); PROPERTY_SEED=n replays
+  // seed n (PROPERTY_SEED=random draws one), with the full runs of each case.
+  const cases: Array<{ name: string; size: 3 | 5; steps: number; runs: number; seeds: number[]; async?: boolean }> = [
     // Sized for ~7 s on an idle 2-core machine (~12 s when loaded), next to the simulator's
-    // own schedules (simulator.test.ts); PROPERTY_RUNS=k scales it for a soak.
-    { name: "3 nodes", size: 3, steps: 300, runs: 300 },
-    { name: "5 nodes", size: 5, steps: 300, runs: 130 },
-    { name: "3 nodes, asyncStorageWrites", size: 3, steps: 300, runs: 150, async: true },
+    // own schedules (simulator.test.ts).
+    { name: "3 nodes", size: 3, steps: 300, runs: 300, seeds: [1, 2, 3] },
+    { name: "5 nodes", size: 5, steps: 300, runs: 130, seeds: [4, 5] },
+    { name: "3 nodes, asyncStorageWrites", size: 3, steps: 300, runs: 150, seeds: [6, 7], async: true },
   ];
-  // PROPERTY_RUNS=k multiplies the number of runs (a soak), PROPERTY_SEED fixes the seed.
   const scale = Number(process.env["PROPERTY_RUNS"] ?? "1");
-  const seed = process.env["PROPERTY_SEED"] === undefined ? {} : { seed: Number(process.env["PROPERTY_SEED"]) };
+  const env = { seed: process.env["PROPERTY_SEED"], soak: process.env["PROPERTY_RUNS"] !== undefined };
   for (const c of cases) {
-    test(c.name, () => {
-      fc.assert(
-        fc.property(scenarioArb(c.size, c.steps, c.async), (sc) => run(sc)),
-        { numRuns: Math.round(c.runs * scale), ...seed },
-      );
-    });
+    for (const r of seededRuns(c.seeds, Math.round(c.runs * scale), env)) {
+      test(`${c.name}, ${r.random ? "random " : ""}seed ${r.seed} (${r.runs} schedules)`, () => {
+        const runs = env.soak ? ` PROPERTY_RUNS=${scale}` : "";
+        const rerun = `PROPERTY_SEED=${r.seed}${runs} pnpm test packages/raft-test/test/property.test.ts --test-name-pattern="^${c.name}, seed"`;
+        reportingSeed(r, rerun, () => {
+          fc.assert(fc.property(scenarioArb(c.size, c.steps, c.async), (sc) => run(sc)), { numRuns: r.runs, seed: r.seed });
+        });
+      });
+    }
   }
   for (const p of pinned) test(`pinned: ${p.name}`, () => run(p.scenario));
 });
