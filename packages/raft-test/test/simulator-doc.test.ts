@@ -72,7 +72,7 @@ test("the store keeps every invariant under random faults", () => {
     fc.property(scheduleArbitrary(fc, { voters: [3, 5], maxSteps: 200 }), (schedule) => {
       runSchedule(schedule, options);
     }),
-    { numRuns: 100 },
+    { numRuns: 100, seed: 1 }, // the same 100 schedules every run: change the seed to explore
   );
 });
 

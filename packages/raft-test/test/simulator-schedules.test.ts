@@ -2,15 +2,20 @@
 // failing one; the failure prints a one-line `pnpm soak --replay ...` command) on 3- and
 // 5-node clusters, every invariant checked after every event, liveness checked after healing.
 //
-// Budget: SIM_RUNS schedules per cluster size (default 1000, so 2000 in all) of up to 300
-// steps. SIM_SEED fixes fast-check's seed (default: random, printed on failure).
+// Budget: 1000 schedules per cluster size (2000 in all) of up to 300 steps, from pinned
+// fast-check seeds (harness/seeds.ts), so `pnpm test` gives the same verdict on every run.
+// For a soak, SIM_RUNS=k runs k schedules per cluster size from a fresh random seed (named in
+// the test, and printed on failure); SIM_SEED=n replays seed n (SIM_SEED=random draws one).
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { decodeSchedule, runSchedule, scheduleArbitrary, type SimOptions } from "@tsraft/raft/testing";
+import { reportingSeed, seededRuns } from "./harness/seeds.js";
 
 const RUNS = Number(process.env.SIM_RUNS ?? 1000);
-const SEED = process.env.SIM_SEED === undefined ? undefined : Number(process.env.SIM_SEED);
+const ENV = { seed: process.env.SIM_SEED, soak: process.env.SIM_RUNS !== undefined };
+/** Pinned seeds per cluster size; the 1000 schedules are shared between them. */
+const SEEDS: Record<number, number[]> = { 3: [1, 2, 3, 4], 5: [5, 6, 7, 8] };
 const options: SimOptions = { makeStorage: () => new MemoryStorage(), replayCommand: (code) => `pnpm soak --replay ${code}` };
 
 /**
@@ -39,13 +44,18 @@ describe("pinned schedules", () => {
 
 describe("simulated clusters keep every invariant", () => {
   for (const voters of [3, 5]) {
-    test(`${RUNS} schedules of up to 300 steps, ${voters} voters (plus up to 2 spare nodes)`, () => {
-      fc.assert(
-        fc.property(scheduleArbitrary(fc, { voters: [voters], maxSteps: 300 }), (s) => {
-          runSchedule(s, options);
-        }),
-        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
-      );
-    });
+    for (const r of seededRuns(SEEDS[voters]!, RUNS, ENV)) {
+      test(`${voters} voters (plus up to 2 spare nodes), ${r.random ? "random " : ""}seed ${r.seed}: ${r.runs} schedules of up to 300 steps`, () => {
+        const rerun = `SIM_SEED=${r.seed} SIM_RUNS=${r.runs} pnpm test packages/raft-test/test/simulator-schedules.test.ts --test-name-pattern="^${voters} voters"`;
+        reportingSeed(r, rerun, () => {
+          fc.assert(
+            fc.property(scheduleArbitrary(fc, { voters: [voters], maxSteps: 300 }), (s) => {
+              runSchedule(s, options);
+            }),
+            { numRuns: r.runs, seed: r.seed },
+          );
+        });
+      });
+    }
   }
 });

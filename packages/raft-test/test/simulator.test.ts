@@ -48,7 +48,7 @@ describe("simulator", () => {
       fc.property(scheduleArbitrary(fc, { maxSteps: 120 }), (s) => {
         assert.equal(runSchedule(s, options).traceHash, runSchedule(s, options).traceHash);
       }),
-      { numRuns: 40 },
+      { numRuns: 40, seed: 1 }, // pinned, as every schedule test here (harness/seeds.ts)
     );
   });
 
@@ -137,7 +137,7 @@ describe("simulator", () => {
       fc.property(scheduleArbitrary(fc), (s) => {
         assert.deepEqual(decodeSchedule(encodeSchedule(s)), s);
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 1 },
     );
     assert.throws(() => decodeSchedule("2_1"), /bad header/);
     assert.throws(() => decodeSchedule("1_1_3_0_10_0_0_1_10_1_0-5.Z.1"), /bad operation/);

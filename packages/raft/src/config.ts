@@ -57,7 +57,10 @@ export interface Config {
    * voter of the new configuration (brings it up to date, sends MsgTimeoutNow) and steps down
    * then, or after an election timeout. Without it the leader steps down at once, as etcd does,
    * which can leave a cluster without a leader when the old leader holds uncommitted entries
-   * the remaining voters lack (they cannot win its vote). Default true.
+   * the remaining voters lack (they cannot win its vote). Also, a node outside the voters of
+   * its own configuration that knows no leader and is asked for its vote by a candidate with a
+   * shorter log campaigns, to finish a hand-over that was cut short (restart, deposed, timed
+   * out); false: such a node never campaigns, as in etcd. Default true.
    */
   handOverOnRemoval?: boolean;
   /**

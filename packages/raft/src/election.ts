@@ -6,6 +6,7 @@
 import { EntryType, MessageType, NONE } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
 import { MAX_INDEX, MAX_TERM } from "./bounds.js";
+import { RaftError } from "./errors.js";
 import { faults } from "./internal/faults.js";
 import { CAMPAIGN_TRANSFER_CTX, newMessage, type CampaignType, type Raft } from "./raft.js";
 import { hexId, voteRespMsgType } from "./util.js";
@@ -26,9 +27,16 @@ export function hup(r: Raft, t: CampaignType): void {
     r.logger.warn(`${hexId(r.id)} is unpromotable and can not campaign`);
     return;
   }
+  if (!mayStartElection(r)) return;
+  r.logger.info(`${hexId(r.id)} is starting a new election at term ${r.term}`);
+  campaign(r, t);
+}
+
+/** Whether nothing but the role keeps this node from campaigning now (logged when not). */
+function mayStartElection(r: Raft): boolean {
   if (hasUnappliedConfChanges(r)) {
     r.logger.warn(`${hexId(r.id)} cannot campaign at term ${r.term} since there are still pending configuration changes to apply`);
-    return;
+    return false;
   }
   if (r.term >= MAX_TERM || r.raftLog.lastIndex() >= MAX_INDEX) {
     // Invariant: term <= MAX_TERM and lastIndex <= MAX_INDEX (see bounds.ts). A campaign
@@ -37,10 +45,47 @@ export function hup(r: Raft, t: CampaignType): void {
     r.logger.error(
       `${hexId(r.id)} cannot campaign at term ${r.term} with last index ${r.raftLog.lastIndex()}: the largest term is ${MAX_TERM} and the largest index ${MAX_INDEX}`,
     );
-    return;
+    return false;
   }
-  r.logger.info(`${hexId(r.id)} is starting a new election at term ${r.term}`);
-  campaign(r, t);
+  return true;
+}
+
+/**
+ * A node outside the voters of its own configuration (removed, or demoted to learner) never
+ * campaigns. A candidate that asks for its vote still counts it as a voter: it has not learned
+ * that the change removing this node committed. When this node's log is ahead of the
+ * candidate's, the candidate cannot win its vote; and when the change left the candidate's
+ * voters needing that vote (a two-voter cluster losing one, or the outgoing half of a joint
+ * configuration), nobody can be elected any more. A removed leader whose hand-over did not
+ * finish (it restarted, a higher term deposed it, or the hand-over timed out) ends up exactly
+ * here, holding entries only it has. etcd-io/raft stays stuck there.
+ *
+ * With `handOverOnRemoval`, such a node, knowing no leader, campaigns itself instead: in its
+ * own configuration, whose voters it does not count itself among, so it wins only with a
+ * quorum of them, and only if its log is at least as up-to-date as theirs (the usual vote
+ * rules, which are all election safety rests on; being a voter oneself is not one of them).
+ * As leader it brings them up to date and hands leadership over ({@link Raft.becomeLeader}).
+ * It campaigns once per refused request, so the candidates' own election timeouts pace it.
+ */
+export function campaignToHandOver(r: Raft, m: Message): void {
+  if (!r.handOverOnRemoval || r.state === "leader" || r.trk.config.voters.has(r.id)) return;
+  // A leader heard from within an election timeout may still be there: do not disrupt it
+  // (the candidate may be one that lost this term's election).
+  if (r.lead !== NONE && r.electionElapsed < r.electionTimeout) return;
+  if (r.trk.config.voters.sortedIds().length === 0 || r.raftLog.hasNextOrInProgressSnapshot()) return;
+  try {
+    if (!mayStartElection(r)) return;
+    r.logger.info(
+      `${hexId(r.id)} is not a voter but ${hexId(m.from)} asks for its vote with a shorter log; starting an election at term ${r.term} to hand leadership over`,
+    );
+    campaign(r, r.preVote ? "pre-election" : "election");
+  } catch (err) {
+    // As for a follower's timed election (Raft.tickElection): a RaftError from the storage
+    // changed nothing (the storage is read before the role changes); the rejection already
+    // went out, and the candidate's next request tries again.
+    if (!(err instanceof RaftError)) throw err;
+    r.logger.warn(`${hexId(r.id)} error occurred during election: ${String(err)}`);
+  }
 }
 
 
@@ -65,7 +110,7 @@ export function hasUnappliedConfChanges(r: Raft): boolean {
 
 /** Sends (pre-)vote requests to every voter; the self-vote is delivered after it is persisted. */
 export function campaign(r: Raft, t: CampaignType): void {
-  if (!r.promotable()) r.logger.warn(`${hexId(r.id)} is unpromotable; campaign() should have been called`);
+  if (!r.promotable() && !r.handOverOnRemoval) r.logger.warn(`${hexId(r.id)} is unpromotable; campaign() should have been called`);
   // Read from storage before changing role: if the read fails, nothing has changed.
   const lastIndex = r.raftLog.lastIndex();
   const lastTerm = r.raftLog.lastTerm();
@@ -217,5 +262,6 @@ export function handleVoteRequest(r: Raft, m: Message): void {
     const resp = newMessage(voteRespMsgType(m.type), m.from, r.id, r.term);
     resp.reject = true;
     r.send(resp);
+    if (!upToDate) campaignToHandOver(r, m);
   }
 }

@@ -69,8 +69,9 @@ export function switchToConfig(r: Raft, res: ChangeResult): ConfState {
  * A removed (or demoted) leader hands leadership to the voter of the new configuration with
  * the highest match index before it steps down: that voter can win an election (it will have
  * every entry, uncommitted ones included), where after an abrupt step-down the remaining
- * voters may be unable to win the old leader's vote. Returns false when there is no voter to
- * hand over to.
+ * voters may be unable to win the old leader's vote. Also called by a leader elected outside
+ * its own voters (`campaignToHandOver` in election.ts), as soon as it becomes leader. Returns false
+ * when there is no voter to hand over to.
  */
 export function handOverLeadership(r: Raft): boolean {
   let target = NONE;

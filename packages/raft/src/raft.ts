@@ -10,7 +10,7 @@ import type { Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb
 import type { ResolvedConfig } from "./config.js";
 import { Changer, restore as restoreConfig } from "./confchange/index.js";
 import { handleVoteRequest, hup, stepHigherTerm, stepLowerTerm } from "./election.js";
-import { assertConfStatesEquivalent, confChangeToMsg, switchToConfig } from "./membership.js";
+import { assertConfStatesEquivalent, confChangeToMsg, handOverLeadership, switchToConfig } from "./membership.js";
 import { ConfigError, RaftError, panic } from "./errors.js";
 import { RaftLog, isStorageFailure } from "./log.js";
 import { checkStorageState } from "./storage-checks.js";
@@ -564,6 +564,9 @@ export class Raft {
       panic("empty entry was dropped");
     }
     this.logger.info(`${hexId(this.id)} became leader at term ${this.term}`);
+    // Elected outside its own voters (campaignToHandOver): hand leadership over to a voter
+    // once it holds this log, as a leader removed by a conf change does.
+    if (!this.trk.config.voters.has(this.id) && this.stepDownOnRemoval && this.handOverOnRemoval) handOverLeadership(this);
   }
 
   /**
