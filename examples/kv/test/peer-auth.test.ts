@@ -7,8 +7,9 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, INCOMING_SNAPSHOT_DIR, KvServer, freePorts, lineLogger, loadPeerAuth, parseConfig } from "@tsraft/example-kv";
@@ -67,6 +68,22 @@ describe("the raft port's credentials are checked at start", { timeout: 60_000 }
     }
     // And the same files, right, start.
     const s = await start(tls(m1.certPath, m1.keyPath, certs.ca.certPath));
+    assert.equal(s.transport.authMode, "tls");
+    await s.stop();
+  });
+
+  test("the README's certificate commands, run as written, make certificates a member starts with", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### Certificates for the raft port"));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+    const out = join(dir, "readme-certs");
+    mkdirSync(out);
+    execFileSync("bash", ["-e", "-c", block], { cwd: out, stdio: ["ignore", "ignore", "pipe"] });
+    for (const id of [2n, 3n]) {
+      const auth = await loadPeerAuth(id, { mode: "tls", certFile: join(out, `member-${id}.crt`), keyFile: join(out, `member-${id}.key`), caFile: join(out, "ca.crt") });
+      assert.equal(auth.mode, "tls");
+    }
+    const s = await start(tls(join(out, "member-1.crt"), join(out, "member-1.key"), join(out, "ca.crt")), join(dir, "data-readme"));
     assert.equal(s.transport.authMode, "tls");
     await s.stop();
   });
