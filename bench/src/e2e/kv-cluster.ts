@@ -1,9 +1,12 @@
 /**
  * The tsraft side of the e2e workload: a 3-member examples/kv cluster as a user runs it,
  * three separate `node` processes started through the KV's command line (`--id`, `--cluster`,
- * `--data-dir`, `--exit-with-parent`, `--log-level`), each with DiskStorage in a fresh
- * directory, talking raft over TCP, serving the HTTP API; every other setting is the KV's
- * default (tick 100 ms, election 10 ticks, snapshot every 1000 entries).
+ * `--data-dir`, `--exit-with-parent`, `--log-level`, `--peer-secret-file`), each with
+ * DiskStorage in a fresh directory, talking raft over TCP authenticated with a shared secret
+ * (HMAC: a random secret in a file of the cluster's directory; the KV refuses to start without
+ * a choice of authentication, and the steady state of HMAC is the same code as plain TCP, so
+ * the figures stay comparable with etcd's plain-HTTP peers), serving the HTTP API; every other
+ * setting is the KV's default (tick 100 ms, election 10 ticks, snapshot every 1000 entries).
  *
  * The built `examples/kv/dist/main.js` is run when the bench runs from its own dist (`pnpm
  * bench` builds both first); when the bench runs from sources (the tests, through tsx), the
@@ -13,7 +16,8 @@
  * @module
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BenchError } from "../errors.js";
@@ -63,7 +67,7 @@ function tail(file: string): string {
 function startMember(id: number, cluster: string, http: string, dir: string, extra: readonly string[], timeoutMs: number, procs: ChildProcess[]): Promise<KvMember> {
   const logFile = join(dir, `node-${id}.log`);
   const logFd = openSync(logFile, "a");
-  const args = [...kvCommand(), "--id", String(id), "--cluster", cluster, "--data-dir", join(dir, `node-${id}`), "--exit-with-parent", "--log-level", "warn", ...extra];
+  const args = [...kvCommand(), "--id", String(id), "--cluster", cluster, "--data-dir", join(dir, `node-${id}`), "--exit-with-parent", "--log-level", "warn", "--peer-secret-file", join(dir, "peer-secret"), ...extra];
   const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["pipe", "pipe", logFd] });
   closeSync(logFd);
   procs.push(proc);
@@ -99,6 +103,7 @@ export async function startKvCluster(o: KvClusterOptions): Promise<E2eSystem> {
     throw new BenchError("TSRAFT_BENCH_CLUSTER_START", `${kvCommand()[0]} is missing: build first (pnpm run build; pnpm bench builds by itself)`);
   }
   mkdirSync(o.dir, { recursive: true });
+  writeFileSync(join(o.dir, "peer-secret"), randomBytes(32).toString("hex"), { mode: 0o600 });
   const ports = await freePorts(6);
   const addrs = [1, 2, 3].map((id, i) => ({ id, raft: `127.0.0.1:${ports[2 * i]}`, http: `127.0.0.1:${ports[2 * i + 1]}` }));
   const cluster = addrs.map((a) => `${a.id}=${a.raft}/${a.http}`).join(",");

@@ -9,17 +9,24 @@
  * child is started with `--exit-with-parent`, so it exits when its stdin (held by this
  * process) closes, even if this process is SIGKILLed. (A child that is SIGSTOPped at that
  * moment stays stopped: only a SIGKILL from outside ends it then.)
+ *
+ * The raft port is authenticated: by default with mutual TLS, from a throwaway CA and member
+ * certificates made with openssl (@tsraft/test-helpers/certs) in `BASE/peer-certs`; without
+ * openssl, with a random shared secret in `BASE/peer-secret` (see {@link ClusterOptions.peerAuth}).
  * @module
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { WriteStream } from "node:fs";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeCerts, opensslAvailable } from "@tsraft/test-helpers/certs";
+import type { TestCerts } from "@tsraft/test-helpers/certs";
 import { kvRequest } from "./client.js";
 import type { KvResponse } from "./client.js";
 import type { MemberAddr } from "./command.js";
@@ -38,6 +45,12 @@ export interface ClusterOptions {
   faultInjection?: boolean;
   /** Milliseconds to wait for a member to print its ready line. Default 60 s. */
   startTimeoutMs?: number;
+  /**
+   * How members authenticate each other on the raft port: `tls` (a throwaway CA and member
+   * certificates, made with openssl), `hmac` (a random shared secret in a file), `none`
+   * (`--insecure-peers`), or `auto` (default): `tls` if openssl can be run, else `hmac`.
+   */
+  peerAuth?: "tls" | "hmac" | "none" | "auto";
 }
 
 /** One member as the launcher knows it. */
@@ -55,6 +68,9 @@ export interface Member {
 /** A status as GET /status answers it (the fields the launcher uses). */
 export interface MemberStatus {
   id: string;
+  clusterId: string;
+  /** The raft port's authentication: `tls`, `hmac` or `none`. */
+  peerAuth: string;
   raftState: string;
   term: number;
   commit: number;
@@ -131,11 +147,29 @@ export class LocalCluster {
   private readonly ownsDir: boolean;
   private readonly initial = new Map<bigint, MemberAddr>();
   private logs = new Map<bigint, WriteStream>();
+  /** How the members authenticate each other on the raft port. */
+  readonly peerAuth: "tls" | "hmac" | "none";
+  /** The throwaway CA and member certificates (`tls`). */
+  private certs: TestCerts | undefined;
+  /** The file of the shared secret (`hmac`). */
+  private secretFile: string | undefined;
+  /** The cluster id, once a member told it (for members that join). */
+  private clusterIdText: string | undefined;
+  /** This cluster's `--cluster-token`: its own, so that two local clusters on reused ports never share a cluster id. */
+  readonly clusterToken = `kv-local-${randomBytes(8).toString("hex")}`;
 
   private constructor(opts: ClusterOptions, baseDir: string, ownsDir: boolean) {
     this.opts = opts;
     this.baseDir = baseDir;
     this.ownsDir = ownsDir;
+    const mode = opts.peerAuth ?? "auto";
+    this.peerAuth = mode === "auto" ? (opensslAvailable() ? "tls" : "hmac") : mode;
+    if (this.peerAuth === "tls") {
+      this.certs = makeCerts("kv-local", { dir: join(baseDir, "peer-certs"), days: 30 });
+    } else if (this.peerAuth === "hmac") {
+      this.secretFile = join(baseDir, "peer-secret");
+      writeFileSync(this.secretFile, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+    }
   }
 
   /** Allocates ports and directories for `size` members (not started yet). */
@@ -143,6 +177,7 @@ export class LocalCluster {
     installExitHooks();
     const ownsDir = opts.baseDir === undefined;
     const baseDir = opts.baseDir ?? mkdtempSync(join(tmpdir(), "tsraft-kv-"));
+    mkdirSync(baseDir, { recursive: true });
     const c = new LocalCluster(opts, baseDir, ownsDir);
     for (let i = 1; i <= opts.size; i++) {
       const m = await c.addSlot(BigInt(i));
@@ -165,6 +200,47 @@ export class LocalCluster {
     };
     this.members.set(id, m);
     return m;
+  }
+
+  /**
+   * The raft port flags of member `id` (its certificate is made on first use): what the
+   * launcher passes, for starting a member by other means.
+   */
+  peerArgs(id: bigint): string[] {
+    if (this.certs !== undefined) {
+      const m = this.certs.member(id);
+      return ["--peer-cert", m.certPath, "--peer-key", m.keyPath, "--peer-ca", this.certs.ca.certPath];
+    }
+    if (this.secretFile !== undefined) return ["--peer-secret-file", this.secretFile];
+    return ["--insecure-peers"];
+  }
+
+  /** A description of the raft port's authentication, for people. */
+  describePeerAuth(): string {
+    if (this.certs !== undefined) return `mutual TLS, throwaway CA and member certificates in ${this.certs.dir}`;
+    if (this.secretFile !== undefined) return `HMAC, throwaway shared secret in ${this.secretFile}`;
+    return "none (--insecure-peers)";
+  }
+
+  /**
+   * The cluster's id, as GET /status of a running member shows it (asked once, then kept).
+   * @throws Error if no member answers within `timeoutMs`.
+   */
+  async clusterId(timeoutMs = 10_000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    while (this.clusterIdText === undefined) {
+      for (const id of this.ids()) {
+        const st = await this.status(id, 1000);
+        if (st !== undefined) {
+          this.clusterIdText = st.clusterId;
+          break;
+        }
+      }
+      if (this.clusterIdText !== undefined) break;
+      if (Date.now() > end) throw new Error(`cluster: no member told the cluster id within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return this.clusterIdText;
   }
 
   /** Every member id with a slot. */
@@ -200,6 +276,7 @@ export class LocalCluster {
     if (this.isRunning(id)) throw new Error(`cluster: member ${id} is already running`);
     const cluster = new Map(this.initial);
     cluster.set(id, m.addr);
+    const joinArgs = opts.join === true ? ["--join", "--cluster-id", await this.clusterId()] : [];
     const args = [
       ...serverCommand(),
       "--id", String(id),
@@ -208,7 +285,9 @@ export class LocalCluster {
       "--http-addr", m.addr.http,
       "--data-dir", m.dataDir,
       "--exit-with-parent",
-      ...(opts.join === true ? ["--join"] : []),
+      "--cluster-token", this.clusterToken,
+      ...this.peerArgs(id),
+      ...joinArgs,
       ...(this.opts.faultInjection === true ? ["--fault-injection"] : []),
       ...(this.opts.serverArgs ?? []),
       ...(opts.extraArgs ?? []),

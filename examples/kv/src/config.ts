@@ -7,9 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DISK_STORAGE_BLOCK } from "@tsraft/wal";
 import { isHostPort } from "./addr.js";
+import { DEFAULT_CLUSTER_TOKEN, parseClusterId } from "./cluster-id.js";
 import { MAX_BODY_BYTES } from "./command.js";
 import type { MemberAddr } from "./command.js";
 import { ConfigError } from "./errors.js";
+import type { PeerAuthConfig } from "./peer-auth.js";
 
 export { ConfigError };
 
@@ -39,6 +41,15 @@ export interface KvConfig {
   cluster: Map<bigint, MemberAddr>;
   /** Join an existing cluster (the member was added with POST /members): do not bootstrap. */
   join: boolean;
+  /**
+   * How members authenticate each other on the raft port (mutual TLS, a shared secret, or
+   * nothing when asked for explicitly); see peer-auth.ts.
+   */
+  peerAuth: PeerAuthConfig;
+  /** Makes the cluster id of a cluster bootstrapped from an empty data directory (with the initial members); see cluster-id.ts. */
+  clusterToken: string;
+  /** `--cluster-id`: the id of the cluster a member joins (`--join` with an empty data directory). */
+  clusterId?: bigint;
   tickMs: number;
   electionTicks: number;
   heartbeatTicks: number;
@@ -90,6 +101,13 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: "raft-addr", env: "KV_RAFT_ADDR", dflt: "", help: "raft listen address (default: this id's entry in --cluster)" },
   { flag: "http-addr", env: "KV_HTTP_ADDR", dflt: "", help: "HTTP listen address (default: this id's entry in --cluster)" },
   { flag: "join", env: "KV_JOIN", dflt: "false", help: "join an existing cluster instead of bootstrapping" },
+  { flag: "cluster-token", env: "KV_CLUSTER_TOKEN", dflt: DEFAULT_CLUSTER_TOKEN, help: "with the initial members, makes the id of a new cluster" },
+  { flag: "cluster-id", env: "KV_CLUSTER_ID", dflt: "", help: "with --join: the id of the cluster to join (GET /status clusterId)" },
+  { flag: "peer-cert", env: "KV_PEER_CERT", dflt: "", help: "raft port, mutual TLS: PEM certificate naming urn:tsraft:member:ID" },
+  { flag: "peer-key", env: "KV_PEER_KEY", dflt: "", help: "raft port, mutual TLS: PEM private key of --peer-cert" },
+  { flag: "peer-ca", env: "KV_PEER_CA", dflt: "", help: "raft port, mutual TLS: PEM CA that signs the members' certificates" },
+  { flag: "peer-secret-file", env: "KV_PEER_SECRET_FILE", dflt: "", help: "raft port, HMAC: file holding the cluster's shared secret (>= 16 bytes)" },
+  { flag: "insecure-peers", env: "KV_INSECURE_PEERS", dflt: "false", help: "raft port: plain TCP, no authentication (trusted networks only)" },
   { flag: "tick-ms", env: "KV_TICK_MS", dflt: "100", help: "milliseconds per raft tick" },
   { flag: "election-ticks", env: "KV_ELECTION_TICKS", dflt: "10", help: "election timeout in ticks" },
   { flag: "heartbeat-ticks", env: "KV_HEARTBEAT_TICKS", dflt: "1", help: "heartbeat interval in ticks" },
@@ -148,6 +166,32 @@ function bool(name: string, v: string): boolean {
   throw new ConfigError(`--${name}: want true or false, got ${JSON.stringify(v)}`);
 }
 
+/**
+ * The raft port's authentication from its flags: exactly one of mutual TLS (all three files),
+ * a secret file, or `--insecure-peers`.
+ */
+function peerAuthOf(get: (flag: string) => string): PeerAuthConfig {
+  const certFile = get("peer-cert");
+  const keyFile = get("peer-key");
+  const caFile = get("peer-ca");
+  const secretFile = get("peer-secret-file");
+  const insecure = bool("insecure-peers", get("insecure-peers"));
+  const tls = certFile !== "" || keyFile !== "" || caFile !== "";
+  const chosen = [tls, secretFile !== "", insecure].filter((x) => x).length;
+  if (chosen === 0) {
+    throw new ConfigError(
+      "the raft port needs authentication: give --peer-cert, --peer-key and --peer-ca (mutual TLS), or --peer-secret-file (a shared secret), " +
+        "or --insecure-peers (plain TCP, no authentication). `pnpm --filter @tsraft/example-kv cluster` starts a local cluster with throwaway certificates",
+    );
+  }
+  if (chosen > 1) throw new ConfigError("choose one way to authenticate peers: --peer-cert/--peer-key/--peer-ca, --peer-secret-file, or --insecure-peers");
+  if (tls) {
+    if (certFile === "" || keyFile === "" || caFile === "") throw new ConfigError("--peer-cert, --peer-key and --peer-ca go together");
+    return { mode: "tls", certFile, keyFile, caFile };
+  }
+  return secretFile !== "" ? { mode: "hmac", secretFile } : { mode: "none" };
+}
+
 function tlsFiles(certFile: string, keyFile: string, caFile: string): KvConfig["clientTls"] {
   if (certFile === "" && keyFile === "" && caFile === "") return undefined;
   if (certFile === "" || keyFile === "") throw new ConfigError("--client-cert and --client-key go together");
@@ -196,6 +240,13 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   const logLevel = get("log-level");
   if (logLevel !== "debug" && logLevel !== "info" && logLevel !== "warn" && logLevel !== "error") throw new ConfigError(`--log-level: ${logLevel}?`);
   const clientTls = tlsFiles(get("client-cert"), get("client-key"), get("client-ca"));
+  const clusterToken = get("cluster-token");
+  if (!/^[\x21-\x7e]{1,256}$/.test(clusterToken)) throw new ConfigError("--cluster-token: want 1 to 256 printable ASCII characters without spaces");
+  const clusterIdText = get("cluster-id");
+  const clusterId = clusterIdText === "" ? undefined : parseClusterId(clusterIdText);
+  if (clusterId === undefined && clusterIdText !== "") throw new ConfigError(`--cluster-id: want up to 16 hex digits (as GET /status shows it), got ${JSON.stringify(clusterIdText)}`);
+  if (clusterId !== undefined && !joining) throw new ConfigError("--cluster-id goes with --join: a bootstrapped cluster computes its id, a restarted member reads it from its data directory");
+  const peerAuth = peerAuthOf(get);
   return {
     id,
     dataDir: get("data-dir") || join(tmpdir(), "tsraft-kv", `node-${id}`),
@@ -203,6 +254,9 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     httpAddr,
     cluster,
     join: joining,
+    peerAuth,
+    clusterToken,
+    ...(clusterId === undefined ? {} : { clusterId }),
     tickMs: int("tick-ms", get("tick-ms"), 1),
     electionTicks,
     heartbeatTicks,

@@ -69,8 +69,9 @@ async function main(): Promise<void> {
         const m = cluster.member(id);
         say(`member ${id}: pid ${m.proc!.pid}, raft ${m.addr.raft}, http ${m.addr.http}, data ${m.dataDir}`);
       }
+      say(`raft port: ${cluster.describePeerAuth()}`);
       const l = await cluster.waitForLeader(30_000);
-      say(`member ${l} is the leader`);
+      say(`member ${l} is the leader; cluster id ${await cluster.clusterId()}`);
       return l;
     });
     const [f1, f2] = cluster.ids().filter((id) => id !== leader1) as [bigint, bigint];
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
     await step("A data directory is locked: a second process cannot open it", async () => {
       const m = cluster.member(leader1);
       const res = await new Promise<{ code: number | null; err: string }>((resolve) => {
-        const p = spawn(process.execPath, [...serverCommand(), "--id", String(leader1), "--data-dir", m.dataDir, "--raft-addr", "127.0.0.1:1", "--http-addr", "127.0.0.1:1", "--join"], {
+        const p = spawn(process.execPath, [...serverCommand(), "--id", String(leader1), "--data-dir", m.dataDir, "--raft-addr", "127.0.0.1:1", "--http-addr", "127.0.0.1:1", "--join", ...cluster.peerArgs(leader1)], {
           cwd: here,
           stdio: ["ignore", "ignore", "pipe"],
         });

@@ -86,6 +86,8 @@ export interface FaultRunResult {
   /** Whether every member ended with the same applied state. */
   converged: boolean;
   convergence: string;
+  /** The raft port's authentication as the members report it at the end (GET /status `peerAuth`): `["tls"]`. */
+  peerAuth: string[];
   /** Verdict of the whole run. */
   pass: boolean;
   failures: string[];
@@ -115,9 +117,11 @@ export async function runFaultTest(o: FaultRunOptions): Promise<FaultRunResult> 
   const cluster = await LocalCluster.create({
     size: o.nodes ?? 3,
     faultInjection: true,
+    // Mutual TLS on the raft port, as a production cluster would run (certificates made with openssl).
+    peerAuth: "tls",
     serverArgs: ["--request-timeout-ms", "3000", "--snapshot-entries", "200", "--catch-up-entries", "50", "--wal-segment-bytes", String(256 * 1024), ...(o.serverArgs ?? [])],
   });
-  log(`seed ${seed}; data and logs in ${cluster.baseDir}`);
+  log(`seed ${seed}; data and logs in ${cluster.baseDir}; raft port: ${cluster.describePeerAuth()}`);
   const history: HistoryEntry[] = [];
   const faults: FaultEvent[] = [];
   const failures: string[] = [];
@@ -266,6 +270,7 @@ export async function runFaultTest(o: FaultRunOptions): Promise<FaultRunResult> 
     // ------------------------------------------------------------------ convergence
     const conv = await converge(cluster, ids);
     if (!conv.ok) failures.push(`members did not converge: ${conv.detail}`);
+    const peerAuth = [...new Set((await Promise.all(ids.map((id) => cluster.status(id, 2000)))).map((s) => s?.peerAuth ?? "no answer"))].sort();
     for (const u of cluster.unhandledInLogs()) failures.push(`member ${u.id} logged ${u.line}`);
 
     // ------------------------------------------------------------------ linearizability
@@ -288,6 +293,7 @@ export async function runFaultTest(o: FaultRunOptions): Promise<FaultRunResult> 
       durability,
       converged: conv.ok,
       convergence: conv.detail,
+      peerAuth,
       pass,
       failures,
     };
@@ -371,7 +377,7 @@ export function summarize(r: FaultRunResult): string {
   }
   const d = r.durability;
   lines.push(`durability: ${d.acked} acknowledged unique-key writes, ${d.lost.length} lost; ${d.refusedButApplied.length} refused-but-applied; unknown outcomes: ${d.unknownApplied} applied, ${d.unknownMissing} not`);
-  lines.push(`convergence: ${r.converged ? "ok" : "FAILED"} (${r.convergence})`);
+  lines.push(`convergence: ${r.converged ? "ok" : "FAILED"} (${r.convergence}); raft port authentication: ${r.peerAuth.join(", ")}`);
   lines.push(`verdict: ${r.pass ? "PASS" : `FAIL: ${r.failures.join("; ")}`}  (seed ${r.seed})`);
   return lines.join("\n");
 }

@@ -278,6 +278,8 @@ function statusOf(s: KvServer): Record<string, unknown> {
   const alarm = s.sm.spaceAlarm();
   return {
     id: s.cfg.id.toString(),
+    clusterId: s.clusterId,
+    peerAuth: s.transport.authMode,
     raftState: st.softState.raftState,
     term: st.hardState.term,
     commit: st.hardState.commit,

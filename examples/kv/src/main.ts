@@ -12,6 +12,7 @@ import { WalLockedError } from "@tsraft/wal";
 import { ConfigError, parseConfig, usage } from "./config.js";
 import { installCrashHandlers } from "./crash.js";
 import { lineLogger } from "./logger.js";
+import { insecurePeersWarning } from "./peer-auth.js";
 import { KvServer } from "./server.js";
 
 installCrashHandlers();
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = lineLogger(cfg.id, cfg.logLevel);
+  if (cfg.peerAuth.mode === "none") process.stderr.write(`tsraft-kv: ${insecurePeersWarning(cfg.raftAddr)}\n`);
   if (cfg.exitWithParent) {
     // The launcher holds our stdin: when it dies, stdin ends and we go too.
     process.stdin.on("end", () => process.exit(3));

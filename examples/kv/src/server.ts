@@ -20,10 +20,12 @@ import { join } from "node:path";
 import type { Logger } from "@tsraft/raft";
 import { ConfChangeType } from "@tsraft/raftpb";
 import type { ConfChange, ConfState, HardState, NodeId } from "@tsraft/raftpb";
-import { RaftNode, TcpTransport } from "@tsraft/node";
-import type { AppliedConfChange } from "@tsraft/node";
-import { DiskStorage, Snapshotter } from "@tsraft/wal";
+import { RaftNode, TcpTransport, TransportConfigError } from "@tsraft/node";
+import type { AppliedConfChange, TransportAuth } from "@tsraft/node";
+import { DiskStorage, Snapshotter, WAL } from "@tsraft/wal";
 import { parseHostPort } from "./addr.js";
+import { checkDataIdentity, computeClusterId, encodeDataIdentity, formatClusterId } from "./cluster-id.js";
+import type { DataIdentity } from "./cluster-id.js";
 import { decodeMemberContext, encodeCommand, encodeMemberContext } from "./command.js";
 import type { Command } from "./command.js";
 import type { KvConfig } from "./config.js";
@@ -32,10 +34,17 @@ import { handleHttp } from "./http-api.js";
 import { raftLogger } from "./logger.js";
 import { LoopMonitor } from "./loop-monitor.js";
 import { AutoPromoter } from "./membership.js";
+import { loadPeerAuth } from "./peer-auth.js";
 import { KvStateMachine } from "./state-machine.js";
 import type { CommandResult, MemberRecord } from "./state-machine.js";
 
 const ZERO_HS: HardState = { term: 0, vote: 0n, commit: 0 };
+
+/**
+ * Where the transport spools snapshots being received, inside the data directory: partial
+ * files a killed member left are removed at its next start.
+ */
+export const INCOMING_SNAPSHOT_DIR = "snap-incoming";
 
 async function walSegments(dataDir: string): Promise<number> {
   return (await readdir(join(dataDir, "wal"))).filter((n) => n.endsWith(".wal")).length;
@@ -85,6 +94,19 @@ async function readPem(flag: string, file: string): Promise<Buffer> {
   }
 }
 
+/**
+ * The cluster id written into a new data directory: the one `--cluster-id` names for a member
+ * joining, else the one computed from `--cluster-token` and the initial members.
+ * @throws {@link ConfigError} for `--join` without `--cluster-id`.
+ */
+function newClusterId(cfg: KvConfig): bigint {
+  if (!cfg.join) return computeClusterId(cfg.clusterToken, cfg.cluster);
+  if (cfg.clusterId === undefined) {
+    throw new ConfigError(`--join with an empty data directory (${cfg.dataDir}) needs --cluster-id: the id of the cluster to join, as GET /status of a member shows it`);
+  }
+  return cfg.clusterId;
+}
+
 /** A running member (see the module comment). */
 export class KvServer {
   readonly cfg: KvConfig;
@@ -120,11 +142,14 @@ export class KvServer {
   earlyNoSpaceAt = -1;
   /** Called once this member was removed from the cluster (the process should exit). */
   onRemoved: () => void = () => {};
+  /** The cluster this member's data belongs to (from its data directory), as 16 hex digits. */
+  readonly clusterId: string;
 
-  private constructor(cfg: KvConfig, log: Logger, storage: DiskStorage, options: KvServerOptions) {
+  private constructor(cfg: KvConfig, log: Logger, storage: DiskStorage, identity: DataIdentity, auth: TransportAuth, options: KvServerOptions) {
     this.cfg = cfg;
     this.log = log;
     this.storage = storage;
+    this.clusterId = formatClusterId(identity.clusterId);
     this.snapshotter = new Snapshotter(join(cfg.dataDir, "snap"));
     const self = parseHostPort(cfg.raftAddr);
     if (self === undefined) throw new ConfigError(`bad raft address ${JSON.stringify(cfg.raftAddr)}`);
@@ -132,6 +157,9 @@ export class KvServer {
       id: cfg.id,
       host: self.host,
       port: self.port,
+      auth,
+      clusterId: this.clusterId,
+      snapshotDir: join(cfg.dataDir, INCOMING_SNAPSHOT_DIR),
       onMessage: (m) => this.node.step(m),
       onUnreachable: (id) => this.node.reportUnreachable(id),
       onSnapshotStatus: (id, st) => this.node.reportSnapshot(id, st),
@@ -186,12 +214,16 @@ export class KvServer {
   }
 
   /**
-   * Opens the data directory (taking its lock), starts the transport, the raft node, the
-   * learner promoter and the HTTP(S) server.
+   * Checks the raft port's credentials, opens the data directory (taking its lock; a new one
+   * gets this member's id and the cluster id in its WAL metadata), checks that it is this
+   * member's, starts the transport, the raft node, the learner promoter and the HTTP(S)
+   * server.
    * @throws `WalLockedError` if another process holds the data directory; {@link ConfigError}
-   * for unreadable TLS files; listen errors.
+   * for unreadable or unusable TLS files or secret, a data directory of another member or
+   * cluster, `--join` into an empty data directory without `--cluster-id`; listen errors.
    */
   static async start(cfg: KvConfig, log: Logger, options: KvServerOptions = {}): Promise<KvServer> {
+    const auth = await loadPeerAuth(cfg.id, cfg.peerAuth);
     const tls =
       cfg.clientTls === undefined
         ? undefined
@@ -200,12 +232,15 @@ export class KvServer {
             key: await readPem("client-key", cfg.clientTls.keyFile),
             ...(cfg.clientTls.caFile === undefined ? {} : { ca: await readPem("client-ca", cfg.clientTls.caFile) }),
           };
-    const storage = await DiskStorage.open(cfg.dataDir, { segmentSizeBytes: cfg.walSegmentBytes, maxCachedBytes: cfg.walCacheBytes });
+    const metadata = (await WAL.exists(join(cfg.dataDir, "wal"))) ? undefined : encodeDataIdentity({ memberId: cfg.id, clusterId: newClusterId(cfg) });
+    const storage = await DiskStorage.open(cfg.dataDir, { segmentSizeBytes: cfg.walSegmentBytes, maxCachedBytes: cfg.walCacheBytes, ...(metadata === undefined ? {} : { metadata }) });
     let s: KvServer;
     try {
-      s = new KvServer(cfg, log, storage, options);
+      const identity = checkDataIdentity(cfg.dataDir, storage.metadata(), cfg.id, cfg.clusterId);
+      s = new KvServer(cfg, log, storage, identity, auth, options);
     } catch (err) {
       await storage.close();
+      if (err instanceof TransportConfigError) throw new ConfigError(`raft port: ${err.message}`);
       throw err;
     }
     try {
@@ -218,6 +253,8 @@ export class KvServer {
       s.loop.start();
       log.info(fresh ? "bootstrapped a new member" : "restarted", {
         dataDir: cfg.dataDir,
+        clusterId: s.clusterId,
+        peerAuth: s.transport.authMode,
         firstIndex: storage.firstIndex(),
         lastIndex: storage.lastIndex(),
         snapshotIndex: storage.snapshot().metadata.index,

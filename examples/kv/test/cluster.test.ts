@@ -14,6 +14,20 @@ let cluster: LocalCluster;
 const req = (id: bigint, method: string, path: string, body?: unknown, ms = 8000): Promise<KvResponse> =>
   kvRequest(cluster.member(id).addr.http, method, path, body, ms);
 
+/** Runs a server process that is expected to exit (within 30 s): its exit code and standard error. */
+function runToExit(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [...serverCommand(), ...args], { cwd: here, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    p.stderr!.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+    const t = setTimeout(() => p.kill("SIGKILL"), 30_000);
+    p.on("exit", (code) => {
+      clearTimeout(t);
+      resolve({ code, stderr });
+    });
+  });
+}
+
 async function until(what: string, ms: number, cond: () => Promise<boolean>): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
@@ -27,7 +41,7 @@ describe("KV service over 3 processes", { timeout: 120_000 }, () => {
   let followers: bigint[];
 
   before(async () => {
-    cluster = await LocalCluster.create({ size: 3, faultInjection: true, serverArgs: ["--request-timeout-ms", "3000", "--snapshot-entries", "50", "--catch-up-entries", "10"] });
+    cluster = await LocalCluster.create({ size: 3, faultInjection: true, peerAuth: "tls", serverArgs: ["--request-timeout-ms", "3000", "--snapshot-entries", "50", "--catch-up-entries", "10"] });
     await cluster.startAll();
     leader = await cluster.waitForLeader(30_000);
     followers = cluster.ids().filter((id) => id !== leader);
@@ -104,19 +118,30 @@ describe("KV service over 3 processes", { timeout: 120_000 }, () => {
 
   test("a second process cannot open a data directory in use", async () => {
     const m = cluster.member(followers[0]!);
-    const code = await new Promise<number | null>((resolve) => {
-      const p = spawn(process.execPath, [...serverCommand(), "--id", m.id.toString(), "--data-dir", m.dataDir, "--join", "--raft-addr", "127.0.0.1:1", "--http-addr", "127.0.0.1:1"], {
-        cwd: here,
-        stdio: "ignore",
-      });
-      const t = setTimeout(() => p.kill("SIGKILL"), 30_000);
-      p.on("exit", (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
-    assert.equal(code, 2);
+    const r = await runToExit(["--id", m.id.toString(), "--data-dir", m.dataDir, "--join", "--raft-addr", "127.0.0.1:1", "--http-addr", "127.0.0.1:1", ...cluster.peerArgs(m.id)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /is in use by another process/);
     assert.equal((await req(followers[0]!, "GET", "/kv/a?serializable")).body["value"], "1", "the owner goes on");
+  });
+
+  test("the raft port's configuration is checked at start: exit code 2 and what is wrong; --insecure-peers warns", async () => {
+    const m = cluster.member(followers[0]!);
+    const base = ["--id", m.id.toString(), "--data-dir", m.dataDir, "--join", "--raft-addr", "127.0.0.1:1", "--http-addr", "127.0.0.1:1"];
+    const other = cluster.ids().find((id) => id !== m.id)!;
+    const wrongCert = cluster.peerArgs(other); // another member's certificate and key
+    const [none, foreign, insecure] = await Promise.all([
+      runToExit(base),
+      runToExit([...base, ...wrongCert]),
+      // --insecure-peers on a locked data directory: the warning is printed, then the lock refuses
+      runToExit([...base, "--insecure-peers"]),
+    ]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /the raft port needs authentication: give --peer-cert, --peer-key and --peer-ca .* or --peer-secret-file .* or --insecure-peers/);
+    assert.equal(foreign.code, 2);
+    assert.match(foreign.stderr, new RegExp(`--peer-cert: .* does not name this member \\(--id ${m.id}\\): want the URI subjectAltName urn:tsraft:member:${m.id}; it names member ${other}`));
+    assert.equal(insecure.code, 2);
+    assert.match(insecure.stderr, /WARNING: --insecure-peers: the raft port 127\.0\.0\.1:1 is plain TCP without authentication/);
+    assert.match(insecure.stderr, /is in use by another process/);
   });
 
   test("a member joins with --join and catches up; a removed member exits by itself", async () => {

@@ -2,7 +2,8 @@
  * The fault-injection test: 3 KV processes, concurrent clients doing reads, writes,
  * compare-and-set and deletes on a few keys, while a nemesis SIGKILLs and restarts members,
  * SIGSTOPs/SIGCONTs them and partitions them. The history must be linearizable, no
- * acknowledged write may be lost, and the members must converge.
+ * acknowledged write may be lost, and the members must converge. The raft port runs mutual
+ * TLS (a throwaway CA and member certificates, made by LocalCluster).
  *
  * Duration: KV_FAULT_SECONDS (default 50 s of workload, about 65 s in all). For longer runs:
  * `pnpm soak:kv --seconds N`.
@@ -22,5 +23,6 @@ test(`fault injection: ${seconds} s of kills, pauses and partitions; linearizabl
   assert.equal(r.durability.lost.length, 0);
   assert.ok(r.durability.acked > 20, `acknowledged unique-key writes: ${r.durability.acked}`);
   assert.ok(r.converged, r.convergence);
+  assert.deepEqual(r.peerAuth, ["tls"], "every member ran mutual TLS on the raft port");
   assert.ok(r.pass);
 });

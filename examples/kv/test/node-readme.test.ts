@@ -1,13 +1,16 @@
 /**
  * The quick start of packages/node/README.md, run as written (three members in one process,
- * over DiskStorage and TcpTransport on 127.0.0.1), so that the README cannot drift from the API.
+ * over DiskStorage and TcpTransport with mutual TLS on 127.0.0.1; the certificates made by
+ * @tsraft/test-helpers/certs), so that the README cannot drift from the API.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RaftNode, TcpTransport } from "@tsraft/node";
+import { makeCerts } from "@tsraft/test-helpers/certs";
+import type { TestCerts } from "@tsraft/test-helpers/certs";
 import { DiskStorage } from "@tsraft/wal";
 import { freePorts } from "../src/cluster.js";
 
@@ -25,13 +28,17 @@ class MyState {
   }
 }
 
-async function member(id: bigint, dir: string, ports: number[]) {
+async function member(id: bigint, dir: string, ports: number[], certs: TestCerts) {
   const myState = new MyState();
+  const mine = certs.member(id);
   // --- as in the README ---
   const storage = await DiskStorage.open(join(dir, `node${id}`));
   const transport = new TcpTransport({
     id,
     port: ports[Number(id) - 1]!,
+    auth: { mode: "tls", cert: mine.certPath, key: mine.keyPath, ca: certs.ca.certPath },
+    clusterId: "orders-1",
+    snapshotDir: join(dir, `node${id}`, "snap-incoming"),
     onMessage: (m) => node.step(m),
     onUnreachable: (p) => node.reportUnreachable(p),
     onSnapshotStatus: (p, s) => node.reportSnapshot(p, s),
@@ -60,9 +67,12 @@ async function member(id: bigint, dir: string, ports: number[]) {
 }
 
 test("the quick start of @tsraft/node's README runs as written", async () => {
+  const quickStart = readFileSync(new URL("../../../packages/node/README.md", import.meta.url), "utf8").split("```ts")[1]!.split("```")[0]!;
+  for (const option of ['auth: { mode: "tls", cert:', "clusterId:", "snapshotDir:"]) assert.ok(quickStart.includes(option), `the quick start passes ${option}`);
   const dir = mkdtempSync(join(tmpdir(), "tsraft-node-readme-"));
+  const certs = makeCerts("node-readme");
   const ports = await freePorts(3);
-  const ms = await Promise.all([1n, 2n, 3n].map((id) => member(id, dir, ports)));
+  const ms = await Promise.all([1n, 2n, 3n].map((id) => member(id, dir, ports, certs)));
   try {
     const end = Date.now() + 20_000;
     // Every member must know the leader: a proposal on one that does not yet is refused (NoLeaderError).
@@ -76,6 +86,7 @@ test("the quick start of @tsraft/node's README runs as written", async () => {
     await ms[1]!.node.readIndex();
     assert.equal(ms[1]!.myState.items.length, 12);
     assert.ok(ms[0]!.node.status().snapshotIndex >= 10, "snapshots every 5 entries");
+    assert.ok(ms.every((m) => m.transport.authMode === "tls" && m.transport.stats().connects > 0), "the members talk mutual TLS");
   } finally {
     for (const m of ms) {
       await m.node.stop();
@@ -83,5 +94,6 @@ test("the quick start of @tsraft/node's README runs as written", async () => {
       await m.storage.close();
     }
     rmSync(dir, { recursive: true, force: true });
+    certs.remove();
   }
 });

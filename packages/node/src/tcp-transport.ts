@@ -62,8 +62,6 @@ class PeerStream {
 
 const WRITE_BATCH_BYTES = 256 * 1024;
 
-let warnedNoAuth = false;
-
 /** See the module comment. */
 export class TcpTransport {
   private readonly opts: ResolvedOptions;
@@ -122,10 +120,6 @@ export class TcpTransport {
    */
   async start(): Promise<void> {
     const o = this.opts;
-    if (o.authDefaulted && !warnedNoAuth) {
-      warnedNoAuth = true;
-      process.emitWarning("TcpTransport without the auth option: peers are not authenticated. Pass auth: {mode: \"tls\" | \"hmac\" | \"none\"}.", { type: "SecurityWarning", code: "TSRAFT_TRANSPORT_NO_AUTH" });
-    }
     if (o.snapshotDir === undefined) {
       // No directory of our own: a killed process would leave it behind on every start.
       this.snapDir = tmpdir();

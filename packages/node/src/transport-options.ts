@@ -22,11 +22,10 @@ export interface TcpTransportOptions {
   /**
    * How peers authenticate each other (see the README's "Security"): `{mode: "tls", cert, key,
    * ca}`, `{mode: "hmac", secret}`, or `{mode: "none"}` for tests and trusted networks. Every
-   * member of a cluster must use the same mode. **Omitted**: `none`, and a `SecurityWarning`
-   * is emitted once per process; this default exists only so that code written for the
-   * unauthenticated transport keeps running, and will go.
+   * member of a cluster must use the same mode. Required: no authentication is a choice made
+   * explicitly.
    */
-  auth?: TransportAuth;
+  auth: TransportAuth;
   /**
    * The cluster's id, carried in every hello: a peer of another cluster is refused. 0 to 128
    * printable ASCII characters. Default `""`.
@@ -115,8 +114,6 @@ export interface ResolvedOptions {
   host: string;
   port: number;
   auth: ResolvedAuth;
-  /** Whether `auth` was omitted (the deprecated default). */
-  authDefaulted: boolean;
   clusterId: string;
   snapshotDir: string | undefined;
   maxQueueMessages: number;
@@ -184,6 +181,7 @@ export function resolveOptions(o: TcpTransportOptions): ResolvedOptions {
   if (o.host !== undefined && (typeof o.host !== "string" || o.host === "")) throw new TransportConfigError("host", "want a host name or address");
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new TransportConfigError("port", `want 0..65535, got ${String(o.port)}`);
   if (typeof o.onMessage !== "function") throw new TransportConfigError("onMessage", "want a function");
+  if (o.auth === undefined) throw new TransportConfigError("auth", 'required: {mode: "tls", cert, key, ca}, {mode: "hmac", secret} or {mode: "none"}');
   const clusterId = o.clusterId ?? "";
   if (!isValidClusterId(clusterId)) throw new TransportConfigError("clusterId", "want 0 to 128 printable ASCII characters without spaces");
   const n = Object.fromEntries((Object.keys(DEFAULTS) as NumericOption[]).map((k) => [k, positiveInt(o, k)])) as Record<NumericOption, number>;
@@ -197,8 +195,7 @@ export function resolveOptions(o: TcpTransportOptions): ResolvedOptions {
     id: o.id,
     host: o.host ?? "127.0.0.1",
     port: o.port,
-    auth: resolveAuth(o.auth ?? { mode: "none" }, o.id),
-    authDefaulted: o.auth === undefined,
+    auth: resolveAuth(o.auth, o.id),
     clusterId,
     snapshotDir: o.snapshotDir,
     ...n,

@@ -374,6 +374,7 @@ describe("typed errors at the gates", { timeout: 60_000 }, () => {
     const m1 = certs().member(1n);
     const m3 = certs().member(3n);
     const cases: [string, Record<string, unknown>][] = [
+      ["auth", { auth: undefined }],
       ["auth.secret", { auth: { mode: "hmac", secret: "short" } }],
       ["auth.mode", { auth: { mode: "kerberos" } }],
       ["auth.cert", { auth: { mode: "tls", cert: m3.cert, key: m3.key, ca: certs().ca.cert } }],

@@ -173,7 +173,7 @@ class Loader {
 export interface DiskStorageOptions extends WalOptions {
   /** Bytes of decoded entries (their `entrySize`) kept in memory. Default 64 MiB. */
   maxCachedBytes?: number;
-  /** Metadata written when the WAL is created. */
+  /** Metadata written when the WAL is created (ignored when it exists); read back with {@link DiskStorage.metadata}. */
   metadata?: Uint8Array;
   /** Repair a torn WAL tail at open, as etcd's server does (default true). */
   repairTornTail?: boolean;
@@ -202,9 +202,12 @@ export class DiskStorage implements Storage {
   /** Where each block's entries were written (offsets kept in memory next to the terms). */
   private hints = new Hints();
   private readonly counters = { blockReads: 0, blockReadBytes: 0 };
+  /** The WAL's metadata record (a copy), as written at creation. */
+  private readonly meta: Uint8Array | undefined;
 
-  private constructor(dir: string, wal: WAL, snapshotter: Snapshotter, opts: DiskStorageOptions, snap: Snapshot, hs: HardState) {
+  private constructor(dir: string, wal: WAL, snapshotter: Snapshotter, opts: DiskStorageOptions, snap: Snapshot, hs: HardState, meta: Uint8Array | undefined) {
     this.dir = dir;
+    this.meta = meta;
     this.wal = wal;
     this.snapshotter = snapshotter;
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
@@ -229,7 +232,7 @@ export class DiskStorage implements Storage {
     const walOpts: WalOptions = { ...options, copyEntryData: true };
     if (!(await WAL.exists(walDir))) {
       const wal = await WAL.create(walDir, options.metadata, walOpts);
-      return new DiskStorage(dir, wal, snapshotter, options, emptySnap(), ZERO_HS);
+      return new DiskStorage(dir, wal, snapshotter, options, emptySnap(), ZERO_HS, options.metadata?.slice());
     }
     const walSnaps = await WAL.snapshotEntries(walDir, walOpts);
     let snap = emptySnap();
@@ -240,12 +243,12 @@ export class DiskStorage implements Storage {
     }
     const at = { index: snap.metadata.index, term: snap.metadata.term };
     // Entries are streamed, never collected: memory holds their terms and what the cache keeps.
-    const load = async (): Promise<{ wal: WAL; loader: Loader; hs: HardState }> => {
+    const load = async (): Promise<{ wal: WAL; loader: Loader; hs: HardState; meta: Uint8Array | undefined }> => {
       const wal = await WAL.open(walDir, at, walOpts);
       const loader = new Loader(at.index, at.term, options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES);
       try {
         const res = await wal.readAll({ onEntry: (e, seg, off, crc) => loader.add(e, seg, off, crc) });
-        return { wal, loader, hs: res.hardState };
+        return { wal, loader, hs: res.hardState, meta: res.metadata };
       } catch (e) {
         await wal.close();
         throw e;
@@ -258,11 +261,21 @@ export class DiskStorage implements Storage {
       if (!(e instanceof WalTornTailError) || options.repairTornTail === false || !(await WAL.repair(walDir, walOpts))) throw e;
       r = await load();
     }
-    const s = new DiskStorage(dir, r.wal, snapshotter, options, snap, r.hs);
+    const s = new DiskStorage(dir, r.wal, snapshotter, options, snap, r.hs, r.meta);
     r.loader.finish(s.cache);
     s.terms = r.loader.terms;
     s.hints = r.loader.hints;
     return s;
+  }
+
+  /**
+   * The metadata the WAL was created with (`options.metadata` of the `open` that created the
+   * directory; later opens' `options.metadata` is ignored), or `undefined` if it was created
+   * without. Applications keep what identifies the data here, e.g. the member and cluster ids,
+   * as etcd's server does. The caller must not modify the bytes.
+   */
+  metadata(): Uint8Array | undefined {
+    return this.meta;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -116,3 +116,27 @@ test("an evicted block is read back from where its entries were written, not fro
     await removeTemp(dir);
   }
 });
+
+test("metadata(): what the WAL was created with, read back after a reopen; a later open's metadata is ignored", async () => {
+  const base = join(await tempDir(), "node"); // removeTemp removes the parent: the temp dir
+  try {
+    const md = new Uint8Array([8, 2, 16, 0xab, 0x01]);
+    let s = await DiskStorage.open(join(base, "with"), { metadata: md });
+    md[0] = 99; // the storage keeps a copy
+    assert.deepEqual(s.metadata(), new Uint8Array([8, 2, 16, 0xab, 0x01]));
+    await s.save({ term: 1, vote: 1n, commit: 1 }, ents(1, 3, 1, 10));
+    await s.close();
+    s = await DiskStorage.open(join(base, "with"), { metadata: new Uint8Array([1, 2, 3]) });
+    assert.deepEqual(s.metadata(), new Uint8Array([8, 2, 16, 0xab, 0x01]));
+    assert.equal(s.lastIndex(), 3);
+    await s.close();
+    s = await DiskStorage.open(join(base, "without"));
+    assert.equal(s.metadata(), undefined);
+    await s.close();
+    s = await DiskStorage.open(join(base, "without"), { metadata: md });
+    assert.equal(s.metadata(), undefined, "created without: nothing to read back");
+    await s.close();
+  } finally {
+    await removeTemp(base);
+  }
+});

@@ -3,8 +3,13 @@
  * and HTTP on 127.0.0.1, free ports, temporary directories): much faster to start than
  * processes, and the test can reach into a member (propose raw bytes, read counters). A fatal
  * error is recorded (`fatal`), not an exit, and the test checks it is empty.
+ *
+ * The raft port is authenticated with a shared secret (HMAC: no openssl, a cheap handshake)
+ * written into the cluster's directory, unless the flags given choose otherwise (`--peer-*`,
+ * `--insecure-peers`).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KvServer, formatCluster, freePorts, kvRequest, lineLogger, parseConfig } from "@tsraft/example-kv";
@@ -39,20 +44,34 @@ export class InProcCluster {
     this.args = args;
   }
 
-  /** Allocates `size` members (not started). Fast raft timing: ticks of 50 ms, elections after 10. */
-  static async create(size: number, args: string[] = []): Promise<InProcCluster> {
-    const c = new InProcCluster(mkdtempSync(join(tmpdir(), "tsraft-kv-inproc-")), args);
+  /**
+   * Allocates `size` members (not started). Fast raft timing: ticks of 50 ms, elections after
+   * 10. `addrs`: the members' addresses (default: free ports), e.g. another cluster's, to run
+   * one after the other on the same ports.
+   */
+  static async create(size: number, args: string[] = [], addrs?: ReadonlyMap<bigint, MemberAddr>): Promise<InProcCluster> {
+    const baseDir = mkdtempSync(join(tmpdir(), "tsraft-kv-inproc-"));
+    if (!args.some((a) => a.startsWith("--peer-") || a.startsWith("--insecure-peers"))) {
+      const secretFile = join(baseDir, "peer-secret");
+      writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
+      args = [...args, "--peer-secret-file", secretFile];
+    }
+    const c = new InProcCluster(baseDir, args);
     for (let i = 1; i <= size; i++) {
-      const m = await c.addSlot(BigInt(i));
+      const m = await c.addSlot(BigInt(i), addrs?.get(BigInt(i)));
       c.initial.set(m.id, m.addr);
     }
     return c;
   }
 
-  /** Allocates a slot for a member that joins later. */
-  async addSlot(id: bigint): Promise<InProcMember> {
-    const [raft, http] = await freePorts(2);
-    const m: InProcMember = { id, addr: { raft: `127.0.0.1:${raft}`, http: `127.0.0.1:${http}` }, dataDir: join(this.baseDir, `node-${id}`), server: undefined, logs: [], fatal: [] };
+  /** Allocates a slot for a member that joins later (on free ports unless `addr` is given). */
+  async addSlot(id: bigint, addr?: MemberAddr): Promise<InProcMember> {
+    let a = addr;
+    if (a === undefined) {
+      const [raft, http] = await freePorts(2);
+      a = { raft: `127.0.0.1:${raft}`, http: `127.0.0.1:${http}` };
+    }
+    const m: InProcMember = { id, addr: { ...a }, dataDir: join(this.baseDir, `node-${id}`), server: undefined, logs: [], fatal: [] };
     this.members.set(id, m);
     return m;
   }
@@ -69,6 +88,14 @@ export class InProcCluster {
     return s;
   }
 
+  /** The cluster id, from a running member (as GET /status shows it). */
+  clusterId(): string {
+    const id = this.running()[0];
+    if (id === undefined) throw new Error("no member is running: nobody to ask the cluster id");
+    return this.server(id).clusterId;
+  }
+
+  /** The configuration of member `id`; a member that joins gets `--cluster-id` from a running one. */
   config(id: bigint, opts: { join?: boolean; extraArgs?: string[] } = {}): KvConfig {
     const m = this.member(id);
     const cluster = new Map(this.initial);
@@ -82,7 +109,7 @@ export class InProcCluster {
         "--data-dir", m.dataDir,
         "--tick-ms", "50",
         "--request-timeout-ms", "3000",
-        ...(opts.join === true ? ["--join"] : []),
+        ...(opts.join === true ? ["--join", "--cluster-id", this.clusterId()] : []),
         ...this.args,
         ...(opts.extraArgs ?? []),
       ],
@@ -146,6 +173,11 @@ export class InProcCluster {
   /** One request to member `id` (JSON body when given). */
   req(id: bigint, method: string, path: string, body?: unknown, timeoutMs = 8000): Promise<KvResponse> {
     return kvRequest(this.member(id).addr.http, method, path, body, timeoutMs, this.tls);
+  }
+
+  /** The members' addresses. */
+  addrs(): Map<bigint, MemberAddr> {
+    return new Map([...this.members].map(([id, m]) => [id, m.addr]));
   }
 
   /** Every fatal error of every member. */
