@@ -46,6 +46,11 @@ export interface MixedStats {
   refused: number;
   /** Proposals applied (payloads, on the first node to apply each index). */
   applied: number;
+  /** Leaders that applied a configuration without themselves as a voter, by implementation. */
+  removedLeadersTsraft: number;
+  removedLeadersEtcd: number;
+  /** MsgTimeoutNow delivered between implementations (transfers and tsraft's hand-overs). */
+  crossTimeoutNow: number;
 }
 
 export function emptyStats(): MixedStats {
@@ -65,6 +70,9 @@ export function emptyStats(): MixedStats {
     transfers: 0,
     refused: 0,
     applied: 0,
+    removedLeadersTsraft: 0,
+    removedLeadersEtcd: 0,
+    crossTimeoutNow: 0,
   };
 }
 
@@ -306,8 +314,13 @@ export class MixedCluster {
     }
     const cc: ConfChange | ConfChangeV2 = e.type === EntryType.EntryConfChange ? decodeConfChange(e.data ?? EMPTY) : decodeConfChangeV2(e.data ?? EMPTY);
     const prev = m.confState;
+    const wasLeader = m.raft!.view().state === "leader";
     m.confState = this.#guard(m, `applying conf change ${e.index}/${e.term}`, () => m.raft!.applyConfChange(cc));
     this.stats.confChanges++;
+    if (wasLeader && !m.confState.voters.includes(m.id) && prev.voters.includes(m.id)) {
+      if (m.impl === "tsraft") this.stats.removedLeadersTsraft++;
+      else this.stats.removedLeadersEtcd++;
+    }
     this.note(`${m.id} applied conf change ${e.index}: ${idsOf(prev).join(",")} -> voters ${m.confState.voters.join(",")} learners ${m.confState.learners.join(",")} outgoing ${m.confState.votersOutgoing.join(",")}`);
     const now = new Set(idsOf(m.confState));
     for (const id of idsOf(prev)) if (!now.has(id)) this.#retire(this.members[Number(id) - 1]!);
@@ -361,6 +374,7 @@ export class MixedCluster {
     this.event++;
     this.stats.delivered++;
     if (from.impl !== to.impl) this.stats.crossDelivered++;
+    if (f.type === MessageType.MsgTimeoutNow && from.impl !== to.impl) this.stats.crossTimeoutNow++;
     if (f.type === MessageType.MsgSnap) {
       this.stats.snapshots++;
       if (from.impl !== to.impl) this.stats.crossSnapshots++;

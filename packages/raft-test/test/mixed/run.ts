@@ -62,6 +62,7 @@ export function describeFigures(f: RunFigures): string {
     `schedules ${s.schedules} (${s.steps} steps) in ${(f.elapsedMs / 1000).toFixed(1)} s`,
     `messages delivered ${s.delivered}, between implementations ${s.crossDelivered}, dropped ${s.dropped}, refused ${s.refused}`,
     `leaders: tsraft ${s.leadersTsraft}, etcd ${s.leadersEtcd}; snapshots ${s.snapshots} (between implementations ${s.crossSnapshots})`,
+    `leaders removed from the voters: tsraft ${s.removedLeadersTsraft}, etcd ${s.removedLeadersEtcd}; MsgTimeoutNow between implementations ${s.crossTimeoutNow}`,
     `conf changes applied ${s.confChanges}, crashes ${s.crashes}, compactions ${s.compactions}, leader transfers ${s.transfers}, payloads committed ${s.applied}`,
     `layouts: ${[...f.byLayout].map(([k, v]) => `${k} x${v}`).join("; ")}`,
     `options: ${[...f.byOption].map(([k, v]) => `${k} x${v}`).join(", ")}`,
