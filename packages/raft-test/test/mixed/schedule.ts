@@ -183,6 +183,12 @@ function checkLiveness(c: MixedCluster, bound: number): void {
     for (let i = 0; i < 10_000 && c.net.length > 0; i++) c.deliver(0, false);
     const l = c.leader();
     if (l === undefined) continue;
+    // The application leaves a joint configuration (they are entered with JointExplicit). An
+    // etcd 3.4 node that is only an outgoing voter refuses every snapshot (its restore()
+    // looks for itself among voters and learners only), so it cannot catch up until then.
+    if (l.confState.votersOutgoing.length > 0 && round % 40 === 0) {
+      c.proposeConfChange(l, { transition: ConfChangeTransition.ConfChangeTransitionAuto, changes: [] });
+    }
     if (key === "" || round - proposedAt > 40) {
       key = `probe${c.seed}-${probe++}`;
       if (c.propose(l, new TextEncoder().encode(key))) proposedAt = round;
