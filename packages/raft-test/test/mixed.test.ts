@@ -79,6 +79,8 @@ if ("skip" in etcd) {
       const { n, v } = schedulesToCatch(api, p.plant);
       assert.ok(v !== undefined, `not caught in ${CATCH_BOUND} schedules`);
       assert.notEqual(v.invariant, "liveness", "caught by a safety invariant");
+      // The same schedule without the bug is clean: the bug is what broke it.
+      runMixedSchedule(api, n, settingsFor(n, STEPS));
       console.log(`planted (${p.side}) "${p.name}": caught by schedule ${n} as ${v.invariant}: ${v.detail}`);
     });
   }

@@ -1,7 +1,8 @@
 // Command etcdraft-wasm exposes etcd 3.4's raft RawNode and MemoryStorage to JavaScript, for
 // the mixed-cluster tests of tsraft (packages/raft-test/mixed). Built with GOOS=js
 // GOARCH=wasm in GOPATH mode against Debian's golang-etcd-server-dev sources; it uses etcd
-// only through its exported API.
+// only through its exported API, except to seed etcd's source of election timeouts (see
+// lockedRand below).
 //
 // Every value crosses the boundary as bytes encoded with etcd's raftpb (messages, entries,
 // HardState, Snapshot, ConfState, ConfChange[V2]), or as small framed records of those (a

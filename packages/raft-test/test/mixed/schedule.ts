@@ -116,7 +116,7 @@ function confChangeOp(c: MixedCluster, r: Prng): void {
     // Joint changes use JointExplicit: with automatic leaving, an etcd 3.4 leader can append
     // the leave entry twice (its advance() does not move pendingConfIndex after appending it)
     // and then panics applying the second ("can't leave a non-joint config"), found by these
-    // schedules. A bug of etcd 3.4 (fixed in later releases), whatever the other nodes run.
+    // schedules. A bug of etcd 3.4 itself, whatever the other nodes run.
     const transition = changes.length > 1 ? ConfChangeTransition.ConfChangeTransitionJointExplicit : ConfChangeTransition.ConfChangeTransitionAuto;
     cc = { transition, changes };
   }
