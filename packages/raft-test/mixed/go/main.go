@@ -400,6 +400,15 @@ func main() {
 		etcdGlobalRand.mu.Unlock()
 		return nil
 	})
+	// remarshalMessage decodes a message with etcd's codec and encodes it again: the tests
+	// compare the bytes with tsraft's encoding of the same message.
+	export(api, "remarshalMessage", func(args []js.Value) interface{} {
+		var m pb.Message
+		if err := m.Unmarshal(bytesArg(args[0])); err != nil {
+			return errResult(err)
+		}
+		return toJS(must(m.Marshal()))
+	})
 	export(api, "faultHits", func(args []js.Value) interface{} {
 		return faultHits
 	})

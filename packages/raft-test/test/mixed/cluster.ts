@@ -15,7 +15,7 @@
  * node's Status and storage (fetched after each persist, when its storage holds its whole log).
  * @module
  */
-import { describeMessage, decodeConfChange, decodeConfChangeV2, decodeMessage, EntryType, MessageType } from "@tsraft/raftpb";
+import { describeMessage, decodeConfChange, encodeMessage, decodeConfChangeV2, decodeMessage, EntryType, MessageType } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, NodeId, Snapshot } from "@tsraft/raftpb";
 import { Prng } from "@tsraft/raft/testing";
 import { InvariantChecker, InvariantViolation } from "../../../raft/src/testing/invariants.js";
@@ -374,6 +374,7 @@ export class MixedCluster {
     this.event++;
     this.stats.delivered++;
     if (from.impl !== to.impl) this.stats.crossDelivered++;
+    if (from.impl !== to.impl) this.#checkCodecs(f, from.impl);
     if (f.type === MessageType.MsgTimeoutNow && from.impl !== to.impl) this.stats.crossTimeoutNow++;
     if (f.type === MessageType.MsgSnap) {
       this.stats.snapshots++;
@@ -391,6 +392,21 @@ export class MixedCluster {
       this.refusals.set(why, (this.refusals.get(why) ?? 0) + 1);
     }
     this.pump(to);
+  }
+
+  /**
+   * The receiving side's codec decodes the message and encodes it back to the very bytes the
+   * sender's codec produced (both claim etcd 3.4's canonical encoding).
+   */
+  #checkCodecs(f: InFlight, sender: Impl): void {
+    const back = sender === "etcd" ? encodeMessage(decodeMessage(f.bytes)) : this.api!.remarshalMessage(f.bytes);
+    if (!(back instanceof Uint8Array) || back.length !== f.bytes.length || back.some((b, i) => b !== f.bytes[i])) {
+      this.#fail(
+        "codec",
+        `${MessageType[f.type]} from ${f.from + 1} (${sender}) re-encoded by the other codec differs: ${Buffer.from(f.bytes).toString("hex")} vs ${back instanceof Uint8Array ? Buffer.from(back).toString("hex") : String(back)}`,
+        [f.from],
+      );
+    }
   }
 
   tickAll(): void {

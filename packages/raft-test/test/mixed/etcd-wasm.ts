@@ -47,6 +47,7 @@ export interface EtcdRaftApi {
   advance(n: number): GoResult;
   view(n: number): GoResult;
   seedElections(seed: number): GoResult;
+  remarshalMessage(m: Uint8Array): GoResult;
   faultHits(): number;
   setFault(name: string, on: boolean): GoResult;
 }
