@@ -6,6 +6,8 @@
  * etcd's sources (Debian golang-go and golang-etcd-server-dev; .ci/run installs them).
  */
 import { strict as assert } from "node:assert";
+import { decodeMessage, encodeMessage, MessageType } from "@tsraft/raftpb";
+import type { Message } from "@tsraft/raftpb";
 import { after, test } from "node:test";
 import { InvariantViolation } from "../../raft/src/testing/invariants.js";
 import { faults, resetFaults } from "../../raft/src/internal/faults.js";
@@ -22,6 +24,10 @@ const STEPS = 200;
 const CATCH_BOUND = 200;
 
 const etcd = await loadEtcdRaft();
+
+function emptyMessage(): Message {
+  return decodeMessage(new Uint8Array(0));
+}
 
 /** Runs schedules from seed 1 with `plant` on until one breaks an invariant; returns the count and the violation. */
 function schedulesToCatch(api: EtcdRaftApi, plant: (on: boolean) => void): { n: number; v: InvariantViolation | undefined } {
@@ -66,6 +72,16 @@ if ("skip" in etcd) {
     const sum = runSeeds(api, [8], STEPS).stats;
     addStats(sum, runSeeds(api, [7], STEPS).stats);
     assert.deepEqual(sum, both);
+  });
+
+  test("the codec check can fail: etcd re-encodes a non-canonical message differently", () => {
+    const m = encodeMessage({ ...emptyMessage(), type: MessageType.MsgHeartbeat, to: 2n, from: 1n, term: 3, commit: 4 });
+    assert.deepEqual(api.remarshalMessage(m), m);
+    // The same message with its term given twice (protobuf keeps the last one): valid, not canonical.
+    const twice = new Uint8Array([...m, 0x20, 0x03]);
+    const back = api.remarshalMessage(twice) as Uint8Array;
+    assert.deepEqual(decodeMessage(back), decodeMessage(twice));
+    assert.notDeepEqual(back, twice);
   });
 
   const planted: { name: string; side: string; plant: (on: boolean) => void }[] = [
