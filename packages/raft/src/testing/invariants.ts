@@ -23,7 +23,6 @@ import { NONE } from "@tsraft/raftpb";
 import type { Entry, HardState, NodeId, Snapshot } from "@tsraft/raftpb";
 import { NO_LIMIT } from "../log.js";
 import type { StateType } from "../raft.js";
-import type { TrackerConfig } from "../tracker/index.js";
 import type { SimNode } from "./sim-node.js";
 
 /** The names of the invariants checked by {@link InvariantChecker}, with their rule. */
@@ -113,6 +112,53 @@ function fmtEntry(e: Entry): string {
   return `${e.index}/${e.term}`;
 }
 
+/** The voters of a configuration, as the checker reads them (a tracker's `JointConfig`). */
+export interface CheckedConfig {
+  readonly voters: {
+    readonly incoming: Iterable<NodeId> & { readonly size: number };
+    readonly outgoing: Iterable<NodeId> & { readonly size: number };
+    toString(): string;
+  };
+}
+
+/** The part of a node's raft log the checker reads (tsraft's `RaftLog`). */
+export interface CheckedLog {
+  readonly committed: number;
+  readonly applied: number;
+  /** Compared by identity and length, to skip checking an unchanged log. */
+  readonly unstable: { readonly entries: readonly Entry[] };
+  readonly storage: { firstIndex(): number; lastIndex(): number };
+  firstIndex(): number;
+  lastIndex(): number;
+  zeroTermOnOutOfBounds(i: number): number;
+  slice(lo: number, hi: number, maxSize: number): readonly Entry[];
+}
+
+/**
+ * What the checker reads of a node: a {@link SimNode}, or a view of a node of another
+ * implementation built by a test (the mixed tsraft/etcd clusters of packages/raft-test).
+ */
+export interface CheckedNode {
+  readonly slot: number;
+  readonly id: NodeId;
+  readonly incarnation: number;
+  /** The last index applied to the state machine in this incarnation. */
+  readonly applied: number;
+  readonly storage: { snapshot(): Snapshot };
+  /** The running node; undefined while it is down. */
+  readonly node:
+    | {
+        readonly raft: {
+          readonly term: number;
+          readonly vote: NodeId;
+          readonly state: StateType;
+          readonly raftLog: CheckedLog;
+          readonly trk: { readonly config: CheckedConfig };
+        };
+      }
+    | undefined;
+}
+
 /** What the checker remembers of one node. */
 class Observed {
   incarnation = -1;
@@ -121,7 +167,7 @@ class Observed {
   commit = 0;
   raftApplied = 0;
   state: StateType = "follower";
-  config: TrackerConfig | undefined = undefined;
+  config: CheckedConfig | undefined = undefined;
   // Log signature: when none of these changed, the log is not checked again.
   first = -1;
   last = -1;
@@ -182,7 +228,7 @@ export class InvariantChecker {
     }
   }
 
-  #o(n: SimNode): Observed {
+  #o(n: CheckedNode): Observed {
     let o = this.#obs[n.slot];
     if (o === undefined) this.#obs[n.slot] = o = new Observed();
     return o;
@@ -194,7 +240,7 @@ export class InvariantChecker {
   }
 
   /** A node (re)started: its in-memory cursors start over from its storage. */
-  started(n: SimNode): void {
+  started(n: CheckedNode): void {
     const o = this.#o(n);
     const r = n.node!.raft;
     o.incarnation = n.incarnation;
@@ -217,7 +263,7 @@ export class InvariantChecker {
    * simulator asks for a full check of every node at the end of each step, which also catches
    * an entry changed in place in the storage.
    */
-  observe(n: SimNode, full = false): void {
+  observe(n: CheckedNode, full = false): void {
     const r = n.node!.raft;
     const o = this.#o(n);
     const log = r.raftLog;
@@ -272,7 +318,7 @@ export class InvariantChecker {
   }
 
   /** Log matching, committed entries, and (on a leader) completeness, over `n`'s whole log. */
-  #checkLog(n: SimNode, first: number, last: number): void {
+  #checkLog(n: CheckedNode, first: number, last: number): void {
     const r = n.node!.raft;
     const log = r.raftLog;
     const commit = log.committed;
@@ -329,7 +375,7 @@ export class InvariantChecker {
   }
 
   /** Index `i` of term `term` is the boundary of a snapshot: it must match the committed prefix. */
-  #checkCommittedPoint(n: SimNode, i: number, term: number, what: string): void {
+  #checkCommittedPoint(n: CheckedNode, i: number, term: number, what: string): void {
     const c = this.#committed[i];
     if (c !== undefined && c.term !== term) {
       this.#fail("committed-entry-stable", `node ${n.id}'s ${what} is at ${i}/${term}, where ${fmtEntry(c)} was committed`, [n.slot]);
@@ -343,7 +389,7 @@ export class InvariantChecker {
    * Leader `n` moved its commit index from `from` to `to`: a quorum must have persisted each
    * entry. Records the term each index was first committed in.
    */
-  #certify(n: SimNode, from: number, to: number, before: TrackerConfig | undefined): void {
+  #certify(n: CheckedNode, from: number, to: number, before: CheckedConfig | undefined): void {
     const r = n.node!.raft;
     const after = r.trk.config;
     for (let i = from + 1; i <= to; i++) {
@@ -365,7 +411,7 @@ export class InvariantChecker {
     return (mask & (1 << slot)) !== 0 || (this.#obs[slot]?.durableSnapshot ?? 0) >= i;
   }
 
-  #hasQuorum(i: number, t: number, cfg: TrackerConfig): boolean {
+  #hasQuorum(i: number, t: number, cfg: CheckedConfig): boolean {
     const mask = this.#holders.get(key(i, t)) ?? 0;
     const majority = (ids: Iterable<NodeId>, size: number): boolean => {
       if (size === 0) return true;
@@ -385,7 +431,7 @@ export class InvariantChecker {
   }
 
   /** `n` persisted a snapshot, entries and/or a HardState. */
-  persisted(n: SimNode, snap: Snapshot | undefined, ents: readonly Entry[], hs: HardState | undefined): void {
+  persisted(n: CheckedNode, snap: Snapshot | undefined, ents: readonly Entry[], hs: HardState | undefined): void {
     const o = this.#o(n);
     const bit = 1 << n.slot;
     if (snap !== undefined && snap.metadata.index > o.durableSnapshot) o.durableSnapshot = snap.metadata.index;
@@ -412,7 +458,7 @@ export class InvariantChecker {
   }
 
   /** `n`'s state machine was replaced by snapshot `snap`. */
-  restoredSnapshot(n: SimNode, snap: Snapshot): void {
+  restoredSnapshot(n: CheckedNode, snap: Snapshot): void {
     const o = this.#o(n);
     const { index, term } = snap.metadata;
     if (index < o.appIndex) this.#fail("monotonic", `node ${n.id} restored a snapshot at ${index} after applying up to ${o.appIndex}`, [n.slot]);
@@ -421,7 +467,7 @@ export class InvariantChecker {
   }
 
   /** `n` applies committed entry `e` to its state machine. */
-  applied(n: SimNode, e: Entry): void {
+  applied(n: CheckedNode, e: Entry): void {
     const o = this.#o(n);
     if (e.index !== o.appIndex + 1) {
       this.#fail("state-machine-safety", `node ${n.id} applies entry ${fmtEntry(e)} after applying up to ${o.appIndex}`, [n.slot]);
