@@ -8,8 +8,12 @@ import type { Message, NodeId } from "@tsraft/raftpb";
 import { MAX_INDEX, MAX_TERM } from "./bounds.js";
 import { RaftError } from "./errors.js";
 import { faults } from "./internal/faults.js";
-import { CAMPAIGN_TRANSFER_CTX, newMessage, type CampaignType, type Raft } from "./raft.js";
+import { newMessage } from "./messages.js";
+import type { CampaignType, Raft } from "./raft.js";
 import { hexId, voteRespMsgType } from "./util.js";
+
+/** The context of a MsgVote sent on a leader transfer: voters grant it despite a lease. */
+export const CAMPAIGN_TRANSFER_CTX: Uint8Array = Uint8Array.from("CampaignTransfer", (c) => c.charCodeAt(0));
 
 function isTransferCtx(ctx: Uint8Array | undefined): boolean {
   if (ctx === undefined || ctx.length !== CAMPAIGN_TRANSFER_CTX.length) return false;

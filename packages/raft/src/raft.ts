@@ -19,6 +19,7 @@ import type { RandomSource } from "./rand.js";
 import { ReadOnly, type ReadState } from "./read-only.js";
 import { stepCandidate, stepFollower } from "./step-follower.js";
 import { stepLeader } from "./step-leader.js";
+import { newMessage } from "./messages.js";
 import { ProgressTracker, describeConfig } from "./tracker/index.js";
 import { faults } from "./internal/faults.js";
 import { NO_ENTRIES, hexId, payloadsSize } from "./util.js";
@@ -35,9 +36,6 @@ export interface SoftState {
 /** Why a node campaigns. */
 export type CampaignType = "pre-election" | "election" | "transfer";
 
-/** The context of a MsgVote sent on a leader transfer: voters grant it despite a lease. */
-export const CAMPAIGN_TRANSFER_CTX: Uint8Array = Uint8Array.from("CampaignTransfer", (c) => c.charCodeAt(0));
-
 const STATE_NAMES: Record<StateType, string> = {
   follower: "StateFollower",
   candidate: "StateCandidate",
@@ -48,27 +46,6 @@ const STATE_NAMES: Record<StateType, string> = {
 /** etcd's name of a role, as its logs print it. */
 export function stateName(s: StateType): string {
   return STATE_NAMES[s];
-}
-
-
-/** Makes a message with every field in one order (one hidden class for all messages). */
-export function newMessage(type: MessageType, to: NodeId, from: NodeId, term: number): Message {
-  return {
-    type,
-    to,
-    from,
-    term,
-    logTerm: 0,
-    index: 0,
-    entries: NO_ENTRIES,
-    commit: 0,
-    vote: undefined,
-    snapshot: undefined,
-    reject: false,
-    rejectHint: 0,
-    context: undefined,
-    responses: undefined,
-  };
 }
 
 type StepFn = (r: Raft, m: Message) => void;
@@ -678,5 +655,3 @@ function entsSizeForApply(ents: readonly Entry[]): number {
   for (let i = 0; i < ents.length; i++) s += entrySize(ents[i]!);
   return s;
 }
-
-export { confChangeOfEntry, confChangeToMsg } from "./membership.js";

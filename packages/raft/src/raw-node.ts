@@ -10,8 +10,9 @@ import { validateConfig, type Config } from "./config.js";
 import { asV2 } from "./confchange/index.js";
 import { RaftError, StepPeerNotFoundError, panic } from "./errors.js";
 import { checkMessage } from "./message-checks.js";
-import { applyConfChange } from "./membership.js";
-import { Raft, confChangeToMsg, newMessage, type SoftState, type StateType } from "./raft.js";
+import { applyConfChange, confChangeToMsg } from "./membership.js";
+import { newMessage } from "./messages.js";
+import { Raft, type SoftState, type StateType } from "./raft.js";
 import type { ReadState } from "./read-only.js";
 import type { ProgressState } from "./tracker/index.js";
 import {

@@ -8,7 +8,7 @@ import { restore as restoreConfig } from "./confchange/index.js";
 import { campaign, hup, poll } from "./election.js";
 import { faults } from "./internal/faults.js";
 import { assertConfStatesEquivalent, describeConfStateShort, switchToConfig } from "./membership.js";
-import { newMessage } from "./raft.js";
+import { newMessage } from "./messages.js";
 import { ProgressTracker } from "./tracker/index.js";
 import { ProposalDroppedError } from "./errors.js";
 import type { Raft } from "./raft.js";

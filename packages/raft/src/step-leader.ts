@@ -6,7 +6,8 @@ import { ConfChangeTransition, ConfChangeType, EntryType, MessageType, NONE, dec
 import type { Entry, Message, NodeId } from "@tsraft/raftpb";
 import { MAX_INDEX } from "./bounds.js";
 import { InvalidMessageError, ProposalDroppedError, panic } from "./errors.js";
-import { confChangeOfEntry, type Raft } from "./raft.js";
+import { confChangeOfEntry } from "./membership.js";
+import type { Raft } from "./raft.js";
 import type { Progress } from "./tracker/index.js";
 import { describeConfig } from "./tracker/index.js";
 import { hexId } from "./util.js";

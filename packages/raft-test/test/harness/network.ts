@@ -13,7 +13,7 @@ import { ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, Mes
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { RawNode, type Config, type Ready, type ReadState, type Storage } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
-import { confChangeOfEntry } from "../../../raft/src/raft.js";
+import { confChangeOfEntry } from "../../../raft/src/membership.js";
 
 /** One applied log index of a node's state machine. */
 export interface SmRecord {

@@ -15,7 +15,7 @@
 import { EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { ConfChangeError, ProposalDroppedError, StepPeerNotFoundError } from "../errors.js";
-import { confChangeOfEntry } from "../raft.js";
+import { confChangeOfEntry } from "../membership.js";
 import { RawNode, type Ready } from "../raw-node.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
