@@ -7,7 +7,6 @@ import { EntryType, MessageType, NONE } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
 import { MAX_INDEX, MAX_TERM } from "./bounds.js";
 import { RaftError } from "./errors.js";
-import { faults } from "./internal/faults.js";
 import { newMessage } from "./messages.js";
 import type { CampaignType, Raft } from "./raft.js";
 import { hexId, voteRespMsgType } from "./util.js";
@@ -245,7 +244,7 @@ export function handleVoteRequest(r: Raft, m: Message): void {
     (r.vote === NONE && r.lead === NONE) ||
     (m.type === MessageType.MsgPreVote && m.term > r.term);
   // ...and the candidate's log is at least as up-to-date as ours.
-  const upToDate = faults.grantVotesWithoutLogCheck || r.raftLog.isUpToDate(m.index, m.logTerm);
+  const upToDate = r.faults.grantVotesWithoutLogCheck || r.raftLog.isUpToDate(m.index, m.logTerm);
   const lastTerm = r.raftLog.lastTerm();
   const lastIndex = r.raftLog.lastIndex();
   if (canVote && upToDate) {

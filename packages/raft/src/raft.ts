@@ -21,7 +21,7 @@ import { stepCandidate, stepFollower } from "./step-follower.js";
 import { stepLeader } from "./step-leader.js";
 import { newMessage } from "./messages.js";
 import { ProgressTracker, describeConfig } from "./tracker/index.js";
-import { faults } from "./internal/faults.js";
+import type { FaultSwitches } from "./internal/faults.js";
 import { NO_ENTRIES, hexId, payloadsSize } from "./util.js";
 
 /** The role of a node. */
@@ -104,6 +104,8 @@ export class Raft {
   appendsPending = false;
   readonly logger: Logger;
   readonly random: RandomSource;
+  /** Test-only fault switches (all off in normal operation; see internal/faults.ts). */
+  readonly faults: FaultSwitches;
   /** Read requests a new leader holds until it has committed an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
   tickFn: () => void;
@@ -117,6 +119,7 @@ export class Raft {
     this.id = c.id;
     this.logger = c.logger;
     this.random = c.random;
+    this.faults = c.faults;
     this.raftLog = new RaftLog(c.storage, c.logger, c.maxCommittedSizePerReady);
     const { hardState, confState } = c.storage.initialState();
     checkStorageState(this.raftLog, hardState);
@@ -379,7 +382,7 @@ export class Raft {
   /** Commits what a quorum has acknowledged, if it is of this term. Returns whether commit moved. */
   maybeCommit(): boolean {
     const mci = this.trk.committed();
-    if (faults.commitPreviousTermByCount && mci > this.raftLog.committed && mci <= this.raftLog.lastIndex()) {
+    if (this.faults.commitPreviousTermByCount && mci > this.raftLog.committed && mci <= this.raftLog.lastIndex()) {
       this.raftLog.commitTo(mci);
       return true;
     }
@@ -595,7 +598,7 @@ export class Raft {
   loadState(st: HardState): void {
     this.raftLog.committed = st.commit;
     this.term = st.term;
-    this.vote = faults.forgetVote ? NONE : st.vote;
+    this.vote = this.faults.forgetVote ? NONE : st.vote;
   }
 
   pastElectionTimeout(): boolean {

@@ -18,6 +18,7 @@ import { ConfChangeError, ProposalDroppedError, StepPeerNotFoundError } from "..
 import { confChangeOfEntry } from "../membership.js";
 import { RawNode, type Ready } from "../raw-node.js";
 import type { Config } from "../config.js";
+import { carryFaults } from "../internal/faults.js";
 import type { Logger } from "../logger.js";
 import type { Storage } from "../storage.js";
 import type { StateMachine } from "./state-machine.js";
@@ -145,14 +146,16 @@ export class SimNode<S extends StateMachine = StateMachine> {
     this.confState = copyConfState(init.confState);
     this.incarnation++;
     this.tickCredit = 0;
-    this.node = new RawNode({
+    const config: Config = {
       ...host.raftConfig,
       id: this.id,
       storage: st,
       applied: this.applied,
       random: host.forkRandom(),
       logger: host.logger(this.id),
-    });
+    };
+    carryFaults(host.raftConfig, config);
+    this.node = new RawNode(config);
     const hs = init.hardState;
     const fresh = st.lastIndex() === 0 && hs.term === 0 && hs.commit === 0;
     if (this.bootstrapPeers !== undefined && fresh) this.node.bootstrap(this.bootstrapPeers.map((id) => ({ id })));

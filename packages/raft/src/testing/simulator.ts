@@ -21,6 +21,7 @@ import { defaultLivenessBound, type SimOptions, type SimResult, type SimStats } 
 import { members, membershipChange } from "./membership.js";
 import { describeNode } from "./report.js";
 import { CALM, SimNetwork, copyMessage, type Flight } from "./network.js";
+import { carryFaults } from "../internal/faults.js";
 import { Prng } from "./random.js";
 import { encodeSchedule, opKindCode, opTraceArgs, type ConfKind, type Op, type Schedule } from "./schedule.js";
 import { SimNode, type NodeHost } from "./sim-node.js";
@@ -120,6 +121,7 @@ export class Simulator<S extends StateMachine = StateMachine> {
       maxInflightMsgs: Math.max(1, o.maxInflightMsgs),
       ...options.raft,
     };
+    if (options.raft !== undefined) carryFaults(options.raft, raftConfig);
     const makeSm = options.makeStateMachine ?? ((() => new ListStateMachine()) as unknown as (id: NodeId) => S);
     const trace = options.trace;
     if (trace !== undefined) this.trace.sink = trace;
