@@ -367,3 +367,23 @@ test("slice spans storage and unstable entries and honours maxSize (at least one
   ms.compact(2);
   assert.throws(() => l.slice(1, 3, NO_LIMIT), CompactedError);
 });
+
+describe("errors from the storage are told by code, not class", () => {
+  // A storage built against another copy of @tsraft/raft throws that copy's CompactedError:
+  // same code, other class. Raft must treat it as its own (with `instanceof` it took it for an
+  // I/O failure and threw it out of term lookups).
+  class OtherCopyStorage extends MemoryStorage {
+    override term(i: number): number {
+      if (i === 3) throw Object.assign(new Error("requested index is unavailable due to compaction"), { code: "TSRAFT_COMPACTED" });
+      return super.term(i);
+    }
+  }
+
+  test("a compaction error of another copy makes the term unknown", () => {
+    const ms = new OtherCopyStorage();
+    ms.append(ents([1, 1], [2, 2], [3, 3], [4, 4], [5, 5]));
+    const l = new RaftLog(ms, silentLogger);
+    assert.equal(l.termOrUndefined(3), undefined);
+    assert.equal(l.termOrUndefined(4), 4);
+  });
+});

@@ -6,7 +6,7 @@
 import { EntryType, MessageType, NONE } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
 import { MAX_INDEX, MAX_TERM } from "./bounds.js";
-import { RaftError } from "./errors.js";
+import { isRaftError } from "./errors.js";
 import { newMessage } from "./messages.js";
 import type { CampaignType, Raft } from "./raft.js";
 import { hexId, voteRespMsgType } from "./util.js";
@@ -86,7 +86,7 @@ export function campaignToHandOver(r: Raft, m: Message): void {
     // As for a follower's timed election (Raft.tickElection): a RaftError from the storage
     // changed nothing (the storage is read before the role changes); the rejection already
     // went out, and the candidate's next request tries again.
-    if (!(err instanceof RaftError)) throw err;
+    if (!isRaftError(err)) throw err;
     r.logger.warn(`${hexId(r.id)} error occurred during election: ${String(err)}`);
   }
 }

@@ -16,9 +16,11 @@ export {
   InvalidMessageError,
   StorageStateError,
   RaftPanic,
+  errorCode,
+  isRaftError,
 } from "./errors.js";
 export { MAX_TERM, MAX_INDEX } from "./bounds.js";
-export type { RaftErrorOptions } from "./errors.js";
+export type { RaftErrorOptions, RaftErrorCode } from "./errors.js";
 export { silentLogger } from "./logger.js";
 export type { Logger, LogFields } from "./logger.js";
 export type { Storage, InitialState } from "./storage.js";

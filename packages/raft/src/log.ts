@@ -4,7 +4,7 @@
  * @module
  */
 import type { Entry, Snapshot } from "@tsraft/raftpb";
-import { CompactedError, UnavailableError, panic } from "./errors.js";
+import { CompactedError, UnavailableError, errorCode, panic } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { Storage } from "./storage.js";
 import { Unstable } from "./unstable.js";
@@ -270,7 +270,8 @@ export class RaftLog {
     try {
       return this.storage.term(i);
     } catch (err) {
-      if (err instanceof CompactedError || err instanceof UnavailableError) return undefined;
+      const code = errorCode(err);
+      if (code === "TSRAFT_COMPACTED" || code === "TSRAFT_UNAVAILABLE") return undefined;
       return rethrowFromStorage(err);
     }
   }
@@ -296,7 +297,7 @@ export class RaftLog {
         return this.entries(this.firstIndex(), NO_LIMIT);
       } catch (err) {
         // The log may be compacted concurrently with this read; try again.
-        if (err instanceof CompactedError) continue;
+        if (errorCode(err) === "TSRAFT_COMPACTED") continue;
         throw err;
       }
     }
@@ -362,8 +363,9 @@ export class RaftLog {
     try {
       ents = this.storage.entries(lo, cut, maxSize);
     } catch (err) {
-      if (err instanceof CompactedError) throw err;
-      if (err instanceof UnavailableError) panic(`entries[${lo}:${cut}) is unavailable from storage`);
+      const code = errorCode(err);
+      if (code === "TSRAFT_COMPACTED") throw err;
+      if (code === "TSRAFT_UNAVAILABLE") panic(`entries[${lo}:${cut}) is unavailable from storage`);
       return rethrowFromStorage(err);
     }
     if (hi <= offset) return ents;

@@ -11,7 +11,7 @@ import type { ResolvedConfig } from "./config.js";
 import { Changer, restore as restoreConfig } from "./confchange/index.js";
 import { handleVoteRequest, hup, stepHigherTerm, stepLowerTerm } from "./election.js";
 import { assertConfStatesEquivalent, confChangeToMsg, handOverLeadership, switchToConfig } from "./membership.js";
-import { ConfigError, RaftError, panic } from "./errors.js";
+import { ConfigError, errorCode, isRaftError, panic } from "./errors.js";
 import { RaftLog, isStorageFailure } from "./log.js";
 import { checkStorageState } from "./storage-checks.js";
 import type { Logger } from "./logger.js";
@@ -222,7 +222,7 @@ export class Raft {
         try {
           ents = this.raftLog.entries(pr.next, this.maxMsgSize);
         } catch (err) {
-          if ((err as { code?: string }).code !== "TSRAFT_COMPACTED") throw err;
+          if (errorCode(err) !== "TSRAFT_COMPACTED") throw err;
           compacted = true;
         }
       }
@@ -257,7 +257,7 @@ export class Raft {
     try {
       snapshot = this.raftLog.snapshot();
     } catch (err) {
-      if ((err as { code?: string }).code === "TSRAFT_SNAPSHOT_TEMPORARILY_UNAVAILABLE") {
+      if (errorCode(err) === "TSRAFT_SNAPSHOT_TEMPORARILY_UNAVAILABLE") {
         this.logger.debug(`${hexId(this.id)} failed to send snapshot to ${hexId(to)} because snapshot is temporarily unavailable`);
         return false;
       }
@@ -366,7 +366,7 @@ export class Raft {
       } catch (err) {
         // A dropped proposal (a leader transfer under way, say): the next apply tries again.
         // Anything else is not ours to swallow.
-        if (!(err instanceof RaftError)) throw err;
+        if (!isRaftError(err)) throw err;
         this.logger.debug(`not initiating automatic transition out of joint configuration ${describeConfig(this.trk.config)}: ${String(err)}`);
       }
     }
@@ -461,7 +461,7 @@ export class Raft {
         // A campaign refused with a RaftError (from the storage's contract, say) changed
         // nothing: logged, and the next timeout tries again. Anything else (a broken
         // invariant, a storage I/O error) propagates out of tick().
-        if (!(err instanceof RaftError)) throw err;
+        if (!isRaftError(err)) throw err;
         this.logger.warn(`${hexId(this.id)} error occurred during election: ${String(err)}`);
       }
     }

@@ -13,7 +13,7 @@ import { constants } from "node:fs";
 import { copyFile, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { WalError, WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
+import { WalConfigError, WalExistsError, WalSnapshotNotFoundError, WalStateError, isWalError } from "./errors.js";
 import { lockDir, lockDirCreation } from "./lock.js";
 import type { DirLock } from "./lock.js";
 import { encodeWalSnapshot } from "./proto.js";
@@ -89,6 +89,7 @@ interface Resolved {
   zeroAheadBytes: number;
 }
 
+/** Fills in the defaults of `o` and checks it. @throws {@link WalConfigError} naming the first invalid option. */
 function resolve(o: WalOptions | undefined): Resolved {
   const r: Resolved = {
     segmentSizeBytes: o?.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES,
@@ -97,10 +98,10 @@ function resolve(o: WalOptions | undefined): Resolved {
     readChunkBytes: o?.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES,
     zeroAheadBytes: o?.zeroAheadBytes ?? DEFAULT_ZERO_AHEAD_BYTES,
   };
-  if (!Number.isSafeInteger(r.zeroAheadBytes) || r.zeroAheadBytes < 0) throw new RangeError("wal: zeroAheadBytes must be an integer >= 0");
-  if (!Number.isSafeInteger(r.readChunkBytes) || r.readChunkBytes < 64) throw new RangeError("wal: readChunkBytes must be an integer >= 64");
-  if (!Number.isSafeInteger(r.segmentSizeBytes) || r.segmentSizeBytes < 64) throw new RangeError("wal: segmentSizeBytes must be an integer >= 64");
-  if (!Number.isSafeInteger(r.maxRecordBytes) || r.maxRecordBytes < 64) throw new RangeError("wal: maxRecordBytes must be an integer >= 64");
+  if (!Number.isSafeInteger(r.zeroAheadBytes) || r.zeroAheadBytes < 0) throw new WalConfigError("zeroAheadBytes", "must be an integer >= 0");
+  if (!Number.isSafeInteger(r.readChunkBytes) || r.readChunkBytes < 64) throw new WalConfigError("readChunkBytes", "must be an integer >= 64");
+  if (!Number.isSafeInteger(r.segmentSizeBytes) || r.segmentSizeBytes < 64) throw new WalConfigError("segmentSizeBytes", "must be an integer >= 64");
+  if (!Number.isSafeInteger(r.maxRecordBytes) || r.maxRecordBytes < 64) throw new WalConfigError("maxRecordBytes", "must be an integer >= 64");
   return r;
 }
 
@@ -692,7 +693,7 @@ export class WAL {
       try {
         res = (await readFiles(dir, [last], opts, { start: { index: last.index, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true })).res;
       } catch (e) {
-        if (e instanceof WalError) return false;
+        if (isWalError(e)) return false;
         throw e;
       }
       if (res.torn === undefined) return true;

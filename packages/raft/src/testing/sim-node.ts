@@ -14,7 +14,7 @@
  */
 import { EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
-import { ConfChangeError, ProposalDroppedError, StepPeerNotFoundError } from "../errors.js";
+import { errorCode } from "../errors.js";
 import { confChangeOfEntry } from "../membership.js";
 import { RawNode, type Ready } from "../raw-node.js";
 import type { Config } from "../config.js";
@@ -221,7 +221,7 @@ export class SimNode<S extends StateMachine = StateMachine> {
     } catch (err) {
       // A self-addressed answer of a node no longer in the configuration: ignored, as the
       // application would ignore the error.
-      if (!(err instanceof StepPeerNotFoundError)) throw err;
+      if (errorCode(err) !== "TSRAFT_STEP_PEER_NOT_FOUND") throw err;
     }
   }
 
@@ -278,8 +278,8 @@ export class SimNode<S extends StateMachine = StateMachine> {
     try {
       cs = this.node!.applyConfChange(confChangeOfEntry(e));
     } catch (err) {
-      if (err instanceof ConfChangeError) {
-        host.fail("conf-change", `node ${this.id} cannot apply the committed conf change at index ${e.index}: ${err.message}`, [this.slot]);
+      if (errorCode(err) === "TSRAFT_CONF_CHANGE") {
+        host.fail("conf-change", `node ${this.id} cannot apply the committed conf change at index ${e.index}: ${(err as Error).message}`, [this.slot]);
       }
       throw err;
     }
@@ -309,7 +309,7 @@ export class SimNode<S extends StateMachine = StateMachine> {
       this.node!.propose(data);
       return true;
     } catch (err) {
-      if (err instanceof ProposalDroppedError) return false;
+      if (errorCode(err) === "TSRAFT_PROPOSAL_DROPPED") return false;
       throw err;
     }
   }
