@@ -32,4 +32,5 @@ export type { ReadState, ReadOnlyOption } from "./read-only.js";
 export type { RandomSource } from "./rand.js";
 export { seededRandom } from "./rand.js";
 export type { ProgressState } from "./tracker/index.js";
-export { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, isLocalMsg, isResponseMsg } from "./util.js";
+export { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD } from "@tsraft/raftpb";
+export { isLocalMsg, isResponseMsg } from "./util.js";

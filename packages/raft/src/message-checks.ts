@@ -32,7 +32,7 @@
  * apply (a response of an older term is harmless and ignored, not refused).
  * @module
  */
-import { EntryType, MessageType } from "@tsraft/raftpb";
+import { EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType } from "@tsraft/raftpb";
 import type { ConfState, Entry, Message, Snapshot } from "@tsraft/raftpb";
 import { MAX_INDEX, MAX_TERM, inRange } from "./bounds.js";
 import { Changer, restore as restoreConfig } from "./confchange/index.js";
@@ -40,7 +40,7 @@ import { InvalidMessageError, StepLocalMsgError, errorCode, isRaftError } from "
 import { confChangeOfEntry, confStatesEquivalent } from "./membership.js";
 import type { Raft } from "./raft.js";
 import { ProgressTracker } from "./tracker/index.js";
-import { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, hexId, isLocalMsg, isLocalMsgTarget } from "./util.js";
+import { hexId, isLocalMsg, isLocalMsgTarget } from "./util.js";
 
 /**
  * Checks `m` before it is stepped into `r`.

@@ -5,7 +5,7 @@
  * `msgsAfterAppend` and handed out by RawNode's Ready.
  * @module
  */
-import { EntryType, MessageType, NONE, entrySize } from "@tsraft/raftpb";
+import { EntryType, MessageType, NONE } from "@tsraft/raftpb";
 import type { Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import type { ResolvedConfig } from "./config.js";
 import { Changer, restore as restoreConfig } from "./confchange/index.js";
@@ -22,7 +22,7 @@ import { stepLeader } from "./step-leader.js";
 import { newMessage } from "./messages.js";
 import { ProgressTracker, describeConfig } from "./tracker/index.js";
 import type { FaultSwitches } from "./internal/faults.js";
-import { NO_ENTRIES, hexId, payloadsSize } from "./util.js";
+import { NO_ENTRIES, entsSize, hexId, payloadsSize } from "./util.js";
 
 /** The role of a node. */
 export type StateType = "follower" | "candidate" | "pre-candidate" | "leader";
@@ -575,7 +575,7 @@ export class Raft {
       case MessageType.MsgStorageApplyResp:
         if (m.entries.length > 0) {
           const ents = m.entries;
-          this.appliedTo(ents[ents.length - 1]!.index, entsSizeForApply(ents));
+          this.appliedTo(ents[ents.length - 1]!.index, entsSize(ents));
           this.reduceUncommittedSize(payloadsSize(ents));
         }
         return;
@@ -652,9 +652,3 @@ export class Raft {
   }
 }
 
-/** The byte size handed out for `ents` when they were committed (what appliedTo gives back). */
-function entsSizeForApply(ents: readonly Entry[]): number {
-  let s = 0;
-  for (let i = 0; i < ents.length; i++) s += entrySize(ents[i]!);
-  return s;
-}

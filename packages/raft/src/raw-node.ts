@@ -4,7 +4,7 @@
  * sends what it holds, and acknowledges with `advance()`.
  * @module
  */
-import { ConfChangeType, EntryType, MessageType, NONE, encodeConfChange } from "@tsraft/raftpb";
+import { ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, NONE, encodeConfChange, isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { validateConfig, type Config } from "./config.js";
 import { asV2 } from "./confchange/index.js";
@@ -15,14 +15,7 @@ import { newMessage } from "./messages.js";
 import { Raft, type SoftState, type StateType } from "./raft.js";
 import type { ReadState } from "./read-only.js";
 import type { ProgressState } from "./tracker/index.js";
-import {
-  LOCAL_APPEND_THREAD,
-  LOCAL_APPLY_THREAD,
-  NO_ENTRIES,
-  entsSize,
-  isLocalMsgTarget,
-  isResponseMsg,
-} from "./util.js";
+import { NO_ENTRIES, entsSize, isLocalMsgTarget, isResponseMsg } from "./util.js";
 
 /**
  * What the application must do next. Act on the fields in this order (synchronous mode):
@@ -96,10 +89,6 @@ export type SnapshotStatus = "finish" | "failure";
 
 function hardStateEqual(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-}
-
-function isEmptyHS(h: HardState): boolean {
-  return h.term === 0 && h.vote === NONE && h.commit === 0;
 }
 
 /**
@@ -278,7 +267,7 @@ export class RawNode {
     if (entries === NO_ENTRIES) rd.entries = [];
     if (r.lead !== this.prevSoftState.lead || r.state !== this.prevSoftState.raftState) rd.softState = r.softState();
     const hs = r.hardState();
-    if (!isEmptyHS(hs) && !hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
+    if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
     const snap = r.raftLog.nextUnstableSnapshot();
     if (snap !== undefined) rd.snapshot = snap;
     rd.mustSync = rd.entries.length > 0 || hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;

@@ -16,7 +16,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CompactedError, SnapOutOfDateError, UnavailableError, errorCode } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
-import { entrySize } from "@tsraft/raftpb";
+import { entrySize, isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { LRUCache } from "lru-cache";
 import { WalStateError } from "./errors.js";
@@ -334,7 +334,7 @@ export class DiskStorage implements Storage {
   async save(hardState: HardState, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
     if (snapshot !== undefined && snapshot.metadata.index > 0) await this.applySnapshot(snapshot);
     const pos = await this.wal.save(hardState, entries);
-    if (!(hardState.term === 0 && hardState.vote === 0n && hardState.commit === 0)) this.hardState = hardState;
+    if (!isEmptyHardState(hardState)) this.hardState = hardState;
     if (entries.length > 0) this.remember(entries, pos);
   }
 

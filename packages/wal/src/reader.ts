@@ -6,6 +6,7 @@
  * here; see the package README "Corruption handling" for the rules and why.
  * @module
  */
+import { bytesEqual } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { crc32c, crc32cView } from "./crc32c.js";
 import {
@@ -726,9 +727,3 @@ function applyEntry(st: State, e: Entry, opts: ReadOptions, name: string, si: nu
   if (index > st.maxIndex) st.maxIndex = index;
 }
 
-function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

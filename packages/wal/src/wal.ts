@@ -8,6 +8,7 @@
  * durable (or written, for a save that need not sync).
  * @module
  */
+import { isEmptyHardState } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { constants } from "node:fs";
 import { copyFile, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
@@ -107,9 +108,6 @@ function resolve(o: WalOptions | undefined): Resolved {
 
 const EMPTY_HS: HardState = { term: 0, vote: 0n, commit: 0 };
 
-function isEmptyHardState(h: HardState): boolean {
-  return h.term === 0 && h.vote === 0n && h.commit === 0;
-}
 
 /**
  * Where a record starts: its segment file, its byte offset there, and the running CRC before
