@@ -1,6 +1,8 @@
 /**
- * Reading a WAL from the bytes of its segment files: pure (no I/O), so that `readAll`, `verify`,
- * `repair` and the crash tests share one implementation and the tests can run it over buffers.
+ * Reading a WAL from the bytes of its segment files, so that `readAll`, `verify`, `repair` and
+ * the crash tests share one implementation. The log reader and the damage classification work
+ * on buffers only (the tests run them over bytes in memory); the chunked read-ahead
+ * (`readSegmentsChunked`) is the one part that reads, through a `SegmentSource` it is given.
  *
  * What counts as the end of the log, what as a torn tail and what as corruption is decided
  * here; see the package README "Corruption handling" for the rules and why.
