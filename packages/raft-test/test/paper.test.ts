@@ -188,7 +188,7 @@ describe("§5.3 log replication", () => {
       // will reach a point where the leader and follower logs match."
       const net = new Network([], {}, false);
       const voters = [1n, 2n, 3n];
-      const hs = (terms: number[]) => ({ term: 7, vote: NONE, commit: 3 });
+      const hs = (_terms: number[]) => ({ term: 7, vote: NONE, commit: 3 });
       net.addNode(1n, [], false, newStorage({ voters, entries: entsOfTerms(1, leaderLog), hardState: hs(leaderLog) }));
       net.addNode(2n, [], false, newStorage({ voters, entries: entsOfTerms(1, c.terms), hardState: hs(c.terms) }));
       net.addNode(3n, [], false, newStorage({ voters, entries: entsOfTerms(1, leaderLog), hardState: hs(leaderLog) }));

@@ -133,7 +133,7 @@ export class RaftLog {
   }
 
   /** Unstable entries not yet handed out for persistence. */
-  nextUnstableEnts(): Entry[] {
+  nextUnstableEnts(): readonly Entry[] {
     return this.unstable.nextEntries();
   }
 

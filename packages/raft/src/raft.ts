@@ -424,7 +424,7 @@ export class Raft {
    * acknowledgement (delivered once they are persisted). Returns false, appending nothing, when
    * the uncommitted-size limit would be exceeded.
    */
-  appendEntry(es: Entry[]): boolean {
+  appendEntry(es: readonly Entry[]): boolean {
     let li = this.raftLog.lastIndex();
     for (let i = 0; i < es.length; i++) {
       const e = es[i]!;

@@ -36,12 +36,12 @@ export interface Ready {
   hardState?: HardState;
   /** Answers to `readIndex()` calls, ready once the state machine has applied `index`. */
   readStates: ReadState[];
-  /** Entries to persist before sending `messages`. */
-  entries: Entry[];
+  /** Entries to persist before sending `messages` (read-only: shared with raft's log). */
+  entries: readonly Entry[];
   /** A snapshot to persist and apply (never an empty one). */
   snapshot?: Snapshot;
-  /** Committed entries to apply (already persisted, or persisted in this same Ready). */
-  committedEntries: Entry[];
+  /** Committed entries to apply (already persisted, or persisted in this same Ready; read-only). */
+  committedEntries: readonly Entry[];
   /**
    * Messages to send after the entries and HardState of this Ready are persisted. With
    * `asyncStorageWrites`, this also holds the MsgStorageAppend / MsgStorageApply messages for
@@ -431,14 +431,14 @@ function newStorageAppendRespMsg(r: Raft, rd: Ready): Message {
 }
 
 /** The message to the local apply thread: apply these, then deliver `responses`. */
-function newStorageApplyMsg(r: Raft, ents: Entry[]): Message {
+function newStorageApplyMsg(r: Raft, ents: readonly Entry[]): Message {
   const m = newMessage(MessageType.MsgStorageApply, LOCAL_APPLY_THREAD, r.id, 0);
   m.entries = ents;
   m.responses = [newStorageApplyRespMsg(r, ents)];
   return m;
 }
 
-function newStorageApplyRespMsg(r: Raft, ents: Entry[]): Message {
+function newStorageApplyRespMsg(r: Raft, ents: readonly Entry[]): Message {
   const m = newMessage(MessageType.MsgStorageApplyResp, r.id, LOCAL_APPLY_THREAD, 0);
   m.entries = ents;
   return m;

@@ -7,8 +7,8 @@ import { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, entrySize } from 
 import type { Entry, NodeId } from "@tsraft/raftpb";
 import { panic } from "./errors.js";
 
-/** An empty, frozen entry list shared by messages that carry no entries. */
-export const NO_ENTRIES: Entry[] = Object.freeze([]) as unknown as Entry[];
+/** An empty, frozen entry list shared by messages that carry no entries (typed read-only). */
+export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
 const LOCAL_TYPES = new Set<MessageType>([
   MessageType.MsgHup,

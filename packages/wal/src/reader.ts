@@ -15,7 +15,7 @@ import {
   CrcMismatchError,
   RecordTooLargeError,
   WalCorruptError,
-  WalError,
+  type WalError,
   WalSnapshotMismatchError,
   WalTornTailError,
 } from "./errors.js";

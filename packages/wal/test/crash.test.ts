@@ -20,10 +20,10 @@ const SEG = 1536;
 
 interface Rec { seg: number; off: number; end: number; type: number; entry?: Entry; hs?: HardState; header: boolean }
 
-let files: { name: string; firstIndex: number; bytes: Uint8Array; used: number }[] = [];
-let recs: Rec[] = [];
+const files: { name: string; firstIndex: number; bytes: Uint8Array; used: number }[] = [];
+const recs: Rec[] = [];
 /** Per save: the segment and offset where its last record ends. */
-let saveEnds: { seg: number; end: number; lastIndex: number; hs: HardState }[] = [];
+const saveEnds: { seg: number; end: number; lastIndex: number; hs: HardState }[] = [];
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -9,7 +9,7 @@
  *
  * Also: helpers for single-node tests (`newStorage`, `persist`, `drain`, message builders).
  */
-import { ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, NONE, emptyConfState } from "@tsraft/raftpb";
+import { type ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, NONE, emptyConfState } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { RawNode, type Config, type Ready, type ReadState, type Storage } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";

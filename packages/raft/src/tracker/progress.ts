@@ -5,7 +5,7 @@
  */
 import type { NodeId } from "@tsraft/raftpb";
 import { compareNodeIds, type AckedIndexer } from "../quorum/types.js";
-import { Inflights } from "./inflights.js";
+import type { Inflights } from "./inflights.js";
 
 /**
  * How the leader replicates to a follower:
