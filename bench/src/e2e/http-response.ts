@@ -30,7 +30,7 @@ const CRLF = Buffer.from("\r\n");
 /** A header section longer than this is an error (bounded memory). */
 const MAX_HEAD = 16 * 1024;
 
-const enum State {
+enum State {
   Head,
   Body,
   ChunkSize,

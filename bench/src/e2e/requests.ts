@@ -27,7 +27,7 @@ export function keyName(i: number): string {
  * The value stored under key i: `bytes` printable ASCII bytes, different per key (so that the
  * JSON and base64 encodings of a value are its bytes, one character each).
  */
-export function valueOf(i: number, bytes: number): string {
+export function valueText(i: number, bytes: number): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   let s = "";
   for (let j = 0; j < bytes; j++) s += alphabet[(i * 7 + j * 13) % alphabet.length];
@@ -45,7 +45,7 @@ export function kvRequests(op: Op, host: string, keys: number, valueBytes: numbe
   const requests: Buffer[] = [];
   for (let i = 0; i < keys; i++) {
     const path = `/kv/${keyName(i)}`;
-    requests.push(op === "put" ? request("PUT", path, host, JSON.stringify({ value: valueOf(i, valueBytes) })) : request("GET", path, host, undefined));
+    requests.push(op === "put" ? request("PUT", path, host, JSON.stringify({ value: valueText(i, valueBytes) })) : request("GET", path, host, undefined));
   }
   return { requests, minBodyBytes: op === "get" ? valueBytes : 0 };
 }
@@ -57,7 +57,7 @@ export function etcdRequests(op: Op, host: string, keys: number, valueBytes: num
   const requests: Buffer[] = [];
   for (let i = 0; i < keys; i++) {
     const key = b64(keyName(i));
-    const body = op === "put" ? JSON.stringify({ key, value: b64(valueOf(i, valueBytes)) }) : JSON.stringify({ key });
+    const body = op === "put" ? JSON.stringify({ key, value: b64(valueText(i, valueBytes)) }) : JSON.stringify({ key });
     requests.push(request("POST", op === "put" ? "/v3/kv/put" : "/v3/kv/range", host, body));
   }
   // The answer of a read carries the value in base64: at least valueBytes * 4/3 characters.

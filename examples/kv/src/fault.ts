@@ -11,6 +11,7 @@
  * cluster is killed in a `finally`.
  * @module
  */
+import { Prng } from "@tsraft/raft/testing";
 import { kvRequest, listAll, writeOutcome } from "./client.js";
 import type { KvResponse } from "./client.js";
 import { LocalCluster } from "./cluster.js";
@@ -93,22 +94,14 @@ export interface FaultRunResult {
   failures: string[];
 }
 
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the fault test (see the module comment). Never throws for a failed check: see `pass`. */
 export async function runFaultTest(o: FaultRunOptions): Promise<FaultRunResult> {
   const seed = o.seed ?? Date.now() % 2 ** 31;
-  const rnd = xorshift(seed);
+  const prng = new Prng(seed);
+  const rnd = (): number => prng.float();
   const log = o.log ?? (() => {});
   const nClients = o.clients ?? 6;
   const nKeys = o.keys ?? 4;

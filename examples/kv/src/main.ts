@@ -8,7 +8,7 @@
  * unhandled rejection or uncaught exception (a bug: logged with the marker `UNHANDLED`, see crash.ts).
  * @module
  */
-import { WalLockedError } from "@tsraft/wal";
+import { errorCode } from "@tsraft/raft";
 import { ConfigError, parseConfig, usage } from "./config.js";
 import { installCrashHandlers } from "./crash.js";
 import { lineLogger } from "./logger.js";
@@ -43,8 +43,8 @@ async function main(): Promise<void> {
   try {
     server = await KvServer.start(cfg, log);
   } catch (e) {
-    if (e instanceof WalLockedError) {
-      process.stderr.write(`tsraft-kv: data directory ${cfg.dataDir} is in use by another process (${e.message})\n`);
+    if (errorCode(e) === "TSRAFT_WAL_LOCKED") {
+      process.stderr.write(`tsraft-kv: data directory ${cfg.dataDir} is in use by another process (${(e as Error).message})\n`);
       process.exit(2);
     }
     if (e instanceof ConfigError) {

@@ -17,10 +17,11 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { errorCode } from "@tsraft/raft";
 import type { Logger } from "@tsraft/raft";
 import { ConfChangeType } from "@tsraft/raftpb";
 import type { ConfChange, ConfState, HardState, NodeId } from "@tsraft/raftpb";
-import { RaftNode, TcpTransport, TransportConfigError } from "@tsraft/node";
+import { RaftNode, TcpTransport } from "@tsraft/node";
 import type { AppliedConfChange, TransportAuth } from "@tsraft/node";
 import { DiskStorage, Snapshotter, WAL } from "@tsraft/wal";
 import { parseHostPort } from "./addr.js";
@@ -240,7 +241,7 @@ export class KvServer {
       s = new KvServer(cfg, log, storage, identity, auth, options);
     } catch (err) {
       await storage.close();
-      if (err instanceof TransportConfigError) throw new ConfigError(`raft port: ${err.message}`);
+      if (errorCode(err) === "TSRAFT_TRANSPORT_CONFIG") throw new ConfigError(`raft port: ${(err as Error).message}`);
       throw err;
     }
     try {

@@ -27,6 +27,7 @@ export {
   UnsafeConfChangeError,
   NotLeaderError,
 } from "./errors.js";
+export type { NodeErrorCode } from "./errors.js";
 export { TcpTransport } from "./tcp-transport.js";
 export type { TcpTransportOptions, TransportStats } from "./transport-options.js";
 export type { TransportAuth, TlsAuth, HmacAuth, NoAuth, PemInput, AuthMode } from "./transport-auth.js";

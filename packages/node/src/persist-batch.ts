@@ -4,7 +4,7 @@
  * share one write and one fsync.
  * @module
  */
-import { NONE } from "@tsraft/raftpb";
+import { NONE, isEmptyHardState } from "@tsraft/raftpb";
 import type { Entry, HardState, Message, Snapshot } from "@tsraft/raftpb";
 import type { PersistRequest } from "./raft-node.js";
 
@@ -103,7 +103,7 @@ export class PersistBatch {
     const mustSync =
       this.entries.length > 0 || this.snapshot !== undefined || (hs !== undefined && (hs.term !== p.term || hs.vote !== p.vote));
     const req: PersistRequest = { entries: this.entries, mustSync };
-    if (hs !== undefined && !(hs.term === 0 && hs.vote === NONE && hs.commit === 0)) req.hardState = hs;
+    if (hs !== undefined && !isEmptyHardState(hs)) req.hardState = hs;
     if (this.snapshot !== undefined) req.snapshot = this.snapshot;
     return req;
   }

@@ -18,8 +18,8 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { ProposalDroppedError, RaftError, RawNode, silentLogger } from "@tsraft/raft";
-import type { BasicStatus, Config, Logger, Peer, StateType, Status } from "@tsraft/raft";
+import { RaftError, RawNode, errorCode, isRaftError, silentLogger } from "@tsraft/raft";
+import type { BasicStatus, Config, Logger, Peer, SnapshotStatus, StateType, Status } from "@tsraft/raft";
 import { EntryType, MessageType, NONE, decodeConfChange, decodeConfChangeV2 } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { BOOTSTRAP_TAG, isSealed, open, payloadOf, seal, seqOf, tagHiOf, tagLoOf, type Opened, type Tag } from "./envelope.js";
@@ -387,7 +387,7 @@ export class RaftNode<R = unknown> {
   }
 
   /** Reports how sending a snapshot to `id` ended. */
-  reportSnapshot(id: NodeId, status: "finish" | "failure"): void {
+  reportSnapshot(id: NodeId, status: SnapshotStatus): void {
     if (this.runState !== "running") return;
     this.rawNode().reportSnapshot(id, status);
     this.scheduleReady();
@@ -810,7 +810,7 @@ export class RaftNode<R = unknown> {
       confState = this.rawNode().applyConfChange(cc);
     } catch (err) {
       // Every member applies the same log, so every member refuses this change alike.
-      if (!(err instanceof RaftError)) throw err;
+      if (!isRaftError(err)) throw err;
       this.counters.confChangesRefused++;
       this.logger.warn(`raft node: conf change at index ${e.index} refused: ${err.message}`);
       if (env !== undefined && this.isOurs(env)) {
@@ -909,11 +909,11 @@ export class RaftNode<R = unknown> {
     try {
       this.rawNode().step(m);
     } catch (err) {
-      if (!(err instanceof RaftError)) {
+      if (!isRaftError(err)) {
         this.fail(err);
         return;
       }
-      const why = err instanceof ProposalDroppedError && this.rawNode().basicStatus().softState.lead === NONE ? new NoLeaderError() : err;
+      const why = errorCode(err) === "TSRAFT_PROPOSAL_DROPPED" && this.rawNode().basicStatus().softState.lead === NONE ? new NoLeaderError() : err;
       for (const seq of seqs) this.proposals.get(seq)?.reject(why);
     }
   }
@@ -922,7 +922,7 @@ export class RaftNode<R = unknown> {
     try {
       this.rawNode().step(m);
     } catch (err) {
-      if (!(err instanceof RaftError)) throw err;
+      if (!isRaftError(err)) throw err;
       this.logger.debug(`raft node: dropped message: ${err.message}`);
     }
   }
@@ -963,7 +963,7 @@ export class RaftNode<R = unknown> {
     try {
       propose(seq);
     } catch (err) {
-      if (err instanceof ProposalDroppedError && this.rawNode().basicStatus().softState.lead === NONE) {
+      if (errorCode(err) === "TSRAFT_PROPOSAL_DROPPED" && this.rawNode().basicStatus().softState.lead === NONE) {
         return Promise.reject(new NoLeaderError());
       }
       return Promise.reject(err);

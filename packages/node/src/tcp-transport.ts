@@ -27,6 +27,7 @@ import { tmpdir } from "node:os";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { MessageType, encodeMessage } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
+import type { SnapshotStatus } from "@tsraft/raft";
 import { Acceptor } from "./acceptor.js";
 import { dialPeer } from "./dial.js";
 import { FrameKind, frame } from "./frames.js";
@@ -67,7 +68,7 @@ export class TcpTransport {
   private readonly opts: ResolvedOptions;
   private readonly onMessage: (m: Message) => void;
   private readonly onUnreachable: ((id: NodeId) => void) | undefined;
-  private readonly onSnapshotStatus: ((id: NodeId, status: "finish" | "failure") => void) | undefined;
+  private readonly onSnapshotStatus: ((id: NodeId, status: SnapshotStatus) => void) | undefined;
   private readonly acceptor: Acceptor;
   private readonly dialConfig: SnapshotSendConfig;
   private server: Server | undefined;

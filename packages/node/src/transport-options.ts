@@ -3,7 +3,7 @@
  * construction.
  * @module
  */
-import type { Logger } from "@tsraft/raft";
+import type { Logger, SnapshotStatus } from "@tsraft/raft";
 import { silentLogger } from "@tsraft/raft";
 import type { Message, NodeId } from "@tsraft/raftpb";
 import { isValidClusterId } from "./handshake.js";
@@ -36,7 +36,7 @@ export interface TcpTransportOptions {
   /** Called when messages to `id` were dropped (queue full, peer down). Typically `node.reportUnreachable`. */
   onUnreachable?(id: NodeId): void;
   /** Called when a snapshot transfer to `id` ended. Typically `node.reportSnapshot`. */
-  onSnapshotStatus?(id: NodeId, status: "finish" | "failure"): void;
+  onSnapshotStatus?(id: NodeId, status: SnapshotStatus): void;
   /**
    * Directory for snapshots being received (one temporary file per stream, removed once read
    * back, on failure and at close; files a killed process left are removed at start). Default:

@@ -11,6 +11,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { MessageType } from "@tsraft/raftpb";
 import type { Entry, HardState, Message, NodeId } from "@tsraft/raftpb";
+import { Prng } from "@tsraft/raft/testing";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { RaftNode } from "@tsraft/node";
 import type { PersistRequest } from "@tsraft/node";
@@ -18,16 +19,10 @@ import { setKnobs, type RaftNodeKnobs } from "../src/testing-knobs.js";
 
 const enc = new TextEncoder();
 
-/** A seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
+/** A seeded generator (the simulator's Prng), so a failing run can be replayed with its seed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.float();
 }
 
 /** What a node's disk holds: written only when its (slow) persist completes. */

@@ -232,11 +232,20 @@ async function recordingProxy(target: string): Promise<{ addr: string; up: Buffe
     down.push(d);
     const t = connect({ host: target.slice(0, i), port: Number(target.slice(i + 1)) });
     sockets.push(client, t);
-    client.on("data", (b: Buffer) => (u.push(Buffer.from(b)), t.write(b)));
-    t.on("data", (b: Buffer) => (d.push(Buffer.from(b)), client.write(b)));
+    client.on("data", (b: Buffer) => {
+      u.push(Buffer.from(b));
+      t.write(b);
+    });
+    t.on("data", (b: Buffer) => {
+      d.push(Buffer.from(b));
+      client.write(b);
+    });
     for (const s of [client, t]) {
       s.on("error", () => {});
-      s.on("close", () => (client.destroy(), t.destroy()));
+      s.on("close", () => {
+        client.destroy();
+        t.destroy();
+      });
     }
   });
   track(server, (x) => {

@@ -22,6 +22,7 @@ import type { Socket } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { isLocalMsg } from "@tsraft/raft";
+import { Prng } from "@tsraft/raft/testing";
 import { MessageType, decodeMessage, encodeMessage } from "@tsraft/raftpb";
 import type { ConfState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { MemoryStorage } from "@tsraft/storage-memory";
@@ -47,24 +48,16 @@ const INSIDER = 4n; // configured on the target's transport, not a raft member
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** mulberry32: a small seeded generator, so that a failing run can be replayed. */
+/** The simulator's seeded generator, plus random bytes, so that a failing run can be replayed. */
 function rng(seed: number): { int(n: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean; bytes(n: number): Buffer } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number): number => Math.floor(next() * n);
+  const p = new Prng(seed);
   return {
-    int,
-    pick: (xs) => xs[int(xs.length)]!,
-    chance: (p) => next() < p,
+    int: (n) => p.int(n),
+    pick: (xs) => p.pick(xs),
+    chance: (q) => p.chance(q),
     bytes: (n) => {
       const b = Buffer.allocUnsafe(n);
-      for (let i = 0; i < n; i++) b[i] = int(256);
+      for (let i = 0; i < n; i++) b[i] = p.int(256);
       return b;
     },
   };

@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "node:net";
-import { MessageType } from "@tsraft/raftpb";
+import type { MessageType } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
 import { TcpTransport } from "@tsraft/node";
 import type { TcpTransportOptions, TransportAuth } from "@tsraft/node";

@@ -1,12 +1,14 @@
 // A checker that cannot fail is not a checker. Each test turns on one of raft's test-only
-// fault switches (src/internal/faults.ts), each breaking one rule, and asserts that the
+// fault switches (src/internal/faults.ts, attached to the simulator's raft options, so only the
+// simulated nodes have it), each breaking one rule, and asserts that the
 // simulator finds a violation within its budget of random schedules. fast-check's seed is
 // fixed so that the budget is a guarantee for this version of the code; the measured rates
 // are in TESTING.md.
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { MemoryStorage } from "@tsraft/storage-memory";
+import { RawNode } from "@tsraft/raft";
 import {
   InvariantViolation,
   runSchedule,
@@ -15,7 +17,7 @@ import {
   type ScheduleParams,
   type SimOptions,
 } from "@tsraft/raft/testing";
-import { faults, resetFaults, type FaultSwitches } from "../../raft/src/internal/faults.js";
+import { setFaults, type FaultSwitches } from "../../raft/src/internal/faults.js";
 
 const options: SimOptions = { makeStorage: () => new MemoryStorage(), replayCommand: (code) => `pnpm soak --replay ${code}` };
 
@@ -68,26 +70,20 @@ const cases: Case[] = [
   { fault: "forgetVote", params: {}, budget: 300, seed: 1, expect: ["one-vote-per-term", "election-safety"] },
 ];
 
-afterEach(() => resetFaults());
-
 describe("the simulator finds each raft fault switch's bug", () => {
   for (const c of cases) {
     const what = c.ignore === undefined ? "" : ` (ignoring ${c.ignore.join(", ")})`;
     test(`${c.fault}${what}: a violation of ${c.expect.join(" or ")} within ${c.budget} schedules`, () => {
       let runs = 0;
-      let details;
-      try {
-        faults[c.fault] = true;
-        details = fc.check(
-          fc.property(scheduleArbitrary(fc, c.params), (s) => {
-            runs++;
-            runSchedule(s, { ...options, ...(c.ignore === undefined ? {} : { ignoreInvariants: c.ignore }) });
-          }),
-          { numRuns: c.budget, seed: c.seed, endOnFailure: true },
-        );
-      } finally {
-        resetFaults();
-      }
+      const raft = {};
+      setFaults(raft, { [c.fault]: true });
+      const details = fc.check(
+        fc.property(scheduleArbitrary(fc, c.params), (s) => {
+          runs++;
+          runSchedule(s, { ...options, raft, ...(c.ignore === undefined ? {} : { ignoreInvariants: c.ignore }) });
+        }),
+        { numRuns: c.budget, seed: c.seed, endOnFailure: true },
+      );
       assert.ok(details.failed, `no violation in ${runs} schedules`);
       const err = details.errorInstance;
       assert.ok(err instanceof InvariantViolation, String(err));
@@ -96,4 +92,15 @@ describe("the simulator finds each raft fault switch's bug", () => {
       console.log(`${c.fault}: "${err.invariant}" after ${runs} schedules: ${err.detail}`);
     });
   }
+});
+
+describe("fault switches are per node", () => {
+  test("a switch reaches only the nodes made from the options it is attached to", () => {
+    const broken = { id: 1n, electionTick: 10, heartbeatTick: 1, storage: new MemoryStorage() };
+    setFaults(broken, { forgetVote: true });
+    const healthy = { id: 1n, electionTick: 10, heartbeatTick: 1, storage: new MemoryStorage() };
+    assert.equal(new RawNode(broken).raft.faults.forgetVote, true);
+    assert.equal(new RawNode(healthy).raft.faults.forgetVote, false);
+    assert.equal(new RawNode({ ...broken }).raft.faults.forgetVote, false, "a copy does not carry them unless asked");
+  });
 });

@@ -2,10 +2,13 @@
 //   quorum/      imports only quorum/ (and types of @tsraft/raftpb);
 //   tracker/     only tracker/, quorum/ (and types of @tsraft/raftpb);
 //   confchange/  only confchange/, tracker/, quorum/, ../errors.js and @tsraft/raftpb.
-// Checked on the TypeScript syntax tree of every source file of those directories.
+// raft.ts imports the per-role handlers (election.ts, membership.ts, step-*.ts,
+// message-checks.ts); they may import only types from raft.ts, so that values flow one way, and
+// no module of src/ is part of a cycle of value imports.
+// Checked on the TypeScript syntax tree of every source file.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -84,6 +87,96 @@ function violations(dir: string, file: string, text: string, rule: Rule): string
   }
   return bad;
 }
+
+/** The modules raft.ts imports for the per-role handling; they may import only types of raft.ts. */
+const handlers = ["election.ts", "membership.ts", "step-follower.ts", "step-leader.ts", "message-checks.ts"];
+
+/** The violations of "only types from raft.ts" by handler module `file`. */
+function handlerViolations(file: string, text: string): string[] {
+  const bad: string[] = [];
+  for (const imp of importsOf(file, text)) {
+    if (!imp.specifier.startsWith(".") || imp.typeOnly) continue;
+    const target = relative(src, resolve(dirname(file), imp.specifier)).replace(/\.js$/, ".ts");
+    if (target === "raft.ts") bad.push(`${relative(src, file)}:${imp.line}: imports values from raft.ts (only types may be imported)`);
+  }
+  return bad;
+}
+
+/** Every .ts file under `dir`, recursively. */
+function sourcesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const path = join(dir, f);
+    if (statSync(path).isDirectory()) return sourcesUnder(path);
+    return f.endsWith(".ts") ? [path] : [];
+  });
+}
+
+/** The cycles of value imports among `files` (paths relative to src/, each cycle once). */
+function valueImportCycles(files: ReadonlyMap<string, string>): string[][] {
+  const edges = new Map<string, string[]>();
+  for (const [file, text] of files) {
+    const out: string[] = [];
+    for (const imp of importsOf(file, text)) {
+      if (!imp.specifier.startsWith(".") || imp.typeOnly) continue;
+      out.push(relative(src, resolve(dirname(join(src, file)), imp.specifier)).replace(/\.js$/, ".ts"));
+    }
+    edges.set(file, out);
+  }
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const stack: string[] = [];
+  const visit = (f: string): void => {
+    if (done.has(f)) return;
+    const at = stack.indexOf(f);
+    if (at >= 0) {
+      cycles.push([...stack.slice(at), f]);
+      return;
+    }
+    stack.push(f);
+    for (const t of edges.get(f) ?? []) visit(t);
+    stack.pop();
+    done.add(f);
+  };
+  for (const f of [...files.keys()].sort()) visit(f);
+  return cycles;
+}
+
+describe("values flow one way between raft.ts and its handlers", () => {
+  test("the handlers import only types from raft.ts", () => {
+    const bad = handlers.flatMap((f) => {
+      const path = join(src, f);
+      return handlerViolations(path, readFileSync(path, "utf8"));
+    });
+    assert.deepEqual(bad, []);
+  });
+
+  test("no module of src/ is in a cycle of value imports", () => {
+    const files = new Map(sourcesUnder(src).map((p) => [relative(src, p), readFileSync(p, "utf8")] as const));
+    assert.ok(files.has("raft.ts") && files.has("tracker/progress.ts"), "sources found");
+    assert.deepEqual(valueImportCycles(files).map((c) => c.join(" -> ")), []);
+  });
+
+  test("the checkers catch a value import back into raft.ts", () => {
+    const file = join(src, "election.ts");
+    const text = [
+      'import { newMessage, type Raft } from "./raft.js";',
+      'import type { CampaignType } from "./raft.js";',
+      'import { type StateType } from "./raft.js";',
+      'import { hexId } from "./util.js";',
+    ].join("\n");
+    const bad = handlerViolations(file, text);
+    assert.equal(bad.length, 1, bad.join("\n"));
+    assert.match(bad[0]!, /election\.ts:1: imports values from raft\.ts/);
+    const cycles = valueImportCycles(
+      new Map([
+        ["raft.ts", 'import { hup } from "./election.js";\nimport { hexId } from "./util.js";'],
+        ["election.ts", text],
+        ["util.ts", 'import type { Raft } from "./raft.js";'],
+      ]),
+    );
+    assert.deepEqual(cycles.map((c) => c.join(" -> ")), ["election.ts -> raft.ts -> election.ts"]);
+  });
+});
 
 describe("layering of quorum/, tracker/, confchange/", () => {
   for (const [dir, rule] of Object.entries(rules)) {

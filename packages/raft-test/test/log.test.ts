@@ -5,11 +5,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { emptyConfState, type Entry, type Snapshot } from "@tsraft/raftpb";
-import { CompactedError, silentLogger, type Storage } from "@tsraft/raft";
+import { CompactedError, silentLogger } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { RaftLog, NO_LIMIT } from "../../raft/src/log.js";
 import { RaftPanic } from "@tsraft/raft";
 import { ents, entsOfTerms } from "./harness/network.js";
+import { RecordingStorage } from "./harness/recording-storage.js";
 
 const it = (es: readonly Entry[]) => es.map((e) => [e.index, e.term]);
 
@@ -22,33 +23,6 @@ function logWith(entries: Entry[], committed = 0, storage = new MemoryStorage())
 
 function snap(index: number, term: number): Snapshot {
   return { metadata: { index, term, confState: { ...emptyConfState(), voters: [1n, 2n, 3n] } } };
-}
-
-/** A Storage wrapper that records every read by index, to check what raft asks for. */
-class RecordingStorage implements Storage {
-  readonly reads: Array<{ op: string; index: number }> = [];
-  constructor(readonly inner: MemoryStorage) {}
-  initialState() {
-    return this.inner.initialState();
-  }
-  entries(lo: number, hi: number, maxSize: number) {
-    this.reads.push({ op: "entries", index: lo });
-    return this.inner.entries(lo, hi, maxSize);
-  }
-  term(i: number) {
-    this.reads.push({ op: "term", index: i });
-    if (i < this.inner.firstIndex() - 1) throw new Error(`storage asked for the compacted term of ${i}`);
-    return this.inner.term(i);
-  }
-  firstIndex() {
-    return this.inner.firstIndex();
-  }
-  lastIndex() {
-    return this.inner.lastIndex();
-  }
-  snapshot() {
-    return this.inner.snapshot();
-  }
 }
 
 describe("findConflict: the first entry that is new or has another term", () => {
@@ -366,4 +340,24 @@ test("slice spans storage and unstable entries and honours maxSize (at least one
   assert.throws(() => l.slice(1, 7, NO_LIMIT), RaftPanic);
   ms.compact(2);
   assert.throws(() => l.slice(1, 3, NO_LIMIT), CompactedError);
+});
+
+describe("errors from the storage are told by code, not class", () => {
+  // A storage built against another copy of @tsraft/raft throws that copy's CompactedError:
+  // same code, other class. Raft must treat it as its own (with `instanceof` it took it for an
+  // I/O failure and threw it out of term lookups).
+  class OtherCopyStorage extends MemoryStorage {
+    override term(i: number): number {
+      if (i === 3) throw Object.assign(new Error("requested index is unavailable due to compaction"), { code: "TSRAFT_COMPACTED" });
+      return super.term(i);
+    }
+  }
+
+  test("a compaction error of another copy makes the term unknown", () => {
+    const ms = new OtherCopyStorage();
+    ms.append(ents([1, 1], [2, 2], [3, 3], [4, 4], [5, 5]));
+    const l = new RaftLog(ms, silentLogger);
+    assert.equal(l.termOrUndefined(3), undefined);
+    assert.equal(l.termOrUndefined(4), 4);
+  });
 });

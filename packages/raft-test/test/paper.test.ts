@@ -5,8 +5,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { MessageType, NONE } from "@tsraft/raftpb";
 import type { Entry, NodeId } from "@tsraft/raftpb";
+import type { Config } from "@tsraft/raft";
 import { Network, enc, entsOfTerms, newStorage, type TestNode } from "./harness/network.js";
-import { faults, resetFaults } from "../../raft/src/internal/faults.js";
+import { setFaults } from "../../raft/src/internal/faults.js";
 
 const termsOf = (tn: TestNode): number[] => {
   const s = tn.storage;
@@ -187,7 +188,7 @@ describe("§5.3 log replication", () => {
       // will reach a point where the leader and follower logs match."
       const net = new Network([], {}, false);
       const voters = [1n, 2n, 3n];
-      const hs = (terms: number[]) => ({ term: 7, vote: NONE, commit: 3 });
+      const hs = (_terms: number[]) => ({ term: 7, vote: NONE, commit: 3 });
       net.addNode(1n, [], false, newStorage({ voters, entries: entsOfTerms(1, leaderLog), hardState: hs(leaderLog) }));
       net.addNode(2n, [], false, newStorage({ voters, entries: entsOfTerms(1, c.terms), hardState: hs(c.terms) }));
       net.addNode(3n, [], false, newStorage({ voters, entries: entsOfTerms(1, leaderLog), hardState: hs(leaderLog) }));
@@ -256,8 +257,8 @@ describe("§5.4 safety", () => {
    * entry at index 7 on a majority (S1, S2, S3), plus its own term-4 entry on S2 only.
    * Indexes 1..5 are the bootstrap entries, 6 the empty entry of S1's first term.
    */
-  function figure8UpToC(): Network {
-    const net = new Network([1n, 2n, 3n, 4n, 5n], { maxSizePerMsg: 0 });
+  function figure8UpToC(cfg: Partial<Config> = { maxSizePerMsg: 0 }): Network {
+    const net = new Network([1n, 2n, 3n, 4n, 5n], cfg);
     net.stabilize();
     net.elect(1n);
     assert.equal(net.term(1n), 2);
@@ -325,24 +326,21 @@ describe("§5.4 safety", () => {
     // The same schedule with the leader allowed to commit a previous term's entry by counting
     // replicas (a fault switch for tests): "x" is committed and applied at (c), yet S5 still
     // wins the election at (d) without it and would overwrite it. This is what the rule prevents.
-    faults.commitPreviousTermByCount = true;
-    try {
-      const net = figure8UpToC();
-      assert.equal(net.commit(1n), 7);
-      assert.deepEqual(net.appliedData(1n), ["x"]);
-      // (d): S5 still wins, with S3's and S4's votes: a leader without the committed entry,
-      // which it will overwrite everywhere.
-      net.heal();
-      net.isolate(1n);
-      net.isolate(2n);
-      net.dropType(MessageType.MsgApp);
-      net.restart(5n);
-      for (let i = 0; i < 5 && net.state(5n) !== "leader"; i++) net.elect(5n);
-      assert.equal(net.state(5n), "leader");
-      assert.equal(termsOf(net.get(5n))[6], 3, "the new leader's index 7 is its own term-3 entry, not the committed x");
-    } finally {
-      resetFaults();
-    }
+    const cfg = { maxSizePerMsg: 0 };
+    setFaults(cfg, { commitPreviousTermByCount: true });
+    const net = figure8UpToC(cfg);
+    assert.equal(net.commit(1n), 7);
+    assert.deepEqual(net.appliedData(1n), ["x"]);
+    // (d): S5 still wins, with S3's and S4's votes: a leader without the committed entry,
+    // which it will overwrite everywhere.
+    net.heal();
+    net.isolate(1n);
+    net.isolate(2n);
+    net.dropType(MessageType.MsgApp);
+    net.restart(5n);
+    for (let i = 0; i < 5 && net.state(5n) !== "leader"; i++) net.elect(5n);
+    assert.equal(net.state(5n), "leader");
+    assert.equal(termsOf(net.get(5n))[6], 3, "the new leader's index 7 is its own term-3 entry, not the committed x");
     // Reference: §5.4.2
   });
 

@@ -5,45 +5,15 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { MessageType, NONE, emptyConfState } from "@tsraft/raftpb";
 import type { Entry, Snapshot } from "@tsraft/raftpb";
-import { SnapshotTemporarilyUnavailableError, type Storage } from "@tsraft/raft";
+import { SnapshotTemporarilyUnavailableError } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { Network, drain, enc, entsOfTerms, mkNode, msg, newStorage } from "./harness/network.js";
+import { RecordingStorage } from "./harness/recording-storage.js";
 
 const cs3 = () => ({ ...emptyConfState(), voters: [1n, 2n, 3n] });
 
 function snapMsg(index: number, term: number, to = 2n): ReturnType<typeof msg> {
   return msg({ type: MessageType.MsgSnap, from: 1n, to, term, snapshot: { metadata: { index, term, confState: cs3() } } });
-}
-
-/** A Storage wrapper recording every read by index after `armed` is set. */
-class RecordingStorage implements Storage {
-  armed = false;
-  readonly reads: string[] = [];
-  constructor(readonly inner: MemoryStorage) {}
-  private rec(op: string, i: number) {
-    if (this.armed) this.reads.push(`${op}(${i})`);
-  }
-  initialState() {
-    return this.inner.initialState();
-  }
-  entries(lo: number, hi: number, max: number) {
-    this.rec("entries", lo);
-    return this.inner.entries(lo, hi, max);
-  }
-  term(i: number) {
-    this.rec("term", i);
-    if (i < this.inner.firstIndex() - 1) throw new Error(`asked for the compacted term of ${i}`);
-    return this.inner.term(i);
-  }
-  firstIndex() {
-    return this.inner.firstIndex();
-  }
-  lastIndex() {
-    return this.inner.lastIndex();
-  }
-  snapshot() {
-    return this.inner.snapshot();
-  }
 }
 
 describe("catching up through a snapshot", () => {
@@ -186,7 +156,7 @@ describe("the follower's side", () => {
       const rd = n.ready();
       assert.equal(rd.entries.length, 3);
       // Before the write is acknowledged, a snapshot at 20 arrives.
-      rs.armed = true;
+      rs.reads.length = 0;
       n.step(snapMsg(20, 3));
       // The write of 9..11 completes: its acknowledgement must be ignored.
       ms.append(rd.entries);

@@ -4,6 +4,7 @@
  */
 import type { NodeId } from "@tsraft/raftpb";
 import { ConfigError } from "./errors.js";
+import { faultsOf, type FaultSwitches } from "./internal/faults.js";
 import { NO_LIMIT } from "./log.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { seededRandom, type RandomSource } from "./rand.js";
@@ -80,7 +81,10 @@ export interface Config {
   random?: RandomSource;
 }
 
-/** A validated {@link Config} with every default filled in. */
+/**
+ * A validated {@link Config} with every default filled in, plus the testing knobs attached to
+ * it (internal/faults.ts; all off unless a test attached some).
+ */
 export interface ResolvedConfig {
   id: NodeId;
   electionTick: number;
@@ -103,6 +107,8 @@ export interface ResolvedConfig {
   asyncStorageWrites: boolean;
   logger: Logger;
   random: RandomSource;
+  /** Test-only fault switches of this node (not part of {@link Config}). */
+  faults: FaultSwitches;
 }
 
 const MIB = 1024 * 1024;
@@ -170,5 +176,6 @@ export function validateConfig(c: Config): ResolvedConfig {
     asyncStorageWrites: c.asyncStorageWrites ?? false,
     logger: c.logger ?? silentLogger,
     random: c.random ?? seededRandom(Number(c.id & 0xffff_ffffn) ^ Number(c.id >> 32n)),
+    faults: faultsOf(c),
   };
 }

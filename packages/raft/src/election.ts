@@ -6,10 +6,13 @@
 import { EntryType, MessageType, NONE } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
 import { MAX_INDEX, MAX_TERM } from "./bounds.js";
-import { RaftError } from "./errors.js";
-import { faults } from "./internal/faults.js";
-import { CAMPAIGN_TRANSFER_CTX, newMessage, type CampaignType, type Raft } from "./raft.js";
+import { isRaftError } from "./errors.js";
+import { newMessage } from "./messages.js";
+import type { CampaignType, Raft } from "./raft.js";
 import { hexId, voteRespMsgType } from "./util.js";
+
+/** The context of a MsgVote sent on a leader transfer: voters grant it despite a lease. */
+export const CAMPAIGN_TRANSFER_CTX: Uint8Array = Uint8Array.from("CampaignTransfer", (c) => c.charCodeAt(0));
 
 function isTransferCtx(ctx: Uint8Array | undefined): boolean {
   if (ctx === undefined || ctx.length !== CAMPAIGN_TRANSFER_CTX.length) return false;
@@ -83,7 +86,7 @@ export function campaignToHandOver(r: Raft, m: Message): void {
     // As for a follower's timed election (Raft.tickElection): a RaftError from the storage
     // changed nothing (the storage is read before the role changes); the rejection already
     // went out, and the candidate's next request tries again.
-    if (!(err instanceof RaftError)) throw err;
+    if (!isRaftError(err)) throw err;
     r.logger.warn(`${hexId(r.id)} error occurred during election: ${String(err)}`);
   }
 }
@@ -241,7 +244,7 @@ export function handleVoteRequest(r: Raft, m: Message): void {
     (r.vote === NONE && r.lead === NONE) ||
     (m.type === MessageType.MsgPreVote && m.term > r.term);
   // ...and the candidate's log is at least as up-to-date as ours.
-  const upToDate = faults.grantVotesWithoutLogCheck || r.raftLog.isUpToDate(m.index, m.logTerm);
+  const upToDate = r.faults.grantVotesWithoutLogCheck || r.raftLog.isUpToDate(m.index, m.logTerm);
   const lastTerm = r.raftLog.lastTerm();
   const lastIndex = r.raftLog.lastIndex();
   if (canVote && upToDate) {

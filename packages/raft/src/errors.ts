@@ -11,9 +11,52 @@ export interface RaftErrorOptions {
   cause?: unknown;
 }
 
+/**
+ * The `code` of every error @tsraft/raft throws on purpose (its {@link RaftError}s), and of
+ * {@link RaftPanic}. Other packages add their own (`'TSRAFT_WAL_*'` in @tsraft/wal, ...); every
+ * tsraft code starts with `'TSRAFT_'`.
+ */
+export type RaftErrorCode =
+  | "TSRAFT_COMPACTED"
+  | "TSRAFT_UNAVAILABLE"
+  | "TSRAFT_SNAP_OUT_OF_DATE"
+  | "TSRAFT_SNAPSHOT_TEMPORARILY_UNAVAILABLE"
+  | "TSRAFT_PROPOSAL_DROPPED"
+  | "TSRAFT_STEP_LOCAL_MSG"
+  | "TSRAFT_STEP_PEER_NOT_FOUND"
+  | "TSRAFT_CONFIG"
+  | "TSRAFT_CONF_CHANGE"
+  | "TSRAFT_INVALID_MESSAGE"
+  | "TSRAFT_STORAGE_STATE"
+  | "TSRAFT_BOOTSTRAP"
+  | "TSRAFT_PANIC";
+
+/**
+ * The `code` of `err` when it has a string one (any tsraft error, and Node's system errors),
+ * else undefined. Test codes, not classes: a code survives two copies of a package in one
+ * install, where `instanceof` against the other copy's class is false.
+ */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * Whether `err` is a {@link RaftError} of any tsraft package (of this copy or another one): its
+ * code starts with `'TSRAFT_'` and it is not a {@link RaftPanic}.
+ */
+export function isRaftError(err: unknown): err is RaftError {
+  const code = errorCode(err);
+  return code !== undefined && code.startsWith("TSRAFT_") && code !== "TSRAFT_PANIC";
+}
+
 /** The base class of every error that tsraft's API throws on purpose. */
 export class RaftError extends Error {
-  /** A stable machine-readable code, such as `'TSRAFT_COMPACTED'`. */
+  /**
+   * A stable machine-readable code, such as `'TSRAFT_COMPACTED'`: one of {@link RaftErrorCode}
+   * for raft's own errors. Test it (or use {@link isRaftError}) rather than `instanceof`.
+   */
   readonly code: string;
 
   constructor(code: string, message: string, options?: RaftErrorOptions) {
@@ -102,8 +145,8 @@ export function panic(message: string): never {
  * What {@link panic} throws: a broken invariant, a bug in tsraft or a `Storage` that broke its
  * contract (for instance lost entries it had acknowledged). Deliberately not a
  * {@link RaftError}: a RaftError leaves the node unchanged and healthy, a RaftPanic means the
- * node must not be used again. Tell it by `instanceof RaftPanic` or by its `code`,
- * `'TSRAFT_PANIC'`; tsraft itself never catches it.
+ * node must not be used again. Tell it by its `code`, `'TSRAFT_PANIC'` (or `instanceof
+ * RaftPanic` within one copy of the package); tsraft itself never catches it.
  */
 export class RaftPanic extends Error {
   /** Always `'TSRAFT_PANIC'`. */

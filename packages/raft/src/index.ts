@@ -16,9 +16,11 @@ export {
   InvalidMessageError,
   StorageStateError,
   RaftPanic,
+  errorCode,
+  isRaftError,
 } from "./errors.js";
 export { MAX_TERM, MAX_INDEX } from "./bounds.js";
-export type { RaftErrorOptions } from "./errors.js";
+export type { RaftErrorOptions, RaftErrorCode } from "./errors.js";
 export { silentLogger } from "./logger.js";
 export type { Logger, LogFields } from "./logger.js";
 export type { Storage, InitialState } from "./storage.js";
@@ -30,4 +32,5 @@ export type { ReadState, ReadOnlyOption } from "./read-only.js";
 export type { RandomSource } from "./rand.js";
 export { seededRandom } from "./rand.js";
 export type { ProgressState } from "./tracker/index.js";
-export { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, isLocalMsg, isResponseMsg } from "./util.js";
+export { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD } from "@tsraft/raftpb";
+export { isLocalMsg, isResponseMsg } from "./util.js";

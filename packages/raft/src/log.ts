@@ -4,7 +4,7 @@
  * @module
  */
 import type { Entry, Snapshot } from "@tsraft/raftpb";
-import { CompactedError, UnavailableError, panic } from "./errors.js";
+import { CompactedError, UnavailableError, errorCode, panic } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { Storage } from "./storage.js";
 import { Unstable } from "./unstable.js";
@@ -133,7 +133,7 @@ export class RaftLog {
   }
 
   /** Unstable entries not yet handed out for persistence. */
-  nextUnstableEnts(): Entry[] {
+  nextUnstableEnts(): readonly Entry[] {
     return this.unstable.nextEntries();
   }
 
@@ -270,7 +270,8 @@ export class RaftLog {
     try {
       return this.storage.term(i);
     } catch (err) {
-      if (err instanceof CompactedError || err instanceof UnavailableError) return undefined;
+      const code = errorCode(err);
+      if (code === "TSRAFT_COMPACTED" || code === "TSRAFT_UNAVAILABLE") return undefined;
       return rethrowFromStorage(err);
     }
   }
@@ -289,17 +290,13 @@ export class RaftLog {
     return this.slice(i, this.lastIndex() + 1, maxSize);
   }
 
-  /** Every entry of the log (for tests and debugging). */
+  /**
+   * Every entry of the log (for tests and debugging). Storage is synchronous and raft the only
+   * caller, so nothing compacts between `firstIndex()` and the read: a CompactedError here is a
+   * storage that contradicts itself, and propagates (it used to be retried forever).
+   */
   allEntries(): readonly Entry[] {
-    for (;;) {
-      try {
-        return this.entries(this.firstIndex(), NO_LIMIT);
-      } catch (err) {
-        // The log may be compacted concurrently with this read; try again.
-        if (err instanceof CompactedError) continue;
-        throw err;
-      }
-    }
+    return this.entries(this.firstIndex(), NO_LIMIT);
   }
 
   /**
@@ -362,8 +359,9 @@ export class RaftLog {
     try {
       ents = this.storage.entries(lo, cut, maxSize);
     } catch (err) {
-      if (err instanceof CompactedError) throw err;
-      if (err instanceof UnavailableError) panic(`entries[${lo}:${cut}) is unavailable from storage`);
+      const code = errorCode(err);
+      if (code === "TSRAFT_COMPACTED") throw err;
+      if (code === "TSRAFT_UNAVAILABLE") panic(`entries[${lo}:${cut}) is unavailable from storage`);
       return rethrowFromStorage(err);
     }
     if (hi <= offset) return ents;

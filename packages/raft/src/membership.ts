@@ -8,7 +8,8 @@ import type { ConfChange, ConfChangeV2, ConfState, Entry, Message, NodeId } from
 import { asV2, enterJoint, leaveJoint } from "./confchange/index.js";
 import type { ChangeResult } from "./confchange/index.js";
 import { panic } from "./errors.js";
-import { newMessage, type Raft } from "./raft.js";
+import { newMessage } from "./messages.js";
+import type { Raft } from "./raft.js";
 import { describeConfig } from "./tracker/index.js";
 import { hexId } from "./util.js";
 

@@ -32,15 +32,15 @@
  * apply (a response of an older term is harmless and ignored, not refused).
  * @module
  */
-import { EntryType, MessageType } from "@tsraft/raftpb";
+import { EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType } from "@tsraft/raftpb";
 import type { ConfState, Entry, Message, Snapshot } from "@tsraft/raftpb";
 import { MAX_INDEX, MAX_TERM, inRange } from "./bounds.js";
 import { Changer, restore as restoreConfig } from "./confchange/index.js";
-import { InvalidMessageError, RaftError, StepLocalMsgError } from "./errors.js";
+import { InvalidMessageError, StepLocalMsgError, errorCode, isRaftError } from "./errors.js";
 import { confChangeOfEntry, confStatesEquivalent } from "./membership.js";
 import type { Raft } from "./raft.js";
 import { ProgressTracker } from "./tracker/index.js";
-import { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, hexId, isLocalMsg, isLocalMsgTarget } from "./util.js";
+import { hexId, isLocalMsg, isLocalMsgTarget } from "./util.js";
 
 /**
  * Checks `m` before it is stepped into `r`.
@@ -196,7 +196,7 @@ function checkConfChangeEntry(m: Message, e: Entry, i: number): void {
     confChangeOfEntry(e);
   } catch (err) {
     // A raftpb DecodeError; anything else is not a verdict on the message.
-    if ((err as { code?: unknown }).code !== "TSRAFT_DECODE") throw err;
+    if (errorCode(err) !== "TSRAFT_DECODE") throw err;
     throw invalid(m, `entry ${i} (${EntryType[e.type]}) does not decode: ${(err as Error).message}`, err);
   }
 }
@@ -219,7 +219,7 @@ function checkConfState(r: Raft, m: Message, cs: ConfState): void {
     trk.progress = res.progress;
     restored = trk.confState();
   } catch (err) {
-    if (!(err instanceof RaftError)) throw err;
+    if (!isRaftError(err)) throw err;
     throw invalid(m, `snapshot ConfState is not a valid configuration: ${err.message}`, err);
   }
   if (!confStatesEquivalent(cs, restored)) throw invalid(m, "snapshot ConfState is not a valid configuration (duplicate or overlapping ids)");

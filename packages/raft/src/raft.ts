@@ -5,13 +5,13 @@
  * `msgsAfterAppend` and handed out by RawNode's Ready.
  * @module
  */
-import { EntryType, MessageType, NONE, entrySize } from "@tsraft/raftpb";
+import { EntryType, MessageType, NONE } from "@tsraft/raftpb";
 import type { Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import type { ResolvedConfig } from "./config.js";
 import { Changer, restore as restoreConfig } from "./confchange/index.js";
 import { handleVoteRequest, hup, stepHigherTerm, stepLowerTerm } from "./election.js";
 import { assertConfStatesEquivalent, confChangeToMsg, handOverLeadership, switchToConfig } from "./membership.js";
-import { ConfigError, RaftError, panic } from "./errors.js";
+import { ConfigError, errorCode, isRaftError, panic } from "./errors.js";
 import { RaftLog, isStorageFailure } from "./log.js";
 import { checkStorageState } from "./storage-checks.js";
 import type { Logger } from "./logger.js";
@@ -19,9 +19,10 @@ import type { RandomSource } from "./rand.js";
 import { ReadOnly, type ReadState } from "./read-only.js";
 import { stepCandidate, stepFollower } from "./step-follower.js";
 import { stepLeader } from "./step-leader.js";
+import { newMessage } from "./messages.js";
 import { ProgressTracker, describeConfig } from "./tracker/index.js";
-import { faults } from "./internal/faults.js";
-import { NO_ENTRIES, hexId, payloadsSize } from "./util.js";
+import type { FaultSwitches } from "./internal/faults.js";
+import { NO_ENTRIES, entsSize, hexId, payloadsSize } from "./util.js";
 
 /** The role of a node. */
 export type StateType = "follower" | "candidate" | "pre-candidate" | "leader";
@@ -35,9 +36,6 @@ export interface SoftState {
 /** Why a node campaigns. */
 export type CampaignType = "pre-election" | "election" | "transfer";
 
-/** The context of a MsgVote sent on a leader transfer: voters grant it despite a lease. */
-export const CAMPAIGN_TRANSFER_CTX: Uint8Array = Uint8Array.from("CampaignTransfer", (c) => c.charCodeAt(0));
-
 const STATE_NAMES: Record<StateType, string> = {
   follower: "StateFollower",
   candidate: "StateCandidate",
@@ -48,27 +46,6 @@ const STATE_NAMES: Record<StateType, string> = {
 /** etcd's name of a role, as its logs print it. */
 export function stateName(s: StateType): string {
   return STATE_NAMES[s];
-}
-
-
-/** Makes a message with every field in one order (one hidden class for all messages). */
-export function newMessage(type: MessageType, to: NodeId, from: NodeId, term: number): Message {
-  return {
-    type,
-    to,
-    from,
-    term,
-    logTerm: 0,
-    index: 0,
-    entries: NO_ENTRIES,
-    commit: 0,
-    vote: undefined,
-    snapshot: undefined,
-    reject: false,
-    rejectHint: 0,
-    context: undefined,
-    responses: undefined,
-  };
 }
 
 type StepFn = (r: Raft, m: Message) => void;
@@ -127,6 +104,8 @@ export class Raft {
   appendsPending = false;
   readonly logger: Logger;
   readonly random: RandomSource;
+  /** Test-only fault switches (all off in normal operation; see internal/faults.ts). */
+  readonly faults: FaultSwitches;
   /** Read requests a new leader holds until it has committed an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
   tickFn: () => void;
@@ -140,6 +119,7 @@ export class Raft {
     this.id = c.id;
     this.logger = c.logger;
     this.random = c.random;
+    this.faults = c.faults;
     this.raftLog = new RaftLog(c.storage, c.logger, c.maxCommittedSizePerReady);
     const { hardState, confState } = c.storage.initialState();
     checkStorageState(this.raftLog, hardState);
@@ -242,7 +222,7 @@ export class Raft {
         try {
           ents = this.raftLog.entries(pr.next, this.maxMsgSize);
         } catch (err) {
-          if ((err as { code?: string }).code !== "TSRAFT_COMPACTED") throw err;
+          if (errorCode(err) !== "TSRAFT_COMPACTED") throw err;
           compacted = true;
         }
       }
@@ -277,7 +257,7 @@ export class Raft {
     try {
       snapshot = this.raftLog.snapshot();
     } catch (err) {
-      if ((err as { code?: string }).code === "TSRAFT_SNAPSHOT_TEMPORARILY_UNAVAILABLE") {
+      if (errorCode(err) === "TSRAFT_SNAPSHOT_TEMPORARILY_UNAVAILABLE") {
         this.logger.debug(`${hexId(this.id)} failed to send snapshot to ${hexId(to)} because snapshot is temporarily unavailable`);
         return false;
       }
@@ -386,7 +366,7 @@ export class Raft {
       } catch (err) {
         // A dropped proposal (a leader transfer under way, say): the next apply tries again.
         // Anything else is not ours to swallow.
-        if (!(err instanceof RaftError)) throw err;
+        if (!isRaftError(err)) throw err;
         this.logger.debug(`not initiating automatic transition out of joint configuration ${describeConfig(this.trk.config)}: ${String(err)}`);
       }
     }
@@ -402,7 +382,7 @@ export class Raft {
   /** Commits what a quorum has acknowledged, if it is of this term. Returns whether commit moved. */
   maybeCommit(): boolean {
     const mci = this.trk.committed();
-    if (faults.commitPreviousTermByCount && mci > this.raftLog.committed && mci <= this.raftLog.lastIndex()) {
+    if (this.faults.commitPreviousTermByCount && mci > this.raftLog.committed && mci <= this.raftLog.lastIndex()) {
       this.raftLog.commitTo(mci);
       return true;
     }
@@ -444,7 +424,7 @@ export class Raft {
    * acknowledgement (delivered once they are persisted). Returns false, appending nothing, when
    * the uncommitted-size limit would be exceeded.
    */
-  appendEntry(es: Entry[]): boolean {
+  appendEntry(es: readonly Entry[]): boolean {
     let li = this.raftLog.lastIndex();
     for (let i = 0; i < es.length; i++) {
       const e = es[i]!;
@@ -481,7 +461,7 @@ export class Raft {
         // A campaign refused with a RaftError (from the storage's contract, say) changed
         // nothing: logged, and the next timeout tries again. Anything else (a broken
         // invariant, a storage I/O error) propagates out of tick().
-        if (!(err instanceof RaftError)) throw err;
+        if (!isRaftError(err)) throw err;
         this.logger.warn(`${hexId(this.id)} error occurred during election: ${String(err)}`);
       }
     }
@@ -595,7 +575,7 @@ export class Raft {
       case MessageType.MsgStorageApplyResp:
         if (m.entries.length > 0) {
           const ents = m.entries;
-          this.appliedTo(ents[ents.length - 1]!.index, entsSizeForApply(ents));
+          this.appliedTo(ents[ents.length - 1]!.index, entsSize(ents));
           this.reduceUncommittedSize(payloadsSize(ents));
         }
         return;
@@ -618,7 +598,7 @@ export class Raft {
   loadState(st: HardState): void {
     this.raftLog.committed = st.commit;
     this.term = st.term;
-    this.vote = faults.forgetVote ? NONE : st.vote;
+    this.vote = this.faults.forgetVote ? NONE : st.vote;
   }
 
   pastElectionTimeout(): boolean {
@@ -672,11 +652,3 @@ export class Raft {
   }
 }
 
-/** The byte size handed out for `ents` when they were committed (what appliedTo gives back). */
-function entsSizeForApply(ents: readonly Entry[]): number {
-  let s = 0;
-  for (let i = 0; i < ents.length; i++) s += entrySize(ents[i]!);
-  return s;
-}
-
-export { confChangeOfEntry, confChangeToMsg } from "./membership.js";

@@ -4,24 +4,18 @@
  * sends what it holds, and acknowledges with `advance()`.
  * @module
  */
-import { ConfChangeType, EntryType, MessageType, NONE, encodeConfChange } from "@tsraft/raftpb";
+import { ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, NONE, encodeConfChange, isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { validateConfig, type Config } from "./config.js";
 import { asV2 } from "./confchange/index.js";
 import { RaftError, StepPeerNotFoundError, panic } from "./errors.js";
 import { checkMessage } from "./message-checks.js";
-import { applyConfChange } from "./membership.js";
-import { Raft, confChangeToMsg, newMessage, type SoftState, type StateType } from "./raft.js";
+import { applyConfChange, confChangeToMsg } from "./membership.js";
+import { newMessage } from "./messages.js";
+import { Raft, type SoftState, type StateType } from "./raft.js";
 import type { ReadState } from "./read-only.js";
 import type { ProgressState } from "./tracker/index.js";
-import {
-  LOCAL_APPEND_THREAD,
-  LOCAL_APPLY_THREAD,
-  NO_ENTRIES,
-  entsSize,
-  isLocalMsgTarget,
-  isResponseMsg,
-} from "./util.js";
+import { NO_ENTRIES, entsSize, isLocalMsgTarget, isResponseMsg } from "./util.js";
 
 /**
  * What the application must do next. Act on the fields in this order (synchronous mode):
@@ -42,12 +36,12 @@ export interface Ready {
   hardState?: HardState;
   /** Answers to `readIndex()` calls, ready once the state machine has applied `index`. */
   readStates: ReadState[];
-  /** Entries to persist before sending `messages`. */
-  entries: Entry[];
+  /** Entries to persist before sending `messages` (read-only: shared with raft's log). */
+  entries: readonly Entry[];
   /** A snapshot to persist and apply (never an empty one). */
   snapshot?: Snapshot;
-  /** Committed entries to apply (already persisted, or persisted in this same Ready). */
-  committedEntries: Entry[];
+  /** Committed entries to apply (already persisted, or persisted in this same Ready; read-only). */
+  committedEntries: readonly Entry[];
   /**
    * Messages to send after the entries and HardState of this Ready are persisted. With
    * `asyncStorageWrites`, this also holds the MsgStorageAppend / MsgStorageApply messages for
@@ -95,10 +89,6 @@ export type SnapshotStatus = "finish" | "failure";
 
 function hardStateEqual(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-}
-
-function isEmptyHS(h: HardState): boolean {
-  return h.term === 0 && h.vote === NONE && h.commit === 0;
 }
 
 /**
@@ -277,7 +267,7 @@ export class RawNode {
     if (entries === NO_ENTRIES) rd.entries = [];
     if (r.lead !== this.prevSoftState.lead || r.state !== this.prevSoftState.raftState) rd.softState = r.softState();
     const hs = r.hardState();
-    if (!isEmptyHS(hs) && !hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
+    if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
     const snap = r.raftLog.nextUnstableSnapshot();
     if (snap !== undefined) rd.snapshot = snap;
     rd.mustSync = rd.entries.length > 0 || hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
@@ -441,14 +431,14 @@ function newStorageAppendRespMsg(r: Raft, rd: Ready): Message {
 }
 
 /** The message to the local apply thread: apply these, then deliver `responses`. */
-function newStorageApplyMsg(r: Raft, ents: Entry[]): Message {
+function newStorageApplyMsg(r: Raft, ents: readonly Entry[]): Message {
   const m = newMessage(MessageType.MsgStorageApply, LOCAL_APPLY_THREAD, r.id, 0);
   m.entries = ents;
   m.responses = [newStorageApplyRespMsg(r, ents)];
   return m;
 }
 
-function newStorageApplyRespMsg(r: Raft, ents: Entry[]): Message {
+function newStorageApplyRespMsg(r: Raft, ents: readonly Entry[]): Message {
   const m = newMessage(MessageType.MsgStorageApplyResp, r.id, LOCAL_APPLY_THREAD, 0);
   m.entries = ents;
   return m;

@@ -6,9 +6,8 @@ import { MessageType, NONE } from "@tsraft/raftpb";
 import type { Message, Snapshot } from "@tsraft/raftpb";
 import { restore as restoreConfig } from "./confchange/index.js";
 import { campaign, hup, poll } from "./election.js";
-import { faults } from "./internal/faults.js";
 import { assertConfStatesEquivalent, describeConfStateShort, switchToConfig } from "./membership.js";
-import { newMessage } from "./raft.js";
+import { newMessage } from "./messages.js";
 import { ProgressTracker } from "./tracker/index.js";
 import { ProposalDroppedError } from "./errors.js";
 import type { Raft } from "./raft.js";
@@ -168,7 +167,7 @@ export function handleAppendEntries(r: Raft, m: Message): void {
 
 /** A follower's handling of MsgHeartbeat: commit what the leader says, never going back. */
 export function handleHeartbeat(r: Raft, m: Message): void {
-  if (faults.heartbeatLowersCommit && m.commit < r.raftLog.committed && m.commit >= r.raftLog.applied) {
+  if (r.faults.heartbeatLowersCommit && m.commit < r.raftLog.committed && m.commit >= r.raftLog.applied) {
     r.raftLog.committed = m.commit;
   }
   r.raftLog.commitTo(m.commit);

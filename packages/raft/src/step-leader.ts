@@ -6,7 +6,8 @@ import { ConfChangeTransition, ConfChangeType, EntryType, MessageType, NONE, dec
 import type { Entry, Message, NodeId } from "@tsraft/raftpb";
 import { MAX_INDEX } from "./bounds.js";
 import { InvalidMessageError, ProposalDroppedError, panic } from "./errors.js";
-import { confChangeOfEntry, type Raft } from "./raft.js";
+import { confChangeOfEntry } from "./membership.js";
+import type { Raft } from "./raft.js";
 import type { Progress } from "./tracker/index.js";
 import { describeConfig } from "./tracker/index.js";
 import { hexId } from "./util.js";
@@ -95,25 +96,31 @@ function handlePropose(r: Raft, m: Message): void {
     r.logger.debug(`${hexId(r.id)} [term ${r.term}] transfer leadership to ${hexId(r.leadTransferee)} is in progress; dropping proposal`);
     throw new ProposalDroppedError("raft proposal dropped: leadership transfer in progress");
   }
-  const ents = m.entries;
+  let ents = m.entries;
   if (r.raftLog.lastIndex() + ents.length > MAX_INDEX) {
     // Invariant: lastIndex <= MAX_INDEX (see bounds.ts).
     throw new ProposalDroppedError(`raft proposal dropped: the log would end beyond the largest index ${MAX_INDEX}`);
   }
   for (let i = 0; i < ents.length; i++) {
     const e = ents[i]!;
-    if (e.type === EntryType.EntryConfChange || e.type === EntryType.EntryConfChangeV2) checkConfChangeProposal(r, ents, i);
+    if ((e.type === EntryType.EntryConfChange || e.type === EntryType.EntryConfChangeV2) && !acceptConfChangeProposal(r, ents, i)) {
+      // Refused: proposed as an empty normal entry instead, in a copy (the array is read-only).
+      const copy = ents.slice();
+      copy[i] = { term: 0, index: 0, type: EntryType.EntryNormal, data: undefined };
+      ents = copy;
+    }
   }
   if (!r.appendEntry(ents)) throw new ProposalDroppedError("raft proposal dropped: uncommitted entries size limit");
   r.bcastProposals();
 }
 
 /**
- * Replaces proposal `ents[i]` (a conf change) by an empty normal entry if it cannot be applied:
- * another change is still unapplied, or it does not fit the joint state. So the log never holds
- * more than one pending change.
+ * Whether proposal `ents[i]` (a conf change) may be appended; false if it cannot be applied
+ * (another change is still unapplied, or it does not fit the joint state), and the caller
+ * appends an empty normal entry in its place. So the log never holds more than one pending
+ * change.
  */
-function checkConfChangeProposal(r: Raft, ents: Entry[], i: number): void {
+function acceptConfChangeProposal(r: Raft, ents: readonly Entry[], i: number): boolean {
   const e = ents[i]!;
   const cc = confChangeOfEntry(e);
   const alreadyPending = r.pendingConfIndex > r.raftLog.applied;
@@ -126,10 +133,10 @@ function checkConfChangeProposal(r: Raft, ents: Entry[], i: number): void {
 
   if (failedCheck !== "" && !r.disableConfChangeValidation) {
     r.logger.info(`${hexId(r.id)} ignoring conf change ${confChangeEntryText(e)} at config ${describeConfig(r.trk.config)}: ${failedCheck}`);
-    ents[i] = { term: 0, index: 0, type: EntryType.EntryNormal, data: undefined };
-  } else {
-    r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;
+    return false;
   }
+  r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;
+  return true;
 }
 
 /**

@@ -5,7 +5,7 @@
  * node later (a campaign at a term no codec can write) or make it panic.
  * @module
  */
-import { NONE } from "@tsraft/raftpb";
+import { isEmptyHardState } from "@tsraft/raftpb";
 import type { HardState } from "@tsraft/raftpb";
 import { MAX_INDEX, MAX_TERM, inRange } from "./bounds.js";
 import { StorageStateError } from "./errors.js";
@@ -24,7 +24,7 @@ export function checkStorageState(log: RaftLog, hs: HardState): void {
   if (!inRange(hs.term, MAX_TERM)) throw new StorageStateError("hardState.term", `${hs.term} is not an integer in [0, ${MAX_TERM}]`);
   const lastTerm = log.lastTerm();
   if (!inRange(lastTerm, MAX_TERM)) throw new StorageStateError("term(lastIndex)", `${lastTerm} is not an integer in [0, ${MAX_TERM}]`);
-  const empty = hs.term === 0 && hs.vote === NONE && hs.commit === 0;
+  const empty = isEmptyHardState(hs);
   if (!empty && !(Number.isInteger(hs.commit) && hs.commit >= first - 1 && hs.commit <= last)) {
     throw new StorageStateError(
       "hardState.commit",

@@ -30,7 +30,8 @@ export interface Storage {
   /**
    * Entries in `[lo, hi)`, stopping once their total `entrySize` would exceed `maxSize`, but
    * always at least one entry when `lo < hi`.
-   * @throws {@link CompactedError} if `lo <= ` the last snapshot index.
+   * @throws {@link CompactedError} if `lo` is at or below the last snapshot index
+   * (`lo < firstIndex()`).
    */
   entries(lo: number, hi: number, maxSize: number): readonly Entry[];
   /**

@@ -20,7 +20,7 @@ export class Unstable {
   /** The incoming snapshot, if any, not yet persisted. */
   snapshot: Snapshot | undefined = undefined;
   /** The entries not yet persisted; `entries[i]` has index `offset + i`. */
-  entries: Entry[] = NO_ENTRIES;
+  entries: readonly Entry[] = NO_ENTRIES;
   /** The index of `entries[0]` (or where the next entry would go). */
   offset: number;
   /** True when `snapshot` was handed out in a Ready and is being written. */
@@ -58,7 +58,7 @@ export class Unstable {
   }
 
   /** Entries not yet handed out for persistence (empty when none). */
-  nextEntries(): Entry[] {
+  nextEntries(): readonly Entry[] {
     const inProgress = this.offsetInProgress - this.offset;
     if (this.entries.length === inProgress) return NO_ENTRIES;
     return inProgress === 0 ? this.entries.slice() : this.entries.slice(inProgress);
@@ -133,8 +133,10 @@ export class Unstable {
     const end = this.offset + this.entries.length;
     if (fromIndex === end) {
       // The common case: a plain append.
-      if (this.entries === NO_ENTRIES) this.entries = [];
-      for (let i = 0; i < ents.length; i++) this.entries.push(ents[i]!);
+      // The array is ours (never handed out: nextEntries and slice copy), except the shared empty one.
+      const mine = this.entries === NO_ENTRIES ? [] : (this.entries as Entry[]);
+      for (let i = 0; i < ents.length; i++) mine.push(ents[i]!);
+      this.entries = mine;
     } else if (fromIndex <= this.offset) {
       // Everything unstable is replaced.
       this.logger.info(`replace the unstable entries from index ${fromIndex}`);

@@ -3,17 +3,12 @@
  * size-limited slice, and id formatting.
  * @module
  */
-import { MessageType, entrySize } from "@tsraft/raftpb";
-import type { Entry, Message, NodeId } from "@tsraft/raftpb";
+import { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, entrySize } from "@tsraft/raftpb";
+import type { Entry, NodeId } from "@tsraft/raftpb";
 import { panic } from "./errors.js";
 
-/** The id of the local append "thread" that MsgStorageAppend messages go to (async writes). */
-export const LOCAL_APPEND_THREAD: NodeId = 0xffff_ffff_ffff_ffffn;
-/** The id of the local apply "thread" that MsgStorageApply messages go to (async writes). */
-export const LOCAL_APPLY_THREAD: NodeId = 0xffff_ffff_ffff_fffen;
-
-/** An empty, frozen entry list shared by messages that carry no entries. */
-export const NO_ENTRIES: Entry[] = Object.freeze([]) as unknown as Entry[];
+/** An empty, frozen entry list shared by messages that carry no entries (typed read-only). */
+export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
 const LOCAL_TYPES = new Set<MessageType>([
   MessageType.MsgHup,
@@ -72,11 +67,6 @@ export function entsSize(ents: readonly Entry[]): number {
   return s;
 }
 
-/** The size of an entry's payload: what the uncommitted-size and inflight-bytes limits count. */
-export function payloadSize(e: Entry): number {
-  return e.data === undefined ? 0 : e.data.length;
-}
-
 /** The sum of the payload sizes of `ents`. */
 export function payloadsSize(ents: readonly Entry[]): number {
   let s = 0;
@@ -112,20 +102,10 @@ export function min(a: number, b: number): number {
   return a < b ? a : b;
 }
 
-/** The maximum of two numbers. */
-export function max(a: number, b: number): number {
-  return a > b ? a : b;
-}
-
 /** A string key for a byte string (ReadIndex contexts): one char per byte. */
 export function bytesKey(b: Uint8Array | undefined): string {
   if (b === undefined || b.length === 0) return "";
   let s = "";
   for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
   return s;
-}
-
-/** A shallow message copy, for handing a message back out (e.g. forwarding) without aliasing. */
-export function cloneMessage(m: Message): Message {
-  return { ...m };
 }

@@ -89,7 +89,8 @@ function decodeEntryWR(r: protobuf.Reader, end: number): Entry {
 }
 function decodeWR(b: Uint8Array): Message {
   const r = Reader.create(b);
-  const m: Message = { type: 0, to: 0n, from: 0n, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
+  const entries: Entry[] = [];
+  const m: Message = { type: 0, to: 0n, from: 0n, term: 0, logTerm: 0, index: 0, entries, commit: 0, reject: false, rejectHint: 0 };
   while (r.pos < r.len) {
     const tag = r.uint32();
     switch (tag) {
@@ -99,7 +100,7 @@ function decodeWR(b: Uint8Array): Message {
       case 0x20: m.term = num(r.uint64() as Long); break;
       case 0x28: m.logTerm = num(r.uint64() as Long); break;
       case 0x30: m.index = num(r.uint64() as Long); break;
-      case 0x3a: { const len = r.uint32(); m.entries.push(decodeEntryWR(r, r.pos + len)); break; }
+      case 0x3a: { const len = r.uint32(); entries.push(decodeEntryWR(r, r.pos + len)); break; }
       case 0x40: m.commit = num(r.uint64() as Long); break;
       case 0x50: m.reject = r.bool(); break;
       case 0x58: m.rejectHint = num(r.uint64() as Long); break;

@@ -56,6 +56,7 @@ export {
   isEmptyHardState,
   isEmptySnapshot,
   payloadSize,
+  bytesEqual,
   emptyHardState,
   emptyConfState,
   emptySnapshot,

@@ -130,8 +130,11 @@ export interface Message {
   logTerm: number;
   /** [6] */
   index: number;
-  /** [7] */
-  entries: Entry[];
+  /**
+   * [7] Read-only: the array may be shared (raft's empty list, a slice of its log), so replace
+   * it rather than push to it.
+   */
+  entries: readonly Entry[];
   /** [8] */
   commit: number;
   /** [13] (added after etcd 3.4) the vote of a MsgStorageAppend; written only when set. */

@@ -27,6 +27,18 @@ export function payloadSize(e: Entry): number {
   return data === undefined ? 0 : data.length;
 }
 
+/**
+ * Whether two byte fields hold the same bytes. `undefined` (an absent field) equals only
+ * `undefined`: on the wire an absent field and an empty one differ. Compare `a ?? empty` to
+ * `b ?? empty` where they should not.
+ */
+export function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A fresh empty HardState `{term: 0, vote: 0n, commit: 0}`. */
 export function emptyHardState(): HardState {
   return { term: 0, vote: 0n, commit: 0 };

@@ -161,7 +161,7 @@ export function writeVarint64(buf: Uint8Array, pos: number, v: bigint): number {
     buf[pos++] = (lo & 0x7f) | 0x80;
     lo >>>= 7;
   }
-  let b = lo | ((hi & 0x7) << 4);
+  const b = lo | ((hi & 0x7) << 4);
   hi >>>= 3;
   if (hi === 0) {
     buf[pos++] = b;

@@ -14,12 +14,12 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { CompactedError, SnapOutOfDateError, UnavailableError } from "@tsraft/raft";
+import { CompactedError, SnapOutOfDateError, UnavailableError, errorCode } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
-import { entrySize } from "@tsraft/raftpb";
+import { entrySize, isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { LRUCache } from "lru-cache";
-import { NoSnapshotError, WalStateError, WalTornTailError } from "./errors.js";
+import { WalStateError } from "./errors.js";
 import { LogReader, ScanStop } from "./reader.js";
 import type { ReadOptions } from "./reader.js";
 import { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
@@ -239,7 +239,7 @@ export class DiskStorage implements Storage {
     try {
       snap = await snapshotter.loadNewestAvailable(walSnaps);
     } catch (e) {
-      if (!(e instanceof NoSnapshotError)) throw e;
+      if (errorCode(e) !== "TSRAFT_SNAP_NO_SNAPSHOT") throw e;
     }
     const at = { index: snap.metadata.index, term: snap.metadata.term };
     // Entries are streamed, never collected: memory holds their terms and what the cache keeps.
@@ -258,7 +258,7 @@ export class DiskStorage implements Storage {
     try {
       r = await load();
     } catch (e) {
-      if (!(e instanceof WalTornTailError) || options.repairTornTail === false || !(await WAL.repair(walDir, walOpts))) throw e;
+      if (errorCode(e) !== "TSRAFT_WAL_TORN_TAIL" || options.repairTornTail === false || !(await WAL.repair(walDir, walOpts))) throw e;
       r = await load();
     }
     const s = new DiskStorage(dir, r.wal, snapshotter, options, snap, r.hs, r.meta);
@@ -334,7 +334,7 @@ export class DiskStorage implements Storage {
   async save(hardState: HardState, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
     if (snapshot !== undefined && snapshot.metadata.index > 0) await this.applySnapshot(snapshot);
     const pos = await this.wal.save(hardState, entries);
-    if (!(hardState.term === 0 && hardState.vote === 0n && hardState.commit === 0)) this.hardState = hardState;
+    if (!isEmptyHardState(hardState)) this.hardState = hardState;
     if (entries.length > 0) this.remember(entries, pos);
   }
 

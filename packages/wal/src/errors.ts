@@ -4,11 +4,52 @@
  * of that file).
  * @module
  */
-import { RaftError } from "@tsraft/raft";
+import { RaftError, errorCode } from "@tsraft/raft";
 import type { RaftErrorOptions } from "@tsraft/raft";
 
+/**
+ * The `code` of every error of @tsraft/wal. Test the code rather than the class: a code survives
+ * two copies of the package in one install.
+ */
+export type WalErrorCode =
+  | "TSRAFT_WAL_CONFIG"
+  | "TSRAFT_WAL_LOCKED"
+  | "TSRAFT_WAL_EXISTS"
+  | "TSRAFT_WAL_FILE_NOT_FOUND"
+  | "TSRAFT_WAL_CRC_MISMATCH"
+  | "TSRAFT_WAL_CORRUPT"
+  | "TSRAFT_WAL_TORN_TAIL"
+  | "TSRAFT_WAL_RECORD_TOO_LARGE"
+  | "TSRAFT_WAL_SNAPSHOT_NOT_FOUND"
+  | "TSRAFT_WAL_SNAPSHOT_MISMATCH"
+  | "TSRAFT_WAL_STATE"
+  | "TSRAFT_SNAP_NO_SNAPSHOT"
+  | "TSRAFT_SNAP_CRC_MISMATCH"
+  | "TSRAFT_SNAP_CORRUPT";
+
+/** Whether `err` is a {@link WalError} (of this copy of the package or another one), by its code. */
+export function isWalError(err: unknown): err is WalError {
+  const code = errorCode(err);
+  return code !== undefined && (code.startsWith("TSRAFT_WAL_") || code.startsWith("TSRAFT_SNAP_"));
+}
+
 /** Base class of every error of the WAL and snapshot files. */
-export class WalError extends RaftError {}
+export class WalError extends RaftError {
+  declare readonly code: WalErrorCode;
+  constructor(code: WalErrorCode, message: string, options?: RaftErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** An option given to `WAL.create`/`WAL.open`/`DiskStorage.open` is invalid; `field` names it. */
+export class WalConfigError extends WalError {
+  /** The offending option. */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super("TSRAFT_WAL_CONFIG", `wal: invalid option: ${field}: ${message}`);
+    this.field = field;
+  }
+}
 
 /** The WAL directory is held by another `WAL` (in this process or another one). */
 export class WalLockedError extends WalError {

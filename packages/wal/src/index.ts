@@ -13,8 +13,11 @@ export { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
 export { crc32c, crc32cBackend } from "./crc32c.js";
 export { walName, parseWalName } from "./segment.js";
 export type { SegmentName } from "./segment.js";
+export type { WalErrorCode } from "./errors.js";
 export {
   WalError,
+  WalConfigError,
+  isWalError,
   WalLockedError,
   WalExistsError,
   WalFileNotFoundError,

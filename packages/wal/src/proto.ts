@@ -179,26 +179,8 @@ export function entrySizeOf(e: Entry): number {
   return n;
 }
 
-/** Writes an Entry at `pos`: type 1, term 2, index 3, data 4 (only when defined). */
-export function putEntry(buf: Uint8Array, pos: number, e: Entry): number {
-  buf[pos++] = 0x08;
-  pos = putVarint(buf, pos, e.type);
-  buf[pos++] = 0x10;
-  pos = putVarint(buf, pos, e.term);
-  buf[pos++] = 0x18;
-  pos = putVarint(buf, pos, e.index);
-  const d = e.data;
-  if (d !== undefined) {
-    buf[pos++] = 0x22;
-    pos = putVarint(buf, pos, d.length);
-    buf.set(d, pos);
-    pos += d.length;
-  }
-  return pos;
-}
-
 /**
- * Decodes an Entry in the layout etcd and {@link putEntry} write, `08 type 10 term 18 index
+ * Decodes an Entry in the layout etcd and record.ts write, `08 type 10 term 18 index
  * [22 len data]` (term and index of at most 7 bytes, i.e. below 2^49, data up to `end`), with
  * `data` a view into `buf`. Returns undefined for any other layout (then {@link readEntry}'s
  * general decoder, which reads the same bytes to the same values, decides). Never throws.

@@ -9,7 +9,8 @@
  * them (see snap-stream.ts).
  * @module
  */
-import { DecodeError, decodeSnapshot } from "@tsraft/raftpb";
+import { errorCode } from "@tsraft/raft";
+import { decodeSnapshot } from "@tsraft/raftpb";
 import type { Snapshot } from "@tsraft/raftpb";
 import { open, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -43,7 +44,7 @@ export async function readSnapFile(path: string): Promise<Snapshot> {
   try {
     return decodeSnapshot(outer.data);
   } catch (e) {
-    if (e instanceof DecodeError) throw new SnapCorruptError(path, `undecodable snapshot: ${e.message}`, { cause: e });
+    if (errorCode(e) === "TSRAFT_DECODE") throw new SnapCorruptError(path, `undecodable snapshot: ${(e as Error).message}`, { cause: e });
     throw e;
   }
 }
@@ -130,7 +131,8 @@ export class Snapshotter {
       try {
         snap = await readSnapFile(path);
       } catch (e) {
-        if (!(e instanceof SnapCorruptError || e instanceof SnapCrcMismatchError)) throw e;
+        const code = errorCode(e);
+        if (code !== "TSRAFT_SNAP_CORRUPT" && code !== "TSRAFT_SNAP_CRC_MISMATCH") throw e;
         await rename(path, `${path}.broken`);
         continue;
       }

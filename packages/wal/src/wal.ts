@@ -8,18 +8,20 @@
  * durable (or written, for a save that need not sync).
  * @module
  */
+import { isEmptyHardState } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { constants } from "node:fs";
-import { copyFile, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { WalError, WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
+import { WalConfigError, WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
 import { lockDir, lockDirCreation } from "./lock.js";
 import type { DirLock } from "./lock.js";
 import { encodeWalSnapshot } from "./proto.js";
 import type { WalSnapshot } from "./proto.js";
-import { DEFAULT_READ_CHUNK_BYTES, readSegmentsChunked } from "./reader.js";
-import type { ReadOptions, ReadResult, SegmentSource } from "./reader.js";
+import { repairWal, snapshotRecords, verifyWal } from "./offline.js";
+import { DEFAULT_READ_CHUNK_BYTES, readFiles } from "./read-ahead.js";
+import type { ReadResult } from "./reader.js";
 import { BatchEncoder, DEFAULT_MAX_RECORD_BYTES, RecordType } from "./record.js";
 import { datasyncFd, listSegments, selectSegments, syncDir, walName, writeAll, writeAllFd } from "./segment.js";
 import type { SegmentName } from "./segment.js";
@@ -89,6 +91,7 @@ interface Resolved {
   zeroAheadBytes: number;
 }
 
+/** Fills in the defaults of `o` and checks it. @throws {@link WalConfigError} naming the first invalid option. */
 function resolve(o: WalOptions | undefined): Resolved {
   const r: Resolved = {
     segmentSizeBytes: o?.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES,
@@ -97,18 +100,15 @@ function resolve(o: WalOptions | undefined): Resolved {
     readChunkBytes: o?.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES,
     zeroAheadBytes: o?.zeroAheadBytes ?? DEFAULT_ZERO_AHEAD_BYTES,
   };
-  if (!Number.isSafeInteger(r.zeroAheadBytes) || r.zeroAheadBytes < 0) throw new RangeError("wal: zeroAheadBytes must be an integer >= 0");
-  if (!Number.isSafeInteger(r.readChunkBytes) || r.readChunkBytes < 64) throw new RangeError("wal: readChunkBytes must be an integer >= 64");
-  if (!Number.isSafeInteger(r.segmentSizeBytes) || r.segmentSizeBytes < 64) throw new RangeError("wal: segmentSizeBytes must be an integer >= 64");
-  if (!Number.isSafeInteger(r.maxRecordBytes) || r.maxRecordBytes < 64) throw new RangeError("wal: maxRecordBytes must be an integer >= 64");
+  if (!Number.isSafeInteger(r.zeroAheadBytes) || r.zeroAheadBytes < 0) throw new WalConfigError("zeroAheadBytes", "must be an integer >= 0");
+  if (!Number.isSafeInteger(r.readChunkBytes) || r.readChunkBytes < 64) throw new WalConfigError("readChunkBytes", "must be an integer >= 64");
+  if (!Number.isSafeInteger(r.segmentSizeBytes) || r.segmentSizeBytes < 64) throw new WalConfigError("segmentSizeBytes", "must be an integer >= 64");
+  if (!Number.isSafeInteger(r.maxRecordBytes) || r.maxRecordBytes < 64) throw new WalConfigError("maxRecordBytes", "must be an integer >= 64");
   return r;
 }
 
 const EMPTY_HS: HardState = { term: 0, vote: 0n, commit: 0 };
 
-function isEmptyHardState(h: HardState): boolean {
-  return h.term === 0 && h.vote === 0n && h.commit === 0;
-}
 
 /**
  * Where a record starts: its segment file, its byte offset there, and the running CRC before
@@ -304,7 +304,7 @@ export class WAL {
     if (this.readDone) throw new WalStateError("readAll called twice");
     this.readDone = true;
     const onEntry = options?.onEntry;
-    const { res, lastSize } = await readFiles(this.dir, this.held, this.opts, {
+    const { res, lastSize } = await readFiles(this.dir, this.held, this.opts.readChunkBytes, {
       start: this.start,
       strictTail: this.writeMode,
       maxRecordBytes: this.opts.maxRecordBytes,
@@ -647,11 +647,8 @@ export class WAL {
    * `Verify`). A torn tail is not an error here (the next write-mode open reports it).
    * @throws {@link WalSnapshotNotFoundError} and the errors of {@link WAL.readAll}.
    */
-  static async verify(dir: string, snap: WalSnapshot, options?: WalOptions): Promise<void> {
-    const opts = resolve(options);
-    const sel = selectSegments(dir, await listSegments(dir), snap.index);
-    const { res } = await readFiles(dir, sel, opts, { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
-    if (!res.matched) throw new WalSnapshotNotFoundError();
+  static verify(dir: string, snap: WalSnapshot, options?: WalOptions): Promise<void> {
+    return verifyWal(dir, snap, resolve(options));
   }
 
   /**
@@ -660,7 +657,7 @@ export class WAL {
    * @throws the errors of {@link WAL.readAll} other than a torn tail.
    */
   static async validSnapshotEntries(dir: string, options?: WalOptions): Promise<WalSnapshot[]> {
-    const { snapshots, commit } = await snapshotRecords(dir, options);
+    const { snapshots, commit } = await snapshotRecords(dir, resolve(options));
     return snapshots.filter((s) => s.index <= commit);
   }
 
@@ -670,7 +667,7 @@ export class WAL {
    * @throws the errors of {@link WAL.readAll} other than a torn tail.
    */
   static async snapshotEntries(dir: string, options?: WalOptions): Promise<WalSnapshot[]> {
-    return (await snapshotRecords(dir, options)).snapshots;
+    return (await snapshotRecords(dir, resolve(options))).snapshots;
   }
 
   /**
@@ -681,68 +678,7 @@ export class WAL {
    *   it has damage that is not a torn tail.
    * @throws {@link WalLockedError} if the WAL is open in write mode; {@link WalFileNotFoundError}.
    */
-  static async repair(dir: string, options?: WalOptions): Promise<boolean> {
-    const opts = resolve(options);
-    const names = await listSegments(dir);
-    const last = selectSegments(dir, names, Number.MAX_SAFE_INTEGER)[0]!;
-    const lock = await lockDir(dir);
-    try {
-      const path = join(dir, last.name);
-      let res: ReadResult;
-      try {
-        res = (await readFiles(dir, [last], opts, { start: { index: last.index, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true })).res;
-      } catch (e) {
-        if (e instanceof WalError) return false;
-        throw e;
-      }
-      if (res.torn === undefined) return true;
-      await copyFile(path, `${path}.broken`);
-      const h = await open(path, "r+");
-      try {
-        await h.truncate(res.torn.offset);
-        await h.sync();
-      } finally {
-        await h.close();
-      }
-      await syncDir(dir);
-      return true;
-    } finally {
-      await lock.release();
-    }
-  }
-}
-
-async function snapshotRecords(dir: string, options: WalOptions | undefined): Promise<{ snapshots: WalSnapshot[]; commit: number }> {
-  const opts = resolve(options);
-  const all = await listSegments(dir);
-  const sel = selectSegments(dir, all, all[0]?.index ?? 0);
-  const { res } = await readFiles(dir, sel, opts, { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
-  return { snapshots: res.snapshots, commit: res.hardState.commit };
-}
-
-/**
- * Reads the segments `sel` of `dir` in chunks (see `readSegmentsChunked`), through `tail` for
- * the last one when given (write mode: the handle the WAL keeps).
- * @returns the read result and the size of the last segment file.
- */
-async function readFiles(dir: string, sel: readonly SegmentName[], opts: Resolved, ro: ReadOptions, tail?: FileHandle): Promise<{ res: ReadResult; lastSize: number }> {
-  const handles: FileHandle[] = [];
-  try {
-    const sources: SegmentSource[] = [];
-    for (let i = 0; i < sel.length; i++) {
-      const s = sel[i]!;
-      let h: FileHandle;
-      if (tail !== undefined && i === sel.length - 1) h = tail;
-      else {
-        h = await open(join(dir, s.name), "r");
-        handles.push(h);
-      }
-      const size = (await h.stat()).size;
-      sources.push({ name: s.name, firstIndex: s.index, size, read: async (buf, off, len, pos) => (await h.read(buf, off, len, pos)).bytesRead });
-    }
-    const res = await readSegmentsChunked(sources, ro, opts.readChunkBytes);
-    return { res, lastSize: sources[sources.length - 1]!.size };
-  } finally {
-    for (const h of handles) await h.close().catch(() => undefined);
+  static repair(dir: string, options?: WalOptions): Promise<boolean> {
+    return repairWal(dir, resolve(options));
   }
 }

@@ -10,30 +10,28 @@ import { join } from "node:path";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { RecordTooLargeError, WAL, WalCorruptError, WalError, WalFileNotFoundError, WalTornTailError, parseWalName } from "@tsraft/wal";
-import { readSegments, readSegmentsChunked } from "../src/reader.js";
-import type { ReadOptions, ReadResult, SegmentBytes, SegmentSource } from "../src/reader.js";
+import { readSegmentsChunked } from "../src/read-ahead.js";
+import type { SegmentSource } from "../src/read-ahead.js";
+import { readSegments } from "../src/reader.js";
+import type { ReadOptions, ReadResult, SegmentBytes } from "../src/reader.js";
 import { Frame, FrameStatus, RecordType, parseFrame } from "../src/record.js";
 import { readEntry, readHardState } from "../src/proto.js";
 import { removeTemp, tempDir } from "./helpers/vectors.js";
+import { Prng } from "@tsraft/raft/testing";
 
 const SEG = 1536;
 
 interface Rec { seg: number; off: number; end: number; type: number; entry?: Entry; hs?: HardState; header: boolean }
 
-let files: { name: string; firstIndex: number; bytes: Uint8Array; used: number }[] = [];
-let recs: Rec[] = [];
+const files: { name: string; firstIndex: number; bytes: Uint8Array; used: number }[] = [];
+const recs: Rec[] = [];
 /** Per save: the segment and offset where its last record ends. */
-let saveEnds: { seg: number; end: number; lastIndex: number; hs: HardState }[] = [];
+const saveEnds: { seg: number; end: number; lastIndex: number; hs: HardState }[] = [];
 
+/** A seeded generator: the simulator's Prng (mulberry32), so a run replays from its seed. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.float();
 }
 
 before(async () => {

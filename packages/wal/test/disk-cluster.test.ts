@@ -20,6 +20,7 @@ import { EntryType, decodeConfChange } from "@tsraft/raftpb";
 import type { ConfState, HardState, Message, NodeId } from "@tsraft/raftpb";
 import { DiskStorage } from "@tsraft/wal";
 import { removeTemp, tempDir } from "./helpers/vectors.js";
+import { Prng } from "@tsraft/raft/testing";
 
 const IDS: NodeId[] = [1n, 2n, 3n];
 const ZERO_HS: HardState = { term: 0, vote: 0n, commit: 0 };
@@ -38,15 +39,10 @@ interface Live {
   snapshotIndex: number;
 }
 
+/** A seeded generator: the simulator's Prng (mulberry32), so a run replays from its seed. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.float();
 }
 
 /** State machine snapshot: the applied index's values, as JSON. */

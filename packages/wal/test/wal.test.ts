@@ -7,7 +7,7 @@ import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
-import { WAL, WalExistsError, WalStateError, walName } from "@tsraft/wal";
+import { WAL, WalConfigError, WalExistsError, WalStateError, walName } from "@tsraft/wal";
 import { b64, jEntry, jHardState, removeTemp, tempDir } from "./helpers/vectors.js";
 import { buildEtcdReader, etcdReaderUnavailable, runEtcdReader } from "./helpers/etcd-reader.js";
 
@@ -210,6 +210,19 @@ describe("WAL", () => {
       fs.fdatasync = realSync;
       fs.write = realWrite;
       syncBuiltinESMExports();
+      await removeTemp(dir);
+    }
+  });
+
+  test("invalid options are refused with WalConfigError (code TSRAFT_WAL_CONFIG) naming the option", async () => {
+    const dir = join(await tempDir(), "wal");
+    try {
+      const cases = [{ segmentSizeBytes: 10 }, { maxRecordBytes: 1.5 }, { readChunkBytes: 0 }, { zeroAheadBytes: -1 }];
+      for (const opts of cases) {
+        const field = Object.keys(opts)[0]!;
+        await assert.rejects(WAL.create(dir, undefined, opts), (e: { code?: string; field?: string }) => e.code === "TSRAFT_WAL_CONFIG" && e.field === field && e instanceof WalConfigError);
+      }
+    } finally {
       await removeTemp(dir);
     }
   });

@@ -5,6 +5,7 @@
  * be replayed (timing aside).
  */
 import { connect } from "node:net";
+import { Prng as Rng } from "@tsraft/raft/testing";
 
 /** One generated request. */
 export interface FuzzRequest {
@@ -22,28 +23,8 @@ export interface FuzzAnswer {
   error?: string;
 }
 
-/** A seedable generator (xorshift32). */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 1;
-  }
-  next(): number {
-    this.s ^= this.s << 13;
-    this.s ^= this.s >>> 17;
-    this.s ^= this.s << 5;
-    return (this.s >>> 0) / 2 ** 32;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
+/** The seedable generator of the fuzzer: the simulator's `Prng`. */
+export { Rng };
 
 const METHODS = ["GET", "GET", "GET", "PUT", "PUT", "PUT", "POST", "POST", "DELETE", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "FOO"];
 const BASES = ["/kv/", "/kv/", "/kv/", "/kv", "/kv", "/members", "/members/", "/members/5/promote", "/transfer-leader", "/status", "/health", "/admin/partition", "/", "", "*", "http://h/kv/", "/KV/"];

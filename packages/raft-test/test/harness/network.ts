@@ -9,11 +9,12 @@
  *
  * Also: helpers for single-node tests (`newStorage`, `persist`, `drain`, message builders).
  */
-import { ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, NONE, emptyConfState } from "@tsraft/raftpb";
+import { type ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, NONE, emptyConfState } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { RawNode, type Config, type Ready, type ReadState, type Storage } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
-import { confChangeOfEntry } from "../../../raft/src/raft.js";
+import { carryFaults } from "../../../raft/src/internal/faults.js";
+import { confChangeOfEntry } from "../../../raft/src/membership.js";
 
 /** One applied log index of a node's state machine. */
 export interface SmRecord {
@@ -112,7 +113,11 @@ export class Network {
   }
 
   private config(tn: TestNode, extra: Partial<Config>): Config {
-    return { id: tn.id, electionTick: 10, heartbeatTick: 1, storage: tn.storage, ...this.cfg, ...tn.cfg, ...extra };
+    const c = { id: tn.id, electionTick: 10, heartbeatTick: 1, storage: tn.storage, ...this.cfg, ...tn.cfg, ...extra };
+    // Test-only fault switches attached to the network's or the node's options go with them.
+    carryFaults(this.cfg, c);
+    carryFaults(tn.cfg, c);
+    return c;
   }
 
   get(id: NodeId): TestNode {
@@ -161,14 +166,14 @@ export class Network {
       tn.appliedIndex = snap.metadata.index;
       tn.confState = snap.metadata.confState;
     }
-    tn.node = new RawNode({ ...this.config(tn, {}), storage, applied: tn.appliedIndex });
+    tn.node = new RawNode(this.config(tn, { storage, applied: tn.appliedIndex }));
     const hs = tn.storage.initialState().hardState;
     if (tn.bootstrapPeers !== undefined && tn.storage.lastIndex() === 0 && snap.metadata.index === 0 && hs.term === 0) {
       // It crashed before its bootstrap was persisted: an application bootstraps again.
       tn.sm = [];
       tn.appliedIndex = 0;
       tn.confState = emptyConfState();
-      tn.node = new RawNode({ ...this.config(tn, {}), storage: tn.storage });
+      tn.node = new RawNode(this.config(tn, { storage: tn.storage }));
       tn.node.bootstrap(tn.bootstrapPeers.map((p) => ({ id: p })));
     }
     return tn;

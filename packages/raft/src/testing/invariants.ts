@@ -19,7 +19,7 @@
  * run by the simulator.
  * @module
  */
-import { NONE } from "@tsraft/raftpb";
+import { NONE, bytesEqual } from "@tsraft/raftpb";
 import type { Entry, HardState, NodeId, Snapshot } from "@tsraft/raftpb";
 import { NO_LIMIT } from "../log.js";
 import type { StateType } from "../raft.js";
@@ -94,18 +94,11 @@ function key(index: number, term: number): number {
   return index * TERM_SPACE + term;
 }
 
-function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === b) return true;
-  const la = a === undefined ? 0 : a.length;
-  const lb = b === undefined ? 0 : b.length;
-  if (la !== lb) return false;
-  for (let i = 0; i < la; i++) if (a![i] !== b![i]) return false;
-  return true;
-}
+const NO_BYTES = new Uint8Array(0);
 
 /** Same entry: same index, term, type and payload (an absent payload equals an empty one). */
 export function sameEntry(a: Entry, b: Entry): boolean {
-  return a === b || (a.index === b.index && a.term === b.term && a.type === b.type && bytesEqual(a.data, b.data));
+  return a === b || (a.index === b.index && a.term === b.term && a.type === b.type && bytesEqual(a.data ?? NO_BYTES, b.data ?? NO_BYTES));
 }
 
 function fmtEntry(e: Entry): string {

@@ -14,10 +14,11 @@
  */
 import { EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
-import { ConfChangeError, ProposalDroppedError, StepPeerNotFoundError } from "../errors.js";
-import { confChangeOfEntry } from "../raft.js";
+import { errorCode } from "../errors.js";
+import { confChangeOfEntry } from "../membership.js";
 import { RawNode, type Ready } from "../raw-node.js";
 import type { Config } from "../config.js";
+import { carryFaults } from "../internal/faults.js";
 import type { Logger } from "../logger.js";
 import type { Storage } from "../storage.js";
 import type { StateMachine } from "./state-machine.js";
@@ -145,14 +146,16 @@ export class SimNode<S extends StateMachine = StateMachine> {
     this.confState = copyConfState(init.confState);
     this.incarnation++;
     this.tickCredit = 0;
-    this.node = new RawNode({
+    const config: Config = {
       ...host.raftConfig,
       id: this.id,
       storage: st,
       applied: this.applied,
       random: host.forkRandom(),
       logger: host.logger(this.id),
-    });
+    };
+    carryFaults(host.raftConfig, config);
+    this.node = new RawNode(config);
     const hs = init.hardState;
     const fresh = st.lastIndex() === 0 && hs.term === 0 && hs.commit === 0;
     if (this.bootstrapPeers !== undefined && fresh) this.node.bootstrap(this.bootstrapPeers.map((id) => ({ id })));
@@ -218,7 +221,7 @@ export class SimNode<S extends StateMachine = StateMachine> {
     } catch (err) {
       // A self-addressed answer of a node no longer in the configuration: ignored, as the
       // application would ignore the error.
-      if (!(err instanceof StepPeerNotFoundError)) throw err;
+      if (errorCode(err) !== "TSRAFT_STEP_PEER_NOT_FOUND") throw err;
     }
   }
 
@@ -275,8 +278,8 @@ export class SimNode<S extends StateMachine = StateMachine> {
     try {
       cs = this.node!.applyConfChange(confChangeOfEntry(e));
     } catch (err) {
-      if (err instanceof ConfChangeError) {
-        host.fail("conf-change", `node ${this.id} cannot apply the committed conf change at index ${e.index}: ${err.message}`, [this.slot]);
+      if (errorCode(err) === "TSRAFT_CONF_CHANGE") {
+        host.fail("conf-change", `node ${this.id} cannot apply the committed conf change at index ${e.index}: ${(err as Error).message}`, [this.slot]);
       }
       throw err;
     }
@@ -306,7 +309,7 @@ export class SimNode<S extends StateMachine = StateMachine> {
       this.node!.propose(data);
       return true;
     } catch (err) {
-      if (err instanceof ProposalDroppedError) return false;
+      if (errorCode(err) === "TSRAFT_PROPOSAL_DROPPED") return false;
       throw err;
     }
   }

@@ -14,13 +14,14 @@
  */
 import { MessageType } from "@tsraft/raftpb";
 import type { ConfState, Message, NodeId } from "@tsraft/raftpb";
-import { ProposalDroppedError, StepPeerNotFoundError } from "../errors.js";
+import { errorCode } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { InvariantChecker, InvariantViolation } from "./invariants.js";
 import { defaultLivenessBound, type SimOptions, type SimResult, type SimStats } from "./options.js";
 import { members, membershipChange } from "./membership.js";
 import { describeNode } from "./report.js";
 import { CALM, SimNetwork, copyMessage, type Flight } from "./network.js";
+import { carryFaults } from "../internal/faults.js";
 import { Prng } from "./random.js";
 import { encodeSchedule, opKindCode, opTraceArgs, type ConfKind, type Op, type Schedule } from "./schedule.js";
 import { SimNode, type NodeHost } from "./sim-node.js";
@@ -120,6 +121,7 @@ export class Simulator<S extends StateMachine = StateMachine> {
       maxInflightMsgs: Math.max(1, o.maxInflightMsgs),
       ...options.raft,
     };
+    if (options.raft !== undefined) carryFaults(options.raft, raftConfig);
     const makeSm = options.makeStateMachine ?? ((() => new ListStateMachine()) as unknown as (id: NodeId) => S);
     const trace = options.trace;
     if (trace !== undefined) this.trace.sink = trace;
@@ -421,7 +423,8 @@ export class Simulator<S extends StateMachine = StateMachine> {
     } catch (err) {
       // A forwarded proposal the leader cannot take, or a response from a peer that left the
       // configuration: an application logs and goes on.
-      if (!(err instanceof ProposalDroppedError) && !(err instanceof StepPeerNotFoundError)) throw err;
+      const code = errorCode(err);
+      if (code !== "TSRAFT_PROPOSAL_DROPPED" && code !== "TSRAFT_STEP_PEER_NOT_FOUND") throw err;
     }
     if (m.type === MessageType.MsgSnap) this.#feedback.push({ slot: f.from, to: m.to, snap: "finish" });
     this.#observe(to);
@@ -560,7 +563,7 @@ export class Simulator<S extends StateMachine = StateMachine> {
     try {
       l.node!.proposeConfChange(cc);
     } catch (err) {
-      if (!(err instanceof ProposalDroppedError)) throw err;
+      if (errorCode(err) !== "TSRAFT_PROPOSAL_DROPPED") throw err;
     }
     this.#observe(l);
   }

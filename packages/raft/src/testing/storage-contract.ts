@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { EntryType, entrySize } from "@tsraft/raftpb";
+import { EntryType, bytesEqual, entrySize } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { CompactedError, UnavailableError } from "../errors.js";
 import type { Storage } from "../storage.js";
@@ -77,13 +77,6 @@ function describeEntries(ents: readonly Entry[]): string {
   return ents.length <= 8
     ? `[${ents.map(describeEntry).join(", ")}]`
     : `[${ents.slice(0, 3).map(describeEntry).join(", ")}, ... (${ents.length}), ${describeEntry(ents[ents.length - 1]!)}]`;
-}
-
-function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function entryEqual(a: Entry, b: Entry): boolean {

@@ -5,7 +5,7 @@
  */
 import type { NodeId } from "@tsraft/raftpb";
 import { compareNodeIds, type AckedIndexer } from "../quorum/types.js";
-import { Inflights } from "./inflights.js";
+import type { Inflights } from "./inflights.js";
 
 /**
  * How the leader replicates to a follower:
@@ -67,8 +67,9 @@ export class Progress {
    */
   pendingSnapshot: number;
   /**
-   * Whether the follower was heard from since the last check-quorum round. A new peer is
-   * considered active.
+   * Whether the follower was heard from since the last check-quorum round. A peer added by a
+   * configuration change starts active (confchange sets it, so that check-quorum does not count
+   * it out before it could answer); a Progress made without saying starts inactive.
    */
   recentActive: boolean;
   /**

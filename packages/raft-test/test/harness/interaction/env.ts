@@ -11,7 +11,7 @@
  */
 import { EntryType, MessageType, decodeConfChange, decodeConfChangeV2, describeMessage } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
-import { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, RawNode, type Config, type Storage, type InitialState } from "@tsraft/raft";
+import { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, type RawNode, type Config, type Storage, type InitialState } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { RedirectLogger } from "./logger.js";
 import { describeReady } from "./render.js";

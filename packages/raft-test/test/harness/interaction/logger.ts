@@ -14,7 +14,7 @@ export const LEVEL_NONE = LEVEL_NAMES.length - 1;
 
 /** Parses a level name (any case). @throws {Error} on an unknown name. */
 export function parseLevel(name: string): number {
-  const i = LEVEL_NAMES.findIndex((l) => l === name.toUpperCase());
+  const i = (LEVEL_NAMES as readonly string[]).indexOf(name.toUpperCase());
   if (i < 0) throw new Error(`log levels must be either of [${LEVEL_NAMES.join(" ")}]`);
   return i;
 }
