@@ -10,10 +10,10 @@ import { decodeMessage, encodeMessage, MessageType } from "@tsraft/raftpb";
 import type { Message } from "@tsraft/raftpb";
 import { after, test } from "node:test";
 import { InvariantViolation } from "../../raft/src/testing/invariants.js";
-import { faults, resetFaults } from "../../raft/src/internal/faults.js";
 import { loadEtcdRaft } from "./mixed/etcd-wasm.js";
 import type { EtcdRaftApi } from "./mixed/etcd-wasm.js";
 import { addStats } from "./mixed/cluster.js";
+import { plantTsraftFaults } from "./mixed/drivers.js";
 import { describeFigures, runSeeds } from "./mixed/run.js";
 import { LAYOUTS, runMixedSchedule, settingsFor } from "./mixed/schedule.js";
 
@@ -53,7 +53,7 @@ if ("skip" in etcd) {
 } else {
   const api = etcd.api;
   console.log(`mixed tsraft/etcd clusters: etcd raft from ${etcd.wasm}${etcd.built ? " (built now)" : " (cached)"}`);
-  after(() => resetFaults());
+  after(() => plantTsraftFaults({}));
 
   LAYOUTS.forEach((layout, i) => {
     test(`mixed cluster ${layout.name}: ${PER_LAYOUT} schedules`, () => {
@@ -85,8 +85,8 @@ if ("skip" in etcd) {
   });
 
   const planted: { name: string; side: string; plant: (on: boolean) => void }[] = [
-    { name: "tsraft grants votes without the log check", side: "tsraft", plant: (on) => (faults.grantVotesWithoutLogCheck = on) },
-    { name: "tsraft loses its vote on restart", side: "tsraft", plant: (on) => (faults.forgetVote = on) },
+    { name: "tsraft grants votes without the log check", side: "tsraft", plant: (on) => plantTsraftFaults(on ? { grantVotesWithoutLogCheck: true } : {}) },
+    { name: "tsraft loses its vote on restart", side: "tsraft", plant: (on) => plantTsraftFaults(on ? { forgetVote: true } : {}) },
     { name: "etcd grants votes without the log check (wrapper raises the candidate's log position)", side: "etcd", plant: (on) => api.setFault("grantVotesWithoutLogCheck", on) },
     { name: "etcd loses its vote (storage drops HardState.vote)", side: "etcd", plant: (on) => api.setFault("forgetVote", on) },
     { name: "etcd follower trusts a commit index past what it matched", side: "etcd", plant: (on) => api.setFault("trustCommit", on) },

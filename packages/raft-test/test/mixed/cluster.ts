@@ -17,7 +17,7 @@
  */
 import { describeMessage, decodeConfChange, encodeMessage, decodeConfChangeV2, decodeMessage, EntryType, MessageType } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, NodeId, Snapshot } from "@tsraft/raftpb";
-import { Prng } from "@tsraft/raft/testing";
+import type { Prng } from "@tsraft/raft/testing";
 import { InvariantChecker, InvariantViolation } from "../../../raft/src/testing/invariants.js";
 import type { CheckedNode } from "../../../raft/src/testing/invariants.js";
 import { makeDisk, startRaft, StepRefused } from "./drivers.js";

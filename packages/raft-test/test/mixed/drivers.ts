@@ -23,6 +23,8 @@ import {
 } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, NodeId, Snapshot } from "@tsraft/raftpb";
 import { ProposalDroppedError, RaftError, RaftPanic, RawNode } from "@tsraft/raft";
+import type { Config } from "@tsraft/raft";
+import { setFaults, type FaultSwitches } from "../../../raft/src/internal/faults.js";
 import type { StateType } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import type { CheckedConfig, CheckedLog, CheckedNode } from "../../../raft/src/testing/invariants.js";
@@ -121,12 +123,24 @@ class TsDisk implements Disk {
   free(): void {}
 }
 
+/**
+ * Fault switches planted in every tsraft node started from now on (tests prove the checks bite);
+ * empty in normal runs. Switches are per node (attached to each node's Config), so this is where
+ * the harness attaches them.
+ */
+let plantedTsraftFaults: Partial<FaultSwitches> = {};
+
+/** Plants (or, with `{}`, removes) fault switches in the tsraft nodes started afterwards. */
+export function plantTsraftFaults(on: Partial<FaultSwitches>): void {
+  plantedTsraftFaults = on;
+}
+
 class TsRaft implements Raft {
   readonly rn: RawNode;
   #rd: ReturnType<RawNode["ready"]> | undefined;
 
   constructor(disk: TsDisk, id: NodeId, applied: number, o: NodeOptions, random: () => number) {
-    this.rn = new RawNode({
+    const cfg: Config = {
       id,
       storage: disk.ms,
       applied,
@@ -140,7 +154,9 @@ class TsRaft implements Raft {
       maxSizePerMsg: 1 << 20,
       maxInflightMsgs: 256,
       random,
-    });
+    };
+    if (Object.keys(plantedTsraftFaults).length > 0) setFaults(cfg, plantedTsraftFaults);
+    this.rn = new RawNode(cfg);
   }
   tick(): void {
     this.rn.tick();
