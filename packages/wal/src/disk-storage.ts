@@ -11,8 +11,6 @@
  * entry is on disk.
  * @module
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CompactedError, SnapOutOfDateError, UnavailableError } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
@@ -20,6 +18,8 @@ import { entrySize } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { LRUCache } from "lru-cache";
 import { NoSnapshotError, WalStateError, WalTornTailError } from "./errors.js";
+import { nodeIO } from "./io.js";
+import type { WalIO } from "./io.js";
 import { LogReader, ScanStop } from "./reader.js";
 import type { ReadOptions } from "./reader.js";
 import { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
@@ -188,6 +188,7 @@ export class DiskStorage implements Storage {
   readonly dir: string;
   private readonly wal: WAL;
   private readonly snapshotter: Snapshotter;
+  private readonly io: WalIO;
   private readonly maxRecordBytes: number;
   private hardState: HardState;
   private snap: Snapshot;
@@ -210,6 +211,7 @@ export class DiskStorage implements Storage {
     this.meta = meta;
     this.wal = wal;
     this.snapshotter = snapshotter;
+    this.io = opts.io ?? nodeIO;
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.readChunkBytes = Math.min(opts.readChunkBytes ?? BLOCK_READ_CHUNK_BYTES, BLOCK_READ_CHUNK_BYTES);
     this.snap = snap;
@@ -227,10 +229,11 @@ export class DiskStorage implements Storage {
   static async open(dir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
     const walDir = join(dir, "wal");
     const snapDir = join(dir, "snap");
-    await mkdir(snapDir, { recursive: true });
-    const snapshotter = new Snapshotter(snapDir);
+    const io = options.io ?? nodeIO;
+    await io.mkdir(snapDir, { recursive: true });
+    const snapshotter = new Snapshotter(snapDir, io);
     const walOpts: WalOptions = { ...options, copyEntryData: true };
-    if (!(await WAL.exists(walDir))) {
+    if (!(await WAL.exists(walDir, walOpts))) {
       const wal = await WAL.create(walDir, options.metadata, walOpts);
       return new DiskStorage(dir, wal, snapshotter, options, emptySnap(), ZERO_HS, options.metadata?.slice());
     }
@@ -506,7 +509,7 @@ export class DiskStorage implements Storage {
     const tail = segs[segs.length - 1]!;
     const read = (seg: SegmentName, from: WalPosition | undefined, enough: () => boolean): void => {
       const limit = seg === tail ? this.wal.stableTailBytes() : undefined;
-      const r = readSegmentSync(join(this.dir, "wal", seg.name), seg, limit, from, opts, this.scratch ?? new Uint8Array(this.readChunkBytes), enough);
+      const r = readSegmentSync(this.io, join(this.dir, "wal", seg.name), seg, limit, from, opts, this.scratch ?? new Uint8Array(this.readChunkBytes), enough);
       this.scratch = r.buf;
       this.counters.blockReadBytes += r.bytesRead;
     };
@@ -545,6 +548,7 @@ export class DiskStorage implements Storage {
  * @throws the errors of the reader for damage found on the way.
  */
 function readSegmentSync(
+  io: WalIO,
   path: string,
   seg: SegmentName,
   limit: number | undefined,
@@ -553,10 +557,10 @@ function readSegmentSync(
   buf: Uint8Array,
   enough: () => boolean,
 ): { buf: Uint8Array; bytesRead: number } {
-  const fd = openSync(path, "r");
+  const fd = io.openSync(path, "r");
   let bytesRead = 0;
   try {
-    const size = limit ?? fstatSync(fd).size;
+    const size = limit ?? io.fstatSync(fd).size;
     const r = new LogReader(opts);
     if (from === undefined) r.beginSegment(seg.name, seg.index, true);
     else r.resumeSegment(seg.name, seg.index, from.crc);
@@ -567,7 +571,7 @@ function readSegmentSync(
       const want = Math.min(buf.length - have, size - filePos - have, step);
       step = Math.min(2 * step, buf.length);
       if (want > 0) {
-        const n = readSync(fd, buf, have, want, filePos + have);
+        const n = io.readSync(fd, buf, have, want, filePos + have);
         have += n;
         bytesRead += n;
       }
@@ -587,7 +591,7 @@ function readSegmentSync(
       }
       if (r.stop === ScanStop.Slow && from === undefined) {
         // damage since open (or a bug): the whole-file reader names it
-        const whole = new Uint8Array(readFileSync(path)).subarray(0, size);
+        const whole = new Uint8Array(io.readFileSync(path)).subarray(0, size);
         bytesRead += whole.length;
         r.finishSegment(whole, p + filePos);
       }
@@ -596,6 +600,6 @@ function readSegmentSync(
       return { buf, bytesRead }; // the end of the file, or of the records (a zero-filled tail)
     }
   } finally {
-    closeSync(fd);
+    io.closeSync(fd);
   }
 }

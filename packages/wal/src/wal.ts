@@ -9,12 +9,10 @@
  * @module
  */
 import type { Entry, HardState } from "@tsraft/raftpb";
-import { constants } from "node:fs";
-import { copyFile, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { WalError, WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
-import { lockDir, lockDirCreation } from "./lock.js";
+import { nodeIO } from "./io.js";
+import type { WalFileHandle, WalIO } from "./io.js";
 import type { DirLock } from "./lock.js";
 import { encodeWalSnapshot } from "./proto.js";
 import type { WalSnapshot } from "./proto.js";
@@ -56,6 +54,11 @@ export interface WalOptions {
    * `fallocate`). See README "Durability" (preallocation).
    */
   zeroAheadBytes?: number;
+  /**
+   * The file system (default {@link nodeIO}, node:fs): every file-system call of the WAL goes
+   * through it. Tests pass a recording or simulated one (`@tsraft/wal/testing`).
+   */
+  io?: WalIO;
 }
 
 /** Options of {@link WAL.readAll}. */
@@ -87,6 +90,7 @@ interface Resolved {
   copyEntryData: boolean;
   readChunkBytes: number;
   zeroAheadBytes: number;
+  io: WalIO;
 }
 
 function resolve(o: WalOptions | undefined): Resolved {
@@ -96,6 +100,7 @@ function resolve(o: WalOptions | undefined): Resolved {
     copyEntryData: o?.copyEntryData ?? false,
     readChunkBytes: o?.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES,
     zeroAheadBytes: o?.zeroAheadBytes ?? DEFAULT_ZERO_AHEAD_BYTES,
+    io: o?.io ?? nodeIO,
   };
   if (!Number.isSafeInteger(r.zeroAheadBytes) || r.zeroAheadBytes < 0) throw new RangeError("wal: zeroAheadBytes must be an integer >= 0");
   if (!Number.isSafeInteger(r.readChunkBytes) || r.readChunkBytes < 64) throw new RangeError("wal: readChunkBytes must be an integer >= 64");
@@ -145,13 +150,13 @@ export class WAL {
   private held: SegmentName[];
   private released: SegmentName[] = [];
   private readonly start: WalSnapshot;
-  private tail: FileHandle | undefined;
+  private tail: WalFileHandle | undefined;
   /**
    * The tail opened a second time with O_DSYNC: a batch that must sync is written through it, so
    * write + fdatasync is one syscall and one thread-pool round trip (measured: wal-write
    * syncEvery=1 went from 0.6-0.8x to about etcd's rate). Undefined where O_DSYNC is missing.
    */
-  private dsyncTail: FileHandle | undefined;
+  private dsyncTail: WalFileHandle | undefined;
   private tailOffset = 0;
   /**
    * The tail may hold bytes that were written but not fdatasynced (by a save that need not sync,
@@ -191,9 +196,9 @@ export class WAL {
   }
 
   /** True if `dir` holds at least one segment file. */
-  static async exists(dir: string): Promise<boolean> {
+  static async exists(dir: string, options?: WalOptions): Promise<boolean> {
     try {
-      return (await listSegments(dir)).length > 0;
+      return (await listSegments(dir, options?.io ?? nodeIO)).length > 0;
     } catch {
       return false;
     }
@@ -207,19 +212,20 @@ export class WAL {
    */
   static async create(dir: string, metadata: Uint8Array | undefined, options?: WalOptions): Promise<WAL> {
     const opts = resolve(options);
-    if (await WAL.exists(dir)) throw new WalExistsError(dir);
+    const io = opts.io;
+    if (await WAL.exists(dir, opts)) throw new WalExistsError(dir);
     // Creators of `dir` exclude each other; the directory itself is locked once it exists (as
     // `dir.tmp`: the lock follows the directory through the rename).
-    const creating = await lockDirCreation(dir);
+    const creating = await io.lockDirCreation(dir);
     let lock: DirLock | undefined;
-    let h: FileHandle | undefined;
+    let h: WalFileHandle | undefined;
     try {
       const tmp = dir.replace(/\/+$/, "") + ".tmp";
-      await rm(tmp, { recursive: true, force: true });
-      await mkdir(tmp, { recursive: true });
-      lock = await lockDir(tmp);
+      await io.rm(tmp, { recursive: true, force: true });
+      await io.mkdir(tmp, { recursive: true });
+      lock = await io.lockDir(tmp);
       const name = walName(0, 0);
-      h = await open(join(tmp, name), "w+", 0o600);
+      h = await io.open(join(tmp, name), "w+", 0o600);
       await h.truncate(opts.segmentSizeBytes);
       const enc = new BatchEncoder(0);
       enc.crcRecord(0);
@@ -229,15 +235,15 @@ export class WAL {
       await h.sync();
       await h.close();
       h = undefined;
-      const existing = await readdir(dir).catch(() => undefined);
+      const existing = await io.readdir(dir).catch(() => undefined);
       if (existing !== undefined) {
         if (existing.length > 0) throw new WalStateError(`create: ${dir} exists and is not empty`);
-        await rmdir(dir);
+        await io.rmdir(dir);
       }
-      await rename(tmp, dir);
-      await syncDir(dirname(join(dir, ".")));
+      await io.rename(tmp, dir);
+      await syncDir(dirname(join(dir, ".")), io);
       const w = new WAL(dir, opts, lock, [{ name, seq: 0, index: 0 }], { index: 0, term: 0 });
-      w.tail = await open(join(dir, name), "r+");
+      w.tail = await io.open(join(dir, name), "r+");
       w.tailOffset = w.stableOffset = enc.len;
       await w.openDsync(name);
       w.enc = enc;
@@ -262,11 +268,11 @@ export class WAL {
    */
   static async open(dir: string, snap: WalSnapshot, options?: WalOptions): Promise<WAL> {
     const opts = resolve(options);
-    const sel = selectSegments(dir, await listSegments(dir), snap.index);
-    const lock = await lockDir(dir);
+    const sel = selectSegments(dir, await listSegments(dir, opts.io), snap.index);
+    const lock = await opts.io.lockDir(dir);
     try {
       const w = new WAL(dir, opts, lock, sel, snap);
-      w.tail = await open(join(dir, sel[sel.length - 1]!.name), "r+");
+      w.tail = await opts.io.open(join(dir, sel[sel.length - 1]!.name), "r+");
       return w;
     } catch (e) {
       await lock.release();
@@ -281,7 +287,7 @@ export class WAL {
    */
   static async openForRead(dir: string, snap: WalSnapshot, options?: WalOptions): Promise<WAL> {
     const opts = resolve(options);
-    const sel = selectSegments(dir, await listSegments(dir), snap.index);
+    const sel = selectSegments(dir, await listSegments(dir, opts.io), snap.index);
     return new WAL(dir, opts, undefined, sel, snap);
   }
 
@@ -468,13 +474,13 @@ export class WAL {
         // commit-only save, or what a crashed writer left in the page cache), a crash could keep
         // the new records and lose the older ones, leaving a hole. Then write + fdatasync.
         if (sync && !willCut && enc.len > 0 && this.dsyncTail !== undefined && !this.unsynced) {
-          await writeAllFd(this.dsyncTail.fd, enc.buf, enc.len, this.tailOffset); // write + fdatasync in one
+          await writeAllFd(this.dsyncTail.fd, enc.buf, enc.len, this.tailOffset, this.opts.io); // write + fdatasync in one
           this.tailOffset += enc.len;
         } else {
-          if (enc.len > 0) await writeAllFd(this.tail!.fd, enc.buf, enc.len, this.tailOffset);
+          if (enc.len > 0) await writeAllFd(this.tail!.fd, enc.buf, enc.len, this.tailOffset, this.opts.io);
           this.tailOffset += enc.len;
           if (willCut) await this.cut();
-          else if (sync) await datasyncFd(this.tail!.fd);
+          else if (sync) await datasyncFd(this.tail!.fd, this.opts.io);
           this.unsynced = !sync && !willCut && (this.unsynced || enc.len > 0);
         }
         this.stableOffset = this.tailOffset;
@@ -511,7 +517,7 @@ export class WAL {
     }
     try {
       zeros ??= new Uint8Array(DEFAULT_ZERO_AHEAD_BYTES);
-      for (let p = from; p < to; p += zeros.length) await writeAllFd(this.tail!.fd, zeros, Math.min(zeros.length, to - p), p);
+      for (let p = from; p < to; p += zeros.length) await writeAllFd(this.tail!.fd, zeros, Math.min(zeros.length, to - p), p, this.opts.io);
       // No sync of its own (one sync per save at most): the batch that follows is then written
       // and fdatasynced whole-file, which allocates these blocks in the same journal commit.
       this.unsynced = true;
@@ -529,7 +535,7 @@ export class WAL {
     const prev = this.held[this.held.length - 1]!;
     const next: SegmentName = { name: walName(prev.seq + 1, this.enti + 1), seq: prev.seq + 1, index: this.enti + 1 };
     const tmp = join(this.dir, `${next.name}.tmp`);
-    const h = await open(tmp, "w+", 0o600);
+    const h = await this.opts.io.open(tmp, "w+", 0o600);
     try {
       await h.truncate(this.opts.segmentSizeBytes);
       const enc = this.enc!;
@@ -539,8 +545,8 @@ export class WAL {
       if (!isEmptyHardState(this.state)) enc.state(this.state);
       await writeAll(h, enc.buf, enc.len, 0);
       await h.sync();
-      await rename(tmp, join(this.dir, next.name));
-      await syncDir(this.dir);
+      await this.opts.io.rename(tmp, join(this.dir, next.name));
+      await syncDir(this.dir, this.opts.io);
       this.tailOffset = enc.len;
       this.zeroedTo = 0;
       enc.reset();
@@ -557,8 +563,9 @@ export class WAL {
   private async openDsync(name: string): Promise<void> {
     await this.dsyncTail?.close();
     this.dsyncTail = undefined;
-    if (constants.O_DSYNC === undefined) return;
-    this.dsyncTail = await open(join(this.dir, name), constants.O_RDWR | constants.O_DSYNC);
+    const { O_RDWR, O_DSYNC } = this.opts.io.constants;
+    if (O_DSYNC === undefined) return;
+    this.dsyncTail = await this.opts.io.open(join(this.dir, name), O_RDWR | O_DSYNC);
   }
 
   /**
@@ -585,8 +592,8 @@ export class WAL {
   async purgeReleased(): Promise<string[]> {
     const names = this.released.map((s) => s.name);
     this.released = [];
-    for (const n of names) await unlink(join(this.dir, n)).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
-    if (names.length > 0) await syncDir(this.dir);
+    for (const n of names) await this.opts.io.unlink(join(this.dir, n)).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
+    if (names.length > 0) await syncDir(this.dir, this.opts.io);
     return names;
   }
 
@@ -649,7 +656,7 @@ export class WAL {
    */
   static async verify(dir: string, snap: WalSnapshot, options?: WalOptions): Promise<void> {
     const opts = resolve(options);
-    const sel = selectSegments(dir, await listSegments(dir), snap.index);
+    const sel = selectSegments(dir, await listSegments(dir, opts.io), snap.index);
     const { res } = await readFiles(dir, sel, opts, { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
     if (!res.matched) throw new WalSnapshotNotFoundError();
   }
@@ -683,9 +690,10 @@ export class WAL {
    */
   static async repair(dir: string, options?: WalOptions): Promise<boolean> {
     const opts = resolve(options);
-    const names = await listSegments(dir);
+    const io = opts.io;
+    const names = await listSegments(dir, io);
     const last = selectSegments(dir, names, Number.MAX_SAFE_INTEGER)[0]!;
-    const lock = await lockDir(dir);
+    const lock = await io.lockDir(dir);
     try {
       const path = join(dir, last.name);
       let res: ReadResult;
@@ -696,15 +704,15 @@ export class WAL {
         throw e;
       }
       if (res.torn === undefined) return true;
-      await copyFile(path, `${path}.broken`);
-      const h = await open(path, "r+");
+      await io.copyFile(path, `${path}.broken`);
+      const h = await io.open(path, "r+");
       try {
         await h.truncate(res.torn.offset);
         await h.sync();
       } finally {
         await h.close();
       }
-      await syncDir(dir);
+      await syncDir(dir, io);
       return true;
     } finally {
       await lock.release();
@@ -714,7 +722,7 @@ export class WAL {
 
 async function snapshotRecords(dir: string, options: WalOptions | undefined): Promise<{ snapshots: WalSnapshot[]; commit: number }> {
   const opts = resolve(options);
-  const all = await listSegments(dir);
+  const all = await listSegments(dir, opts.io);
   const sel = selectSegments(dir, all, all[0]?.index ?? 0);
   const { res } = await readFiles(dir, sel, opts, { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
   return { snapshots: res.snapshots, commit: res.hardState.commit };
@@ -725,16 +733,16 @@ async function snapshotRecords(dir: string, options: WalOptions | undefined): Pr
  * the last one when given (write mode: the handle the WAL keeps).
  * @returns the read result and the size of the last segment file.
  */
-async function readFiles(dir: string, sel: readonly SegmentName[], opts: Resolved, ro: ReadOptions, tail?: FileHandle): Promise<{ res: ReadResult; lastSize: number }> {
-  const handles: FileHandle[] = [];
+async function readFiles(dir: string, sel: readonly SegmentName[], opts: Resolved, ro: ReadOptions, tail?: WalFileHandle): Promise<{ res: ReadResult; lastSize: number }> {
+  const handles: WalFileHandle[] = [];
   try {
     const sources: SegmentSource[] = [];
     for (let i = 0; i < sel.length; i++) {
       const s = sel[i]!;
-      let h: FileHandle;
+      let h: WalFileHandle;
       if (tail !== undefined && i === sel.length - 1) h = tail;
       else {
-        h = await open(join(dir, s.name), "r");
+        h = await opts.io.open(join(dir, s.name), "r");
         handles.push(h);
       }
       const size = (await h.stat()).size;
