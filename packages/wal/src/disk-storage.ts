@@ -124,6 +124,21 @@ class Loader {
     this.cache = new LRUCache<number, Entry[]>({ maxSize: maxCachedBytes, sizeCalculation: blockSize });
   }
 
+  /**
+   * Drops the entries after `lastIndex`, the WAL's last index: an entry at or below the
+   * snapshot index (not streamed) may have overwritten entries after it (found by the simulated
+   * disk: entries a later overwrite had cut came back at open).
+   */
+  truncateAfter(lastIndex: number): void {
+    const i = Math.max(lastIndex, this.offset) + 1;
+    if (i > this.offset + this.terms.length - 1) return;
+    const b = Math.floor(i / BLOCK);
+    this.hints.truncate(i);
+    this.terms.length = i - this.offset;
+    for (const k of [...this.cache.keys()]) if (k >= b) this.cache.delete(k);
+    if (this.openB >= b) this.open = undefined;
+  }
+
   add(e: Entry, segment: string, offset: number, crc: number): void {
     const i = e.index;
     const last = this.offset + this.terms.length - 1;
@@ -251,6 +266,7 @@ export class DiskStorage implements Storage {
       const loader = new Loader(at.index, at.term, options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES);
       try {
         const res = await wal.readAll({ onEntry: (e, seg, off, crc) => loader.add(e, seg, off, crc) });
+        loader.truncateAfter(res.lastIndex);
         return { wal, loader, hs: res.hardState, meta: res.metadata };
       } catch (e) {
         await wal.close();

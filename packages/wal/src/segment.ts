@@ -61,9 +61,6 @@ export function selectSegments(dir: string, names: readonly SegmentName[], index
     if (sel[k]!.seq !== sel[k - 1]!.seq + 1) {
       throw new WalFileNotFoundError(`${dir}/${sel[k]!.name}`, `sequence gap: ${sel[k - 1]!.name} is followed by ${sel[k]!.name}`);
     }
-    if (sel[k]!.index < sel[k - 1]!.index) {
-      throw new WalFileNotFoundError(`${dir}/${sel[k]!.name}`, `segments out of order: ${sel[k - 1]!.name} then ${sel[k]!.name}`);
-    }
   }
   return sel;
 }

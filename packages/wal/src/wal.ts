@@ -235,6 +235,10 @@ export class WAL {
       await h.sync();
       await h.close();
       h = undefined;
+      // The segment's entry in the new directory must be durable too before the directory
+      // is renamed into place (POSIX: only an fsync of the directory makes it so; found by
+      // the simulated disk, sim-fs.test.ts, where acknowledged saves vanished with it).
+      await syncDir(tmp, io);
       const existing = await io.readdir(dir).catch(() => undefined);
       if (existing !== undefined) {
         if (existing.length > 0) throw new WalStateError(`create: ${dir} exists and is not empty`);
