@@ -6,6 +6,7 @@ import { ConfChangeTransition, ConfChangeType, EntryType, MessageType, NONE, dec
 import type { Entry, Message, NodeId } from "@tsraft/raftpb";
 import { MAX_INDEX } from "./bounds.js";
 import { InvalidMessageError, ProposalDroppedError, panic } from "./errors.js";
+import { faults } from "./internal/faults.js";
 import { confChangeOfEntry, type Raft } from "./raft.js";
 import type { Progress } from "./tracker/index.js";
 import { describeConfig } from "./tracker/index.js";
@@ -168,7 +169,7 @@ function handleReadIndex(r: Raft, m: Message): void {
   }
   // A new leader does not know the commit index until it commits an entry of its term
   // (thesis §6.4): hold the request until then.
-  if (!r.committedEntryInCurrentTerm()) {
+  if (!r.committedEntryInCurrentTerm() && !faults.readIndexBeforeTermCommit) {
     r.pendingReadIndexMessages.push(m);
     return;
   }

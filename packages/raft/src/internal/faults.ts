@@ -16,6 +16,10 @@ export interface FaultSwitches {
   heartbeatLowersCommit: boolean;
   /** Forget the persisted vote on restart. */
   forgetVote: boolean;
+  /** Answer ReadIndex before the leader has committed an entry of its term (§6.4). */
+  readIndexBeforeTermCommit: boolean;
+  /** Let a learner campaign (promotable() ignores the learner flag). */
+  learnerPromotable: boolean;
 }
 
 /** The process-wide switches. */
@@ -24,6 +28,8 @@ export const faults: FaultSwitches = {
   commitPreviousTermByCount: false,
   heartbeatLowersCommit: false,
   forgetVote: false,
+  readIndexBeforeTermCommit: false,
+  learnerPromotable: false,
 };
 
 /** Turns every switch off. */
@@ -32,4 +38,6 @@ export function resetFaults(): void {
   faults.commitPreviousTermByCount = false;
   faults.heartbeatLowersCommit = false;
   faults.forgetVote = false;
+  faults.readIndexBeforeTermCommit = false;
+  faults.learnerPromotable = false;
 }
