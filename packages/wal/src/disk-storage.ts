@@ -18,6 +18,7 @@ import { entrySize } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { LRUCache } from "lru-cache";
 import { NoSnapshotError, WalStateError, WalTornTailError } from "./errors.js";
+import { walFaults } from "./internal/faults.js";
 import { nodeIO } from "./io.js";
 import type { WalIO } from "./io.js";
 import { LogReader, ScanStop } from "./reader.js";
@@ -352,9 +353,11 @@ export class DiskStorage implements Storage {
    */
   async save(hardState: HardState, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
     if (snapshot !== undefined && snapshot.metadata.index > 0) await this.applySnapshot(snapshot);
+    const early = walFaults.serveBeforeDurable && entries.length > 0;
+    if (early) this.remember(entries, undefined);
     const pos = await this.wal.save(hardState, entries);
     if (!(hardState.term === 0 && hardState.vote === 0n && hardState.commit === 0)) this.hardState = hardState;
-    if (entries.length > 0) this.remember(entries, pos);
+    if (entries.length > 0 && !early) this.remember(entries, pos);
   }
 
   /** Appends entries (overwriting a conflicting suffix); durable when the promise resolves. */

@@ -11,6 +11,7 @@
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { dirname, join } from "node:path";
 import { WalError, WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
+import { walFaults } from "./internal/faults.js";
 import { nodeIO } from "./io.js";
 import type { WalFileHandle, WalIO } from "./io.js";
 import type { DirLock } from "./lock.js";
@@ -272,10 +273,15 @@ export class WAL {
    */
   static async open(dir: string, snap: WalSnapshot, options?: WalOptions): Promise<WAL> {
     const opts = resolve(options);
-    const sel = selectSegments(dir, await listSegments(dir, opts.io), snap.index);
+    const names = await listSegments(dir, opts.io);
+    const sel = selectSegments(dir, names, snap.index);
     const lock = await opts.io.lockDir(dir);
     try {
       const w = new WAL(dir, opts, lock, sel, snap);
+      // Segments before the selected ones hold nothing after the snapshot: the next purge
+      // deletes them first. Left behind, a purge of the held ones would leave a sequence gap
+      // after them, which the next open refuses (found by the simulated disk, sim-fs.test.ts).
+      w.released = names.slice(0, names.length - sel.length);
       w.tail = await opts.io.open(join(dir, sel[sel.length - 1]!.name), "r+");
       return w;
     } catch (e) {
@@ -472,6 +478,7 @@ export class WAL {
           }
           sync ||= p.mustSync;
         }
+        if (walFaults.ackBeforeSync) sync = false;
         const willCut = this.tailOffset + enc.len >= this.opts.segmentSizeBytes;
         if (!willCut && this.wantsZeroAhead(enc.len)) await this.zeroAhead();
         // An O_DSYNC write makes only its own range durable: with unsynced bytes before it (a

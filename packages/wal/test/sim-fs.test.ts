@@ -14,6 +14,7 @@ import type { Entry, HardState } from "@tsraft/raftpb";
 import { DiskStorage, WalError, WalStateError } from "@tsraft/wal";
 import type { DiskStorageOptions } from "@tsraft/wal";
 import { SimFS } from "@tsraft/wal/testing";
+import { resetWalFaults, walFaults } from "../src/internal/faults.js";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -123,9 +124,10 @@ async function crashRun(seed: number, rounds: number): Promise<{ acked: number; 
   fs.syncAll();
   let model: Model = { ents: new Map(), hs: { term: 0, vote: 0n, commit: 0 }, snapIndex: 0 };
   let acked = 0;
+  let served: Model | undefined;
   for (let round = 0; round < rounds; round++) {
     const s = await DiskStorage.open("/n", small(fs, { maxCachedBytes: r() < 0.5 ? 4096 : 1 << 20 }));
-    // In flight at the last crash: what may or may not have reached the disk.
+    if (served !== undefined) check(s, served, seed, round, "served");
     model = check(s, model, seed, round);
     let last = s.lastIndex();
     let term = Math.max(1, s.initialState().hardState.term, last > 0 ? s.term(last) : 0);
@@ -146,6 +148,7 @@ async function crashRun(seed: number, rounds: number): Promise<{ acked: number; 
         });
         if (fly) inflight.push(p);
         else await p;
+        p.catch(() => undefined); // never an unhandled rejection if the run stops early
         continue;
       } else if (kind < 0.25) {
         term++;
@@ -174,40 +177,54 @@ async function crashRun(seed: number, rounds: number): Promise<{ acked: number; 
         for (const e of ents) model.ents.set(e.index, e);
         model.hs = hs;
       });
+      save.catch(() => undefined); // never an unhandled rejection if the run stops early
       if (fly) inflight.push(save);
       else await save;
     }
     // Crash after a few turns of the event loop, with the in-flight saves somewhere on their way.
     const turns = Math.floor(r() * 12);
     for (let t = 0; t < turns; t++) await new Promise((res) => setImmediate(res));
+    // What the storage serves (to raft, which may have sent it on) must be durable too.
+    served = servedModel(s);
     fs.crash();
     for (const p of inflight) await p.catch(() => undefined);
     for (let t = 0; t < 3; t++) await new Promise((res) => setImmediate(res));
     // Saves resolved before the crash are acknowledged (the model has them); the rest may or may not be there.
   }
   const s = await DiskStorage.open("/n", small(fs));
+  if (served !== undefined) check(s, served, seed, rounds, "served");
   check(s, model, seed, rounds);
   await s.close();
   return { acked, crashes: fs.stats.crashes };
 }
 
-/** Checks the reopened storage against the acknowledged model; returns the model of what it holds now. */
-function check(s: DiskStorage, m: Model, seed: number, round: number): Model {
-  const where = `seed ${seed} round ${round}`;
+/** What `s` serves now: its entries, HardState and snapshot index. */
+function servedModel(s: DiskStorage): Model {
+  const ents = new Map<number, Entry>();
+  if (s.lastIndex() >= s.firstIndex()) for (const e of s.entries(s.firstIndex(), s.lastIndex() + 1, Infinity)) ents.set(e.index, e);
+  return { ents, hs: s.initialState().hardState, snapIndex: s.snapshot().metadata.index };
+}
+
+/**
+ * Checks the reopened storage against a model of what was acknowledged (or served); returns
+ * the model of what it holds now.
+ */
+function check(s: DiskStorage, m: Model, seed: number, round: number, what = "acknowledged"): Model {
+  const where = `seed ${seed} round ${round} (${what})`;
   const hs = s.initialState().hardState;
-  assert.ok(hs.term >= m.hs.term, `${where}: term ${hs.term} below the acknowledged ${m.hs.term}`);
-  if (hs.term === m.hs.term) assert.equal(hs.vote, m.hs.vote, `${where}: the acknowledged vote of term ${hs.term} changed`);
-  assert.ok(s.snapshot().metadata.index >= m.snapIndex, `${where}: snapshot ${s.snapshot().metadata.index} below the acknowledged ${m.snapIndex}`);
+  assert.ok(hs.term >= m.hs.term, `${where}: term ${hs.term} below the ${what} ${m.hs.term}`);
+  if (hs.term === m.hs.term) assert.equal(hs.vote, m.hs.vote, `${where}: the ${what} vote of term ${hs.term} changed`);
+  assert.ok(s.snapshot().metadata.index >= m.snapIndex, `${where}: snapshot ${s.snapshot().metadata.index} below the ${what} ${m.snapIndex}`);
   const first = s.firstIndex();
   // Every acknowledged entry is there, unchanged, up to where a save that was in flight at the
   // crash (never acknowledged, but it may have reached the disk) overwrote the log with
   // entries of a higher term; after that point the log is that save's.
   for (const [i, e] of [...m.ents].sort((a, b) => a[0] - b[0])) {
     if (i < first) continue;
-    assert.ok(i <= s.lastIndex(), `${where}: acknowledged entry ${i} lost (last index ${s.lastIndex()})`);
+    assert.ok(i <= s.lastIndex(), `${where}: ${what} entry ${i} lost (last index ${s.lastIndex()})`);
     const got = s.entries(i, i + 1, Infinity)[0]!;
     if (same(got, e)) continue;
-    assert.ok(got.term > e.term, `${where}: acknowledged entry ${i} (term ${e.term}) changed (now term ${got.term})`);
+    assert.ok(got.term > e.term, `${where}: ${what} entry ${i} (term ${e.term}) changed (now term ${got.term})`);
     break;
   }
   const ents = new Map<number, Entry>();
@@ -336,4 +353,64 @@ describe("DiskStorage over the simulated disk", () => {
     for (const e of acked) assert.ok(same(s2.entries(e.index, e.index + 1, Infinity)[0]!, e));
     await s2.close();
   });
+});
+
+describe("found by the simulated disk", () => {
+  test("a purge after opening at a later snapshot leaves no sequence gap (the segments before the held ones go first)", async () => {
+    const fs = new SimFS(1);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    const r = prng(5);
+    const cs = { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    let s = await DiskStorage.open("/n", small(fs));
+    for (let i = 1; i <= 80; i++) await s.save({ term: 1, vote: 1n, commit: i }, [{ ...entry(i, 1, r), data: new Uint8Array(300).fill(i) }]);
+    const segs = fs.list("/n/wal").filter((n) => n.endsWith(".wal"));
+    assert.ok(segs.length >= 4, `${segs.length} segments`);
+    // A snapshot in the second segment: the next open holds the segments from there on.
+    const second = Number.parseInt(segs[1]!.split("-")[1]!, 16);
+    await s.createSnapshot(second + 1, cs, enc("sm"));
+    await s.close();
+    s = await DiskStorage.open("/n", small(fs));
+    // A later snapshot and a compaction: the second segment is released and deleted.
+    await s.createSnapshot(75, cs, enc("sm2"));
+    await s.compact(75);
+    await s.close();
+    const left = fs.list("/n/wal").filter((n) => n.endsWith(".wal"));
+    assert.ok(!left.includes(segs[1]!), "the second segment was purged");
+    s = await DiskStorage.open("/n", small(fs)); // refused with a sequence gap when the first was left behind
+    assert.equal(s.lastIndex(), 80);
+    await s.close();
+  });
+});
+
+describe("the simulated disk catches each wal fault switch", () => {
+  const cases = [
+    // Unsynced saves acknowledged: lost after a crash, or a hole before later records (the
+    // reader refuses the log).
+    { fault: "ackBeforeSync", budget: 30, expect: /acknowledged .* lost|acknowledged .* below|zero-filled block followed by a valid record/ },
+    // Entries served before they are written: lost after a crash, or not found on a read-back.
+    { fault: "serveBeforeDurable", budget: 30, expect: /served .* lost|not found in the WAL segments/ },
+  ] as const;
+  for (const c of cases) {
+    test(`${c.fault}: caught (${c.expect.source}) within ${c.budget} crash runs`, async () => {
+      let found: string | undefined;
+      let runs = 0;
+      try {
+        walFaults[c.fault] = true;
+        for (let seed = 1; seed <= c.budget && found === undefined; seed++) {
+          runs++;
+          try {
+            await crashRun(seed, 4);
+          } catch (e) {
+            found = (e as Error).message;
+          }
+        }
+      } finally {
+        resetWalFaults();
+      }
+      assert.ok(found !== undefined, `no violation in ${runs} runs`);
+      assert.match(found, c.expect);
+      console.log(`# ${c.fault}: caught in run ${runs}: ${found.split("\n")[0]}`);
+    });
+  }
 });
