@@ -375,6 +375,48 @@ describe("DiskStorage over the simulated disk", () => {
 });
 
 describe("found by the simulated disk", () => {
+  const cs1 = { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  const ents = (from: number, to: number, term: number, size = 40): Entry[] => {
+    const out: Entry[] = [];
+    for (let i = from; i <= to; i++) out.push({ index: i, term, type: EntryType.EntryNormal, data: new Uint8Array(size).fill(i & 0xff) });
+    return out;
+  };
+  const fresh = async (): Promise<SimFS> => {
+    const fs = new SimFS(1);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    return fs;
+  };
+
+  test("entries after a snapshot that an overwrite at or below it cut do not come back at open", async () => {
+    const fs = await fresh();
+    let s = await DiskStorage.open("/n", small(fs));
+    await s.save({ term: 1, vote: 1n, commit: 16 }, ents(1, 21, 1));
+    await s.createSnapshot(16, cs1, enc("sm16"));
+    await s.save({ term: 2, vote: 1n, commit: 16 }, ents(17, 17, 2)); // cuts 18..21
+    await s.save({ term: 2, vote: 1n, commit: 17 }, []);
+    await s.createSnapshot(17, cs1, enc("sm17"));
+    await s.close();
+    s = await DiskStorage.open("/n", small(fs));
+    assert.equal(s.lastIndex(), 17, "18..21 were overwritten");
+    await s.save({ term: 2, vote: 1n, commit: 17 }, ents(18, 18, 2)); // refused with a gap when they came back
+    await s.close();
+  });
+
+  test("a log whose segment first indexes decrease (an overwrite below the tail segment's first index, then a cut) opens", async () => {
+    const fs = await fresh();
+    let s = await DiskStorage.open("/n", small(fs));
+    for (let i = 1; i <= 40; i++) await s.save({ term: 1, vote: 1n, commit: Math.min(2, i) }, ents(i, i, 1, 300));
+    await s.save({ term: 2, vote: 1n, commit: 2 }, ents(5, 10, 2, 700)); // from 5: below the tail's first index; cuts after 10
+    await s.close();
+    const idx = fs.list("/n/wal").filter((n) => n.endsWith(".wal")).map((n) => Number.parseInt(n.split("-")[1]!, 16));
+    assert.ok(idx.some((x, k) => k > 0 && x < idx[k - 1]!), `segment first indexes ${idx.join(",")} never decrease`);
+    s = await DiskStorage.open("/n", small(fs));
+    assert.equal(s.lastIndex(), 10);
+    assert.equal(s.term(5), 2);
+    await s.close();
+  });
+
   test("a purge after opening at a later snapshot leaves no sequence gap (the segments before the held ones go first)", async () => {
     const fs = new SimFS(1);
     await fs.io().mkdir("/n", { recursive: true });
