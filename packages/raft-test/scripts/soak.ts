@@ -9,6 +9,7 @@
 import fc from "fast-check";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import {
+  COVERAGE_OP_WEIGHTS,
   InvariantViolation,
   Simulator,
   decodeSchedule,
@@ -119,7 +120,7 @@ function soak(a: Args): void {
     else console.error(line);
   };
   console.error(`soak: seed ${a.seed}, ${a.count !== undefined ? `${fmt(a.count)} schedules` : `${a.seconds} s`}, voters ${a.voters.join(",")}, up to ${a.maxSteps} steps`);
-  const arb = scheduleArbitrary(fc, { voters: a.voters, maxSteps: a.maxSteps });
+  const arb = scheduleArbitrary(fc, { voters: a.voters, maxSteps: a.maxSteps, weights: COVERAGE_OP_WEIGHTS });
   const prop = fc.property(arb, (s) => {
     let r;
     try {

@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { RawNode } from "@tsraft/raft";
 import {
+  COVERAGE_OP_WEIGHTS,
   InvariantViolation,
   runSchedule,
   scheduleArbitrary,
@@ -53,6 +54,15 @@ const leaderChurn: ScheduleParams = {
   },
 };
 
+/** Leader churn with reads at every node (stale reads show right after an election). */
+const readChurn: ScheduleParams = {
+  ...leaderChurn,
+  weights: { ...leaderChurn.weights, ...COVERAGE_OP_WEIGHTS, read: 12, "campaign-learner": 0 },
+};
+
+/** Membership changes that make learners, and learners asked to campaign. */
+const learners: ScheduleParams = { maxSpare: 2, weights: { ...COVERAGE_OP_WEIGHTS, conf: 10, "campaign-learner": 8 } };
+
 interface Case {
   fault: keyof FaultSwitches;
   params: ScheduleParams;
@@ -68,6 +78,9 @@ const cases: Case[] = [
   { fault: "commitPreviousTermByCount", params: leaderChurn, budget: 3000, seed: 1, expect: ["leader-completeness", "committed-entry-stable", "state-machine-safety"] },
   { fault: "heartbeatLowersCommit", params: {}, budget: 300, seed: 1, expect: ["monotonic"] },
   { fault: "forgetVote", params: {}, budget: 300, seed: 1, expect: ["one-vote-per-term", "election-safety"] },
+  // The checks added with the read, campaign-learner and crash-after-persist operations.
+  { fault: "readIndexBeforeTermCommit", params: readChurn, budget: 1000, seed: 1, expect: ["read-linearizable"] },
+  { fault: "learnerPromotable", params: learners, budget: 1000, seed: 1, expect: ["learner-never-campaigns"] },
 ];
 
 describe("the simulator finds each raft fault switch's bug", () => {

@@ -1,6 +1,8 @@
 // The simulator hunting for bugs in tsraft: random fault schedules (fast-check shrinks a
 // failing one; the failure prints a one-line `pnpm soak --replay ...` command) on 3- and
 // 5-node clusters, every invariant checked after every event, liveness checked after healing.
+// The schedules include linearizable reads (checked against the committed log), learners
+// trying to campaign, and crashes between a persist and the sends of its Ready.
 //
 // Budget: 1000 schedules per cluster size (2000 in all) of up to 300 steps, from pinned
 // fast-check seeds (harness/seeds.ts), so `pnpm test` gives the same verdict on every run.
@@ -9,7 +11,7 @@
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { MemoryStorage } from "@tsraft/storage-memory";
-import { decodeSchedule, runSchedule, scheduleArbitrary, type SimOptions } from "@tsraft/raft/testing";
+import { COVERAGE_OP_WEIGHTS, decodeSchedule, runSchedule, scheduleArbitrary, type SimOptions } from "@tsraft/raft/testing";
 import { reportingSeed, seededRuns } from "./harness/seeds.js";
 
 const RUNS = Number(process.env.SIM_RUNS ?? 1000);
@@ -49,7 +51,7 @@ describe("simulated clusters keep every invariant", () => {
         const rerun = `SIM_SEED=${r.seed} SIM_RUNS=${r.runs} pnpm test packages/raft-test/test/simulator-schedules.test.ts --test-name-pattern="^${voters} voters"`;
         reportingSeed(r, rerun, () => {
           fc.assert(
-            fc.property(scheduleArbitrary(fc, { voters: [voters], maxSteps: 300 }), (s) => {
+            fc.property(scheduleArbitrary(fc, { voters: [voters], maxSteps: 300, weights: COVERAGE_OP_WEIGHTS }), (s) => {
               runSchedule(s, options);
             }),
             { numRuns: r.runs, seed: r.seed },

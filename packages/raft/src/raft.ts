@@ -591,7 +591,7 @@ export class Raft {
   /** Whether this node may become leader: a voter, with no snapshot being applied. */
   promotable(): boolean {
     const pr = this.trk.progress.get(this.id);
-    return pr !== undefined && !pr.isLearner && !this.raftLog.hasNextOrInProgressSnapshot();
+    return pr !== undefined && (!pr.isLearner || this.faults.learnerPromotable) && !this.raftLog.hasNextOrInProgressSnapshot();
   }
 
   /** Restores the HardState (checked by {@link checkStorageState}). */

@@ -175,7 +175,7 @@ function handleReadIndex(r: Raft, m: Message): void {
   }
   // A new leader does not know the commit index until it commits an entry of its term
   // (thesis §6.4): hold the request until then.
-  if (!r.committedEntryInCurrentTerm()) {
+  if (!r.committedEntryInCurrentTerm() && !r.faults.readIndexBeforeTermCommit) {
     r.pendingReadIndexMessages.push(m);
     return;
   }

@@ -11,8 +11,6 @@
  * entry is on disk.
  * @module
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CompactedError, SnapOutOfDateError, UnavailableError, errorCode } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
@@ -20,6 +18,9 @@ import { entrySize, isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { LRUCache } from "lru-cache";
 import { WalStateError } from "./errors.js";
+import { walFaults } from "./internal/faults.js";
+import { nodeIO } from "./io.js";
+import type { WalIO } from "./io.js";
 import { LogReader, ScanStop } from "./reader.js";
 import type { ReadOptions } from "./reader.js";
 import { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
@@ -124,6 +125,21 @@ class Loader {
     this.cache = new LRUCache<number, Entry[]>({ maxSize: maxCachedBytes, sizeCalculation: blockSize });
   }
 
+  /**
+   * Drops the entries after `lastIndex`, the WAL's last index: an entry at or below the
+   * snapshot index (not streamed) may have overwritten entries after it (found by the simulated
+   * disk: entries a later overwrite had cut came back at open).
+   */
+  truncateAfter(lastIndex: number): void {
+    const i = Math.max(lastIndex, this.offset) + 1;
+    if (i > this.offset + this.terms.length - 1) return;
+    const b = Math.floor(i / BLOCK);
+    this.hints.truncate(i);
+    this.terms.length = i - this.offset;
+    for (const k of [...this.cache.keys()]) if (k >= b) this.cache.delete(k);
+    if (this.openB >= b) this.open = undefined;
+  }
+
   add(e: Entry, segment: string, offset: number, crc: number): void {
     const i = e.index;
     const last = this.offset + this.terms.length - 1;
@@ -188,6 +204,7 @@ export class DiskStorage implements Storage {
   readonly dir: string;
   private readonly wal: WAL;
   private readonly snapshotter: Snapshotter;
+  private readonly io: WalIO;
   private readonly maxRecordBytes: number;
   private hardState: HardState;
   private snap: Snapshot;
@@ -210,6 +227,7 @@ export class DiskStorage implements Storage {
     this.meta = meta;
     this.wal = wal;
     this.snapshotter = snapshotter;
+    this.io = opts.io ?? nodeIO;
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.readChunkBytes = Math.min(opts.readChunkBytes ?? BLOCK_READ_CHUNK_BYTES, BLOCK_READ_CHUNK_BYTES);
     this.snap = snap;
@@ -227,10 +245,11 @@ export class DiskStorage implements Storage {
   static async open(dir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
     const walDir = join(dir, "wal");
     const snapDir = join(dir, "snap");
-    await mkdir(snapDir, { recursive: true });
-    const snapshotter = new Snapshotter(snapDir);
+    const io = options.io ?? nodeIO;
+    await io.mkdir(snapDir, { recursive: true });
+    const snapshotter = new Snapshotter(snapDir, io);
     const walOpts: WalOptions = { ...options, copyEntryData: true };
-    if (!(await WAL.exists(walDir))) {
+    if (!(await WAL.exists(walDir, walOpts))) {
       const wal = await WAL.create(walDir, options.metadata, walOpts);
       return new DiskStorage(dir, wal, snapshotter, options, emptySnap(), ZERO_HS, options.metadata?.slice());
     }
@@ -248,6 +267,7 @@ export class DiskStorage implements Storage {
       const loader = new Loader(at.index, at.term, options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES);
       try {
         const res = await wal.readAll({ onEntry: (e, seg, off, crc) => loader.add(e, seg, off, crc) });
+        loader.truncateAfter(res.lastIndex);
         return { wal, loader, hs: res.hardState, meta: res.metadata };
       } catch (e) {
         await wal.close();
@@ -333,9 +353,11 @@ export class DiskStorage implements Storage {
    */
   async save(hardState: HardState, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
     if (snapshot !== undefined && snapshot.metadata.index > 0) await this.applySnapshot(snapshot);
+    const early = walFaults.serveBeforeDurable && entries.length > 0;
+    if (early) this.remember(entries, undefined);
     const pos = await this.wal.save(hardState, entries);
     if (!isEmptyHardState(hardState)) this.hardState = hardState;
-    if (entries.length > 0) this.remember(entries, pos);
+    if (entries.length > 0 && !early) this.remember(entries, pos);
   }
 
   /** Appends entries (overwriting a conflicting suffix); durable when the promise resolves. */
@@ -506,7 +528,7 @@ export class DiskStorage implements Storage {
     const tail = segs[segs.length - 1]!;
     const read = (seg: SegmentName, from: WalPosition | undefined, enough: () => boolean): void => {
       const limit = seg === tail ? this.wal.stableTailBytes() : undefined;
-      const r = readSegmentSync(join(this.dir, "wal", seg.name), seg, limit, from, opts, this.scratch ?? new Uint8Array(this.readChunkBytes), enough);
+      const r = readSegmentSync(this.io, join(this.dir, "wal", seg.name), seg, limit, from, opts, this.scratch ?? new Uint8Array(this.readChunkBytes), enough);
       this.scratch = r.buf;
       this.counters.blockReadBytes += r.bytesRead;
     };
@@ -545,6 +567,7 @@ export class DiskStorage implements Storage {
  * @throws the errors of the reader for damage found on the way.
  */
 function readSegmentSync(
+  io: WalIO,
   path: string,
   seg: SegmentName,
   limit: number | undefined,
@@ -553,10 +576,10 @@ function readSegmentSync(
   buf: Uint8Array,
   enough: () => boolean,
 ): { buf: Uint8Array; bytesRead: number } {
-  const fd = openSync(path, "r");
+  const fd = io.openSync(path, "r");
   let bytesRead = 0;
   try {
-    const size = limit ?? fstatSync(fd).size;
+    const size = limit ?? io.fstatSync(fd).size;
     const r = new LogReader(opts);
     if (from === undefined) r.beginSegment(seg.name, seg.index, true);
     else r.resumeSegment(seg.name, seg.index, from.crc);
@@ -567,7 +590,7 @@ function readSegmentSync(
       const want = Math.min(buf.length - have, size - filePos - have, step);
       step = Math.min(2 * step, buf.length);
       if (want > 0) {
-        const n = readSync(fd, buf, have, want, filePos + have);
+        const n = io.readSync(fd, buf, have, want, filePos + have);
         have += n;
         bytesRead += n;
       }
@@ -587,7 +610,7 @@ function readSegmentSync(
       }
       if (r.stop === ScanStop.Slow && from === undefined) {
         // damage since open (or a bug): the whole-file reader names it
-        const whole = new Uint8Array(readFileSync(path)).subarray(0, size);
+        const whole = new Uint8Array(io.readFileSync(path)).subarray(0, size);
         bytesRead += whole.length;
         r.finishSegment(whole, p + filePos);
       }
@@ -596,6 +619,6 @@ function readSegmentSync(
       return { buf, bytesRead }; // the end of the file, or of the records (a zero-filled tail)
     }
   } finally {
-    closeSync(fd);
+    io.closeSync(fd);
   }
 }

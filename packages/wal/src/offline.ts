@@ -5,10 +5,9 @@
  * are the public face of these functions.
  * @module
  */
-import { copyFile, open } from "node:fs/promises";
 import { join } from "node:path";
 import { WalSnapshotNotFoundError, isWalError } from "./errors.js";
-import { lockDir } from "./lock.js";
+import type { WalIO } from "./io.js";
 import type { WalSnapshot } from "./proto.js";
 import { readFiles } from "./read-ahead.js";
 import type { ReadResult } from "./reader.js";
@@ -18,47 +17,49 @@ import { listSegments, selectSegments, syncDir } from "./segment.js";
 export interface ReadLimits {
   maxRecordBytes: number;
   readChunkBytes: number;
+  /** The file system (node:fs unless a test simulates one). */
+  io: WalIO;
 }
 
 /** Checks every record from `snap` on, without locking (see `WAL.verify`). */
 export async function verifyWal(dir: string, snap: WalSnapshot, opts: ReadLimits): Promise<void> {
-  const sel = selectSegments(dir, await listSegments(dir), snap.index);
-  const { res } = await readFiles(dir, sel, opts.readChunkBytes, { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
+  const sel = selectSegments(dir, await listSegments(dir, opts.io), snap.index);
+  const { res } = await readFiles(dir, sel, opts.readChunkBytes, { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true }, opts.io);
   if (!res.matched) throw new WalSnapshotNotFoundError();
 }
 
 /** Every snapshot record of the WAL and the last HardState's commit. */
 export async function snapshotRecords(dir: string, opts: ReadLimits): Promise<{ snapshots: WalSnapshot[]; commit: number }> {
-  const all = await listSegments(dir);
+  const all = await listSegments(dir, opts.io);
   const sel = selectSegments(dir, all, all[0]?.index ?? 0);
-  const { res } = await readFiles(dir, sel, opts.readChunkBytes, { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true });
+  const { res } = await readFiles(dir, sel, opts.readChunkBytes, { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true }, opts.io);
   return { snapshots: res.snapshots, commit: res.hardState.commit };
 }
 
 /** Repairs a torn tail of the last segment (see `WAL.repair`). */
 export async function repairWal(dir: string, opts: ReadLimits): Promise<boolean> {
-  const names = await listSegments(dir);
+  const names = await listSegments(dir, opts.io);
   const last = selectSegments(dir, names, Number.MAX_SAFE_INTEGER)[0]!;
-  const lock = await lockDir(dir);
+  const lock = await opts.io.lockDir(dir);
   try {
     const path = join(dir, last.name);
     let res: ReadResult;
     try {
-      res = (await readFiles(dir, [last], opts.readChunkBytes, { start: { index: last.index, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true })).res;
+      res = (await readFiles(dir, [last], opts.readChunkBytes, { start: { index: last.index, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true }, opts.io)).res;
     } catch (e) {
       if (isWalError(e)) return false;
       throw e;
     }
     if (res.torn === undefined) return true;
-    await copyFile(path, `${path}.broken`);
-    const h = await open(path, "r+");
+    await opts.io.copyFile(path, `${path}.broken`);
+    const h = await opts.io.open(path, "r+");
     try {
       await h.truncate(res.torn.offset);
       await h.sync();
     } finally {
       await h.close();
     }
-    await syncDir(dir);
+    await syncDir(dir, opts.io);
     return true;
   } finally {
     await lock.release();

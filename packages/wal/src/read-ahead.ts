@@ -4,10 +4,9 @@
  * be zero. The one part of the WAL reader that does I/O (through the `SegmentSource`s given).
  * @module
  */
-import { open } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { firstNonZero } from "./damage.js";
+import type { WalFileHandle, WalIO } from "./io.js";
 import { LogReader, ScanStop } from "./reader.js";
 import type { ReadOptions, ReadResult } from "./reader.js";
 import type { SegmentName } from "./segment.js";
@@ -179,20 +178,20 @@ async function zeroToEnd(src: SegmentSource, buf: Uint8Array, from: number, to: 
 }
 
 /**
- * Reads the segments `sel` of `dir` in chunks of `chunkBytes` ({@link readSegmentsChunked}), through `tail` for
- * the last one when given (write mode: the handle the WAL keeps).
+ * Reads the segments `sel` of `dir` through `io` in chunks of `chunkBytes` ({@link readSegmentsChunked}),
+ * through `tail` for the last one when given (write mode: the handle the WAL keeps).
  * @returns the read result and the size of the last segment file.
  */
-export async function readFiles(dir: string, sel: readonly SegmentName[], chunkBytes: number, ro: ReadOptions, tail?: FileHandle): Promise<{ res: ReadResult; lastSize: number }> {
-  const handles: FileHandle[] = [];
+export async function readFiles(dir: string, sel: readonly SegmentName[], chunkBytes: number, ro: ReadOptions, io: WalIO, tail?: WalFileHandle): Promise<{ res: ReadResult; lastSize: number }> {
+  const handles: WalFileHandle[] = [];
   try {
     const sources: SegmentSource[] = [];
     for (let i = 0; i < sel.length; i++) {
       const s = sel[i]!;
-      let h: FileHandle;
+      let h: WalFileHandle;
       if (tail !== undefined && i === sel.length - 1) h = tail;
       else {
-        h = await open(join(dir, s.name), "r");
+        h = await io.open(join(dir, s.name), "r");
         handles.push(h);
       }
       const size = (await h.stat()).size;

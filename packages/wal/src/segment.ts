@@ -3,10 +3,8 @@
  * plus the small fs helpers the WAL and the Snapshotter share.
  * @module
  */
-import { fdatasync, write } from "node:fs";
-import { open, readdir } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
 import { WalFileNotFoundError } from "./errors.js";
+import type { WalFileHandle, WalIO } from "./io.js";
 
 const NAME_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
 
@@ -38,8 +36,8 @@ export function parseWalName(name: string): SegmentName | undefined {
 }
 
 /** The segment files of `dir`, sorted by name (etcd's `readWALNames`); other files are ignored. */
-export async function listSegments(dir: string): Promise<SegmentName[]> {
-  const names = (await readdir(dir)).sort();
+export async function listSegments(dir: string, io: WalIO): Promise<SegmentName[]> {
+  const names = (await io.readdir(dir)).sort();
   const out: SegmentName[] = [];
   for (const n of names) {
     const s = parseWalName(n);
@@ -63,16 +61,13 @@ export function selectSegments(dir: string, names: readonly SegmentName[], index
     if (sel[k]!.seq !== sel[k - 1]!.seq + 1) {
       throw new WalFileNotFoundError(`${dir}/${sel[k]!.name}`, `sequence gap: ${sel[k - 1]!.name} is followed by ${sel[k]!.name}`);
     }
-    if (sel[k]!.index < sel[k - 1]!.index) {
-      throw new WalFileNotFoundError(`${dir}/${sel[k]!.name}`, `segments out of order: ${sel[k - 1]!.name} then ${sel[k]!.name}`);
-    }
   }
   return sel;
 }
 
 /** fsync a directory (so a rename or a new file in it is durable). */
-export async function syncDir(dir: string): Promise<void> {
-  const h = await open(dir, "r");
+export async function syncDir(dir: string, io: WalIO): Promise<void> {
+  const h = await io.open(dir, "r");
   try {
     await h.sync();
   } finally {
@@ -81,7 +76,7 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /** Writes all of `buf[0, len)` at `position` (looping over short writes). */
-export async function writeAll(h: FileHandle, buf: Uint8Array, len: number, position: number): Promise<void> {
+export async function writeAll(h: WalFileHandle, buf: Uint8Array, len: number, position: number): Promise<void> {
   let done = 0;
   while (done < len) {
     const { bytesWritten } = await h.write(buf, done, len - done, position + done);
@@ -94,11 +89,11 @@ export async function writeAll(h: FileHandle, buf: Uint8Array, len: number, posi
  * the hot path of every save (measured: about 8 us of CPU per call against 13 us for
  * `FileHandle.write`, whose promise machinery costs the difference).
  */
-export function writeAllFd(fd: number, buf: Uint8Array, len: number, position: number): Promise<void> {
+export function writeAllFd(fd: number, buf: Uint8Array, len: number, position: number, io: WalIO): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let done = 0;
     const step = (): void => {
-      write(fd, buf, done, len - done, position + done, (err, n) => {
+      io.write(fd, buf, done, len - done, position + done, (err, n) => {
         if (err !== null) return reject(err);
         done += n;
         if (done < len) step();
@@ -111,6 +106,6 @@ export function writeAllFd(fd: number, buf: Uint8Array, len: number, position: n
 }
 
 /** fdatasync with the callback API (see {@link writeAllFd}). */
-export function datasyncFd(fd: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err !== null ? reject(err) : resolve())));
+export function datasyncFd(fd: number, io: WalIO): Promise<void> {
+  return new Promise<void>((resolve, reject) => io.fdatasync(fd, (err) => (err !== null ? reject(err) : resolve())));
 }

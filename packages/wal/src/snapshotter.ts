@@ -12,9 +12,10 @@
 import { errorCode } from "@tsraft/raft";
 import { decodeSnapshot } from "@tsraft/raftpb";
 import type { Snapshot } from "@tsraft/raftpb";
-import { open, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { NoSnapshotError, SnapCorruptError, SnapCrcMismatchError } from "./errors.js";
+import { nodeIO } from "./io.js";
+import type { WalIO } from "./io.js";
 import { ProtoError, decodeSnapFile } from "./proto.js";
 import type { WalSnapshot } from "./proto.js";
 import { hex16, syncDir, writeAll } from "./segment.js";
@@ -29,8 +30,8 @@ export function snapName(term: number, index: number): string {
  * Reads and checks one snapshot file (etcd's `snap.Read`).
  * @throws {@link SnapCorruptError} (empty, crc 0, undecodable), {@link SnapCrcMismatchError}.
  */
-export async function readSnapFile(path: string): Promise<Snapshot> {
-  const b = await readWhole(path);
+export async function readSnapFile(path: string, io: WalIO = nodeIO): Promise<Snapshot> {
+  const b = await readWhole(path, io);
   if (b.length === 0) throw new SnapCorruptError(path, "empty snapshot");
   let outer;
   try {
@@ -50,8 +51,8 @@ export async function readSnapFile(path: string): Promise<Snapshot> {
 }
 
 /** The whole file in one buffer, read in pieces of {@link SNAP_WRITE_CHUNK_BYTES} (each its own thread-pool job). */
-async function readWhole(path: string): Promise<Uint8Array> {
-  const h = await open(path, "r");
+async function readWhole(path: string, io: WalIO): Promise<Uint8Array> {
+  const h = await io.open(path, "r");
   try {
     const size = (await h.stat()).size;
     const buf = new Uint8Array(size);
@@ -70,8 +71,11 @@ async function readWhole(path: string): Promise<Uint8Array> {
 /** Saves and loads the snapshot files of one directory (etcd's `snap.Snapshotter`). */
 export class Snapshotter {
   readonly dir: string;
-  constructor(dir: string) {
+  /** The file system (default {@link nodeIO}: node:fs). */
+  readonly io: WalIO;
+  constructor(dir: string, io: WalIO = nodeIO) {
     this.dir = dir;
+    this.io = io;
   }
 
   /**
@@ -87,7 +91,7 @@ export class Snapshotter {
     const file = await snapFilePieces(snapshot);
     const name = snapName(md.term, md.index);
     const tmp = join(this.dir, `${name}.tmp`);
-    const h = await open(tmp, "w", 0o600);
+    const h = await this.io.open(tmp, "w", 0o600);
     try {
       let pos = 0;
       for (const piece of file.pieces) {
@@ -98,13 +102,13 @@ export class Snapshotter {
     } finally {
       await h.close();
     }
-    await rename(tmp, join(this.dir, name));
-    await syncDir(this.dir);
+    await this.io.rename(tmp, join(this.dir, name));
+    await syncDir(this.dir, this.io);
   }
 
   /** The `.snap` names, newest first. */
   async names(): Promise<string[]> {
-    return (await readdir(this.dir)).filter((n) => n.endsWith(".snap")).sort().reverse();
+    return (await this.io.readdir(this.dir)).filter((n) => n.endsWith(".snap")).sort().reverse();
   }
 
   /**
@@ -129,11 +133,11 @@ export class Snapshotter {
       const path = join(this.dir, name);
       let snap: Snapshot;
       try {
-        snap = await readSnapFile(path);
+        snap = await readSnapFile(path, this.io);
       } catch (e) {
         const code = errorCode(e);
         if (code !== "TSRAFT_SNAP_CORRUPT" && code !== "TSRAFT_SNAP_CRC_MISMATCH") throw e;
-        await rename(path, `${path}.broken`);
+        await this.io.rename(path, `${path}.broken`);
         continue;
       }
       if (match(snap)) return snap;
@@ -148,9 +152,9 @@ export class Snapshotter {
   async purge(keep: number): Promise<string[]> {
     const names = await this.names();
     const doomed = names.slice(Math.max(0, keep));
-    for (const n of (await readdir(this.dir)).filter((x) => x.endsWith(".snap.tmp"))) doomed.push(n);
-    for (const n of doomed) await unlink(join(this.dir, n));
-    if (doomed.length > 0) await syncDir(this.dir);
+    for (const n of (await this.io.readdir(this.dir)).filter((x) => x.endsWith(".snap.tmp"))) doomed.push(n);
+    for (const n of doomed) await this.io.unlink(join(this.dir, n));
+    if (doomed.length > 0) await syncDir(this.dir, this.io);
     return doomed;
   }
 }

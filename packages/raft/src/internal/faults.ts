@@ -22,6 +22,10 @@ export interface FaultSwitches {
   readonly heartbeatLowersCommit: boolean;
   /** Forget the persisted vote on restart. */
   readonly forgetVote: boolean;
+  /** Answer ReadIndex before the leader has committed an entry of its term (§6.4). */
+  readonly readIndexBeforeTermCommit: boolean;
+  /** Let a learner campaign (promotable() ignores the learner flag). */
+  readonly learnerPromotable: boolean;
 }
 
 /** Every switch off: what every node has unless a test attaches switches to its options. */
@@ -30,6 +34,8 @@ export const NO_FAULTS: FaultSwitches = Object.freeze({
   commitPreviousTermByCount: false,
   heartbeatLowersCommit: false,
   forgetVote: false,
+  readIndexBeforeTermCommit: false,
+  learnerPromotable: false,
 });
 
 const attached = new WeakMap<object, FaultSwitches>();

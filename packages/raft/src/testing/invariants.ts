@@ -38,6 +38,8 @@ export const INVARIANTS = {
   liveness: "after faults heal, a new proposal is applied by every live member within the bound",
   "state-machine-agreement": "state machines that applied the same index have the same snapshot",
   "conf-change": "every committed conf change can be applied",
+  "read-linearizable": "a ReadIndex answer is a committed index covering every entry committed before the read was asked",
+  "learner-never-campaigns": "a node that knows it is a learner never becomes a candidate or leader",
   panic: "raft never throws an unexpected error",
 } as const;
 

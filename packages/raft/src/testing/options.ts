@@ -62,6 +62,9 @@ export interface SimStats {
   proposals: number;
   confChanges: number;
   snapshots: number;
+  /** ReadIndex requests made (`read` operations), and ReadStates handed out (each checked). */
+  reads: number;
+  readsAnswered: number;
 }
 
 /** What a run produced. */

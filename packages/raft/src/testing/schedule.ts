@@ -61,7 +61,21 @@ export type Op =
   /** Node `n` campaigns now. */
   | { t: "campaign"; n: number }
   /** Node `n` receives `count` client proposals. */
-  | { t: "propose"; n: number; count: number };
+  | { t: "propose"; n: number; count: number }
+  /** Node `n` is asked for a linearizable read (ReadIndex); the answer is checked against the committed log. */
+  | { t: "read"; n: number }
+  /**
+   * A learner (the `n`-th of the current configuration's, if any) tries to become leader: it
+   * campaigns, and is sent a MsgTimeoutNow by the leader (as a transfer target demoted meanwhile
+   * would be). It must stay a learner.
+   */
+  | { t: "campaign-learner"; n: number }
+  /**
+   * Node `n` crashes at its next persist, after the write and before the Ready's messages are
+   * sent (or, with asyncStorageWrites, before the write's responses are delivered); it restarts
+   * after `down` steps (0: at the next `restart` or at the end).
+   */
+  | { t: "crash-after-persist"; n: number; down: number };
 
 /** The kind of an operation. */
 export type OpKind = Op["t"];
@@ -122,6 +136,9 @@ const OP_CODES: Record<OpKind, string> = {
   transfer: "L",
   campaign: "E",
   propose: "X",
+  read: "Q",
+  "campaign-learner": "G",
+  "crash-after-persist": "Y",
 };
 const OP_KINDS = Object.keys(OP_CODES) as OpKind[];
 OP_KINDS.forEach((k, i) => (OP_NAMES[i] = k));
@@ -140,6 +157,8 @@ function opArgs(op: Op): number[] {
     case "restart":
     case "transfer":
     case "campaign":
+    case "read":
+    case "campaign-learner":
       return [op.n];
     case "oneway":
       return [op.from, op.to];
@@ -147,6 +166,7 @@ function opArgs(op: Op): number[] {
     case "isolate-leader":
       return [];
     case "crash":
+    case "crash-after-persist":
       return [op.n, op.down];
     case "crash-leader":
       return [op.down];
@@ -175,6 +195,8 @@ function opOf(kind: OpKind, a: number[]): Op {
     case "restart":
     case "transfer":
     case "campaign":
+    case "read":
+    case "campaign-learner":
       return { t: kind, n };
     case "oneway":
       return { t: kind, from: n, to: a[1] ?? 0 };
@@ -182,6 +204,7 @@ function opOf(kind: OpKind, a: number[]): Op {
     case "isolate-leader":
       return { t: kind };
     case "crash":
+    case "crash-after-persist":
       return { t: kind, n, down: a[1] ?? 0 };
     case "crash-leader":
       return { t: kind, down: n };
@@ -328,7 +351,11 @@ export interface ScheduleParams {
   maxDown?: number;
 }
 
-/** How often each operation kind is drawn by default. */
+/**
+ * How often each operation kind is drawn by default. The kinds added after the fault-switch
+ * budgets were measured (`read`, `campaign-learner`, `crash-after-persist`) are 0 here, so that
+ * pinned seeds keep generating the same schedules; {@link COVERAGE_OP_WEIGHTS} turns them on.
+ */
 export const DEFAULT_OP_WEIGHTS: Readonly<Record<OpKind, number>> = {
   partition: 3,
   isolate: 3,
@@ -346,6 +373,16 @@ export const DEFAULT_OP_WEIGHTS: Readonly<Record<OpKind, number>> = {
   transfer: 2,
   campaign: 2,
   propose: 3,
+  read: 0,
+  "campaign-learner": 0,
+  "crash-after-persist": 0,
+};
+
+/** Weights that also draw reads, learners campaigning and crashes between a persist and its sends. */
+export const COVERAGE_OP_WEIGHTS: Readonly<Partial<Record<OpKind, number>>> = {
+  read: 4,
+  "campaign-learner": 2,
+  "crash-after-persist": 3,
 };
 
 /**
@@ -385,6 +422,9 @@ export function scheduleArbitrary(fc: FastCheckApi, params: ScheduleParams = {})
     transfer: fc.record({ t: fc.constant("transfer" as const), n: node }),
     campaign: fc.record({ t: fc.constant("campaign" as const), n: node }),
     propose: fc.record({ t: fc.constant("propose" as const), n: node, count: fc.integer({ min: 1, max: 8 }) }),
+    read: fc.record({ t: fc.constant("read" as const), n: node }),
+    "campaign-learner": fc.record({ t: fc.constant("campaign-learner" as const), n: node }),
+    "crash-after-persist": fc.record({ t: fc.constant("crash-after-persist" as const), n: node, down: fc.nat(maxDown) }),
   };
   const weighted = OP_KINDS.filter((k) => w[k] > 0).map((k) => ({ arbitrary: kinds[k], weight: w[k] }));
   const op = fc.oneof(...weighted);

