@@ -132,9 +132,10 @@ export class Unstable {
     const fromIndex = ents[0]!.index;
     const end = this.offset + this.entries.length;
     if (fromIndex === end) {
-      // The common case: a plain append.
-      if (this.entries === NO_ENTRIES) this.entries = [];
-      for (let i = 0; i < ents.length; i++) this.entries.push(ents[i]!);
+      // The common case: a plain append (a copy of exactly `ents` when empty: an empty array
+      // grown by push allocates room for 17 entries).
+      if (this.entries === NO_ENTRIES) this.entries = ents.slice();
+      else for (let i = 0; i < ents.length; i++) this.entries.push(ents[i]!);
     } else if (fromIndex <= this.offset) {
       // Everything unstable is replaced.
       this.logger.info(`replace the unstable entries from index ${fromIndex}`);
