@@ -1,18 +1,20 @@
 /**
- * EntryStore: a log of consecutive entries held compactly, as runs of {@link EntryColumns}
- * (terms and types in typed arrays, payloads copied into slabs), plus the caller's own Entry
- * objects for the most recent entries.
+ * EntryStore: a log of consecutive entries held compactly: the most recent entries as the
+ * caller's own Entry objects (the tail), everything older in runs of {@link EntryColumns} (terms
+ * and types in typed arrays, payloads copied into slabs).
  *
- * Why the recent tail: raft reads back what was just appended (committed entries to apply,
- * entries for a follower that is barely behind), and handing out the objects it gave us costs
- * nothing, where an entry rebuilt from the columns costs an object and a view. The tail is
- * bounded ({@link TAIL_ENTRIES} entries and {@link TAIL_BYTES} payload bytes, up to twice that
- * between trims), so it does not change what the store costs per entry for a long log.
+ * Why the tail: raft reads back what was just appended (committed entries to apply, entries
+ * for a follower that is barely behind), and handing out the objects it gave us costs nothing,
+ * where an entry rebuilt from the columns costs an object and a view. Appending only pushes
+ * onto the tail; once it holds twice its bound ({@link TAIL_ENTRIES} entries and
+ * {@link TAIL_BYTES} payload bytes), its older half is spilled into the runs in one pass. So
+ * entries compacted while still in the tail are never copied, and the tail's bound keeps what
+ * the store costs per entry of a long log at the columns' 13 bytes plus the payload.
  *
- * Costs: `append` amortised O(batch) plus a copy of the payloads; `term` O(1) at the tail run,
- * O(log runs) elsewhere; `slice` O(returned) (an object and a view per entry outside the tail);
- * `compactTo` O(runs dropped) (whole runs are released; a run partly below the new first index
- * keeps its slab until all of it is compacted).
+ * Costs: `append` amortised O(batch) plus one copy of each payload when it is spilled; `term`
+ * O(1) in the tail and the last run, O(log runs) elsewhere; `slice` O(returned) (an object and
+ * a view per entry outside the tail); `compactTo` O(runs dropped) (whole runs are released; a
+ * run partly below the new first index keeps its slab until all of it is compacted).
  * @module
  */
 import { entrySize } from "@tsraft/raftpb";
@@ -31,10 +33,11 @@ export const TAIL_BYTES = 512 * 1024;
 /**
  * Consecutive entries `[firstIndex(), lastIndex()]` (see the module comment).
  *
- * Invariant: the runs are consecutive (`runs[k + 1].first === runs[k].end`), the first starts at
- * or before `#first` and the last ends at `#last + 1`; only the last run takes new entries.
- * Invariant: `#tailFirst + #tail.length === #last + 1` and `#tailFirst >= #first`; `#tail[k]`
- * is the caller's object for index `#tailFirst + k`, equal to what the runs hold.
+ * Invariant: `#tail[k]` is the caller's object for index `#tailFirst + k`;
+ * `#tailFirst + #tail.length === #last + 1` and `#tailFirst >= #first`.
+ * Invariant: the runs hold the indexes below `#tailFirst`: they are consecutive
+ * (`runs[k + 1].first === runs[k].end`), the first starts at or before `#first` and the last
+ * ends at `#tailFirst`; only the last run takes new (spilled) entries.
  */
 export class EntryStore {
   #runs: EntryColumns[] = [];
@@ -63,6 +66,7 @@ export class EntryStore {
 
   /** The term of entry `i`, for `firstIndex() <= i <= lastIndex()` (not checked). */
   term(i: number): number {
+    if (i >= this.#tailFirst) return this.#tail[i - this.#tailFirst]!.term;
     const r = this.#run(i);
     return r.term(i - r.first);
   }
@@ -78,12 +82,7 @@ export class EntryStore {
     if (from >= n) return;
     const at = ents[from]!.index;
     if (at <= this.#last) this.#truncate(at);
-    let run = this.#runs[this.#runs.length - 1];
-    for (let k = from; k < n; k++) {
-      if (run === undefined || run.length >= RUN_ENTRIES || run.payloadBytes >= RUN_BYTES) run = this.#newRun(run);
-      run.push(ents[k]!);
-      this.#last++;
-    }
+    this.#last += n - from;
     this.#pushTail(ents, from);
   }
 
@@ -142,6 +141,7 @@ export class EntryStore {
     while (k < runs.length && runs[k]!.end <= first) k++;
     if (k > 0) runs.splice(0, k);
     if (first > this.#tailFirst) {
+      // (every run is gone: they all ended at #tailFirst)
       const drop = first - this.#tailFirst;
       for (let j = 0; j < drop; j++) this.#tailBytes -= this.#tail[j]!.data?.length ?? 0;
       this.#tail = this.#tail.slice(drop);
@@ -156,27 +156,27 @@ export class EntryStore {
     return n;
   }
 
-  #newRun(prev: EntryColumns | undefined): EntryColumns {
+  #newRun(prev: EntryColumns | undefined, first: number): EntryColumns {
     // Size the next run like the last one (exact for a steady workload), and give the last one's
     // spare room back.
     let run: EntryColumns;
-    if (prev === undefined) run = new EntryColumns(this.#last + 1);
+    if (prev === undefined) run = new EntryColumns(first);
     else {
       prev.trim();
-      run = new EntryColumns(this.#last + 1, prev.length, prev.payloadBytes);
+      run = new EntryColumns(first, prev.length, prev.payloadBytes);
     }
     this.#runs.push(run);
     return run;
   }
 
   #truncate(at: number): void {
-    const runs = this.#runs;
-    let k = runs.length;
-    while (k > 0 && runs[k - 1]!.first >= at) k--;
-    runs.length = k;
-    if (k > 0) runs[k - 1]!.truncate(at - runs[k - 1]!.first);
     this.#last = at - 1;
     if (at <= this.#tailFirst) {
+      const runs = this.#runs;
+      let k = runs.length;
+      while (k > 0 && runs[k - 1]!.first >= at) k--;
+      runs.length = k;
+      if (k > 0) runs[k - 1]!.truncate(at - runs[k - 1]!.first);
       this.#tail = [];
       this.#tailFirst = at;
       this.#tailBytes = 0;
@@ -197,7 +197,7 @@ export class EntryStore {
     }
     this.#tailBytes = bytes;
     if (tail.length <= 2 * TAIL_ENTRIES && bytes <= 2 * TAIL_BYTES) return;
-    // Keep the newest entries within both bounds; the older ones live in the runs only.
+    // Keep the newest entries within both bounds; spill the older ones into the runs.
     let keep = 0;
     let kept = 0;
     for (let j = tail.length - 1; j >= 0 && keep < TAIL_ENTRIES; j--) {
@@ -206,8 +206,16 @@ export class EntryStore {
       kept += len;
       keep++;
     }
-    this.#tail = tail.slice(tail.length - keep);
-    this.#tailFirst = this.#last + 1 - keep;
+    const spill = tail.length - keep;
+    let run = this.#runs[this.#runs.length - 1];
+    for (let k = 0; k < spill; k++) {
+      if (run === undefined || run.length >= RUN_ENTRIES || run.payloadBytes >= RUN_BYTES) {
+        run = this.#newRun(run, this.#tailFirst + k);
+      }
+      run.push(tail[k]!);
+    }
+    this.#tail = tail.slice(spill);
+    this.#tailFirst += spill;
     this.#tailBytes = kept;
   }
 

@@ -3,13 +3,13 @@
  *
  * The log is an {@link EntryStore}: entries in columns (terms and types in typed arrays, the
  * payloads copied into slabs, indexes implicit), about 13 bytes per entry plus the payload,
- * with the caller's own Entry objects kept for the most recent entries only. The "dummy" entry
+ * except the most recent entries, kept as the caller's own Entry objects. The "dummy" entry
  * at the snapshot (or compaction) index is two numbers, `#base` and `#baseTerm`.
  *
  * Costs: `term`, `firstIndex`, `lastIndex` O(1) (`term` O(log runs) far from the end);
- * `append` amortised O(batch) plus copying the payloads; `entries` O(returned), with an object
- * and a view made per entry outside the recent tail; `compact` O(runs released);
- * `applySnapshot` O(1); `createSnapshot` O(1).
+ * `append` amortised O(batch) plus copying each payload once (when it leaves the recent
+ * tail); `entries` O(returned), with an object and a view made per entry outside the recent
+ * tail; `compact` O(runs released); `applySnapshot` O(1); `createSnapshot` O(1).
  * @module
  */
 import { emptyConfState } from "@tsraft/raftpb";
@@ -33,8 +33,8 @@ const MAX_TYPE = 0x7f;
  * Semantics are etcd's: a dummy entry at the snapshot index keeps `term(firstIndex() - 1)`
  * readable; a fresh storage has `firstIndex() === 1`, `lastIndex() === 0`, `term(0) === 0`.
  *
- * Ownership: `append` copies the payloads into the storage's slabs and keeps the Entry objects
- * of the most recent entries (about 512) by reference; the snapshot, the ConfState and the
+ * Ownership: `append` keeps the Entry objects of the most recent entries (512 to 1,024) by
+ * reference and copies the payloads of older ones into the storage's slabs; the snapshot, the ConfState and the
  * data given to `applySnapshot`/`createSnapshot` are kept by reference. The caller must not
  * mutate any of them afterwards. Everything returned (entries and their data, snapshots,
  * ConfStates) is shared with the storage and must not be mutated; the array returned by
