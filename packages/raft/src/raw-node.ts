@@ -58,6 +58,9 @@ export interface Ready {
   mustSync: boolean;
 }
 
+/** What the reused proposal array holds between calls. */
+const NO_ENTRY: Entry = Object.freeze({ term: 0, index: 0, type: EntryType.EntryNormal });
+
 /** A peer of the initial configuration, for {@link RawNode.bootstrap}. */
 export interface Peer {
   id: NodeId;
@@ -118,6 +121,13 @@ export class RawNode {
    */
   private readonly appendResp: Message;
   private readonly applyResp: Message;
+  /**
+   * The MsgProp of {@link propose} on a leader, and its one-entry array, reused: the leader
+   * keeps the proposed Entry in its log but neither the message nor the array (the unstable log
+   * copies the array's elements). A follower forwards the message, so it gets a fresh one.
+   */
+  private readonly propMsg: Message;
+  private readonly propEnts: Entry[] = [{ term: 0, index: 0, type: EntryType.EntryNormal }];
 
   /**
    * Creates a node over `config.storage`, restoring its state from it.
@@ -133,6 +143,7 @@ export class RawNode {
     this.prevHardState = this.raft.hardState();
     this.appendResp = newMessage(MessageType.MsgStorageAppendResp, this.raft.id, LOCAL_APPEND_THREAD, 0);
     this.applyResp = newMessage(MessageType.MsgStorageApplyResp, this.raft.id, LOCAL_APPLY_THREAD, 0);
+    this.propMsg = newMessage(MessageType.MsgProp, NONE, this.raft.id, 0);
   }
 
   /**
@@ -190,9 +201,23 @@ export class RawNode {
    * size limit is hit; the node is unchanged then.
    */
   propose(data: Uint8Array): void {
-    const m = newMessage(MessageType.MsgProp, NONE, this.raft.id, 0);
-    m.entries = [{ term: 0, index: 0, type: EntryType.EntryNormal, data }];
-    this.raft.step(m);
+    const e: Entry = { term: 0, index: 0, type: EntryType.EntryNormal, data };
+    const r = this.raft;
+    if (r.state === "leader") {
+      const m = this.propMsg;
+      const ents = this.propEnts;
+      ents[0] = e;
+      m.entries = ents;
+      try {
+        r.step(m);
+      } finally {
+        ents[0] = NO_ENTRY; // holds nothing between calls
+      }
+      return;
+    }
+    const m = newMessage(MessageType.MsgProp, NONE, r.id, 0);
+    m.entries = [e];
+    r.step(m);
   }
 
   /**
