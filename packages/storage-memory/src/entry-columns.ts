@@ -88,7 +88,7 @@ export class EntryColumns {
    */
   push(e: Entry): void {
     const t = e.type as number;
-    if (!(t >= 0 && t <= TYPE_MASK && Number.isInteger(t))) badType(e);
+    if ((t & TYPE_MASK) !== t) badType(e); // anything but an integer in [0, 127]
     const k = this.length;
     if (k === this.terms.length) this.growColumns(2 * k);
     const d = e.data;

@@ -210,7 +210,8 @@ export class MemoryStorage implements Storage {
     const lo = entries[0]!.index;
     for (let k = 0; k < n; k++) {
       const t = entries[k]!.type as number;
-      if (!(t >= 0 && t <= MAX_TYPE && Number.isInteger(t))) {
+      if ((t & MAX_TYPE) !== t) {
+        // (true for anything but an integer in [0, MAX_TYPE]: NaN, fractions, negatives, >= 128)
         throw new Error(`storage-memory: append: entry ${k} has type ${String(t)}, want an integer in [0, ${MAX_TYPE}]`);
       }
       if (entries[k]!.index !== lo + k) {

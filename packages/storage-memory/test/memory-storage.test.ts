@@ -183,6 +183,16 @@ describe("append", () => {
     assert.deepEqual(dump(s), [[3, 3], [4, 4], [5, 5]]);
   });
 
+  test("an entry type that is not an integer in [0, 127] is a plain Error, and changes nothing", () => {
+    for (const type of [128, -1, 1.5, Number.NaN]) {
+      const s = storage345();
+      const bad = { term: 6, index: 6, type: type as EntryType };
+      assert.throws(() => s.append([ent(6, 6), bad].slice(1)), isPlainError(/has type .*want an integer in \[0, 127\]/), String(type));
+      assert.throws(() => s.append([ent(5, 6), { ...bad }]), isPlainError(/entry 1 has type/), String(type));
+      assert.deepEqual(dump(s), [[3, 3], [4, 4], [5, 5]]);
+    }
+  });
+
   test("keeps the caller's Entry objects of the recent entries, not the caller's array", () => {
     const s = new MemoryStorage();
     const batch = [ent(1, 1, data), ent(2, 1)];
