@@ -88,10 +88,20 @@ export function ratioRows(rows: readonly Row[]): Row[] {
     .map((x) => x.r);
 }
 
+/**
+ * A width, in pixels, that a label of 12-pixel sans-serif text fits in: 7 per character, more
+ * than the average advance of the system fonts used (about 6.5 for digits and lower case).
+ */
+export function labelWidth(text: string): number {
+  return Math.ceil(text.length * 7);
+}
+
 /** Horizontal bars of tsraft/etcd ratios on a log2 scale around 1.0. */
 export function ratioChartSvg(rows: readonly Row[], subtitle: string): string {
   const bars = ratioRows(rows);
-  const labelW = 470;
+  // The label column is as wide as the longest label (right-aligned at labelW - 8), so long
+  // workload names are not clipped at the left edge.
+  const labelW = Math.max(200, ...bars.map((b) => labelWidth(ratioLabel(b)) + 18));
   const plotW = 460;
   const rowH = 22;
   const top = 58;

@@ -6,7 +6,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { compare, key, peerBaseline, table, type BaselineLine, type Row } from "../src/cli.js";
 import { growthClass, growthExponent, type Figure } from "../src/harness.js";
-import { curveCharts, lineChartSvg, ratioChartSvg, ratioRows, reportHtml, writeReport, type ReportInput } from "../src/report.js";
+import { curveCharts, labelWidth, lineChartSvg, ratioChartSvg, ratioRows, reportHtml, writeReport, type ReportInput } from "../src/report.js";
 import { trendFigure } from "../src/workloads/trend.js";
 
 describe("growth", () => {
@@ -94,6 +94,21 @@ describe("report", () => {
     assert.match(svg, /sub &lt;title&gt;/);
     assert.match(svg, />1\.50</);
     assert.match(svg, /codec-msgapp-copy op=encode vs etcd&#39;s codec-msgapp|codec-msgapp-copy op=encode vs etcd's codec-msgapp/);
+    // Every label fits left of its anchor (text-anchor="end"): none is clipped at the left edge.
+    for (const m of svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="end">([^<]*)<\/text>/g)) {
+      const label = m[2]!.replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+      assert.ok(Number(m[1]) >= labelWidth(label), `label "${label}" starts left of the edge`);
+    }
+  });
+
+  test("ratio bars: a long workload label widens the label column instead of being clipped", () => {
+    const long = sampleRows().map((r) =>
+      r.fig.name === "codec-msgapp" ? { ...r, fig: { ...r.fig, name: "cluster-3node-etcd-pattern-with-a-very-long-name", params: { ...r.fig.params, B: 64, N: 200000, payload: 128 } } } : r,
+    );
+    const svg = ratioChartSvg(long, "sub");
+    const m = /<text x="([\d.]+)" y="[\d.]+" text-anchor="end">(cluster-3node-etcd-pattern-with-a-very-long-name[^<]*)<\/text>/.exec(svg);
+    assert.ok(m !== null, "the long label is drawn");
+    assert.ok(Number(m[1]) >= labelWidth(m[2]!), `x ${m[1]} < width ${labelWidth(m[2]!)} of "${m[2]}"`);
   });
 
   test("line charts group the curve points and carry the verdicts", () => {

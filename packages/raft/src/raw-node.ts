@@ -4,7 +4,7 @@
  * sends what it holds, and acknowledges with `advance()`.
  * @module
  */
-import { ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, NONE, encodeConfChange, isEmptyHardState } from "@tsraft/raftpb";
+import { ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, NONE, encodeConfChange } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { validateConfig, type Config } from "./config.js";
 import { asV2 } from "./confchange/index.js";
@@ -52,6 +52,9 @@ export interface Ready {
   mustSync: boolean;
 }
 
+/** What the reused proposal array holds between calls. */
+const NO_ENTRY: Entry = Object.freeze({ term: 0, index: 0, type: EntryType.EntryNormal });
+
 /** A peer of the initial configuration, for {@link RawNode.bootstrap}. */
 export interface Peer {
   id: NodeId;
@@ -87,10 +90,6 @@ export interface Status extends BasicStatus {
 /** How sending a snapshot to a peer ended, for {@link RawNode.reportSnapshot}. */
 export type SnapshotStatus = "finish" | "failure";
 
-function hardStateEqual(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-}
-
 /**
  * A raft node, driven by the application. Not thread-safe (nothing in Node is); every method
  * runs to completion synchronously and performs no I/O.
@@ -101,8 +100,28 @@ export class RawNode {
   private prevSoftState: SoftState;
   private prevHardState: HardState;
   private readonly asyncStorageWrites: boolean;
-  /** Messages to step on the next advance() (sync mode): self-acks and storage responses. */
-  private stepsOnAdvance: Message[] = [];
+  /**
+   * Messages to step on the next advance() (sync mode): self-acks and storage responses, in
+   * `steps[0, nSteps)`. A scratch array written by index, never shrunk (setting an array's
+   * length to 0 frees its backing store, and the next push allocates a new one: 150 bytes per
+   * Ready). Invariant: slots at and after `nSteps` are undefined.
+   */
+  private readonly steps: (Message | undefined)[] = [undefined, undefined, undefined, undefined];
+  private nSteps = 0;
+  /**
+   * The storage responses of the sync mode, one object each, refilled for every Ready: at most
+   * one Ready is accepted and not yet advanced, and raft.step keeps no reference to a local
+   * storage response, so the object is free again once advance() has stepped it.
+   */
+  private readonly appendResp: Message;
+  private readonly applyResp: Message;
+  /**
+   * The MsgProp of {@link propose} on a leader, and its one-entry array, reused: the leader
+   * keeps the proposed Entry in its log but neither the message nor the array (the unstable log
+   * copies the array's elements). A follower forwards the message, so it gets a fresh one.
+   */
+  private readonly propMsg: Message;
+  private readonly propEnts: Entry[] = [{ term: 0, index: 0, type: EntryType.EntryNormal }];
 
   /**
    * Creates a node over `config.storage`, restoring its state from it.
@@ -116,6 +135,9 @@ export class RawNode {
     this.asyncStorageWrites = c.asyncStorageWrites;
     this.prevSoftState = this.raft.softState();
     this.prevHardState = this.raft.hardState();
+    this.appendResp = newMessage(MessageType.MsgStorageAppendResp, this.raft.id, LOCAL_APPEND_THREAD, 0);
+    this.applyResp = newMessage(MessageType.MsgStorageApplyResp, this.raft.id, LOCAL_APPLY_THREAD, 0);
+    this.propMsg = newMessage(MessageType.MsgProp, NONE, this.raft.id, 0);
   }
 
   /**
@@ -173,9 +195,23 @@ export class RawNode {
    * size limit is hit; the node is unchanged then.
    */
   propose(data: Uint8Array): void {
-    const m = newMessage(MessageType.MsgProp, NONE, this.raft.id, 0);
-    m.entries = [{ term: 0, index: 0, type: EntryType.EntryNormal, data }];
-    this.raft.step(m);
+    const e: Entry = { term: 0, index: 0, type: EntryType.EntryNormal, data };
+    const r = this.raft;
+    if (r.state === "leader") {
+      const m = this.propMsg;
+      const ents = this.propEnts;
+      ents[0] = e;
+      m.entries = ents;
+      try {
+        r.step(m);
+      } finally {
+        ents[0] = NO_ENTRY; // holds nothing between calls
+      }
+      return;
+    }
+    const m = newMessage(MessageType.MsgProp, NONE, r.id, 0);
+    m.entries = [e];
+    r.step(m);
   }
 
   /**
@@ -255,22 +291,26 @@ export class RawNode {
     const r = this.raft;
     // Proposals deferred since the last Ready go out now, batched (see Config.batchProposals).
     r.flushProposals();
-    const entries = r.raftLog.nextUnstableEnts();
-    const committedEntries = r.raftLog.nextCommittedEnts(!this.asyncStorageWrites) as Entry[];
-    const rd: Ready = {
-      readStates: r.readStates.length > 0 ? r.readStates : [],
-      entries,
-      committedEntries: committedEntries === NO_ENTRIES ? [] : committedEntries,
-      messages: r.msgs,
-      mustSync: false,
-    };
-    if (entries === NO_ENTRIES) rd.entries = [];
+    const unstable = r.raftLog.nextUnstableEnts();
+    const committed = r.raftLog.nextCommittedEnts(!this.asyncStorageWrites) as Entry[];
+    const entries = unstable === NO_ENTRIES ? [] : unstable;
+    const committedEntries = committed === NO_ENTRIES ? [] : committed;
+    const readStates = r.readStates.length > 0 ? r.readStates : [];
+    // The HardState is compared field by field and built only when it changed: no object for
+    // the comparison itself.
+    const ph = this.prevHardState;
+    const term = r.term;
+    const vote = r.vote;
+    const commit = r.raftLog.committed;
+    const mustSync = entries.length > 0 || term !== ph.term || vote !== ph.vote;
+    // The two common shapes are built whole (a field added later costs a property store).
+    const rd: Ready =
+      (term !== ph.term || vote !== ph.vote || commit !== ph.commit) && !(term === 0 && vote === NONE && commit === 0)
+        ? { hardState: { term, vote, commit }, readStates, entries, committedEntries, messages: r.msgs, mustSync }
+        : { readStates, entries, committedEntries, messages: r.msgs, mustSync };
     if (r.lead !== this.prevSoftState.lead || r.state !== this.prevSoftState.raftState) rd.softState = r.softState();
-    const hs = r.hardState();
-    if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
     const snap = r.raftLog.nextUnstableSnapshot();
     if (snap !== undefined) rd.snapshot = snap;
-    rd.mustSync = rd.entries.length > 0 || hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
 
     if (this.asyncStorageWrites) {
       if (needStorageAppendMsg(r, rd)) rd.messages.push(newStorageAppendMsg(r, rd));
@@ -294,17 +334,19 @@ export class RawNode {
     if (rd.hardState !== undefined) this.prevHardState = rd.hardState;
     if (rd.readStates.length > 0) r.readStates = [];
     if (!this.asyncStorageWrites) {
-      if (this.stepsOnAdvance.length !== 0) panic("two accepted Readies with no advance() in between");
+      if (this.nSteps !== 0) panic("two accepted Readies with no advance() in between");
       const after = r.msgsAfterAppend;
       for (let i = 0; i < after.length; i++) {
         const m = after[i]!;
-        if (m.to === r.id) this.stepsOnAdvance.push(m);
+        if (m.to === r.id) this.stepOnAdvance(m);
       }
-      if (needStorageAppendRespMsg(r, rd)) this.stepsOnAdvance.push(newStorageAppendRespMsg(r, rd));
-      if (rd.committedEntries.length > 0) this.stepsOnAdvance.push(newStorageApplyRespMsg(r, rd.committedEntries));
+      if (needStorageAppendRespMsg(r, rd)) this.stepOnAdvance(fillStorageAppendResp(this.appendResp, r, rd));
+      if (rd.committedEntries.length > 0) this.stepOnAdvance(fillStorageApplyResp(this.applyResp, rd.committedEntries));
     }
     r.msgs = [];
-    r.msgsAfterAppend = [];
+    // Never handed out (copied into the Ready or the MsgStorageAppend above); an empty one is
+    // kept as it is (send() replaces an empty queue by a one-element array).
+    if (r.msgsAfterAppend.length !== 0) r.msgsAfterAppend = [];
     r.raftLog.acceptUnstable();
     const ce = rd.committedEntries;
     if (ce.length > 0) r.raftLog.acceptApplying(ce[ce.length - 1]!.index, entsSize(ce), !this.asyncStorageWrites);
@@ -317,9 +359,27 @@ export class RawNode {
    */
   advance(_rd?: Ready): void {
     if (this.asyncStorageWrites) panic("advance() must not be called when using asyncStorageWrites");
-    const steps = this.stepsOnAdvance;
-    this.stepsOnAdvance = [];
-    for (let i = 0; i < steps.length; i++) this.raft.step(steps[i]!);
+    // A step that throws leaves the rest unstepped (and dropped), as a fresh array per Ready did.
+    const steps = this.steps;
+    const n = this.nSteps;
+    this.nSteps = 0;
+    try {
+      for (let i = 0; i < n; i++) {
+        const m = steps[i]!;
+        steps[i] = undefined;
+        this.raft.step(m);
+      }
+    } finally {
+      for (let i = 0; i < n; i++) steps[i] = undefined;
+      this.applyResp.entries = NO_ENTRIES; // holds nothing between Readies
+      this.appendResp.snapshot = undefined;
+    }
+  }
+
+  private stepOnAdvance(m: Message): void {
+    const n = this.nSteps++;
+    if (n < this.steps.length) this.steps[n] = m;
+    else this.steps.push(m);
   }
 
   /** Requests a linearizable read; the answer comes as a ReadState in a later Ready. */
@@ -418,7 +478,15 @@ function newStorageAppendMsg(r: Raft, rd: Ready): Message {
 
 /** The answer the append thread steps back once the write is durable. */
 function newStorageAppendRespMsg(r: Raft, rd: Ready): Message {
-  const m = newMessage(MessageType.MsgStorageAppendResp, r.id, LOCAL_APPEND_THREAD, r.term);
+  return fillStorageAppendResp(newMessage(MessageType.MsgStorageAppendResp, r.id, LOCAL_APPEND_THREAD, 0), r, rd);
+}
+
+/** Sets the fields of `m`, a MsgStorageAppendResp from the append thread, for `rd`; returns it. */
+function fillStorageAppendResp(m: Message, r: Raft, rd: Ready): Message {
+  m.term = r.term;
+  m.index = 0;
+  m.logTerm = 0;
+  m.snapshot = undefined;
   if (r.raftLog.hasNextOrInProgressUnstableEnts()) {
     // Identify the last entry by (index, term), so that an ack of entries later overwritten
     // by another term is recognised and ignored (stableTo checks the term).
@@ -439,7 +507,11 @@ function newStorageApplyMsg(r: Raft, ents: readonly Entry[]): Message {
 }
 
 function newStorageApplyRespMsg(r: Raft, ents: readonly Entry[]): Message {
-  const m = newMessage(MessageType.MsgStorageApplyResp, r.id, LOCAL_APPLY_THREAD, 0);
+  return fillStorageApplyResp(newMessage(MessageType.MsgStorageApplyResp, r.id, LOCAL_APPLY_THREAD, 0), ents);
+}
+
+/** Sets the entries of `m`, a MsgStorageApplyResp from the apply thread; returns it. */
+function fillStorageApplyResp(m: Message, ents: readonly Entry[]): Message {
   m.entries = ents;
   return m;
 }

@@ -132,11 +132,14 @@ export class Unstable {
     const fromIndex = ents[0]!.index;
     const end = this.offset + this.entries.length;
     if (fromIndex === end) {
-      // The common case: a plain append.
-      // The array is ours (never handed out: nextEntries and slice copy), except the shared empty one.
-      const mine = this.entries === NO_ENTRIES ? [] : (this.entries as Entry[]);
-      for (let i = 0; i < ents.length; i++) mine.push(ents[i]!);
-      this.entries = mine;
+      // The common case: a plain append (a copy of exactly `ents` when empty: an empty array
+      // grown by push allocates room for 17 entries). The array is ours (never handed out:
+      // nextEntries and slice copy), except the shared empty one.
+      if (this.entries === NO_ENTRIES) this.entries = ents.slice();
+      else {
+        const mine = this.entries as Entry[];
+        for (let i = 0; i < ents.length; i++) mine.push(ents[i]!);
+      }
     } else if (fromIndex <= this.offset) {
       // Everything unstable is replaced.
       this.logger.info(`replace the unstable entries from index ${fromIndex}`);

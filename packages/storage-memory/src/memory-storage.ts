@@ -1,36 +1,25 @@
 /**
  * MemoryStorage: the in-memory {@link Storage}, with etcd's `raft.MemoryStorage` semantics.
  *
- * The log is kept as one growing array of the caller's own Entry objects (never copied or
- * wrapped) behind an offset: `#ents[#off]` is the "dummy" entry at the snapshot (or compaction)
- * index, whose term stays readable, and `#ents[#off + k]` holds index `#base + k`.
+ * The log is an {@link EntryStore}: entries in columns (terms and types in typed arrays, the
+ * payloads copied into slabs, indexes implicit), about 13 bytes per entry plus the payload,
+ * except the most recent entries, kept as the caller's own Entry objects. The "dummy" entry
+ * at the snapshot (or compaction) index is two numbers, `#base` and `#baseTerm`.
  *
- * Costs: `term`, `firstIndex`, `lastIndex` O(1); `append` amortised O(batch) (push, and a
- * `length =` cut on overwrite); `entries` O(returned) (one slice, plus the size sum when a
- * limit applies); `compact` amortised O(entries discarded) (references are cleared at once so
- * the payloads can be collected, and the array is rebased only once the dead prefix is at
- * least as long as the live part, so repeated compaction is never quadratic);
- * `applySnapshot` O(1); `createSnapshot` O(1).
+ * Costs: `term`, `firstIndex`, `lastIndex` O(1) (`term` O(log runs) far from the end);
+ * `append` amortised O(batch) plus copying each payload once (when it leaves the recent
+ * tail); `entries` O(returned), with an object and a view made per entry outside the recent
+ * tail; `compact` O(runs released); `applySnapshot` O(1); `createSnapshot` O(1).
  * @module
  */
-import { EntryType, emptyConfState, entrySize } from "@tsraft/raftpb";
+import { emptyConfState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { CompactedError, SnapOutOfDateError, UnavailableError } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
+import { EntryStore } from "./entry-store.js";
 
-/** What a compacted slot of the array holds until the next rebase (never read). */
-const COMPACTED: Entry = Object.freeze({ term: 0, index: 0, type: EntryType.EntryNormal });
-
-/**
- * Rebase (drop the dead prefix of the array) only once it has at least this many slots and is
- * at least as long as the live part. The second rule alone makes rebasing amortised O(1) per
- * compacted entry; this one only spares tiny logs the copying.
- */
-const MIN_REBASE = 16;
-
-function dummyEntry(index: number, term: number): Entry {
-  return { term, index, type: EntryType.EntryNormal };
-}
+/** The largest entry type the store can hold (raftpb's types are 0..2). */
+const MAX_TYPE = 0x7f;
 
 /**
  * An in-memory {@link Storage}: what a test, a simulation, or an application that keeps its
@@ -44,24 +33,25 @@ function dummyEntry(index: number, term: number): Entry {
  * Semantics are etcd's: a dummy entry at the snapshot index keeps `term(firstIndex() - 1)`
  * readable; a fresh storage has `firstIndex() === 1`, `lastIndex() === 0`, `term(0) === 0`.
  *
- * Ownership: the storage keeps the Entry objects given to `append`, and the snapshot, the
- * ConfState and the data given to `applySnapshot`/`createSnapshot`, by reference; the caller must
- * not mutate them afterwards. Everything returned (entries, snapshots, ConfStates) is shared
- * with the storage and must not be mutated; the array returned by `entries()` itself is fresh.
+ * Ownership: `append` keeps the Entry objects of the most recent entries (512 to 1,024) by
+ * reference and copies the payloads of older ones into the storage's slabs; the snapshot, the ConfState and the
+ * data given to `applySnapshot`/`createSnapshot` are kept by reference. The caller must not
+ * mutate any of them afterwards. Everything returned (entries and their data, snapshots,
+ * ConfStates) is shared with the storage and must not be mutated; the array returned by
+ * `entries()` itself is fresh.
  *
  * Every method is synchronous; there is no locking (JavaScript runs them one at a time).
  */
 export class MemoryStorage implements Storage {
   #hardState: HardState = { term: 0, vote: 0n, commit: 0 };
   #snapshot: Snapshot = { metadata: { confState: emptyConfState(), index: 0, term: 0 } };
-  // Invariant: 0 <= #off < #ents.length; #ents[#off] is the dummy entry at index #base;
-  // #ents[#off + k].index === #base + k for every k; slots below #off are COMPACTED.
-  // #base is the index given to the last applySnapshot or compact (0 at first); it is
+  // Invariant: #store.firstIndex() === #base + 1. #base is the index of the dummy entry (the
+  // index given to the last applySnapshot or compact, 0 at first) and #baseTerm its term; it is
   // unrelated to #snapshot.metadata.index otherwise (createSnapshot does not compact, and
   // compact may go past the snapshot).
-  #ents: Entry[] = [dummyEntry(0, 0)];
-  #off = 0;
+  #store = new EntryStore(1);
   #base = 0;
+  #baseTerm = 0;
 
   /** Creates an empty storage: no entries, an empty snapshot at index 0, a zero HardState. */
   constructor() {}
@@ -102,18 +92,7 @@ export class MemoryStorage implements Storage {
     if (hi > last + 1 || lo > hi) {
       throw new Error(`storage-memory: entries [${lo}, ${hi}) out of bound [${base + 1}, ${last + 1})`);
     }
-    const ents = this.#ents;
-    const start = this.#off + (lo - base);
-    const end = start + (hi - lo);
-    // A total beyond 2^53 bytes cannot be held in memory: no limit, no need to add sizes.
-    if (maxSize >= Number.MAX_SAFE_INTEGER || start === end) return ents.slice(start, end);
-    let size = entrySize(ents[start]!);
-    let limit = start + 1;
-    for (; limit < end; limit++) {
-      size += entrySize(ents[limit]!);
-      if (size > maxSize) break;
-    }
-    return ents.slice(start, limit);
+    return this.#store.slice(lo, hi, maxSize);
   }
 
   /**
@@ -126,12 +105,11 @@ export class MemoryStorage implements Storage {
     if (i < base) {
       throw new CompactedError(`requested index ${i} is unavailable due to compaction (first index ${base + 1})`);
     }
-    const ents = this.#ents;
-    const k = this.#off + (i - base);
-    if (k >= ents.length) {
+    if (i === base) return this.#baseTerm;
+    if (i > this.#store.lastIndex()) {
       throw new UnavailableError(`requested entry at index ${i} is unavailable (last index ${this.lastIndex()})`);
     }
-    return ents[k]!.term;
+    return this.#store.term(i);
   }
 
   /** The first index that `entries()` may return: the snapshot (or compaction) index + 1. */
@@ -141,7 +119,7 @@ export class MemoryStorage implements Storage {
 
   /** The index of the last entry; `firstIndex() - 1` when the log holds no entry. */
   lastIndex(): number {
-    return this.#base + this.#ents.length - this.#off - 1;
+    return this.#store.lastIndex();
   }
 
   /** The most recent snapshot (shared: do not mutate). */
@@ -162,9 +140,9 @@ export class MemoryStorage implements Storage {
       );
     }
     this.#snapshot = snap;
-    this.#ents = [dummyEntry(index, term)];
-    this.#off = 0;
+    this.#store = new EntryStore(index + 1);
     this.#base = index;
+    this.#baseTerm = term;
   }
 
   /**
@@ -213,24 +191,16 @@ export class MemoryStorage implements Storage {
     if (compactIndex > last) {
       throw new Error(`storage-memory: compact index ${compactIndex} is out of bound lastIndex ${last}`);
     }
-    const ents = this.#ents;
-    const off = this.#off + (compactIndex - base);
-    // Drop the references now so the payloads can be collected; the slots go at the rebase.
-    for (let k = this.#off; k < off; k++) ents[k] = COMPACTED;
+    this.#baseTerm = this.term(compactIndex);
     this.#base = compactIndex;
-    if (off >= MIN_REBASE && off >= ents.length - off) {
-      this.#ents = ents.slice(off);
-      this.#off = 0;
-    } else {
-      this.#off = off;
-    }
+    this.#store.compactTo(compactIndex + 1);
   }
 
   /**
    * Appends `entries`, whose indexes must be consecutive. Everything from `entries[0].index`
    * on is replaced (a conflicting suffix is cut first, as etcd does), and the part of `entries`
    * at or below `firstIndex() - 1` (already compacted) is ignored. The Entry objects are kept
-   * by reference; the array itself is not.
+   * by reference only for the most recent entries; the payloads are copied.
    * @throws `Error` (a caller bug) if the entries would leave a gap after `lastIndex()`, or
    * their indexes are not consecutive. The storage is unchanged when it throws.
    */
@@ -238,7 +208,12 @@ export class MemoryStorage implements Storage {
     const n = entries.length;
     if (n === 0) return;
     const lo = entries[0]!.index;
-    for (let k = 1; k < n; k++) {
+    for (let k = 0; k < n; k++) {
+      const t = entries[k]!.type as number;
+      if ((t & MAX_TYPE) !== t) {
+        // (true for anything but an integer in [0, MAX_TYPE]: NaN, fractions, negatives, >= 128)
+        throw new Error(`storage-memory: append: entry ${k} has type ${String(t)}, want an integer in [0, ${MAX_TYPE}]`);
+      }
       if (entries[k]!.index !== lo + k) {
         throw new Error(
           `storage-memory: append: entry ${k} has index ${entries[k]!.index}, want ${lo + k} (indexes must be consecutive)`,
@@ -253,9 +228,6 @@ export class MemoryStorage implements Storage {
     if (at > last + 1) {
       throw new Error(`storage-memory: append: missing log entry [last: ${last}, append at: ${at}]`);
     }
-    const ents = this.#ents;
-    const pos = this.#off + (at - this.#base);
-    if (pos < ents.length) ents.length = pos;
-    for (let k = from; k < n; k++) ents.push(entries[k]!);
+    this.#store.append(entries, from);
   }
 }

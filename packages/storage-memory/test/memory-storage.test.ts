@@ -77,8 +77,8 @@ describe("compact", () => {
         assert.throws(() => s.term(i - 1), CompactedError);
         const got = s.entries(i + 1, n + 1, Infinity);
         assert.equal(got.length, n - i);
-        assert.equal(got[0], ents[i]);
-        assert.equal(got[got.length - 1], ents[n - 1]);
+        assert.deepStrictEqual(got[0], ents[i]);
+        assert.equal(got[got.length - 1], ents[n - 1], "the newest entries are the caller's objects (the tail)");
       }
     }
     // Appending after heavy compaction still lines up.
@@ -183,16 +183,43 @@ describe("append", () => {
     assert.deepEqual(dump(s), [[3, 3], [4, 4], [5, 5]]);
   });
 
-  test("keeps the caller's Entry objects (no copy), not the caller's array", () => {
+  test("an entry type that is not an integer in [0, 127] is a plain Error, and changes nothing", () => {
+    for (const type of [128, -1, 1.5, Number.NaN]) {
+      const s = storage345();
+      const bad = { term: 6, index: 6, type: type as EntryType };
+      assert.throws(() => s.append([ent(6, 6), bad].slice(1)), isPlainError(/has type .*want an integer in \[0, 127\]/), String(type));
+      assert.throws(() => s.append([ent(5, 6), { ...bad }]), isPlainError(/entry 1 has type/), String(type));
+      assert.deepEqual(dump(s), [[3, 3], [4, 4], [5, 5]]);
+    }
+  });
+
+  test("keeps the caller's Entry objects of the recent entries, not the caller's array", () => {
     const s = new MemoryStorage();
     const batch = [ent(1, 1, data), ent(2, 1)];
     s.append(batch);
+    const first = batch[0];
     batch.length = 0;
     batch.push(ent(9, 9));
     const got = s.entries(1, 3, Infinity);
     assert.equal(got.length, 2);
-    assert.equal(got[0], s.entries(1, 2, Infinity)[0]);
+    assert.equal(got[0], first);
     assert.equal(got[0]!.data, data);
+  });
+
+  test("older entries come back as equal fresh objects whose data are views that never change", () => {
+    const s = new MemoryStorage();
+    const n = 5000; // past the recent tail (TAIL_ENTRIES) and over a run boundary (RUN_ENTRIES)
+    const ents: Entry[] = [];
+    for (let i = 1; i <= n; i++) ents.push(ent(i, 1, Uint8Array.of(i & 0xff, i >> 8)));
+    s.append(ents);
+    const old = s.entries(1, n + 1, Infinity);
+    assert.deepStrictEqual(old, ents);
+    assert.notEqual(old[0], ents[0], "not the caller's object: rebuilt from the columns");
+    // overwrite from the middle of the first run, then compact past it: the views still read the same
+    s.append([ent(100, 2, Uint8Array.of(7, 7))]);
+    s.compact(99);
+    assert.deepStrictEqual(old, ents);
+    assert.deepStrictEqual(s.entries(100, 101, Infinity), [ent(100, 2, Uint8Array.of(7, 7))]);
   });
 
   test("a million entries in batches of 64", () => {

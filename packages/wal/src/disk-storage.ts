@@ -3,7 +3,9 @@
  *
  * Layout: `DIR/wal` (the WAL) and `DIR/snap` (snapshot files). Terms of every entry in the log
  * are kept in memory (8 bytes each, so `term()` is O(1)); entries themselves live in blocks of
- * {@link BLOCK} consecutive indexes in an lru-cache bounded by `maxCachedBytes`; a block that
+ * {@link BLOCK} consecutive indexes, each an `EntryColumns` (terms and types in typed arrays,
+ * payloads in one slab), in an lru-cache bounded by `maxCachedBytes`, which counts what a
+ * block really costs (its arrays plus a measured per-block overhead); a block that
  * was evicted is read back from the segment files on demand (synchronously, since `Storage` is
  * synchronous, in chunks of at most 1 MiB) and decoded again. At open the log is streamed from
  * the WAL into the same structures, never held whole (README "Memory bound"). Writes go through
@@ -14,8 +16,9 @@
 import { join } from "node:path";
 import { CompactedError, SnapOutOfDateError, UnavailableError, errorCode } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
-import { entrySize, isEmptyHardState } from "@tsraft/raftpb";
+import { isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
+import { EntryColumns } from "@tsraft/storage-memory";
 import { LRUCache } from "lru-cache";
 import { WalStateError } from "./errors.js";
 import { walFaults } from "./internal/faults.js";
@@ -41,11 +44,32 @@ const BLOCK_READ_CHUNK_BYTES = 1 << 20;
 /** The first read of a block read-back; each further read of the same scan doubles, up to the chunk size. */
 const FIRST_BLOCK_READ_BYTES = 64 << 10;
 
-/** What a cached block counts against `maxCachedBytes`: its entries' `entrySize`, plus 64. */
-function blockSize(blk: Entry[]): number {
-  let n = 64;
-  for (const e of blk) if (e !== undefined) n += entrySize(e);
-  return n;
+/**
+ * What a cached block counts against `maxCachedBytes`: its typed arrays (columns and payload
+ * slab) plus V8's per-run overhead (`EntryColumns.heapBytes`); README "Memory bound" has the
+ * measured error.
+ */
+function blockSize(blk: EntryColumns): number {
+  return blk.heapBytes();
+}
+
+/**
+ * The entries of `raw` (indexed by `index - b * BLOCK`) from index `lo` to `hi` as one block
+ * (every one of them must be there).
+ */
+function toColumns(raw: readonly (Entry | undefined)[], b: number, lo: number, hi: number): EntryColumns {
+  let bytes = 0;
+  for (let i = lo; i <= hi; i++) bytes += raw[i - b * BLOCK]!.data?.length ?? 0;
+  const blk = new EntryColumns(lo, hi - lo + 1, bytes);
+  for (let i = lo; i <= hi; i++) blk.push(raw[i - b * BLOCK]!);
+  return blk;
+}
+
+/** The entries of `blk` as an array indexed by `index - b * BLOCK` (views into its slab). */
+function fromColumns(blk: EntryColumns, b: number): Entry[] {
+  const out: Entry[] = [];
+  for (let k = 0; k < blk.length; k++) out[blk.first + k - b * BLOCK] = blk.entry(k);
+  return out;
 }
 
 /**
@@ -114,7 +138,7 @@ class Loader {
   /** terms[i - offset]: the term of entry i; terms[0] the snapshot's. */
   readonly terms: number[];
   private readonly offset: number;
-  private readonly cache: LRUCache<number, Entry[]>;
+  private readonly cache: LRUCache<number, EntryColumns>;
   private openB = -1;
   private open: Entry[] | undefined;
   readonly hints = new Hints();
@@ -122,7 +146,7 @@ class Loader {
   constructor(offset: number, term: number, maxCachedBytes: number) {
     this.offset = offset;
     this.terms = [term];
-    this.cache = new LRUCache<number, Entry[]>({ maxSize: maxCachedBytes, sizeCalculation: blockSize });
+    this.cache = new LRUCache<number, EntryColumns>({ maxSize: maxCachedBytes, sizeCalculation: blockSize });
   }
 
   /**
@@ -157,7 +181,7 @@ class Loader {
         const blk = this.cache.get(b);
         this.cache.delete(b);
         this.openB = b;
-        this.open = blk;
+        this.open = blk === undefined ? undefined : fromColumns(blk, b);
       }
       if (this.open !== undefined) this.open.length = Math.min(this.open.length, i - b * BLOCK);
     }
@@ -174,12 +198,17 @@ class Loader {
   }
 
   private flush(): void {
-    if (this.open !== undefined && this.open.length > 0) this.cache.set(this.openB, this.open);
+    const open = this.open;
+    if (open !== undefined && open.length > 0) {
+      const b = this.openB;
+      const lo = Math.max(b * BLOCK, this.offset + 1);
+      this.cache.set(b, toColumns(open, b, lo, b * BLOCK + open.length - 1));
+    }
     this.open = undefined;
   }
 
   /** Moves the cached blocks, least recently filled first, into `cache`. */
-  finish(cache: LRUCache<number, Entry[]>): void {
+  finish(cache: LRUCache<number, EntryColumns>): void {
     this.flush();
     for (const [k, v] of [...this.cache.entries()].reverse()) cache.set(k, v);
   }
@@ -187,7 +216,10 @@ class Loader {
 
 /** Options of {@link DiskStorage.open}. */
 export interface DiskStorageOptions extends WalOptions {
-  /** Bytes of decoded entries (their `entrySize`) kept in memory. Default 64 MiB. */
+  /**
+   * Bytes of cached entry blocks kept in memory, counted as what they cost: their typed arrays
+   * and payload slab plus a measured per-block overhead (README "Memory bound"). Default 64 MiB.
+   */
   maxCachedBytes?: number;
   /** Metadata written when the WAL is created (ignored when it exists); read back with {@link DiskStorage.metadata}. */
   metadata?: Uint8Array;
@@ -211,8 +243,12 @@ export class DiskStorage implements Storage {
   /** Invariant: terms[i - offset] is the term of entry i, for i in [offset, lastIndex]; terms[0] is the snapshot (or compaction) term. */
   private terms: number[] = [];
   private offset: number;
-  /** Blocks of entries: block b holds indexes [b * BLOCK, (b + 1) * BLOCK). Invariant: a cached block holds every index in [max(b * BLOCK, offset + 1), its length), whose terms match `terms`. */
-  private readonly cache: LRUCache<number, Entry[]>;
+  /**
+   * Blocks of entries: block b holds indexes in [b * BLOCK, (b + 1) * BLOCK). Invariant: a
+   * cached block is a run from max(b * BLOCK, offset + 1) or below (not below b * BLOCK) to the
+   * block's end or `lastIndex() + 1`, whichever comes first, whose terms match `terms`.
+   */
+  private readonly cache: LRUCache<number, EntryColumns>;
   private readonly readChunkBytes: number;
   /** The reused buffer of block reads. */
   private scratch: Uint8Array | undefined;
@@ -234,7 +270,7 @@ export class DiskStorage implements Storage {
     this.hardState = hs;
     this.offset = snap.metadata.index;
     this.terms = [snap.metadata.term];
-    this.cache = new LRUCache<number, Entry[]>({ maxSize: opts.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES, sizeCalculation: blockSize });
+    this.cache = new LRUCache<number, EntryColumns>({ maxSize: opts.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES, sizeCalculation: blockSize });
   }
 
   /**
@@ -329,10 +365,10 @@ export class DiskStorage implements Storage {
       const blk = this.block(b);
       const end = Math.min(hi, (b + 1) * BLOCK);
       for (; i < end; i++) {
-        const e = blk[i - b * BLOCK]!;
-        size += entrySize(e);
+        const k = i - blk.first;
+        size += blk.size(k);
         if (out.length > 0 && size > maxSize) return out;
-        out.push(e);
+        out.push(blk.entry(k));
       }
     }
     return out;
@@ -417,7 +453,7 @@ export class DiskStorage implements Storage {
     await this.wal.purgeReleased();
   }
 
-  /** Bytes the entry cache holds, as counted against `maxCachedBytes` (entrySize + 64 per block). */
+  /** Bytes the entry cache holds, as counted against `maxCachedBytes` (what its blocks cost). */
   cachedBytes(): number {
     return this.cache.calculatedSize;
   }
@@ -457,10 +493,12 @@ export class DiskStorage implements Storage {
       const idx = entries[i]!.index;
       const b = Math.floor(idx / BLOCK);
       // the entries of the block before `idx`, when the block is not cached (read with the old hints)
-      const blk = this.cache.get(b) ?? this.loadPartial(b, idx);
+      let blk = this.cache.get(b);
+      if (blk === undefined || blk.end !== idx) blk = this.loadPartial(b, idx);
       if (pos !== undefined) this.hints.note(b, idx, pos, (i === 0 && overwrite) || idx === Math.max(b * BLOCK, this.offset + 1));
-      for (; i < entries.length && Math.floor(entries[i]!.index / BLOCK) === b; i++) blk[entries[i]!.index - b * BLOCK] = entries[i]!;
-      this.cache.set(b, blk);
+      for (; i < entries.length && Math.floor(entries[i]!.index / BLOCK) === b; i++) blk.push(entries[i]!);
+      if (blk.end === (b + 1) * BLOCK) blk.trim(); // complete: give the spare room back
+      this.recache(b, blk);
     }
   }
 
@@ -475,28 +513,38 @@ export class DiskStorage implements Storage {
   private dropFrom(b: number, first: number): void {
     const blk = this.cache.get(b);
     if (blk === undefined) return;
-    const keep = first - b * BLOCK;
+    const keep = first - blk.first;
     if (keep <= 0) this.cache.delete(b);
     else {
-      blk.length = Math.min(blk.length, keep);
-      this.cache.set(b, blk);
+      blk.truncate(keep);
+      this.recache(b, blk);
     }
   }
 
+  /**
+   * Puts block `b` (changed in place, or new) in the cache, counted at its current size:
+   * lru-cache's `set` of the value already cached under a key keeps the old size, so a block
+   * that grew would stay counted at what it held when first cached.
+   */
+  private recache(b: number, blk: EntryColumns): void {
+    if (this.cache.peek(b) === blk) this.cache.delete(b);
+    this.cache.set(b, blk);
+  }
+
   /** The entries of block `b` before index `upTo` (a block appended to that was evicted). */
-  private loadPartial(b: number, upTo: number): Entry[] {
+  private loadPartial(b: number, upTo: number): EntryColumns {
     const lo = Math.max(b * BLOCK, this.offset + 1);
-    if (lo >= upTo) return [];
-    return this.readBlock(b, lo, upTo - 1);
+    if (lo >= upTo) return new EntryColumns(upTo);
+    return toColumns(this.readBlock(b, lo, upTo - 1), b, lo, upTo - 1);
   }
 
   /** Block `b`, from the cache or read back from the segments. */
-  private block(b: number): Entry[] {
+  private block(b: number): EntryColumns {
     const hit = this.cache.get(b);
     const lo = Math.max(b * BLOCK, this.offset + 1);
     const hi = Math.min((b + 1) * BLOCK - 1, this.lastIndex());
-    if (hit !== undefined && hit.length > hi - b * BLOCK && hit[lo - b * BLOCK] !== undefined) return hit;
-    const blk = this.readBlock(b, lo, hi);
+    if (hit !== undefined && hit.first <= lo && hit.end > hi) return hit;
+    const blk = toColumns(this.readBlock(b, lo, hi), b, lo, hi);
     this.cache.set(b, blk);
     return blk;
   }
@@ -508,8 +556,8 @@ export class DiskStorage implements Storage {
    * synchronously in chunks of at most 1 MiB through one reused buffer (`Storage` is
    * synchronous), the tail only up to {@link WAL.stableTailBytes}.
    */
-  private readBlock(b: number, lo: number, hi: number): Entry[] {
-    const blk: Entry[] = [];
+  private readBlock(b: number, lo: number, hi: number): (Entry | undefined)[] {
+    const blk: (Entry | undefined)[] = [];
     let missing = hi - lo + 1;
     this.counters.blockReads++;
     const opts: ReadOptions = {

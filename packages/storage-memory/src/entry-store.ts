@@ -1,0 +1,242 @@
+/**
+ * EntryStore: a log of consecutive entries held compactly: the most recent entries as the
+ * caller's own Entry objects (the tail), everything older in runs of {@link EntryColumns} (terms
+ * and types in typed arrays, payloads copied into slabs).
+ *
+ * Why the tail: raft reads back what was just appended (committed entries to apply, entries
+ * for a follower that is barely behind), and handing out the objects it gave us costs nothing,
+ * where an entry rebuilt from the columns costs an object and a view. Appending only pushes
+ * onto the tail; once it holds twice its bound ({@link TAIL_ENTRIES} entries and
+ * {@link TAIL_BYTES} payload bytes), its older half is spilled into the runs in one pass. So
+ * entries compacted while still in the tail are never copied, and the tail's bound keeps what
+ * the store costs per entry of a long log at the columns' 13 bytes plus the payload.
+ *
+ * Costs: `append` amortised O(batch) plus one copy of each payload when it is spilled; `term`
+ * O(1) in the tail and the last run, O(log runs) elsewhere; `slice` O(returned) (an object and
+ * a view per entry outside the tail); `compactTo` O(runs dropped) (whole runs are released; a
+ * run partly below the new first index keeps its slab until all of it is compacted).
+ * @module
+ */
+import { entrySize } from "@tsraft/raftpb";
+import type { Entry } from "@tsraft/raftpb";
+import { EntryColumns } from "./entry-columns.js";
+
+/** A run stops taking entries once it holds this many. */
+export const RUN_ENTRIES = 4096;
+/** A run stops taking entries once its payloads reach this many bytes. */
+export const RUN_BYTES = 1 << 20;
+/** Recent entries kept as the caller's objects (at least this many, unless over {@link TAIL_BYTES}). */
+export const TAIL_ENTRIES = 512;
+/** Payload bytes of recent entries kept as the caller's objects. */
+export const TAIL_BYTES = 512 * 1024;
+
+/**
+ * Consecutive entries `[firstIndex(), lastIndex()]` (see the module comment).
+ *
+ * Invariant: `#tail[k]` is the caller's object for index `#tailFirst + k`;
+ * `#tailFirst + #tail.length === #last + 1` and `#tailFirst >= #first`.
+ * Invariant: the runs hold the indexes below `#tailFirst`: they are consecutive
+ * (`runs[k + 1].first === runs[k].end`), the first starts at or before `#first` and the last
+ * ends at `#tailFirst`; only the last run takes new (spilled) entries.
+ */
+export class EntryStore {
+  #runs: EntryColumns[] = [];
+  #first: number;
+  #last: number;
+  #tail: Entry[] = [];
+  #tailFirst: number;
+  #tailBytes = 0;
+
+  /** An empty store whose first entry will have index `first`. */
+  constructor(first: number) {
+    this.#first = first;
+    this.#last = first - 1;
+    this.#tailFirst = first;
+  }
+
+  /** The first index held (or that will be held). */
+  firstIndex(): number {
+    return this.#first;
+  }
+
+  /** The last index held; `firstIndex() - 1` when empty. */
+  lastIndex(): number {
+    return this.#last;
+  }
+
+  /** The term of entry `i`, for `firstIndex() <= i <= lastIndex()` (not checked). */
+  term(i: number): number {
+    if (i >= this.#tailFirst) return this.#tail[i - this.#tailFirst]!.term;
+    const r = this.#run(i);
+    return r.term(i - r.first);
+  }
+
+  /**
+   * Appends `ents[from..]`, whose indexes are consecutive, starting at an index in
+   * `[firstIndex(), lastIndex() + 1]` (not checked): everything from there on is replaced.
+   * Precondition (not checked here; MemoryStorage checks it first): every type is an integer in
+   * [0, 127].
+   */
+  append(ents: readonly Entry[], from = 0): void {
+    const n = ents.length;
+    if (from >= n) return;
+    const at = ents[from]!.index;
+    if (at <= this.#last) this.#truncate(at);
+    this.#last += n - from;
+    this.#pushTail(ents, from);
+  }
+
+  /**
+   * The entries in `[lo, hi)` (within the store; not checked), stopping before their total
+   * `entrySize` would exceed `maxSize` but at least one when `lo < hi`. A fresh array; the
+   * entries are the caller's objects at the tail and fresh objects (data: views) elsewhere.
+   */
+  slice(lo: number, hi: number, maxSize: number): Entry[] {
+    if (lo >= hi) return [];
+    const end = maxSize < Number.MAX_SAFE_INTEGER ? this.#limit(lo, hi, maxSize) : hi;
+    const tailFirst = this.#tailFirst;
+    // Arrays of exactly the size returned: an empty one grown by push reserves 17 slots.
+    if (lo >= tailFirst) return this.#tail.slice(lo - tailFirst, end - tailFirst);
+    const out: Entry[] = new Array<Entry>(end - lo);
+    let i = lo;
+    let r = this.#runIndex(i);
+    for (; i < end && i < tailFirst; i++) {
+      let run = this.#runs[r]!;
+      if (i >= run.end) run = this.#runs[++r]!;
+      out[i - lo] = run.entry(i - run.first);
+    }
+    const tail = this.#tail;
+    for (; i < end; i++) out[i - lo] = tail[i - tailFirst]!;
+    return out;
+  }
+
+  /** The end of the slice from `lo` (`< hi`) whose entries' total size stays within `maxSize` (at least one). */
+  #limit(lo: number, hi: number, maxSize: number): number {
+    let size = 0;
+    const tailFirst = this.#tailFirst;
+    let i = lo;
+    if (i < tailFirst) {
+      let r = this.#runIndex(i);
+      for (; i < hi && i < tailFirst; i++) {
+        let run = this.#runs[r]!;
+        if (i >= run.end) run = this.#runs[++r]!;
+        size += run.size(i - run.first);
+        if (size > maxSize && i > lo) return i;
+      }
+    }
+    const tail = this.#tail;
+    for (; i < hi; i++) {
+      size += entrySize(tail[i - tailFirst]!);
+      if (size > maxSize && i > lo) return i;
+    }
+    return hi;
+  }
+
+  /** Drops the entries below `first` (`firstIndex() <= first <= lastIndex() + 1`, not checked). */
+  compactTo(first: number): void {
+    if (first <= this.#first) return;
+    this.#first = first;
+    const runs = this.#runs;
+    let k = 0;
+    while (k < runs.length && runs[k]!.end <= first) k++;
+    if (k > 0) runs.splice(0, k);
+    if (first > this.#tailFirst) {
+      // (every run is gone: they all ended at #tailFirst)
+      const drop = first - this.#tailFirst;
+      for (let j = 0; j < drop; j++) this.#tailBytes -= this.#tail[j]!.data?.length ?? 0;
+      this.#tail = this.#tail.slice(drop);
+      this.#tailFirst = first;
+    }
+  }
+
+  /** Bytes of typed arrays held by the runs (columns and slabs; for tests and measurements). */
+  arrayBytes(): number {
+    let n = 0;
+    for (const r of this.#runs) n += r.arrayBytes();
+    return n;
+  }
+
+  #newRun(prev: EntryColumns | undefined, first: number): EntryColumns {
+    // Size the next run like the last one (exact for a steady workload), and give the last one's
+    // spare room back.
+    let run: EntryColumns;
+    if (prev === undefined) run = new EntryColumns(first);
+    else {
+      prev.trim();
+      run = new EntryColumns(first, prev.length, prev.payloadBytes);
+    }
+    this.#runs.push(run);
+    return run;
+  }
+
+  #truncate(at: number): void {
+    this.#last = at - 1;
+    if (at <= this.#tailFirst) {
+      const runs = this.#runs;
+      let k = runs.length;
+      while (k > 0 && runs[k - 1]!.first >= at) k--;
+      runs.length = k;
+      if (k > 0) runs[k - 1]!.truncate(at - runs[k - 1]!.first);
+      this.#tail = [];
+      this.#tailFirst = at;
+      this.#tailBytes = 0;
+    } else {
+      const keep = at - this.#tailFirst;
+      for (let j = keep; j < this.#tail.length; j++) this.#tailBytes -= this.#tail[j]!.data?.length ?? 0;
+      this.#tail.length = keep;
+    }
+  }
+
+  #pushTail(ents: readonly Entry[], from: number): void {
+    const tail = this.#tail;
+    let bytes = this.#tailBytes;
+    for (let k = from; k < ents.length; k++) {
+      const e = ents[k]!;
+      tail.push(e);
+      bytes += e.data?.length ?? 0;
+    }
+    this.#tailBytes = bytes;
+    if (tail.length <= 2 * TAIL_ENTRIES && bytes <= 2 * TAIL_BYTES) return;
+    // Keep the newest entries within both bounds; spill the older ones into the runs.
+    let keep = 0;
+    let kept = 0;
+    for (let j = tail.length - 1; j >= 0 && keep < TAIL_ENTRIES; j--) {
+      const len = tail[j]!.data?.length ?? 0;
+      if (kept + len > TAIL_BYTES) break;
+      kept += len;
+      keep++;
+    }
+    const spill = tail.length - keep;
+    let run = this.#runs[this.#runs.length - 1];
+    for (let k = 0; k < spill; k++) {
+      if (run === undefined || run.length >= RUN_ENTRIES || run.payloadBytes >= RUN_BYTES) {
+        run = this.#newRun(run, this.#tailFirst + k);
+      }
+      run.push(tail[k]!);
+    }
+    this.#tail = tail.slice(spill);
+    this.#tailFirst += spill;
+    this.#tailBytes = kept;
+  }
+
+  /** The run holding index `i` (held; not checked). */
+  #run(i: number): EntryColumns {
+    const runs = this.#runs;
+    const last = runs[runs.length - 1]!;
+    if (i >= last.first) return last;
+    return runs[this.#runIndex(i)]!;
+  }
+
+  /** The position in `#runs` of the run holding index `i` (held; not checked). */
+  #runIndex(i: number): number {
+    const runs = this.#runs;
+    let lo = 0;
+    let hi = runs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (runs[mid]!.first <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
