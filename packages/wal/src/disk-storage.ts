@@ -267,7 +267,11 @@ export class DiskStorage implements Storage {
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.readChunkBytes = Math.min(opts.readChunkBytes ?? BLOCK_READ_CHUNK_BYTES, BLOCK_READ_CHUNK_BYTES);
     this.snap = snap;
-    this.hardState = hs;
+    // A snapshot holds only committed entries, so its index is committed. The HardState read
+    // back can be older than the snapshot: a save of a leader's snapshot writes the snapshot
+    // (synced), then the HardState, and a crash between the two keeps the old one, whose commit
+    // index raft would refuse as below the log (found by the simulated disk).
+    this.hardState = !isEmptyHardState(hs) && hs.commit < snap.metadata.index ? { ...hs, commit: snap.metadata.index } : hs;
     this.offset = snap.metadata.index;
     this.terms = [snap.metadata.term];
     this.cache = new LRUCache<number, EntryColumns>({ maxSize: opts.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES, sizeCalculation: blockSize });

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { storageContractCases } from "@tsraft/raft/testing";
-import { CompactedError } from "@tsraft/raft";
+import { CompactedError, RawNode } from "@tsraft/raft";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
 import { DiskStorage } from "@tsraft/wal";
@@ -136,6 +136,35 @@ test("metadata(): what the WAL was created with, read back after a reopen; a lat
     s = await DiskStorage.open(join(base, "without"), { metadata: md });
     assert.equal(s.metadata(), undefined, "created without: nothing to read back");
     await s.close();
+  } finally {
+    await removeTemp(base);
+  }
+});
+
+test("a snapshot made durable without the HardState saved after it (a crash between the two): reopened, the commit index is the snapshot's and raft starts", async () => {
+  // Found by the simulated-disk test of RaftNodes (examples/kv/test/sim-disk-nodes.test.ts): a
+  // follower's save of a leader's snapshot writes the snapshot (file, WAL record, synced), then
+  // the HardState; a power loss between them left commit 3163 below the snapshot at 4279, and
+  // the member could never start again (StorageStateError: commit out of range).
+  const base = join(await tempDir(), "node"); // removeTemp removes the parent: the temp dir
+  try {
+    let s = await DiskStorage.open(base);
+    await s.save({ term: 1, vote: 1n, commit: 2 }, ents(1, 3, 1, 10));
+    await s.applySnapshot({
+      data: new Uint8Array([7]),
+      metadata: { index: 10, term: 2, confState: { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } },
+    });
+    await s.abandon(); // the crash: the HardState of that save was never written
+    s = await DiskStorage.open(base);
+    try {
+      assert.equal(s.firstIndex(), 11);
+      assert.equal(s.lastIndex(), 10);
+      assert.deepEqual(s.initialState().hardState, { term: 1, vote: 1n, commit: 10 }, "a snapshot holds only committed entries: its index is committed");
+      const rn = new RawNode({ id: 1n, storage: s, electionTick: 10, heartbeatTick: 1 });
+      assert.equal(rn.basicStatus().hardState.commit, 10);
+    } finally {
+      await s.close();
+    }
   } finally {
     await removeTemp(base);
   }
