@@ -142,58 +142,66 @@ test("RaftNodes over the simulated disk: power losses lose no acknowledged propo
     }
   })();
 
-  let crashes = 0;
-  const deadline = Date.now() + 3000;
-  let blackout = Date.now() + 1500;
-  while (Date.now() < deadline) {
-    if (Date.now() >= blackout) {
-      // A power loss of the whole cluster: only what each disk synced survives anywhere.
-      blackout = Infinity;
-      for (const m of net.members.values()) if (m.up) await crash(m);
-      crashes += 3;
-      await sleep(50);
-      for (const m of net.members.values()) if (m.lost === undefined) await start(m, net);
-      continue;
+  // Whatever fails, the client loop and every node stop (a failure left them running: the
+  // file then ran to the runner's time limit, growing to gigabytes).
+  try {
+    let crashes = 0;
+    const deadline = Date.now() + 3000;
+    let blackout = Date.now() + 1500;
+    while (Date.now() < deadline) {
+      if (Date.now() >= blackout) {
+        // A power loss of the whole cluster: only what each disk synced survives anywhere.
+        blackout = Infinity;
+        for (const m of net.members.values()) if (m.up) await crash(m);
+        crashes += 3;
+        await sleep(50);
+        for (const m of net.members.values()) if (m.lost === undefined) await start(m, net);
+        continue;
+      }
+      await sleep(60 + Math.floor(r() * 120));
+      const live = [...net.members.values()].filter((m) => m.up);
+      if (live.length < 3) continue;
+      const victim = live[Math.floor(r() * live.length)]!;
+      await crash(victim);
+      crashes++;
+      await sleep(30 + Math.floor(r() * 100));
+      await start(victim, net);
     }
-    await sleep(60 + Math.floor(r() * 120));
-    const live = [...net.members.values()].filter((m) => m.up);
-    if (live.length < 3) continue;
-    const victim = live[Math.floor(r() * live.length)]!;
-    await crash(victim);
-    crashes++;
-    await sleep(30 + Math.floor(r() * 100));
-    await start(victim, net);
-  }
-  stop = true;
-  await client;
+    stop = true;
+    await client;
 
-  // Every acknowledged proposal, and a last one, reach every member still standing.
-  const standing = [...net.members.values()].filter((m) => m.lost === undefined);
-  let last: string | undefined;
-  for (let i = 0; i < 400 && last === undefined; i++) {
-    const up = standing.filter((m) => m.up && m.node !== undefined);
-    try {
-      await up[i % up.length]!.node!.propose(enc.encode("last"));
-      last = "last";
-    } catch {
-      await sleep(10);
+    // Every acknowledged proposal, and a last one, reach every member still standing.
+    const standing = [...net.members.values()].filter((m) => m.lost === undefined);
+    let last: string | undefined;
+    for (let i = 0; i < 400 && last === undefined; i++) {
+      const up = standing.filter((m) => m.up && m.node !== undefined);
+      try {
+        await up[i % up.length]!.node!.propose(enc.encode("last"));
+        last = "last";
+      } catch {
+        await sleep(10);
+      }
     }
+    const describe = (): string => [...net.members.values()].map((m) => `${m.id}: ${m.up ? "up" : "down"}${m.lost === undefined ? "" : ` refused (${m.lost})`}, ${m.log.length} applied, ${JSON.stringify(m.node?.status().softState ?? {}, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`).join("; ");
+    assert.equal(last, "last", `a final proposal is accepted (${describe()})`);
+    for (let i = 0; i < 400 && !standing.every((m) => m.log.includes("last")); i++) await sleep(10);
+    for (const m of standing) {
+      assert.ok(m.log.includes("last"), `member ${m.id} applied the final proposal`);
+      const have = new Set(m.log);
+      const missing = acked.filter((v) => !have.has(v));
+      assert.deepEqual(missing, [], `member ${m.id} lost acknowledged proposals`);
+      assert.deepEqual(m.log, standing[0]!.log, `member ${m.id} applied a different log than member ${standing[0]!.id}`);
+    }
+    for (const m of net.members.values()) await crash(m);
+    const lost = [...net.members.values()].filter((m) => m.lost !== undefined);
+    console.log(
+      `# ${crashes} power losses, ${acked.length} proposals acknowledged of ${seq}, ${standing[0]!.log.length} applied; ` +
+        `${lost.length} member(s) refused to restart (wal README, known issue)${lost.map((m) => `: ${m.id} ${m.lost}`).join("")}`,
+    );
+    assert.ok(crashes >= 5 && acked.length >= 20, `${crashes} crashes, ${acked.length} acknowledged`);
+  } finally {
+    stop = true;
+    await client;
+    for (const m of net.members.values()) if (m.node !== undefined) await crash(m);
   }
-  const describe = (): string => [...net.members.values()].map((m) => `${m.id}: ${m.up ? "up" : "down"}${m.lost === undefined ? "" : ` refused (${m.lost})`}, ${m.log.length} applied, ${JSON.stringify(m.node?.status().softState ?? {}, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`).join("; ");
-  assert.equal(last, "last", `a final proposal is accepted (${describe()})`);
-  for (let i = 0; i < 400 && !standing.every((m) => m.log.includes("last")); i++) await sleep(10);
-  for (const m of standing) {
-    assert.ok(m.log.includes("last"), `member ${m.id} applied the final proposal`);
-    const have = new Set(m.log);
-    const missing = acked.filter((v) => !have.has(v));
-    assert.deepEqual(missing, [], `member ${m.id} lost acknowledged proposals`);
-    assert.deepEqual(m.log, standing[0]!.log, `member ${m.id} applied a different log than member ${standing[0]!.id}`);
-  }
-  for (const m of net.members.values()) await crash(m);
-  const lost = [...net.members.values()].filter((m) => m.lost !== undefined);
-  console.log(
-    `# ${crashes} power losses, ${acked.length} proposals acknowledged of ${seq}, ${standing[0]!.log.length} applied; ` +
-      `${lost.length} member(s) refused to restart (wal README, known issue)${lost.map((m) => `: ${m.id} ${m.lost}`).join("")}`,
-  );
-  assert.ok(crashes >= 5 && acked.length >= 20, `${crashes} crashes, ${acked.length} acknowledged`);
 });
