@@ -6,7 +6,7 @@
  * authenticated peers.
  * @module
  */
-export { RaftNode } from "./raft-node.js";
+export { RaftNode, SLOW_APPLY_MS } from "./raft-node.js";
 export type {
   RaftNodeOptions,
   StartOptions,
@@ -42,3 +42,5 @@ export {
 export type { RefusalReason } from "./transport-errors.js";
 export { parsePeerAddress } from "./peer-address.js";
 export type { PeerAddress } from "./peer-address.js";
+export { PEER_RTT_CHANNEL, SNAPSHOT_SEND_CHANNEL, SEND_FAILED_CHANNEL } from "./diagnostics.js";
+export type { PeerRttMessage, SnapshotSendMessage, SendFailedMessage } from "./diagnostics.js";

@@ -24,6 +24,7 @@ import { EntryType, MessageType, NONE, decodeConfChange, decodeConfChangeV2 } fr
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { BOOTSTRAP_TAG, isSealed, open, payloadOf, seal, seqOf, tagHiOf, tagLoOf, type Opened, type Tag } from "./envelope.js";
 import { EntryRefusedError, NoLeaderError, NodeStoppedError, NotLeaderError, TransferError } from "./errors.js";
+import { HeartbeatClock, peerRttChannel, snapshotSendChannel } from "./diagnostics.js";
 import { PersistBatch } from "./persist-batch.js";
 import { checkReconfig } from "./reconfig-check.js";
 import { TaskQueue } from "./task-queue.js";
@@ -175,7 +176,20 @@ export interface NodeStats {
   snapshotsInstalled: number;
   /** Snapshot takes or saves that failed (logged; retried after another `snapshot.entries`). */
   snapshotFailures: number;
+  /** Times this node saw a new leader (etcd's `leader_changes_seen_total`; a lost leader is not counted). */
+  leaderChanges: number;
+  /** {@link RaftNode.propose} promises that rejected, for any reason (etcd's `proposals_failed_total`). */
+  proposalsFailed: number;
+  /** {@link RaftNode.readIndex} promises that rejected (etcd's `read_indexes_failed_total`). */
+  readIndexesFailed: number;
+  /** Batches of committed entries whose apply took longer than {@link SLOW_APPLY_MS} (etcd's `slow_apply_total`). */
+  slowApplies: number;
+  /** Proposals waiting to be applied now (a gauge, not a counter: etcd's `proposals_pending`). */
+  proposalsPending: number;
 }
+
+/** An apply of one batch of committed entries slower than this is counted in {@link NodeStats.slowApplies} (etcd's 100 ms). */
+export const SLOW_APPLY_MS = 100;
 
 type RunState = "new" | "running" | "stopped" | "failed";
 
@@ -284,7 +298,14 @@ export class RaftNode<R = unknown> {
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
     snapshotFailures: 0,
+    leaderChanges: 0,
+    proposalsFailed: 0,
+    readIndexesFailed: 0,
+    slowApplies: 0,
+    proposalsPending: 0,
   };
+  /** Heartbeat round trips, kept only while someone listens (see diagnostics.ts). */
+  private readonly heartbeats = new HeartbeatClock();
 
   /**
    * Checks the options; call {@link start} next.
@@ -375,6 +396,7 @@ export class RaftNode<R = unknown> {
   step(m: Message): void {
     if (this.runState !== "running") return;
     if (m.from !== NONE) this.lastHeard.set(m.from, performance.now());
+    if (m.type === MessageType.MsgHeartbeatResp) this.heartbeatAnswered(m.from);
     this.stepRaw(m);
     this.scheduleReady();
   }
@@ -389,6 +411,7 @@ export class RaftNode<R = unknown> {
   /** Reports how sending a snapshot to `id` ended. */
   reportSnapshot(id: NodeId, status: "finish" | "failure"): void {
     if (this.runState !== "running") return;
+    if (snapshotSendChannel.hasSubscribers) snapshotSendChannel.publish({ node: this.opts.raft.id, peer: id, ok: status === "finish" });
     this.rawNode().reportSnapshot(id, status);
     this.scheduleReady();
   }
@@ -414,14 +437,20 @@ export class RaftNode<R = unknown> {
    */
   propose(data: Uint8Array): Promise<R> {
     const failed = this.refuse();
-    if (failed !== undefined) return Promise.reject(failed);
+    if (failed !== undefined) {
+      this.counters.proposalsFailed++;
+      return Promise.reject(failed);
+    }
     const seq = this.nextSeq++;
     const sealed = seal(this.tag, seq, data);
     this.pendingEntries.push({ term: 0, index: 0, type: EntryType.EntryNormal, data: sealed });
     this.pendingSeqs.push(seq);
     this.pendingBytes += sealed.length;
     const p = new Promise<R>((resolve, reject) => {
-      this.deadlines.add(this.proposals, seq, "propose", resolve, reject);
+      this.deadlines.add(this.proposals, seq, "propose", resolve, (err) => {
+        this.counters.proposalsFailed++;
+        reject(err);
+      });
     });
     if (this.pendingBytes >= MAX_PROPOSAL_BATCH_BYTES) this.flushProposals();
     this.scheduleReady();
@@ -466,8 +495,18 @@ export class RaftNode<R = unknown> {
    */
   readIndex(): Promise<number> {
     const failed = this.refuse();
-    if (failed !== undefined) return Promise.reject(failed);
-    return new Promise<number>((resolve, reject) => this.reads.add(this.deadlines.make("readIndex", resolve, reject)));
+    if (failed !== undefined) {
+      this.counters.readIndexesFailed++;
+      return Promise.reject(failed);
+    }
+    return new Promise<number>((resolve, reject) =>
+      this.reads.add(
+        this.deadlines.make("readIndex", resolve, (err) => {
+          this.counters.readIndexesFailed++;
+          reject(err);
+        }),
+      ),
+    );
   }
 
   /** Resolves once this node has applied `index` (or rejects after the request timeout). */
@@ -527,7 +566,7 @@ export class RaftNode<R = unknown> {
 
   /** The driver's counters (a copy). */
   stats(): NodeStats {
-    return { ...this.counters };
+    return { ...this.counters, proposalsPending: this.proposals.size };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -580,7 +619,10 @@ export class RaftNode<R = unknown> {
         }
       }
       // Sent now: none of these promises durable state (raft keeps those in the writes' responses).
-      if (out !== undefined) this.opts.send(out);
+      if (out !== undefined) {
+        if (peerRttChannel.hasSubscribers) this.noteHeartbeats(out);
+        this.opts.send(out);
+      }
       for (const rs of rd.readStates) {
         const env = open(rs.requestCtx);
         if (env !== undefined && this.isOurs(env)) this.reads.answered(env.seq, rs.index);
@@ -723,6 +765,7 @@ export class RaftNode<R = unknown> {
         continue;
       }
       const ents = t.msg.entries;
+      const t0 = performance.now();
       for (let i = 0; i < ents.length; i++) {
         const e = ents[i]!;
         if (e.index <= this.applied) continue; // at or below an installed snapshot
@@ -732,6 +775,7 @@ export class RaftNode<R = unknown> {
         this.counters.entriesApplied++;
         if (this.runState !== "running") return;
       }
+      if (performance.now() - t0 > SLOW_APPLY_MS) this.counters.slowApplies++;
       this.reads.applied(this.applied);
       for (const r of t.msg.responses ?? []) this.stepRaw(r);
       // Conf change promises settle only now that raft knows the change is applied: a change
@@ -927,7 +971,23 @@ export class RaftNode<R = unknown> {
     }
   }
 
+  /** Notes the heartbeats among messages about to be sent (for round-trip times). */
+  private noteHeartbeats(out: readonly Message[]): void {
+    const now = performance.now();
+    for (const m of out) if (m.type === MessageType.MsgHeartbeat) this.heartbeats.sent(m.to, now);
+  }
+
+  private heartbeatAnswered(from: NodeId): void {
+    const ms = this.heartbeats.answered(from, performance.now());
+    // An answer after more than an election timeout is a follower coming back, not a round trip.
+    if (ms !== undefined && ms <= this.opts.raft.electionTick * this.tickMs && peerRttChannel.hasSubscribers) {
+      peerRttChannel.publish({ node: this.opts.raft.id, peer: from, seconds: ms / 1000 });
+    }
+  }
+
   private onSoftState(lead: NodeId, raftState: StateType): void {
+    if (lead !== this.lead && lead !== NONE) this.counters.leaderChanges++;
+    if (raftState !== "leader") this.heartbeats.clear();
     const changed = lead !== this.lead || raftState !== this.raftState;
     this.lead = lead;
     this.raftState = raftState;

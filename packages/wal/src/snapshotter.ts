@@ -13,6 +13,7 @@ import { DecodeError, decodeSnapshot } from "@tsraft/raftpb";
 import type { Snapshot } from "@tsraft/raftpb";
 import { open, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { snapSaveChannel } from "./diagnostics.js";
 import { NoSnapshotError, SnapCorruptError, SnapCrcMismatchError } from "./errors.js";
 import { ProtoError, decodeSnapFile } from "./proto.js";
 import type { WalSnapshot } from "./proto.js";
@@ -83,6 +84,7 @@ export class Snapshotter {
   async save(snapshot: Snapshot): Promise<void> {
     const md = snapshot.metadata;
     if (md.index === 0) return;
+    const t0 = snapSaveChannel.hasSubscribers ? performance.now() : 0;
     const file = await snapFilePieces(snapshot);
     const name = snapName(md.term, md.index);
     const tmp = join(this.dir, `${name}.tmp`);
@@ -99,6 +101,7 @@ export class Snapshotter {
     }
     await rename(tmp, join(this.dir, name));
     await syncDir(this.dir);
+    if (t0 !== 0) snapSaveChannel.publish({ dir: this.dir, seconds: (performance.now() - t0) / 1000, index: md.index });
   }
 
   /** The `.snap` names, newest first. */
