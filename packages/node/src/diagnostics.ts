@@ -74,8 +74,29 @@ export class HeartbeatClock {
     return now - t;
   }
 
+  /** Peers reported overdue by {@link overdue} and not answered since. */
+  private readonly failing = new Set<NodeId>();
+
+  /** Peers whose oldest unanswered heartbeat is older than `limitMs`, each reported once until it answers: `[peer, silentMs]`. */
+  overdue(now: number, limitMs: number): [NodeId, number][] {
+    const out: [NodeId, number][] = [];
+    for (const [peer, t] of this.sentAt) {
+      if (now - t > limitMs && !this.failing.has(peer)) {
+        this.failing.add(peer);
+        out.push([peer, Math.round(now - t)]);
+      }
+    }
+    return out;
+  }
+
+  /** Whether `peer` was reported overdue; it is not any more (call when it answered). */
+  resumed(peer: NodeId): boolean {
+    return this.failing.delete(peer);
+  }
+
   /** Forgets everything (leadership lost). */
   clear(): void {
     this.sentAt.clear();
+    this.failing.clear();
   }
 }

@@ -44,3 +44,22 @@ export { parsePeerAddress } from "./peer-address.js";
 export type { PeerAddress } from "./peer-address.js";
 export { PEER_RTT_CHANNEL, SNAPSHOT_SEND_CHANNEL, SEND_FAILED_CHANNEL } from "./diagnostics.js";
 export type { PeerRttMessage, SnapshotSendMessage, SendFailedMessage } from "./diagnostics.js";
+export { DEFAULT_OBSERVER_QUEUE } from "./events.js";
+export type {
+  RaftEvent,
+  RaftObserver,
+  ObserveOptions,
+  Observation,
+  LeaderChangeEvent,
+  RoleChangeEvent,
+  PeerHeartbeatFailingEvent,
+  PeerHeartbeatResumedEvent,
+  VoteRequestedEvent,
+  VoteGrantedEvent,
+  SnapshotSentEvent,
+  SnapshotFailedEvent,
+  SnapshotReceivedEvent,
+  ConfChangeAppliedEvent,
+  ConfChangeRefusedEvent,
+  FatalEvent,
+} from "./events.js";

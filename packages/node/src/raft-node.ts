@@ -25,6 +25,7 @@ import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, No
 import { BOOTSTRAP_TAG, isSealed, open, payloadOf, seal, seqOf, tagHiOf, tagLoOf, type Opened, type Tag } from "./envelope.js";
 import { EntryRefusedError, NoLeaderError, NodeStoppedError, NotLeaderError, TransferError } from "./errors.js";
 import { HeartbeatClock, peerRttChannel, snapshotSendChannel } from "./diagnostics.js";
+import { DEFAULT_OBSERVER_QUEUE, ObserverQueue, type Observation, type ObserveOptions, type RaftEvent, type RaftEventBody, type RaftObserver } from "./events.js";
 import { PersistBatch } from "./persist-batch.js";
 import { checkReconfig } from "./reconfig-check.js";
 import { TaskQueue } from "./task-queue.js";
@@ -306,6 +307,8 @@ export class RaftNode<R = unknown> {
   };
   /** Heartbeat round trips, kept only while someone listens (see diagnostics.ts). */
   private readonly heartbeats = new HeartbeatClock();
+  /** The observers of {@link observe}; events are built only when it is not empty. */
+  private readonly observers = new Set<ObserverQueue>();
 
   /**
    * Checks the options; call {@link start} next.
@@ -412,6 +415,7 @@ export class RaftNode<R = unknown> {
   reportSnapshot(id: NodeId, status: "finish" | "failure"): void {
     if (this.runState !== "running") return;
     if (snapshotSendChannel.hasSubscribers) snapshotSendChannel.publish({ node: this.opts.raft.id, peer: id, ok: status === "finish" });
+    if (this.observers.size !== 0) this.emit(status === "finish" ? { type: "snapshot-sent", peer: id } : { type: "snapshot-failed", peer: id, reason: "the transport reported a failure" });
     this.rawNode().reportSnapshot(id, status);
     this.scheduleReady();
   }
@@ -541,6 +545,28 @@ export class RaftNode<R = unknown> {
     });
   }
 
+  /**
+   * Registers an observer of this node's events (leader and role changes, peers whose
+   * heartbeats fail and resume, votes, snapshots, conf changes, failure: see
+   * {@link RaftEvent}). Each observer has a bounded queue of its own and gets one event at a
+   * time (the next once its promise, if it returns one, settles): a slow observer never slows
+   * the node; what does not fit is dropped and counted in {@link Observation.dropped}.
+   * @throws {@link RaftError} (`TSRAFT_NODE_CONFIG`) for a `maxQueue` that is not a positive integer.
+   */
+  observe(observer: RaftObserver, options: ObserveOptions = {}): Observation {
+    const max = options.maxQueue ?? DEFAULT_OBSERVER_QUEUE;
+    if (!Number.isSafeInteger(max) || max <= 0) throw new RaftError("TSRAFT_NODE_CONFIG", `raft node: maxQueue must be a positive integer, got ${max}`);
+    const q = new ObserverQueue(observer, max, (x) => this.observers.delete(x));
+    this.observers.add(q);
+    return q;
+  }
+
+  /** Hands an event to every observer. Callers check `observers.size` first, so nothing is built without one. */
+  private emit(body: RaftEventBody): void {
+    const e = { ...body, at: Date.now(), term: this.raw?.basicStatus().hardState.term ?? 0 } as RaftEvent;
+    for (const q of this.observers) q.push(e);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // status
 
@@ -574,6 +600,7 @@ export class RaftNode<R = unknown> {
 
   private tick(): void {
     if (this.runState !== "running") return;
+    if (this.observers.size !== 0 && this.raftState === "leader") this.checkHeartbeats();
     this.rawNode().tick();
     this.deadlines.sweep(performance.now());
     this.scheduleReady();
@@ -620,7 +647,8 @@ export class RaftNode<R = unknown> {
       }
       // Sent now: none of these promises durable state (raft keeps those in the writes' responses).
       if (out !== undefined) {
-        if (peerRttChannel.hasSubscribers) this.noteHeartbeats(out);
+        if (peerRttChannel.hasSubscribers || this.observers.size !== 0) this.noteHeartbeats(out);
+        if (this.observers.size !== 0) this.observeVotes(out);
         this.opts.send(out);
       }
       for (const rs of rd.readStates) {
@@ -712,6 +740,7 @@ export class RaftNode<R = unknown> {
   /** Delivers a write's responses: to this node by stepping them, to peers through `send`. */
   private deliver(responses: readonly Message[], which: "all" | "self" | "peers"): void {
     const self = this.opts.raft.id;
+    if (this.observers.size !== 0 && which !== "self") this.observeVotes(responses);
     let out: Message[] | undefined;
     for (const m of responses) {
       if (m.to === self) {
@@ -732,6 +761,7 @@ export class RaftNode<R = unknown> {
     this.confState = snap.metadata.confState;
     this.counters.snapshotsInstalled++;
     this.reads.applied(this.applied);
+    if (this.observers.size !== 0) this.emit({ type: "snapshot-received", index: snap.metadata.index, snapshotTerm: snap.metadata.term });
   }
 
   private async saveSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<void> {
@@ -857,6 +887,7 @@ export class RaftNode<R = unknown> {
       if (!(err instanceof RaftError)) throw err;
       this.counters.confChangesRefused++;
       this.logger.warn(`raft node: conf change at index ${e.index} refused: ${err.message}`);
+      if (this.observers.size !== 0) this.emit({ type: "conf-change-refused", index: e.index, reason: err.message });
       if (env !== undefined && this.isOurs(env)) {
         const w = this.confChanges.get(env.seq);
         if (w !== undefined) this.afterApplied.push(() => w.reject(err));
@@ -864,6 +895,7 @@ export class RaftNode<R = unknown> {
       return undefined;
     }
     this.confState = confState;
+    if (this.observers.size !== 0) this.emit({ type: "conf-change-applied", index: e.index, change, confState });
     const settle = (): void => {
       if (env === undefined || !this.isOurs(env)) return;
       const w = this.confChanges.get(env.seq);
@@ -911,6 +943,7 @@ export class RaftNode<R = unknown> {
     } catch (err) {
       this.snapshotFailed("taking (to send)", index, err);
       if (this.runState === "running") this.reportSnapshot(m.to, "failure");
+      if (this.observers.size !== 0) this.emit({ type: "snapshot-failed", peer: m.to, reason: `taking the snapshot failed: ${String(err)}` });
       return;
     }
     const snapshot: Snapshot = { data, metadata: { index, term: this.opts.raft.storage.term(index), confState: this.confState } };
@@ -983,11 +1016,39 @@ export class RaftNode<R = unknown> {
     if (ms !== undefined && ms <= this.opts.raft.electionTick * this.tickMs && peerRttChannel.hasSubscribers) {
       peerRttChannel.publish({ node: this.opts.raft.id, peer: from, seconds: ms / 1000 });
     }
+    if (this.heartbeats.resumed(from) && this.observers.size !== 0) this.emit({ type: "peer-heartbeat-resumed", peer: from });
+  }
+
+  /** As leader, with observers: followers that left heartbeats unanswered for an election timeout. */
+  private checkHeartbeats(): void {
+    const limit = this.opts.raft.electionTick * this.tickMs;
+    for (const [peer, silentMs] of this.heartbeats.overdue(performance.now(), limit)) this.emit({ type: "peer-heartbeat-failing", peer, silentMs });
+  }
+
+  /** Vote requests this node sends (one event per kind and batch) and votes it grants. */
+  private observeVotes(msgs: readonly Message[]): void {
+    const self = this.opts.raft.id;
+    let asked: NodeId[] | undefined;
+    let preVote = false;
+    for (const m of msgs) {
+      if (m.to === self) continue;
+      if (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote) {
+        (asked ??= []).push(m.to);
+        preVote = m.type === MessageType.MsgPreVote;
+      } else if ((m.type === MessageType.MsgVoteResp || m.type === MessageType.MsgPreVoteResp) && !m.reject) {
+        this.emit({ type: "vote-granted", preVote: m.type === MessageType.MsgPreVoteResp, candidate: m.to });
+      }
+    }
+    if (asked !== undefined) this.emit({ type: "vote-requested", preVote, peers: asked });
   }
 
   private onSoftState(lead: NodeId, raftState: StateType): void {
     if (lead !== this.lead && lead !== NONE) this.counters.leaderChanges++;
     if (raftState !== "leader") this.heartbeats.clear();
+    if (this.observers.size !== 0) {
+      if (lead !== this.lead) this.emit({ type: "leader-change", lead, previous: this.lead });
+      if (raftState !== this.raftState) this.emit({ type: "role-change", role: raftState, previous: this.raftState });
+    }
     const changed = lead !== this.lead || raftState !== this.raftState;
     this.lead = lead;
     this.raftState = raftState;
@@ -1040,6 +1101,7 @@ export class RaftNode<R = unknown> {
     this.halt(new NodeStoppedError(`raft node: failed: ${err instanceof Error ? err.message : String(err)}`));
     void this.writer.stop();
     void this.applier.stop();
+    if (this.observers.size !== 0) this.emit({ type: "fatal", error: err });
     if (this.opts.onFatal !== undefined) this.opts.onFatal(err);
     else
       setImmediate(() => {
