@@ -7,11 +7,12 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { EXIT, processIo, type Command, type Io } from "./io.js";
+import { forceNewClusterCommand } from "./recover-command.js";
 import { snapLs, snapShow } from "./snap-commands.js";
 import { walDump, walRepair, walVerify } from "./wal-commands.js";
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [walDump, walVerify, walRepair, snapLs, snapShow];
+export const COMMANDS: readonly Command[] = [walDump, walVerify, walRepair, snapLs, snapShow, forceNewClusterCommand];
 
 function overview(): string {
   const w = Math.max(...COMMANDS.map((c) => c.words.join(" ").length));
