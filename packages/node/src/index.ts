@@ -26,6 +26,7 @@ export {
   FatalError,
   UnsafeConfChangeError,
   NotLeaderError,
+  ConfChangeRefusedError,
 } from "./errors.js";
 export { TcpTransport } from "./tcp-transport.js";
 export type { TcpTransportOptions, TransportStats } from "./transport-options.js";

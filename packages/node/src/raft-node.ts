@@ -19,11 +19,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { ProposalDroppedError, RaftError, RawNode, silentLogger } from "@tsraft/raft";
-import type { BasicStatus, Config, Logger, Peer, StateType, Status } from "@tsraft/raft";
+import type { BasicStatus, ConfChangeRefusal, Config, Logger, Peer, StateType, Status } from "@tsraft/raft";
 import { EntryType, MessageType, NONE, decodeConfChange, decodeConfChangeV2 } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { BOOTSTRAP_TAG, isSealed, open, payloadOf, seal, seqOf, tagHiOf, tagLoOf, type Opened, type Tag } from "./envelope.js";
-import { EntryRefusedError, NoLeaderError, NodeStoppedError, NotLeaderError, TransferError } from "./errors.js";
+import { ConfChangeRefusedError, EntryRefusedError, NoLeaderError, NodeStoppedError, NotLeaderError, TransferError } from "./errors.js";
 import { HeartbeatClock, peerRttChannel, snapshotSendChannel } from "./diagnostics.js";
 import { DEFAULT_OBSERVER_QUEUE, ObserverQueue, type Observation, type ObserveOptions, type RaftEvent, type RaftEventBody, type RaftObserver } from "./events.js";
 import { PersistBatch } from "./persist-batch.js";
@@ -169,7 +169,7 @@ export interface NodeStats {
   entriesApplied: number;
   /** Entries refused: `apply` threw, or the entry was not made by a RaftNode. */
   entriesRefused: number;
-  /** Conf changes raft refused, or whose `applyConfChange` hook threw. */
+  /** Conf changes raft refused (when proposed to this leader, or when applied), or whose `applyConfChange` hook threw. */
   confChangesRefused: number;
   /** Snapshots taken and saved by the policy. */
   snapshotsTaken: number;
@@ -286,6 +286,8 @@ export class RaftNode<R = unknown> {
   private pendingEntries: Entry[] = [];
   private pendingSeqs: number[] = [];
   private pendingBytes = 0;
+  /** A conf change of ours that raft refused during the `propose` call under way (see {@link onConfChangeRefused}). */
+  private refusedNow: { seq: number; reason: string } | undefined;
   /** Settlements of conf change promises, run once raft is told the batch holding them is applied. */
   private afterApplied: (() => void)[] = [];
   private readonly writer: TaskQueue<WriterTask>;
@@ -361,7 +363,12 @@ export class RaftNode<R = unknown> {
       applied = snap.metadata.index;
     }
     this.applied = applied;
-    const raw = new RawNode({ ...cfg, applied, asyncStorageWrites: true });
+    const userHook = cfg.hooks?.confChangeRefused;
+    const confChangeRefused = (r: ConfChangeRefusal): void => {
+      this.onConfChangeRefused(r);
+      userHook?.(r);
+    };
+    const raw = new RawNode({ ...cfg, applied, asyncStorageWrites: true, hooks: { ...cfg.hooks, confChangeRefused } });
     let bootstrapped = false;
     const st = cfg.storage.initialState().hardState;
     this.persistedHS = st;
@@ -464,12 +471,14 @@ export class RaftNode<R = unknown> {
   /**
    * Proposes a configuration change; resolves with the configuration in effect once it is
    * applied on this node. `context` (the application's, e.g. the new member's address) is
-   * handed back in {@link AppliedConfChange}. A change the leader refuses (another one is
-   * pending) is replaced by an empty entry: the promise then times out.
+   * handed back in {@link AppliedConfChange}. A change raft refuses when this node, as leader,
+   * proposes it (another one is not applied yet; it does not fit the joint state) rejects with
+   * {@link ConfChangeRefusedError} at once. (A change forwarded to another leader, possible
+   * only without `strictReconfig`, and refused there, times out: the refusal is the leader's.)
    * @throws (rejects) as {@link propose}; with `strictReconfig` (the default)
    * {@link NotLeaderError} on a follower and {@link UnsafeConfChangeError} for a change that
-   * would leave too few connected voters; `ConfChangeError` if raft finds the change invalid
-   * when applying it.
+   * would leave too few connected voters; {@link ConfChangeRefusedError} (see above);
+   * `ConfChangeError` if raft finds the change invalid when applying it.
    */
   proposeConfChange(cc: ConfChange | ConfChangeV2): Promise<ConfState> {
     if (this.strictReconfig && this.runState === "running") {
@@ -995,6 +1004,33 @@ export class RaftNode<R = unknown> {
     }
   }
 
+  /** Raft's reason if it refused request `seq` during its `propose` call (see {@link onConfChangeRefused}). */
+  private takeRefusal(seq: number): string | undefined {
+    const r = this.refusedNow;
+    this.refusedNow = undefined;
+    return r !== undefined && r.seq === seq ? r.reason : undefined;
+  }
+
+  /**
+   * Raft (as leader) refused a proposed conf change. Ours (proposed by this node, so inside
+   * the `propose` call of {@link submit}): the promise rejects with ConfChangeRefusedError.
+   * Another node's (forwarded): counted and observed; its proposer times out.
+   */
+  private onConfChangeRefused(r: ConfChangeRefusal): void {
+    this.counters.confChangesRefused++;
+    this.logger.info(`raft node: conf change refused by raft when proposed: ${r.reason}`);
+    if (this.observers.size !== 0) this.emit({ type: "conf-change-refused", index: 0, reason: r.reason });
+    let ctx: Uint8Array | undefined;
+    try {
+      const data = r.entry.data ?? EMPTY;
+      ctx = r.entry.type === EntryType.EntryConfChange ? decodeConfChange(data).context : decodeConfChangeV2(data).context;
+    } catch {
+      return;
+    }
+    const env = ctx === undefined ? undefined : open(ctx);
+    if (env !== undefined && this.isOurs(env)) this.refusedNow = { seq: env.seq, reason: r.reason };
+  }
+
   private stepRaw(m: Message): void {
     try {
       this.rawNode().step(m);
@@ -1081,6 +1117,7 @@ export class RaftNode<R = unknown> {
     const failed = this.refuse();
     if (failed !== undefined) return Promise.reject(failed);
     const seq = this.nextSeq++;
+    this.refusedNow = undefined;
     try {
       propose(seq);
     } catch (err) {
@@ -1090,6 +1127,8 @@ export class RaftNode<R = unknown> {
       return Promise.reject(err);
     }
     this.scheduleReady();
+    const refused = this.takeRefusal(seq);
+    if (refused !== undefined) return Promise.reject(new ConfChangeRefusedError(refused));
     return new Promise<T>((resolve, reject) => {
       this.deadlines.add(map, seq, op, resolve, reject);
     });

@@ -4,6 +4,7 @@
  */
 import type { NodeId } from "@tsraft/raftpb";
 import { ConfigError } from "./errors.js";
+import type { RaftHooks } from "./hooks.js";
 import { NO_LIMIT } from "./log.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { seededRandom, type RandomSource } from "./rand.js";
@@ -78,6 +79,8 @@ export interface Config {
   logger?: Logger;
   /** The random source of election timeouts; default: seeded from `id`. */
   random?: RandomSource;
+  /** Callbacks for what raft otherwise only logs (see {@link RaftHooks}); default none. */
+  hooks?: RaftHooks;
 }
 
 /** A validated {@link Config} with every default filled in. */
@@ -103,6 +106,7 @@ export interface ResolvedConfig {
   asyncStorageWrites: boolean;
   logger: Logger;
   random: RandomSource;
+  hooks: RaftHooks;
 }
 
 const MIB = 1024 * 1024;
@@ -170,5 +174,6 @@ export function validateConfig(c: Config): ResolvedConfig {
     asyncStorageWrites: c.asyncStorageWrites ?? false,
     logger: c.logger ?? silentLogger,
     random: c.random ?? seededRandom(Number(c.id & 0xffff_ffffn) ^ Number(c.id >> 32n)),
+    hooks: c.hooks ?? {},
   };
 }

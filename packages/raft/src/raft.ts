@@ -14,6 +14,7 @@ import { assertConfStatesEquivalent, confChangeToMsg, handOverLeadership, switch
 import { ConfigError, RaftError, panic } from "./errors.js";
 import { RaftLog, isStorageFailure } from "./log.js";
 import { checkStorageState } from "./storage-checks.js";
+import type { RaftHooks } from "./hooks.js";
 import type { Logger } from "./logger.js";
 import type { RandomSource } from "./rand.js";
 import { ReadOnly, type ReadState } from "./read-only.js";
@@ -127,6 +128,7 @@ export class Raft {
   appendsPending = false;
   readonly logger: Logger;
   readonly random: RandomSource;
+  readonly hooks: RaftHooks;
   /** Read requests a new leader holds until it has committed an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
   tickFn: () => void;
@@ -140,6 +142,7 @@ export class Raft {
     this.id = c.id;
     this.logger = c.logger;
     this.random = c.random;
+    this.hooks = c.hooks;
     this.raftLog = new RaftLog(c.storage, c.logger, c.maxCommittedSizePerReady);
     const { hardState, confState } = c.storage.initialState();
     checkStorageState(this.raftLog, hardState);

@@ -127,6 +127,7 @@ function checkConfChangeProposal(r: Raft, ents: Entry[], i: number): void {
   if (failedCheck !== "" && !r.disableConfChangeValidation) {
     r.logger.info(`${hexId(r.id)} ignoring conf change ${confChangeEntryText(e)} at config ${describeConfig(r.trk.config)}: ${failedCheck}`);
     ents[i] = { term: 0, index: 0, type: EntryType.EntryNormal, data: undefined };
+    r.hooks.confChangeRefused?.({ entry: e, reason: failedCheck });
   } else {
     r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;
   }
