@@ -11,6 +11,7 @@
  * | `GET /kv?prefix=&after=&limit=` (`&serializable`) | `{kvs: [{key, value}], more, next, index}` |
  * | `GET /status`, `GET /health`, `GET /members`, `GET /members/:id` | status |
  * | `GET /metrics` | Prometheus text format (`@tsraft/prometheus`: etcd's metric names with `tsraft_`) |
+ * | `GET /dashboard` | a self-contained HTML page that polls `/status` and `/metrics` (dashboard.ts) |
  * | `POST /members {id, raftAddr, httpAddr, learner?}` | adds a learner (leader only) |
  * | `POST /members/:id/promote` | learner to voter if caught up, else 409 `not_ready` (leader only) |
  * | `DELETE /members/:id` | removes a member (leader only) |
@@ -26,6 +27,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES, isWellFormed, utf8Length } from "./command.js";
 import type { Command } from "./command.js";
+import { DASHBOARD_HTML } from "./dashboard.js";
 import { HttpError } from "./errors.js";
 import { toHttpError } from "./http-errors.js";
 import { allowQuery, parseMemberId, parseTarget, percentDecode, readJsonObject } from "./http-request.js";
@@ -75,6 +77,7 @@ function send(s: KvServer, req: IncomingMessage, res: ServerResponse, a: Answer)
  */
 export async function handleHttp(s: KvServer, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?") === true)) return serveMetrics(s, res);
+  if (req.method === "GET" && req.url === "/dashboard") return serveDashboard(res);
   let a: Answer;
   try {
     a = await route(s, req);
@@ -117,6 +120,17 @@ async function serveMetrics(s: KvServer, res: ServerResponse): Promise<void> {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(200, { "content-type": s.metrics.registry.contentType, "content-length": String(Buffer.byteLength(text)), "x-content-type-options": "nosniff" });
   res.end(text);
+}
+
+/** `GET /dashboard`: the page, with a policy that lets it load nothing from elsewhere. */
+function serveDashboard(res: ServerResponse): void {
+  res.writeHead(200, {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": String(Buffer.byteLength(DASHBOARD_HTML)),
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+  });
+  res.end(DASHBOARD_HTML);
 }
 
 function isWrite(req: IncomingMessage): boolean {
