@@ -458,10 +458,7 @@ export class RaftNode<R = unknown> {
     this.pendingSeqs.push(seq);
     this.pendingBytes += sealed.length;
     const p = new Promise<R>((resolve, reject) => {
-      this.deadlines.add(this.proposals, seq, "propose", resolve, (err) => {
-        this.counters.proposalsFailed++;
-        reject(err);
-      });
+      this.deadlines.add(this.proposals, seq, "propose", resolve, reject);
     });
     if (this.pendingBytes >= MAX_PROPOSAL_BATCH_BYTES) this.flushProposals();
     this.scheduleReady();
@@ -601,7 +598,8 @@ export class RaftNode<R = unknown> {
 
   /** The driver's counters (a copy). */
   stats(): NodeStats {
-    return { ...this.counters, proposalsPending: this.proposals.size };
+    // proposalsFailed: refused before a waiter existed, plus waiters rejected (counted by the map).
+    return { ...this.counters, proposalsFailed: this.counters.proposalsFailed + this.proposals.rejected, proposalsPending: this.proposals.size };
   }
 
   // ---------------------------------------------------------------------------------------------
