@@ -5,6 +5,7 @@
 import type { NodeId } from "@tsraft/raftpb";
 import { ConfigError } from "./errors.js";
 import type { RaftHooks } from "./hooks.js";
+import type { TraceLogger } from "./trace.js";
 import { NO_LIMIT } from "./log.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { seededRandom, type RandomSource } from "./rand.js";
@@ -81,6 +82,11 @@ export interface Config {
   random?: RandomSource;
   /** Callbacks for what raft otherwise only logs (see {@link RaftHooks}); default none. */
   hooks?: RaftHooks;
+  /**
+   * Receives raft's state transitions and message sends/receives in the shape of etcd-io/raft's
+   * `TracingEvent` (see trace.ts). Default none: one `undefined` check per trace site.
+   */
+  traceLogger?: TraceLogger;
 }
 
 /** A validated {@link Config} with every default filled in. */
@@ -107,6 +113,7 @@ export interface ResolvedConfig {
   logger: Logger;
   random: RandomSource;
   hooks: RaftHooks;
+  traceLogger: TraceLogger | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -175,5 +182,6 @@ export function validateConfig(c: Config): ResolvedConfig {
     logger: c.logger ?? silentLogger,
     random: c.random ?? seededRandom(Number(c.id & 0xffff_ffffn) ^ Number(c.id >> 32n)),
     hooks: c.hooks ?? {},
+    traceLogger: c.traceLogger,
   };
 }

@@ -15,6 +15,7 @@ import { ConfigError, RaftError, panic } from "./errors.js";
 import { RaftLog, isStorageFailure } from "./log.js";
 import { checkStorageState } from "./storage-checks.js";
 import type { RaftHooks } from "./hooks.js";
+import { traceReceive, traceSend, traceState, type TraceLogger } from "./trace.js";
 import type { Logger } from "./logger.js";
 import type { RandomSource } from "./rand.js";
 import { ReadOnly, type ReadState } from "./read-only.js";
@@ -129,6 +130,8 @@ export class Raft {
   readonly logger: Logger;
   readonly random: RandomSource;
   readonly hooks: RaftHooks;
+  /** Config.traceLogger; undefined (the default) costs one check per trace site. */
+  readonly trace: TraceLogger | undefined;
   /** Read requests a new leader holds until it has committed an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
   tickFn: () => void;
@@ -143,6 +146,7 @@ export class Raft {
     this.logger = c.logger;
     this.random = c.random;
     this.hooks = c.hooks;
+    this.trace = c.traceLogger;
     this.raftLog = new RaftLog(c.storage, c.logger, c.maxCommittedSizePerReady);
     const { hardState, confState } = c.storage.initialState();
     checkStorageState(this.raftLog, hardState);
@@ -175,6 +179,7 @@ export class Raft {
     }
     this.becomeFollower(this.term, NONE);
 
+    if (this.trace !== undefined) traceState(this, "InitState");
     this.logger.info(
       `newRaft ${hexId(this.id)} [peers: [${this.trk.voterNodes().map(hexId).join(",")}], term: ${this.term}, commit: ${this.raftLog.committed}, applied: ${this.raftLog.applied}, lastindex: ${this.raftLog.lastIndex()}, lastterm: ${this.raftLog.lastTerm()}]`,
     );
@@ -200,6 +205,7 @@ export class Raft {
   /** Queues `m` for sending, filling in `from` and the term as the message type requires. */
   send(m: Message): void {
     if (m.from === NONE) m.from = this.id;
+    if (this.trace !== undefined) traceSend(this, m);
     const t = m.type;
     if (t === MessageType.MsgVote || t === MessageType.MsgVoteResp || t === MessageType.MsgPreVote || t === MessageType.MsgPreVoteResp) {
       // Vote messages carry the term they are for: the campaign's term, not necessarily ours.
@@ -409,7 +415,9 @@ export class Raft {
       this.raftLog.commitTo(mci);
       return true;
     }
-    return this.raftLog.maybeCommit(mci, this.term);
+    const moved = this.raftLog.maybeCommit(mci, this.term);
+    if (moved && this.trace !== undefined) traceState(this, "Commit");
+    return moved;
   }
 
   /** Resets the volatile state for `term` (clearing the vote when the term changes). */
@@ -459,6 +467,7 @@ export class Raft {
       return false;
     }
     li = this.raftLog.append(es);
+    if (this.trace !== undefined) traceState(this, "Replicate");
     // The leader acknowledges its own entries once they are durable, through a MsgAppResp to
     // itself. Consecutive self-acks in one Ready are folded into one: only the last index counts.
     const after = this.msgsAfterAppend;
@@ -521,6 +530,7 @@ export class Raft {
     this.tickFn = this.tickElection;
     this.lead = lead;
     this.state = "follower";
+    if (this.trace !== undefined) traceState(this, "BecomeFollower");
     this.logger.info(`${hexId(this.id)} became follower at term ${this.term}`);
   }
 
@@ -531,6 +541,7 @@ export class Raft {
     this.tickFn = this.tickElection;
     this.vote = this.id;
     this.state = "candidate";
+    if (this.trace !== undefined) traceState(this, "BecomeCandidate");
     this.logger.info(`${hexId(this.id)} became candidate at term ${this.term}`);
   }
 
@@ -566,6 +577,7 @@ export class Raft {
     if (!this.appendEntry([{ term: 0, index: 0, type: EntryType.EntryNormal, data: undefined }])) {
       panic("empty entry was dropped");
     }
+    if (this.trace !== undefined) traceState(this, "BecomeLeader");
     this.logger.info(`${hexId(this.id)} became leader at term ${this.term}`);
     // Elected outside its own voters (campaignToHandOver): hand leadership over to a voter
     // once it holds this log, as a leader removed by a conf change does.
@@ -578,6 +590,7 @@ export class Raft {
    * @throws {@link ProposalDroppedError} from a dropped proposal.
    */
   step(m: Message): void {
+    if (this.trace !== undefined) traceReceive(this, m);
     if (m.term === 0) {
       // A local message.
     } else if (m.term > this.term) {

@@ -7,6 +7,7 @@ import type { Entry, Message, NodeId } from "@tsraft/raftpb";
 import { MAX_INDEX } from "./bounds.js";
 import { InvalidMessageError, ProposalDroppedError, panic } from "./errors.js";
 import { confChangeOfEntry, type Raft } from "./raft.js";
+import { traceConfChange } from "./trace.js";
 import type { Progress } from "./tracker/index.js";
 import { describeConfig } from "./tracker/index.js";
 import { hexId } from "./util.js";
@@ -130,6 +131,7 @@ function checkConfChangeProposal(r: Raft, ents: Entry[], i: number): void {
     r.hooks.confChangeRefused?.({ entry: e, reason: failedCheck });
   } else {
     r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;
+    if (r.trace !== undefined) traceConfChange(r, "ChangeConf", cc);
   }
 }
 
