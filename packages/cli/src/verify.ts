@@ -48,7 +48,7 @@ export async function verifyWal(dir: string): Promise<Verdict> {
 
 /** The offset a torn-tail repair of segment `name` would cut at, or undefined if it ends cleanly. */
 async function tornTailOf(dir: string, name: string): Promise<number | undefined> {
-  const tmp = await mkdtemp(join(process.env["TSRAFT_TMPDIR"] ?? tmpdir(), "tsraft-verify-"));
+  const tmp = await mkdtemp(join(tmpdir(), "tsraft-verify-"));
   try {
     await copyFile(join(dir, name), join(tmp, name));
     const ok = await WAL.repair(tmp);

@@ -30,7 +30,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string[]; er
 }
 
 async function copyWal(set: string, sub = "wal"): Promise<{ dir: string; base: string }> {
-  const base = await mkdtemp(join(process.env["TSRAFT_TMPDIR"] ?? tmpdir(), "tsraft-cli-"));
+  const base = await mkdtemp(join(tmpdir(), "tsraft-cli-"));
   const dir = join(base, "wal");
   await cp(join(VECTORS, "wal", set, sub), dir, { recursive: true });
   await chmod(dir, 0o755);
