@@ -205,7 +205,6 @@ export class Raft {
   /** Queues `m` for sending, filling in `from` and the term as the message type requires. */
   send(m: Message): void {
     if (m.from === NONE) m.from = this.id;
-    if (this.trace !== undefined) traceSend(this, m);
     const t = m.type;
     if (t === MessageType.MsgVote || t === MessageType.MsgVoteResp || t === MessageType.MsgPreVote || t === MessageType.MsgPreVoteResp) {
       // Vote messages carry the term they are for: the campaign's term, not necessarily ours.
@@ -223,6 +222,7 @@ export class Raft {
       if (m.to === this.id) panic(`message should not be self-addressed when sending ${MessageType[t]}`);
       this.msgs.push(m);
     }
+    if (this.trace !== undefined) traceSend(this, m);
   }
 
   /** Sends an append (or a snapshot) to `to`, even an empty one. */

@@ -39,6 +39,8 @@ export type TraceEventName =
 /** A message as traced (etcd's `TracingMessage`). */
 export interface TraceMessage {
   type: string;
+  /** The message's term. */
+  term: number;
   to: string;
   from: string;
   entries: number;
@@ -94,7 +96,7 @@ export function traceState(r: Raft, name: TraceEventName): void {
 
 function traceMessage(m: Message): TraceMessage {
   return {
-    type: MessageType[m.type] ?? String(m.type), to: hex(m.to), from: hex(m.from), entries: m.entries.length, logTerm: m.logTerm,
+    type: MessageType[m.type] ?? String(m.type), term: m.term, to: hex(m.to), from: hex(m.from), entries: m.entries.length, logTerm: m.logTerm,
     index: m.index, commit: m.commit, vote: hex(m.vote ?? 0n), reject: m.reject, rejectHint: m.rejectHint,
   };
 }
