@@ -10,18 +10,26 @@
  * The anchor is openraft's published minimal benchmark (3 nodes in one process, in-memory,
  * empty requests, 16 threads): 33,000 proposals/s with 1 client, 3.5 M/s with 4,096. Here
  * everything runs on one Node thread.
+ *
+ * `BENCH_METRICS=1` binds `@tsraft/prometheus` to every member (prom-client, the diagnostics
+ * channels subscribed), to measure what metrics cost; the figure's `metrics` param says which.
  * @module
  */
 import type { Entry, Message, NodeId } from "@tsraft/raftpb";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { RaftNode } from "@tsraft/node";
+import { bindMetrics, type TsraftMetrics } from "@tsraft/prometheus";
 import type { PersistRequest } from "@tsraft/node";
 import { gc, now, type BenchContext, type Figure, type Workload } from "../harness.js";
 
 const EMPTY = new Uint8Array(0);
 
+/** Whether to bind prom-client metrics (BENCH_METRICS=1). */
+export const benchMetrics = (): boolean => process.env.BENCH_METRICS === "1";
+
 class Cluster {
   readonly nodes = new Map<NodeId, RaftNode<number>>();
+  private readonly metrics: TsraftMetrics[] = [];
   private readonly queues = new Map<NodeId, Message[]>();
 
   constructor(size: number) {
@@ -44,6 +52,7 @@ class Cluster {
         restore: () => {},
       });
       this.nodes.set(id, node);
+      if (benchMetrics()) this.metrics.push(bindMetrics({ node: { node, id } }));
     }
   }
 
@@ -83,6 +92,7 @@ class Cluster {
 
   async stop(): Promise<void> {
     for (const n of this.nodes.values()) await n.stop();
+    for (const m of this.metrics) m.close();
   }
 }
 
@@ -120,7 +130,7 @@ export const driver3node: Workload = {
       ctx.progress(`driver-3node C=${clients}: ${runs.map((x) => Math.round(x)).join(", ")} proposals/s`);
       out.push({
         name: "driver-3node",
-        params: { C: clients, N: n, payload: 0 },
+        params: { C: clients, N: n, payload: 0, ...(benchMetrics() ? { metrics: "prom-client" } : {}) },
         unit: "proposals/s",
         runs,
         curve: { chart: "driver-3node: resolved proposals/s", x: "C", series: "tsraft RaftNode", xLabel: "concurrent proposers", yLabel: "proposals/s", logX: true },

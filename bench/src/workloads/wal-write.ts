@@ -5,6 +5,8 @@
  * `entrySize` bytes (one shared data buffer), one fdatasync per save, for at least 1.5 s and 5
  * batches. Saves are awaited one by one (no overlap), as etcd's synchronous `Save` is.
  * MB/s counts payload bytes only. Segment cuts happen inside the timed part.
+ * `BENCH_METRICS=1` binds `@tsraft/prometheus`'s WAL metrics (fsync histogram, bytes counter)
+ * to the WAL's diagnostics channels during the run; the figure's `metrics` param says so.
  * @module
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -12,6 +14,7 @@ import { join } from "node:path";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
 import { WAL, crc32cBackend } from "@tsraft/wal";
+import { bindMetrics } from "@tsraft/prometheus";
 import { now } from "../harness.js";
 import type { BenchContext, Figure, Workload } from "../harness.js";
 
@@ -19,6 +22,7 @@ async function walWrite(ctx: BenchContext, size: number, batch: number, minSecon
   const p = await mkdtemp(join(ctx.tmpdir, "tsraft-walwrite-"));
   try {
     const w = await WAL.create(join(p, "wal"), new TextEncoder().encode("somedata"));
+    const metrics = process.env.BENCH_METRICS === "1" ? bindMetrics({ walDir: join(p, "wal") }) : undefined;
     const data = new Uint8Array(size).fill(0x61);
     const ents: Entry[] = [];
     let idx = 0;
@@ -33,6 +37,7 @@ async function walWrite(ctx: BenchContext, size: number, batch: number, minSecon
       if (entries >= minEntries && (el = now() - start) >= minSeconds) break;
     }
     await w.close();
+    metrics?.close();
     return { mbps: (entries * size) / el / 1e6, eps: entries / el, entries };
   } finally {
     await rm(p, { recursive: true, force: true });
@@ -58,7 +63,7 @@ export const walWriteWorkload: Workload = {
           eps.push(x.eps);
           total += x.entries;
         }
-        const params = { entrySize: size, syncEvery: batch };
+        const params = { entrySize: size, syncEvery: batch, ...(process.env.BENCH_METRICS === "1" ? { metrics: "prom-client" } : {}) };
         const info = { entriesWrittenAllRuns: total, minSecondsPerRun: minSeconds, api: "await w.save({term:1,vote:0n,commit:lastIndex}, batch) = 1 fdatasync per batch", bytes: "payload bytes (entry data), not encoded record bytes", crc32c: crc32cBackend };
         out.push({ name: "wal-write", params, unit: "MB/s", runs: mb, info });
         out.push({ name: "wal-write", params, unit: "entries/s", runs: eps, info });

@@ -10,6 +10,8 @@
  * | `DELETE /kv/:key` (`?prev=v`) | 200 `{ok, key, prev, index}`; 412 `compare_failed` |
  * | `GET /kv?prefix=&after=&limit=` (`&serializable`) | `{kvs: [{key, value}], more, next, index}` |
  * | `GET /status`, `GET /health`, `GET /members`, `GET /members/:id` | status |
+ * | `GET /metrics` | Prometheus text format (`@tsraft/prometheus`: etcd's metric names with `tsraft_`) |
+ * | `GET /dashboard` | a self-contained HTML page that polls `/status` and `/metrics` (dashboard.ts) |
  * | `POST /members {id, raftAddr, httpAddr, learner?}` | adds a learner (leader only) |
  * | `POST /members/:id/promote` | learner to voter if caught up, else 409 `not_ready` (leader only) |
  * | `DELETE /members/:id` | removes a member (leader only) |
@@ -25,6 +27,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES, isWellFormed, utf8Length } from "./command.js";
 import type { Command } from "./command.js";
+import { DASHBOARD_HTML } from "./dashboard.js";
 import { HttpError } from "./errors.js";
 import { toHttpError } from "./http-errors.js";
 import { allowQuery, parseMemberId, parseTarget, percentDecode, readJsonObject } from "./http-request.js";
@@ -73,6 +76,8 @@ function send(s: KvServer, req: IncomingMessage, res: ServerResponse, a: Answer)
  * and friends, and anything unexpected (a bug) is logged and answered 500.
  */
 export async function handleHttp(s: KvServer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?") === true)) return serveMetrics(s, res);
+  if (req.method === "GET" && req.url === "/dashboard") return serveDashboard(res);
   let a: Answer;
   try {
     a = await route(s, req);
@@ -96,6 +101,36 @@ export async function handleHttp(s: KvServer, req: IncomingMessage, res: ServerR
       res.end('{"error":"internal error while building the answer","code":"internal"}\n');
     }
   }
+}
+
+/** `GET /metrics`: the member's metrics in Prometheus' text format (a scrape never fails the member). */
+async function serveMetrics(s: KvServer, res: ServerResponse): Promise<void> {
+  let text: string;
+  try {
+    text = await s.metrics.registry.metrics();
+  } catch (e) {
+    s.counters.internalErrors++;
+    s.log.error("could not collect the metrics", { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    if (!res.headersSent && !res.destroyed) {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end("could not collect the metrics\n");
+    }
+    return;
+  }
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(200, { "content-type": s.metrics.registry.contentType, "content-length": String(Buffer.byteLength(text)), "x-content-type-options": "nosniff" });
+  res.end(text);
+}
+
+/** `GET /dashboard`: the page, with a policy that lets it load nothing from elsewhere. */
+function serveDashboard(res: ServerResponse): void {
+  res.writeHead(200, {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": String(Buffer.byteLength(DASHBOARD_HTML)),
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+  });
+  res.end(DASHBOARD_HTML);
 }
 
 function isWrite(req: IncomingMessage): boolean {

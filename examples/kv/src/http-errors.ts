@@ -12,6 +12,7 @@
  * | `TSRAFT_TRANSFER` | 400 `bad_transfer` |
  * | `TSRAFT_CONF_CHANGE` | 409 `bad_conf_change` |
  * | `TSRAFT_UNSAFE_CONF_CHANGE` | 409 `unsafe_reconfig`, `outcome: not_applied` |
+ * | `TSRAFT_CONF_CHANGE_REFUSED` | 409 `conf_change_pending`, `outcome: not_applied` |
  * | `TSRAFT_NOT_LEADER` | 421 `not_leader`, `outcome: not_applied`, `leader: {id, http}` |
  * | `TSRAFT_ENTRY_REFUSED` | 422 `refused`, `outcome: not_applied` (committed, changed nothing) |
  * | anything else | 500 `internal` (a bug: logged) |
@@ -55,6 +56,8 @@ export function toHttpError(err: unknown, write: boolean, httpAddrOf: HttpAddrOf
       return new HttpError(409, "bad_conf_change", msg);
     case "TSRAFT_UNSAFE_CONF_CHANGE":
       return new HttpError(409, "unsafe_reconfig", msg, { outcome: "not_applied" });
+    case "TSRAFT_CONF_CHANGE_REFUSED":
+      return new HttpError(409, "conf_change_pending", msg, { outcome: "not_applied" });
     case "TSRAFT_NOT_LEADER":
       return notLeader(msg, (err as { leader?: unknown }).leader, httpAddrOf);
     case "TSRAFT_ENTRY_REFUSED":

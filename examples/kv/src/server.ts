@@ -24,6 +24,8 @@ import type { ConfChange, ConfState, HardState, NodeId } from "@tsraft/raftpb";
 import { RaftNode, TcpTransport } from "@tsraft/node";
 import type { AppliedConfChange, TransportAuth } from "@tsraft/node";
 import { DiskStorage, Snapshotter, WAL } from "@tsraft/wal";
+import { bindMetrics } from "@tsraft/prometheus";
+import type { TsraftMetrics } from "@tsraft/prometheus";
 import { parseHostPort } from "./addr.js";
 import { checkDataIdentity, computeClusterId, encodeDataIdentity, formatClusterId } from "./cluster-id.js";
 import type { DataIdentity } from "./cluster-id.js";
@@ -120,6 +122,8 @@ export class KvServer {
   readonly promoter: AutoPromoter;
   /** How late timers fire: the event loop's stalls (GET /status `eventLoop`). */
   readonly loop = new LoopMonitor();
+  /** The member's Prometheus metrics (GET /metrics). */
+  readonly metrics: TsraftMetrics;
   private readonly snapshotter: Snapshotter;
   private http: Server | undefined;
   private stopped = false;
@@ -212,6 +216,7 @@ export class KvServer {
       logger: log,
     });
     this.promoter = new AutoPromoter(this);
+    this.metrics = bindMetrics({ node: { node: this.node, id: cfg.id }, walDir: join(cfg.dataDir, "wal"), snapDir: join(cfg.dataDir, "snap") });
   }
 
   /**
@@ -320,6 +325,7 @@ export class KvServer {
       await new Promise<void>((r) => http.close(() => r()));
     }
     await this.node.stop();
+    this.metrics.close();
     await this.transport.close();
     await this.storage.close();
   }

@@ -135,3 +135,17 @@ export class NotLeaderError extends RaftError {
     this.leader = leader;
   }
 }
+
+/**
+ * The leader refused a proposed configuration change: another change is not applied yet, or
+ * the change does not fit the joint state (raft puts an empty entry in its place, so nothing
+ * changes; etcd-io/raft#453). Retry once the pending change is applied. `reason` is raft's.
+ */
+export class ConfChangeRefusedError extends RaftError {
+  /** Why raft refused it, e.g. "possible unapplied conf change at index 7 (applied to 5)". */
+  readonly reason: string;
+  constructor(reason: string) {
+    super("TSRAFT_CONF_CHANGE_REFUSED", `raft node: conf change refused by the leader: ${reason}`);
+    this.reason = reason;
+  }
+}

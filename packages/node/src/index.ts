@@ -6,7 +6,7 @@
  * authenticated peers.
  * @module
  */
-export { RaftNode } from "./raft-node.js";
+export { RaftNode, SLOW_APPLY_MS } from "./raft-node.js";
 export type {
   RaftNodeOptions,
   StartOptions,
@@ -26,6 +26,7 @@ export {
   FatalError,
   UnsafeConfChangeError,
   NotLeaderError,
+  ConfChangeRefusedError,
 } from "./errors.js";
 export type { NodeErrorCode } from "./errors.js";
 export { TcpTransport } from "./tcp-transport.js";
@@ -43,3 +44,24 @@ export {
 export type { RefusalReason } from "./transport-errors.js";
 export { parsePeerAddress } from "./peer-address.js";
 export type { PeerAddress } from "./peer-address.js";
+export { PEER_RTT_CHANNEL, SNAPSHOT_SEND_CHANNEL, SEND_FAILED_CHANNEL } from "./diagnostics.js";
+export type { PeerRttMessage, SnapshotSendMessage, SendFailedMessage } from "./diagnostics.js";
+export { DEFAULT_OBSERVER_QUEUE } from "./events.js";
+export type {
+  RaftEvent,
+  RaftObserver,
+  ObserveOptions,
+  Observation,
+  LeaderChangeEvent,
+  RoleChangeEvent,
+  PeerHeartbeatFailingEvent,
+  PeerHeartbeatResumedEvent,
+  VoteRequestedEvent,
+  VoteGrantedEvent,
+  SnapshotSentEvent,
+  SnapshotFailedEvent,
+  SnapshotReceivedEvent,
+  ConfChangeAppliedEvent,
+  ConfChangeRefusedEvent,
+  FatalEvent,
+} from "./events.js";

@@ -19,11 +19,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { RaftError, RawNode, errorCode, isRaftError, silentLogger } from "@tsraft/raft";
-import type { BasicStatus, Config, Logger, Peer, SnapshotStatus, StateType, Status } from "@tsraft/raft";
+import type { BasicStatus, ConfChangeRefusal, Config, Logger, Peer, SnapshotStatus, StateType, Status } from "@tsraft/raft";
 import { EntryType, MessageType, NONE, decodeConfChange, decodeConfChangeV2 } from "@tsraft/raftpb";
 import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import { BOOTSTRAP_TAG, isSealed, open, payloadOf, seal, seqOf, tagHiOf, tagLoOf, type Opened, type Tag } from "./envelope.js";
-import { EntryRefusedError, NoLeaderError, NodeStoppedError, NotLeaderError, TransferError } from "./errors.js";
+import { ConfChangeRefusedError, EntryRefusedError, NoLeaderError, NodeStoppedError, NotLeaderError, TransferError } from "./errors.js";
+import { HeartbeatClock, peerRttChannel, snapshotSendChannel } from "./diagnostics.js";
+import { DEFAULT_OBSERVER_QUEUE, ObserverQueue, type Observation, type ObserveOptions, type RaftEvent, type RaftEventBody, type RaftObserver } from "./events.js";
 import { PersistBatch } from "./persist-batch.js";
 import { checkReconfig } from "./reconfig-check.js";
 import { TaskQueue } from "./task-queue.js";
@@ -167,7 +169,7 @@ export interface NodeStats {
   entriesApplied: number;
   /** Entries refused: `apply` threw, or the entry was not made by a RaftNode. */
   entriesRefused: number;
-  /** Conf changes raft refused, or whose `applyConfChange` hook threw. */
+  /** Conf changes raft refused (when proposed to this leader, or when applied), or whose `applyConfChange` hook threw. */
   confChangesRefused: number;
   /** Snapshots taken and saved by the policy. */
   snapshotsTaken: number;
@@ -175,7 +177,20 @@ export interface NodeStats {
   snapshotsInstalled: number;
   /** Snapshot takes or saves that failed (logged; retried after another `snapshot.entries`). */
   snapshotFailures: number;
+  /** Times this node saw a new leader (etcd's `leader_changes_seen_total`; a lost leader is not counted). */
+  leaderChanges: number;
+  /** {@link RaftNode.propose} promises that rejected, for any reason (etcd's `proposals_failed_total`). */
+  proposalsFailed: number;
+  /** {@link RaftNode.readIndex} promises that rejected (etcd's `read_indexes_failed_total`). */
+  readIndexesFailed: number;
+  /** Batches of committed entries whose apply took longer than {@link SLOW_APPLY_MS} (etcd's `slow_apply_total`). */
+  slowApplies: number;
+  /** Proposals waiting to be applied now (a gauge, not a counter: etcd's `proposals_pending`). */
+  proposalsPending: number;
 }
+
+/** An apply of one batch of committed entries slower than this is counted in {@link NodeStats.slowApplies} (etcd's 100 ms). */
+export const SLOW_APPLY_MS = 100;
 
 type RunState = "new" | "running" | "stopped" | "failed";
 
@@ -271,6 +286,8 @@ export class RaftNode<R = unknown> {
   private pendingEntries: Entry[] = [];
   private pendingSeqs: number[] = [];
   private pendingBytes = 0;
+  /** A conf change of ours that raft refused during the `propose` call under way (see {@link onConfChangeRefused}). */
+  private refusedNow: { seq: number; reason: string } | undefined;
   /** Settlements of conf change promises, run once raft is told the batch holding them is applied. */
   private afterApplied: (() => void)[] = [];
   private readonly writer: TaskQueue<WriterTask>;
@@ -284,7 +301,16 @@ export class RaftNode<R = unknown> {
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
     snapshotFailures: 0,
+    leaderChanges: 0,
+    proposalsFailed: 0,
+    readIndexesFailed: 0,
+    slowApplies: 0,
+    proposalsPending: 0,
   };
+  /** Heartbeat round trips, kept only while someone listens (see diagnostics.ts). */
+  private readonly heartbeats = new HeartbeatClock();
+  /** The observers of {@link observe}; events are built only when it is not empty. */
+  private readonly observers = new Set<ObserverQueue>();
 
   /**
    * Checks the options; call {@link start} next.
@@ -337,7 +363,12 @@ export class RaftNode<R = unknown> {
       applied = snap.metadata.index;
     }
     this.applied = applied;
-    const raw = new RawNode({ ...cfg, applied, asyncStorageWrites: true });
+    const userHook = cfg.hooks?.confChangeRefused;
+    const confChangeRefused = (r: ConfChangeRefusal): void => {
+      this.onConfChangeRefused(r);
+      userHook?.(r);
+    };
+    const raw = new RawNode({ ...cfg, applied, asyncStorageWrites: true, hooks: { ...cfg.hooks, confChangeRefused } });
     let bootstrapped = false;
     const st = cfg.storage.initialState().hardState;
     this.persistedHS = st;
@@ -375,6 +406,7 @@ export class RaftNode<R = unknown> {
   step(m: Message): void {
     if (this.runState !== "running") return;
     if (m.from !== NONE) this.lastHeard.set(m.from, performance.now());
+    if (m.type === MessageType.MsgHeartbeatResp) this.heartbeatAnswered(m.from);
     this.stepRaw(m);
     this.scheduleReady();
   }
@@ -389,6 +421,8 @@ export class RaftNode<R = unknown> {
   /** Reports how sending a snapshot to `id` ended. */
   reportSnapshot(id: NodeId, status: SnapshotStatus): void {
     if (this.runState !== "running") return;
+    if (snapshotSendChannel.hasSubscribers) snapshotSendChannel.publish({ node: this.opts.raft.id, peer: id, ok: status === "finish" });
+    if (this.observers.size !== 0) this.emit(status === "finish" ? { type: "snapshot-sent", peer: id } : { type: "snapshot-failed", peer: id, reason: "the transport reported a failure" });
     this.rawNode().reportSnapshot(id, status);
     this.scheduleReady();
   }
@@ -414,7 +448,10 @@ export class RaftNode<R = unknown> {
    */
   propose(data: Uint8Array): Promise<R> {
     const failed = this.refuse();
-    if (failed !== undefined) return Promise.reject(failed);
+    if (failed !== undefined) {
+      this.counters.proposalsFailed++;
+      return Promise.reject(failed);
+    }
     const seq = this.nextSeq++;
     const sealed = seal(this.tag, seq, data);
     this.pendingEntries.push({ term: 0, index: 0, type: EntryType.EntryNormal, data: sealed });
@@ -431,12 +468,14 @@ export class RaftNode<R = unknown> {
   /**
    * Proposes a configuration change; resolves with the configuration in effect once it is
    * applied on this node. `context` (the application's, e.g. the new member's address) is
-   * handed back in {@link AppliedConfChange}. A change the leader refuses (another one is
-   * pending) is replaced by an empty entry: the promise then times out.
+   * handed back in {@link AppliedConfChange}. A change raft refuses when this node, as leader,
+   * proposes it (another one is not applied yet; it does not fit the joint state) rejects with
+   * {@link ConfChangeRefusedError} at once. (A change forwarded to another leader, possible
+   * only without `strictReconfig`, and refused there, times out: the refusal is the leader's.)
    * @throws (rejects) as {@link propose}; with `strictReconfig` (the default)
    * {@link NotLeaderError} on a follower and {@link UnsafeConfChangeError} for a change that
-   * would leave too few connected voters; `ConfChangeError` if raft finds the change invalid
-   * when applying it.
+   * would leave too few connected voters; {@link ConfChangeRefusedError} (see above);
+   * `ConfChangeError` if raft finds the change invalid when applying it.
    */
   proposeConfChange(cc: ConfChange | ConfChangeV2): Promise<ConfState> {
     if (this.strictReconfig && this.runState === "running") {
@@ -466,8 +505,18 @@ export class RaftNode<R = unknown> {
    */
   readIndex(): Promise<number> {
     const failed = this.refuse();
-    if (failed !== undefined) return Promise.reject(failed);
-    return new Promise<number>((resolve, reject) => this.reads.add(this.deadlines.make("readIndex", resolve, reject)));
+    if (failed !== undefined) {
+      this.counters.readIndexesFailed++;
+      return Promise.reject(failed);
+    }
+    return new Promise<number>((resolve, reject) =>
+      this.reads.add(
+        this.deadlines.make("readIndex", resolve, (err) => {
+          this.counters.readIndexesFailed++;
+          reject(err);
+        }),
+      ),
+    );
   }
 
   /** Resolves once this node has applied `index` (or rejects after the request timeout). */
@@ -502,6 +551,28 @@ export class RaftNode<R = unknown> {
     });
   }
 
+  /**
+   * Registers an observer of this node's events (leader and role changes, peers whose
+   * heartbeats fail and resume, votes, snapshots, conf changes, failure: see
+   * {@link RaftEvent}). Each observer has a bounded queue of its own and gets one event at a
+   * time (the next once its promise, if it returns one, settles): a slow observer never slows
+   * the node; what does not fit is dropped and counted in {@link Observation.dropped}.
+   * @throws {@link RaftError} (`TSRAFT_NODE_CONFIG`) for a `maxQueue` that is not a positive integer.
+   */
+  observe(observer: RaftObserver, options: ObserveOptions = {}): Observation {
+    const max = options.maxQueue ?? DEFAULT_OBSERVER_QUEUE;
+    if (!Number.isSafeInteger(max) || max <= 0) throw new RaftError("TSRAFT_NODE_CONFIG", `raft node: maxQueue must be a positive integer, got ${max}`);
+    const q = new ObserverQueue(observer, max, (x) => this.observers.delete(x));
+    this.observers.add(q);
+    return q;
+  }
+
+  /** Hands an event to every observer. Callers check `observers.size` first, so nothing is built without one. */
+  private emit(body: RaftEventBody): void {
+    const e = { ...body, at: Date.now(), term: this.raw?.basicStatus().hardState.term ?? 0 } as RaftEvent;
+    for (const q of this.observers) q.push(e);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // status
 
@@ -527,7 +598,8 @@ export class RaftNode<R = unknown> {
 
   /** The driver's counters (a copy). */
   stats(): NodeStats {
-    return { ...this.counters };
+    // proposalsFailed: refused before a waiter existed, plus waiters rejected (counted by the map).
+    return { ...this.counters, proposalsFailed: this.counters.proposalsFailed + this.proposals.rejected, proposalsPending: this.proposals.size };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -535,6 +607,7 @@ export class RaftNode<R = unknown> {
 
   private tick(): void {
     if (this.runState !== "running") return;
+    if (this.observers.size !== 0 && this.raftState === "leader") this.checkHeartbeats();
     this.rawNode().tick();
     this.deadlines.sweep(performance.now());
     this.scheduleReady();
@@ -580,7 +653,11 @@ export class RaftNode<R = unknown> {
         }
       }
       // Sent now: none of these promises durable state (raft keeps those in the writes' responses).
-      if (out !== undefined) this.opts.send(out);
+      if (out !== undefined) {
+        if (peerRttChannel.hasSubscribers || this.observers.size !== 0) this.noteHeartbeats(out);
+        if (this.observers.size !== 0) this.observeVotes(out);
+        this.opts.send(out);
+      }
       for (const rs of rd.readStates) {
         const env = open(rs.requestCtx);
         if (env !== undefined && this.isOurs(env)) this.reads.answered(env.seq, rs.index);
@@ -670,6 +747,7 @@ export class RaftNode<R = unknown> {
   /** Delivers a write's responses: to this node by stepping them, to peers through `send`. */
   private deliver(responses: readonly Message[], which: "all" | "self" | "peers"): void {
     const self = this.opts.raft.id;
+    if (this.observers.size !== 0 && which !== "self") this.observeVotes(responses);
     let out: Message[] | undefined;
     for (const m of responses) {
       if (m.to === self) {
@@ -690,6 +768,7 @@ export class RaftNode<R = unknown> {
     this.confState = snap.metadata.confState;
     this.counters.snapshotsInstalled++;
     this.reads.applied(this.applied);
+    if (this.observers.size !== 0) this.emit({ type: "snapshot-received", index: snap.metadata.index, snapshotTerm: snap.metadata.term });
   }
 
   private async saveSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<void> {
@@ -723,6 +802,7 @@ export class RaftNode<R = unknown> {
         continue;
       }
       const ents = t.msg.entries;
+      const t0 = performance.now();
       for (let i = 0; i < ents.length; i++) {
         const e = ents[i]!;
         if (e.index <= this.applied) continue; // at or below an installed snapshot
@@ -732,6 +812,7 @@ export class RaftNode<R = unknown> {
         this.counters.entriesApplied++;
         if (this.runState !== "running") return;
       }
+      if (performance.now() - t0 > SLOW_APPLY_MS) this.counters.slowApplies++;
       this.reads.applied(this.applied);
       for (const r of t.msg.responses ?? []) this.stepRaw(r);
       // Conf change promises settle only now that raft knows the change is applied: a change
@@ -813,6 +894,7 @@ export class RaftNode<R = unknown> {
       if (!isRaftError(err)) throw err;
       this.counters.confChangesRefused++;
       this.logger.warn(`raft node: conf change at index ${e.index} refused: ${err.message}`);
+      if (this.observers.size !== 0) this.emit({ type: "conf-change-refused", index: e.index, reason: err.message });
       if (env !== undefined && this.isOurs(env)) {
         const w = this.confChanges.get(env.seq);
         if (w !== undefined) this.afterApplied.push(() => w.reject(err));
@@ -820,6 +902,7 @@ export class RaftNode<R = unknown> {
       return undefined;
     }
     this.confState = confState;
+    if (this.observers.size !== 0) this.emit({ type: "conf-change-applied", index: e.index, change, confState });
     const settle = (): void => {
       if (env === undefined || !this.isOurs(env)) return;
       const w = this.confChanges.get(env.seq);
@@ -867,6 +950,7 @@ export class RaftNode<R = unknown> {
     } catch (err) {
       this.snapshotFailed("taking (to send)", index, err);
       if (this.runState === "running") this.reportSnapshot(m.to, "failure");
+      if (this.observers.size !== 0) this.emit({ type: "snapshot-failed", peer: m.to, reason: `taking the snapshot failed: ${String(err)}` });
       return;
     }
     const snapshot: Snapshot = { data, metadata: { index, term: this.opts.raft.storage.term(index), confState: this.confState } };
@@ -918,6 +1002,33 @@ export class RaftNode<R = unknown> {
     }
   }
 
+  /** Raft's reason if it refused request `seq` during its `propose` call (see {@link onConfChangeRefused}). */
+  private takeRefusal(seq: number): string | undefined {
+    const r = this.refusedNow;
+    this.refusedNow = undefined;
+    return r !== undefined && r.seq === seq ? r.reason : undefined;
+  }
+
+  /**
+   * Raft (as leader) refused a proposed conf change. Ours (proposed by this node, so inside
+   * the `propose` call of {@link submit}): the promise rejects with ConfChangeRefusedError.
+   * Another node's (forwarded): counted and observed; its proposer times out.
+   */
+  private onConfChangeRefused(r: ConfChangeRefusal): void {
+    this.counters.confChangesRefused++;
+    this.logger.info(`raft node: conf change refused by raft when proposed: ${r.reason}`);
+    if (this.observers.size !== 0) this.emit({ type: "conf-change-refused", index: 0, reason: r.reason });
+    let ctx: Uint8Array | undefined;
+    try {
+      const data = r.entry.data ?? EMPTY;
+      ctx = r.entry.type === EntryType.EntryConfChange ? decodeConfChange(data).context : decodeConfChangeV2(data).context;
+    } catch {
+      return;
+    }
+    const env = ctx === undefined ? undefined : open(ctx);
+    if (env !== undefined && this.isOurs(env)) this.refusedNow = { seq: env.seq, reason: r.reason };
+  }
+
   private stepRaw(m: Message): void {
     try {
       this.rawNode().step(m);
@@ -927,7 +1038,51 @@ export class RaftNode<R = unknown> {
     }
   }
 
+  /** Notes the heartbeats among messages about to be sent (for round-trip times). */
+  private noteHeartbeats(out: readonly Message[]): void {
+    const now = performance.now();
+    for (const m of out) if (m.type === MessageType.MsgHeartbeat) this.heartbeats.sent(m.to, now);
+  }
+
+  private heartbeatAnswered(from: NodeId): void {
+    const ms = this.heartbeats.answered(from, performance.now());
+    // An answer after more than an election timeout is a follower coming back, not a round trip.
+    if (ms !== undefined && ms <= this.opts.raft.electionTick * this.tickMs && peerRttChannel.hasSubscribers) {
+      peerRttChannel.publish({ node: this.opts.raft.id, peer: from, seconds: ms / 1000 });
+    }
+    if (this.heartbeats.resumed(from) && this.observers.size !== 0) this.emit({ type: "peer-heartbeat-resumed", peer: from });
+  }
+
+  /** As leader, with observers: followers that left heartbeats unanswered for an election timeout. */
+  private checkHeartbeats(): void {
+    const limit = this.opts.raft.electionTick * this.tickMs;
+    for (const [peer, silentMs] of this.heartbeats.overdue(performance.now(), limit)) this.emit({ type: "peer-heartbeat-failing", peer, silentMs });
+  }
+
+  /** Vote requests this node sends (one event per kind and batch) and votes it grants. */
+  private observeVotes(msgs: readonly Message[]): void {
+    const self = this.opts.raft.id;
+    let asked: NodeId[] | undefined;
+    let preVote = false;
+    for (const m of msgs) {
+      if (m.to === self) continue;
+      if (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote) {
+        (asked ??= []).push(m.to);
+        preVote = m.type === MessageType.MsgPreVote;
+      } else if ((m.type === MessageType.MsgVoteResp || m.type === MessageType.MsgPreVoteResp) && !m.reject) {
+        this.emit({ type: "vote-granted", preVote: m.type === MessageType.MsgPreVoteResp, candidate: m.to });
+      }
+    }
+    if (asked !== undefined) this.emit({ type: "vote-requested", preVote, peers: asked });
+  }
+
   private onSoftState(lead: NodeId, raftState: StateType): void {
+    if (lead !== this.lead && lead !== NONE) this.counters.leaderChanges++;
+    if (raftState !== "leader") this.heartbeats.clear();
+    if (this.observers.size !== 0) {
+      if (lead !== this.lead) this.emit({ type: "leader-change", lead, previous: this.lead });
+      if (raftState !== this.raftState) this.emit({ type: "role-change", role: raftState, previous: this.raftState });
+    }
     const changed = lead !== this.lead || raftState !== this.raftState;
     this.lead = lead;
     this.raftState = raftState;
@@ -960,6 +1115,7 @@ export class RaftNode<R = unknown> {
     const failed = this.refuse();
     if (failed !== undefined) return Promise.reject(failed);
     const seq = this.nextSeq++;
+    this.refusedNow = undefined;
     try {
       propose(seq);
     } catch (err) {
@@ -969,6 +1125,8 @@ export class RaftNode<R = unknown> {
       return Promise.reject(err);
     }
     this.scheduleReady();
+    const refused = this.takeRefusal(seq);
+    if (refused !== undefined) return Promise.reject(new ConfChangeRefusedError(refused));
     return new Promise<T>((resolve, reject) => {
       this.deadlines.add(map, seq, op, resolve, reject);
     });
@@ -980,6 +1138,7 @@ export class RaftNode<R = unknown> {
     this.halt(new NodeStoppedError(`raft node: failed: ${err instanceof Error ? err.message : String(err)}`));
     void this.writer.stop();
     void this.applier.stop();
+    if (this.observers.size !== 0) this.emit({ type: "fatal", error: err });
     if (this.opts.onFatal !== undefined) this.opts.onFatal(err);
     else
       setImmediate(() => {

@@ -38,6 +38,7 @@ import type { SnapshotSendConfig } from "./snapshot-send.js";
 import { removeStaleSpools } from "./snapshot-spool.js";
 import type { AuthMode } from "./transport-auth.js";
 import { TransportListenError, TransportPeerError } from "./transport-errors.js";
+import { sendFailedChannel } from "./diagnostics.js";
 import { resolveOptions, zeroStats } from "./transport-options.js";
 import type { ResolvedOptions, TcpTransportOptions, TransportStats } from "./transport-options.js";
 
@@ -261,6 +262,7 @@ export class TcpTransport {
 
   private drop(id: NodeId): void {
     this.counters.dropped++;
+    if (sendFailedChannel.hasSubscribers) sendFailedChannel.publish({ node: this.opts.id, peer: id, messages: 1 });
     this.onUnreachable?.(id);
   }
 
@@ -325,7 +327,10 @@ export class TcpTransport {
     const lost = p.queue.length;
     p.queue = [];
     p.queueBytes = 0;
-    if (lost > 0) this.counters.dropped += lost;
+    if (lost > 0) {
+      this.counters.dropped += lost;
+      if (sendFailedChannel.hasSubscribers) sendFailedChannel.publish({ node: this.opts.id, peer: id, messages: lost });
+    }
     if (this.closed || this.peers.get(id) !== p) {
       p.state = "idle";
       return;

@@ -19,7 +19,10 @@ export interface Waiter<T> {
  * waiter of a {@link Deadlines} has the same timeout, so the order is also the order of their
  * deadlines: a sweep stops at the first waiter whose deadline is still ahead.
  */
-export type WaiterMap<T> = Map<number, Waiter<T>>;
+export class WaiterMap<T> extends Map<number, Waiter<T>> {
+  /** Waiters of this map that were rejected (for any reason) since it was made: counted here, not by a wrapper per request. */
+  rejected = 0;
+}
 
 /**
  * Deadlines of pending requests without a timer per request (a proposal costs no timer): each
@@ -31,7 +34,7 @@ export class Deadlines {
   private clock = performance.now();
   private readonly maps: WaiterMap<never>[] = [];
   /** Waiters that are not keyed by the caller (reads, transfers): keyed here by a counter. */
-  private readonly misc: WaiterMap<unknown> = new Map();
+  private readonly misc = new WaiterMap<unknown>();
   private nextMiscKey = 0;
 
   /** @param timeoutMs the timeout of every waiter made here */
@@ -41,7 +44,7 @@ export class Deadlines {
 
   /** A new map of waiters kept by key (a proposal's sequence number), swept with the others. */
   newMap<T>(): WaiterMap<T> {
-    const m: WaiterMap<T> = new Map();
+    const m = new WaiterMap<T>();
     this.maps.push(m as unknown as WaiterMap<never>);
     return m;
   }
@@ -113,6 +116,7 @@ class PendingWaiter<T> implements Waiter<T> {
     if (this.settled) return;
     this.settled = true;
     this.map.delete(this.key);
+    this.map.rejected++;
     this.rej(e);
   }
 }

@@ -5,6 +5,8 @@
 import type { NodeId } from "@tsraft/raftpb";
 import { ConfigError } from "./errors.js";
 import { faultsOf, type FaultSwitches } from "./internal/faults.js";
+import type { RaftHooks } from "./hooks.js";
+import type { TraceLogger } from "./trace.js";
 import { NO_LIMIT } from "./log.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { seededRandom, type RandomSource } from "./rand.js";
@@ -79,6 +81,13 @@ export interface Config {
   logger?: Logger;
   /** The random source of election timeouts; default: seeded from `id`. */
   random?: RandomSource;
+  /** Callbacks for what raft otherwise only logs (see {@link RaftHooks}); default none. */
+  hooks?: RaftHooks;
+  /**
+   * Receives raft's state transitions and message sends/receives in the shape of etcd-io/raft's
+   * `TracingEvent` (see trace.ts). Default none: one `undefined` check per trace site.
+   */
+  traceLogger?: TraceLogger;
 }
 
 /**
@@ -109,6 +118,8 @@ export interface ResolvedConfig {
   random: RandomSource;
   /** Test-only fault switches of this node (not part of {@link Config}). */
   faults: FaultSwitches;
+  hooks: RaftHooks;
+  traceLogger: TraceLogger | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -177,5 +188,7 @@ export function validateConfig(c: Config): ResolvedConfig {
     logger: c.logger ?? silentLogger,
     random: c.random ?? seededRandom(Number(c.id & 0xffff_ffffn) ^ Number(c.id >> 32n)),
     faults: faultsOf(c),
+    hooks: c.hooks ?? {},
+    traceLogger: c.traceLogger,
   };
 }

@@ -27,6 +27,8 @@ export type { Storage, InitialState } from "./storage.js";
 export { RawNode } from "./raw-node.js";
 export type { Ready, Peer, Status, BasicStatus, ProgressStatus, SnapshotStatus } from "./raw-node.js";
 export type { Config } from "./config.js";
+export type { RaftHooks, ConfChangeRefusal } from "./hooks.js";
+export type { TraceLogger, TraceEvent, TraceEventName, TraceMessage } from "./trace.js";
 export type { SoftState, StateType } from "./raft.js";
 export type { ReadState, ReadOnlyOption } from "./read-only.js";
 export type { RandomSource } from "./rand.js";

@@ -14,6 +14,8 @@ import { assertConfStatesEquivalent, confChangeToMsg, handOverLeadership, switch
 import { ConfigError, errorCode, isRaftError, panic } from "./errors.js";
 import { RaftLog, isStorageFailure } from "./log.js";
 import { checkStorageState } from "./storage-checks.js";
+import type { RaftHooks } from "./hooks.js";
+import { traceReceive, traceSend, traceState, type TraceLogger } from "./trace.js";
 import type { Logger } from "./logger.js";
 import type { RandomSource } from "./rand.js";
 import { ReadOnly, type ReadState } from "./read-only.js";
@@ -106,6 +108,9 @@ export class Raft {
   readonly random: RandomSource;
   /** Test-only fault switches (all off in normal operation; see internal/faults.ts). */
   readonly faults: FaultSwitches;
+  readonly hooks: RaftHooks;
+  /** Config.traceLogger; undefined (the default) costs one check per trace site. */
+  readonly trace: TraceLogger | undefined;
   /** Read requests a new leader holds until it has committed an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
   tickFn: () => void;
@@ -120,6 +125,8 @@ export class Raft {
     this.logger = c.logger;
     this.random = c.random;
     this.faults = c.faults;
+    this.hooks = c.hooks;
+    this.trace = c.traceLogger;
     this.raftLog = new RaftLog(c.storage, c.logger, c.maxCommittedSizePerReady);
     const { hardState, confState } = c.storage.initialState();
     checkStorageState(this.raftLog, hardState);
@@ -152,6 +159,7 @@ export class Raft {
     }
     this.becomeFollower(this.term, NONE);
 
+    if (this.trace !== undefined) traceState(this, "InitState");
     this.logger.info(
       `newRaft ${hexId(this.id)} [peers: [${this.trk.voterNodes().map(hexId).join(",")}], term: ${this.term}, commit: ${this.raftLog.committed}, applied: ${this.raftLog.applied}, lastindex: ${this.raftLog.lastIndex()}, lastterm: ${this.raftLog.lastTerm()}]`,
     );
@@ -198,6 +206,7 @@ export class Raft {
       if (this.msgs.length === 0) this.msgs = [m];
       else this.msgs.push(m);
     }
+    if (this.trace !== undefined) traceSend(this, m);
   }
 
   /** Sends an append (or a snapshot) to `to`, even an empty one. */
@@ -390,7 +399,9 @@ export class Raft {
       this.raftLog.commitTo(mci);
       return true;
     }
-    return this.raftLog.maybeCommit(mci, this.term);
+    const moved = this.raftLog.maybeCommit(mci, this.term);
+    if (moved && this.trace !== undefined) traceState(this, "Commit");
+    return moved;
   }
 
   /** Resets the volatile state for `term` (clearing the vote when the term changes). */
@@ -440,6 +451,7 @@ export class Raft {
       return false;
     }
     li = this.raftLog.append(es);
+    if (this.trace !== undefined) traceState(this, "Replicate");
     // The leader acknowledges its own entries once they are durable, through a MsgAppResp to
     // itself. Consecutive self-acks in one Ready are folded into one: only the last index counts.
     const after = this.msgsAfterAppend;
@@ -502,6 +514,7 @@ export class Raft {
     this.tickFn = this.tickElection;
     this.lead = lead;
     this.state = "follower";
+    if (this.trace !== undefined) traceState(this, "BecomeFollower");
     this.logger.info(`${hexId(this.id)} became follower at term ${this.term}`);
   }
 
@@ -512,6 +525,7 @@ export class Raft {
     this.tickFn = this.tickElection;
     this.vote = this.id;
     this.state = "candidate";
+    if (this.trace !== undefined) traceState(this, "BecomeCandidate");
     this.logger.info(`${hexId(this.id)} became candidate at term ${this.term}`);
   }
 
@@ -547,6 +561,7 @@ export class Raft {
     if (!this.appendEntry([{ term: 0, index: 0, type: EntryType.EntryNormal, data: undefined }])) {
       panic("empty entry was dropped");
     }
+    if (this.trace !== undefined) traceState(this, "BecomeLeader");
     this.logger.info(`${hexId(this.id)} became leader at term ${this.term}`);
     // Elected outside its own voters (campaignToHandOver): hand leadership over to a voter
     // once it holds this log, as a leader removed by a conf change does.
@@ -559,6 +574,7 @@ export class Raft {
    * @throws {@link ProposalDroppedError} from a dropped proposal.
    */
   step(m: Message): void {
+    if (this.trace !== undefined) traceReceive(this, m);
     if (m.term === 0) {
       // A local message.
     } else if (m.term > this.term) {

@@ -13,6 +13,7 @@ import { checkMessage } from "./message-checks.js";
 import { applyConfChange, confChangeToMsg } from "./membership.js";
 import { newMessage } from "./messages.js";
 import { Raft, type SoftState, type StateType } from "./raft.js";
+import { traceConfChange, traceState } from "./trace.js";
 import type { ReadState } from "./read-only.js";
 import type { ProgressState } from "./tracker/index.js";
 import { NO_ENTRIES, entsSize, isLocalMsgTarget, isResponseMsg } from "./util.js";
@@ -231,7 +232,10 @@ export class RawNode {
    * @throws {@link ConfChangeError} if the change is invalid; the configuration is unchanged.
    */
   applyConfChange(cc: ConfChange | ConfChangeV2): ConfState {
-    return applyConfChange(this.raft, asV2(cc));
+    const v2 = asV2(cc);
+    const cs = applyConfChange(this.raft, v2);
+    if (this.raft.trace !== undefined) traceConfChange(this.raft, "ApplyConfChange", v2);
+    return cs;
   }
 
   /**
@@ -283,6 +287,7 @@ export class RawNode {
    */
   ready(): Ready {
     const rd = this.readyWithoutAccept();
+    if (this.raft.trace !== undefined) traceState(this.raft, "Ready");
     this.acceptReady(rd);
     return rd;
   }

@@ -8,6 +8,7 @@ import { MAX_INDEX } from "./bounds.js";
 import { InvalidMessageError, ProposalDroppedError, panic } from "./errors.js";
 import { confChangeOfEntry } from "./membership.js";
 import type { Raft } from "./raft.js";
+import { traceConfChange } from "./trace.js";
 import type { Progress } from "./tracker/index.js";
 import { describeConfig } from "./tracker/index.js";
 import { hexId } from "./util.js";
@@ -133,9 +134,11 @@ function acceptConfChangeProposal(r: Raft, ents: readonly Entry[], i: number): b
 
   if (failedCheck !== "" && !r.disableConfChangeValidation) {
     r.logger.info(`${hexId(r.id)} ignoring conf change ${confChangeEntryText(e)} at config ${describeConfig(r.trk.config)}: ${failedCheck}`);
+    r.hooks.confChangeRefused?.({ entry: e, reason: failedCheck });
     return false;
   }
   r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;
+  if (r.trace !== undefined) traceConfChange(r, "ChangeConf", cc);
   return true;
 }
 

@@ -35,3 +35,5 @@ export {
   SnapCrcMismatchError,
   SnapCorruptError,
 } from "./errors.js";
+export { WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL, SNAP_SAVE_CHANNEL } from "./diagnostics.js";
+export type { WalSyncMessage, WalWriteMessage, SnapSaveMessage } from "./diagnostics.js";

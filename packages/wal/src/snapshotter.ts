@@ -13,6 +13,7 @@ import { errorCode } from "@tsraft/raft";
 import { decodeSnapshot } from "@tsraft/raftpb";
 import type { Snapshot } from "@tsraft/raftpb";
 import { join } from "node:path";
+import { snapSaveChannel } from "./diagnostics.js";
 import { NoSnapshotError, SnapCorruptError, SnapCrcMismatchError } from "./errors.js";
 import { nodeIO } from "./io.js";
 import type { WalIO } from "./io.js";
@@ -88,6 +89,7 @@ export class Snapshotter {
   async save(snapshot: Snapshot): Promise<void> {
     const md = snapshot.metadata;
     if (md.index === 0) return;
+    const t0 = snapSaveChannel.hasSubscribers ? performance.now() : 0;
     const file = await snapFilePieces(snapshot);
     const name = snapName(md.term, md.index);
     const tmp = join(this.dir, `${name}.tmp`);
@@ -104,6 +106,7 @@ export class Snapshotter {
     }
     await this.io.rename(tmp, join(this.dir, name));
     await syncDir(this.dir, this.io);
+    if (t0 !== 0) snapSaveChannel.publish({ dir: this.dir, seconds: (performance.now() - t0) / 1000, index: md.index });
   }
 
   /** The `.snap` names, newest first. */

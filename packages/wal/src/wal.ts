@@ -11,6 +11,7 @@
 import { isEmptyHardState } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { dirname, join } from "node:path";
+import { walSyncChannel, walWriteChannel } from "./diagnostics.js";
 import { WalConfigError, WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
 import { walFaults } from "./internal/faults.js";
 import { nodeIO } from "./io.js";
@@ -484,17 +485,22 @@ export class WAL {
         // An O_DSYNC write makes only its own range durable: with unsynced bytes before it (a
         // commit-only save, or what a crashed writer left in the page cache), a crash could keep
         // the new records and lose the older ones, leaving a hole. Then write + fdatasync.
+        let t0 = 0; // diagnostics: when the durable part began (measured only with a subscriber)
         if (sync && !willCut && enc.len > 0 && this.dsyncTail !== undefined && !this.unsynced) {
+          if (walSyncChannel.hasSubscribers) t0 = performance.now();
           await writeAllFd(this.dsyncTail.fd, enc.buf, enc.len, this.tailOffset, this.opts.io); // write + fdatasync in one
           this.tailOffset += enc.len;
         } else {
           if (enc.len > 0) await writeAllFd(this.tail!.fd, enc.buf, enc.len, this.tailOffset, this.opts.io);
           this.tailOffset += enc.len;
+          if (walSyncChannel.hasSubscribers) t0 = performance.now();
           if (willCut) await this.cut();
           else if (sync) await datasyncFd(this.tail!.fd, this.opts.io);
           this.unsynced = !sync && !willCut && (this.unsynced || enc.len > 0);
         }
         this.stableOffset = this.tailOffset;
+        if (t0 !== 0 && (sync || willCut)) walSyncChannel.publish({ dir: this.dir, seconds: (performance.now() - t0) / 1000 });
+        if (enc.len > 0 && walWriteChannel.hasSubscribers) walWriteChannel.publish({ dir: this.dir, bytes: enc.len });
         for (const p of batch) p.resolve(p.pos);
       } catch (e) {
         this.failed = e;
