@@ -41,21 +41,25 @@ const args = process.argv.slice(2);
 const paths = args.filter((a) => !a.startsWith("--"));
 const flags = args.filter((a) => a.startsWith("--"));
 if (!flags.some((f) => f.startsWith("--test-timeout"))) flags.push(`--test-timeout=${Number(process.env.TEST_TIMEOUT_MS ?? DEFAULT_TEST_TIMEOUT_MS)}`);
-const roots = paths.length > 0
-  ? paths.map((p) => resolve(p))
-  : [
-      ...readdirSync(join(root, "packages")).sort().map((p) => join(root, "packages", p, "test")),
-      join(root, "bench", "test"),
-      ...readdirSync(join(root, "examples")).sort().map((p) => join(root, "examples", p, "test")),
-    ];
+const roots =
+  paths.length > 0
+    ? paths.map((p) => resolve(p))
+    : [
+        ...readdirSync(join(root, "packages"))
+          .sort()
+          .map((p) => join(root, "packages", p, "test")),
+        join(root, "bench", "test"),
+        ...readdirSync(join(root, "examples"))
+          .sort()
+          .map((p) => join(root, "examples", p, "test")),
+      ];
 const files = roots.flatMap((r) => (r.endsWith(".test.ts") ? [r] : findTests(r, [])));
 if (files.length === 0) {
   console.error("test: no test files found under", roots.join(", "));
   process.exit(1);
 }
-const res = spawnSync(
-  process.execPath,
-  ["--conditions=@tsraft/source", "--import", "tsx", "--test", "--test-reporter=spec", ...flags, ...files],
-  { stdio: "inherit", cwd: root },
-);
+const res = spawnSync(process.execPath, ["--conditions=@tsraft/source", "--import", "tsx", "--test", "--test-reporter=spec", ...flags, ...files], {
+  stdio: "inherit",
+  cwd: root,
+});
 process.exit(res.status ?? 1);

@@ -35,7 +35,14 @@ export function parseGoLines(text: string): BaselineLine[] {
     if (!t.startsWith("{")) continue;
     const j = JSON.parse(t) as Partial<BaselineLine>;
     if (typeof j.name === "string" && typeof j.unit === "string" && typeof j.value === "number") {
-      out.push({ name: j.name, params: j.params ?? {}, unit: j.unit, value: j.value, values: [j.value], ...(typeof j.impl === "string" ? { impl: j.impl } : {}) });
+      out.push({
+        name: j.name,
+        params: j.params ?? {},
+        unit: j.unit,
+        value: j.value,
+        values: [j.value],
+        ...(typeof j.impl === "string" ? { impl: j.impl } : {}),
+      });
     }
   }
   return out;
@@ -169,7 +176,14 @@ export function goFigures(lines: readonly RoundsLine[]): Figure[] {
     const runs = l.etcd.filter((v): v is number => v !== undefined);
     if (seen.has(k) || runs.length === 0) continue;
     seen.add(k);
-    out.push({ name, params: l.fig.params, unit: l.fig.unit, runs, impl: l.etcdImpl ?? "etcd-go", ...(l.fig.lowerIsBetter === true ? { lowerIsBetter: true } : {}) });
+    out.push({
+      name,
+      params: l.fig.params,
+      unit: l.fig.unit,
+      runs,
+      impl: l.etcdImpl ?? "etcd-go",
+      ...(l.fig.lowerIsBetter === true ? { lowerIsBetter: true } : {}),
+    });
   }
   return out;
 }

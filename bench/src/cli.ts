@@ -82,7 +82,8 @@ export function parseArgs(argv: readonly string[]): Options {
       }
       case "--clients": {
         const list = value(i++, a).split(",").map(Number);
-        if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 10000)) throw new UsageError("--clients needs a comma-separated list of integers in [1, 10000]");
+        if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 10000))
+          throw new UsageError("--clients needs a comma-separated list of integers in [1, 10000]");
         o.clients = list;
         break;
       }
@@ -119,7 +120,9 @@ export function parseArgs(argv: readonly string[]): Options {
   if (o.rounds !== undefined && !o.againstEtcd && !o.names.includes("e2e")) throw new UsageError("--rounds: only for e2e and --against-etcd");
   const noCounterpart = o.againstEtcd ? o.names.filter((n) => n !== "e2e" && !COUNTERPARTS.has(n)) : [];
   if (noCounterpart.length > 0) {
-    throw new UsageError(`--against-etcd: no etcd counterpart for ${noCounterpart.join(", ")}; those that have one: e2e, ${[...COUNTERPARTS.keys()].join(", ")}`);
+    throw new UsageError(
+      `--against-etcd: no etcd counterpart for ${noCounterpart.join(", ")}; those that have one: e2e, ${[...COUNTERPARTS.keys()].join(", ")}`,
+    );
   }
   return o;
 }
@@ -185,7 +188,14 @@ export function readBaseline(file: string): Map<string, BaselineLine> {
       const k = key(j.name, j.params ?? {}, j.unit);
       const prev = map.get(k);
       const values = [...(prev?.values ?? []), j.value];
-      map.set(k, { name: j.name, params: j.params ?? {}, unit: j.unit, ...(j.impl !== undefined ? { impl: j.impl } : {}), values, value: values.length === 1 ? j.value : roundFigure(median(values)) });
+      map.set(k, {
+        name: j.name,
+        params: j.params ?? {},
+        unit: j.unit,
+        ...(j.impl !== undefined ? { impl: j.impl } : {}),
+        values,
+        value: values.length === 1 ? j.value : roundFigure(median(values)),
+      });
     }
   }
   return map;
@@ -219,7 +229,10 @@ export function machineHeader(): string {
   const model = cpus[0]?.model.trim() ?? "unknown CPU";
   return (
     `tsraft bench: node ${process.version}, ${cpus.length} cores (${model}), ${os.platform()} ${os.arch()}, ` +
-    `load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}\n` +
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}\n` +
     "note: shared machines are noisy; compare with etcd only from runs on the same machine, back to back " +
     "(better interleaved), and read the min..max spread"
   );
@@ -268,7 +281,11 @@ export function table(rows: Row[], withBaseline: boolean): string {
     return cells;
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((c) => c[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
@@ -281,7 +298,9 @@ export function etcdCell(r: Row): string {
 /** The ratio cell: the ratio of the medians, and the spread of the per-round ratios when paired. */
 export function ratioCell(r: Row): string {
   if (r.ratio === undefined) return "-";
-  return r.ratioMin === undefined || r.ratioMax === undefined ? r.ratio.toFixed(2) : `${r.ratio.toFixed(2)} (${r.ratioMin.toFixed(2)}..${r.ratioMax.toFixed(2)})`;
+  return r.ratioMin === undefined || r.ratioMax === undefined
+    ? r.ratio.toFixed(2)
+    : `${r.ratio.toFixed(2)} (${r.ratioMin.toFixed(2)}..${r.ratioMax.toFixed(2)})`;
 }
 
 /** The note column: the figure's verdict or note, the compared figure's note, or the etcd name. */

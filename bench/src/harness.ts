@@ -12,15 +12,15 @@ import vm from "node:vm";
 
 /** What a workload gets from the command line. */
 export interface BenchContext {
-  quick: boolean;                 // --quick: tiny sizes, one run, for CI smoke
-  runs: number;                   // runs per figure (default 5; --runs N)
-  tmpdir: string;                 // where disk workloads write (--tmpdir, default os.tmpdir())
-  progress(msg: string): void;    // progress line on stderr
-  runsGiven?: boolean;            // --runs was given (e2e without --rounds: rounds = runs)
-  rounds?: number;                // --rounds N: e2e's rounds (default 3)
-  againstEtcd?: boolean;          // --against-etcd: e2e also measures a real etcd cluster
-  pointSeconds?: number;          // --seconds N: measured seconds per e2e point (default 8)
-  clients?: readonly number[];    // --clients 1,16: e2e client counts (default 1,4,16,64,256,1024)
+  quick: boolean; // --quick: tiny sizes, one run, for CI smoke
+  runs: number; // runs per figure (default 5; --runs N)
+  tmpdir: string; // where disk workloads write (--tmpdir, default os.tmpdir())
+  progress(msg: string): void; // progress line on stderr
+  runsGiven?: boolean; // --runs was given (e2e without --rounds: rounds = runs)
+  rounds?: number; // --rounds N: e2e's rounds (default 3)
+  againstEtcd?: boolean; // --against-etcd: e2e also measures a real etcd cluster
+  pointSeconds?: number; // --seconds N: measured seconds per e2e point (default 8)
+  clients?: readonly number[]; // --clients 1,16: e2e client counts (default 1,4,16,64,256,1024)
 }
 
 /**
@@ -28,35 +28,35 @@ export interface BenchContext {
  * one chart, one line per `series`, at x = `params[x]`.
  */
 export interface Curve {
-  chart: string;                  // chart id, also its title
-  x: string;                      // the params key that is the x axis
-  series: string;                 // the line this point belongs to
+  chart: string; // chart id, also its title
+  x: string; // the params key that is the x axis
+  series: string; // the line this point belongs to
   xLabel: string;
   yLabel: string;
-  logX?: boolean;                 // x axis on a log scale (sizes spanning decades)
-  logY?: boolean;                 // y axis on a log scale (latencies spanning decades)
+  logX?: boolean; // x axis on a log scale (sizes spanning decades)
+  logY?: boolean; // y axis on a log scale (latencies spanning decades)
 }
 
 /** One measured figure: the runs of one (name, params, unit). */
 export interface Figure {
   name: string;
   params: Record<string, number | string>;
-  unit: string;                   // 'entries/s' | 'MB/s' | 'bytes/entry' | ...
-  runs: number[];                 // one measured value per run; value = median
+  unit: string; // 'entries/s' | 'MB/s' | 'bytes/entry' | ...
+  runs: number[]; // one measured value per run; value = median
   info?: Record<string, unknown>;
   lowerIsBetter?: boolean;
-  curve?: Curve;                  // a point of a scaling curve (report only, not printed)
-  verdict?: string;               // how a cost grows (scaling summaries); also in info.verdict
-  baselineName?: string;          // join with the baseline line of this name (same params, unit)
-  impl?: string;                  // the system measured, when not tsraft (e2e's etcd figures)
-  note?: string;                  // shown in the table's note column (e2e: errors, flagged)
+  curve?: Curve; // a point of a scaling curve (report only, not printed)
+  verdict?: string; // how a cost grows (scaling summaries); also in info.verdict
+  baselineName?: string; // join with the baseline line of this name (same params, unit)
+  impl?: string; // the system measured, when not tsraft (e2e's etcd figures)
+  note?: string; // shown in the table's note column (e2e: errors, flagged)
 }
 
 /** A benchmark workload, registered in workloads/index.ts. */
 export interface Workload {
   name: string;
-  describe: string;               // one line for the table/README
-  optIn?: boolean;                // runs only when named (and in --quick runs), not in a plain `pnpm bench`
+  describe: string; // one line for the table/README
+  optIn?: boolean; // runs only when named (and in --quick runs), not in a plain `pnpm bench`
   run(ctx: BenchContext): Promise<Figure[]>;
 }
 

@@ -93,7 +93,8 @@ async function main(): Promise<number> {
     const tw = now();
     const res = await alternatingRounds({ rounds, workloads: inRounds, ctx, runGo: runShRunner(ctx) });
     process.stderr.write(`  rounds: ${(now() - tw).toFixed(1)} s (first: ${res.order.join(", ")})\n`);
-    for (const l of res.lines) emit({ ...l.fig, info: { ...(l.fig.info ?? {}), rounds: l.fig.runs.length, valueOfEachRound: "median of that session's runs" } }, () => roundsRow(l));
+    for (const l of res.lines)
+      emit({ ...l.fig, info: { ...(l.fig.info ?? {}), rounds: l.fig.runs.length, valueOfEachRound: "median of that session's runs" } }, () => roundsRow(l));
     for (const g of goFigures(res.lines)) emit(g, () => compare(g, 0, undefined));
   }
   for (const w of selected.filter((x) => !inRounds.includes(x))) {
@@ -115,7 +116,12 @@ async function main(): Promise<number> {
   const flagged = rows.filter((r) => r.note?.includes("FLAGGED") === true).length;
   if (flagged > 0) process.stderr.write(`WARNING: ${flagged} figures are FLAGGED (errors or leader changes during their points): see the note column\n`);
   const seconds = now() - t0;
-  process.stderr.write(`total: ${seconds.toFixed(1)} s (load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")})\n`);
+  process.stderr.write(
+    `total: ${seconds.toFixed(1)} s (load average at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")})\n`,
+  );
   if (o.report !== undefined) {
     const files = writeReport(o.report, {
       title: `tsraft bench${compared ? " vs etcd" : ""}`,

@@ -124,7 +124,9 @@ export function ratioChartSvg(rows: readonly Row[], subtitle: string): string {
   for (let e = l2lo; e <= l2hi; e++) {
     const v = 2 ** e;
     const xx = x(v);
-    parts.push(`<line x1="${xx}" y1="${top - 6}" x2="${xx}" y2="${top + bars.length * rowH}" stroke="${e === 0 ? "#333" : "#ddd"}" stroke-width="${e === 0 ? 1.5 : 1}"/>`);
+    parts.push(
+      `<line x1="${xx}" y1="${top - 6}" x2="${xx}" y2="${top + bars.length * rowH}" stroke="${e === 0 ? "#333" : "#ddd"}" stroke-width="${e === 0 ? 1.5 : 1}"/>`,
+    );
     parts.push(`<text x="${xx}" y="${top + bars.length * rowH + 16}" text-anchor="middle" fill="#555">${v >= 1 ? v : `1/${2 ** -e}`}</text>`);
   }
   parts.push(`<text x="${labelW + plotW / 2}" y="${top + bars.length * rowH + 34}" text-anchor="middle" fill="#555">ratio (log scale)</text>`);
@@ -231,7 +233,9 @@ export function lineChartSvg(ch: CurveChart): string {
   p.push(`<line x1="${m.l}" y1="${m.t + ph}" x2="${m.l + pw}" y2="${m.t + ph}" stroke="#555"/>`);
   p.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${m.t + ph}" stroke="#555"/>`);
   p.push(`<text x="${m.l + pw / 2}" y="${H - 10}" text-anchor="middle" fill="#333">${esc(first.xLabel)}${logX ? " (log scale)" : ""}</text>`);
-  p.push(`<text x="14" y="${m.t + ph / 2}" text-anchor="middle" fill="#333" transform="rotate(-90 14 ${m.t + ph / 2})">${esc(first.yLabel)} (median, min-max${logY ? ", log scale" : ""})</text>`);
+  p.push(
+    `<text x="14" y="${m.t + ph / 2}" text-anchor="middle" fill="#333" transform="rotate(-90 14 ${m.t + ph / 2})">${esc(first.yLabel)} (median, min-max${logY ? ", log scale" : ""})</text>`,
+  );
   [...series.entries()].forEach(([name, pts], i) => {
     const color = COLORS[i % COLORS.length]!;
     pts.sort((a, b) => a.x - b.x);
@@ -292,12 +296,21 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#7a4a00}
 </style></head><body>`);
   parts.push(`<h1>${esc(input.title)}</h1>`);
-  parts.push(`<pre>${esc(input.machine)}\nrun: ${esc(input.date)}, ${input.seconds.toFixed(0)} s; command: ${esc(input.command)}${input.baseline !== undefined ? `\nbaseline: ${esc(input.baseline.file)} (${esc(input.baseline.impl ?? "unknown impl")})` : ""}</pre>`);
-  parts.push(`<p class="note">Figures from a shared machine are noisy: the same figure can differ by up to 2x between runs minutes apart. Read the min..max spread, and compare with etcd only from runs made back to back on the same machine.</p>`);
+  parts.push(
+    `<pre>${esc(input.machine)}\nrun: ${esc(input.date)}, ${input.seconds.toFixed(0)} s; command: ${esc(input.command)}${input.baseline !== undefined ? `\nbaseline: ${esc(input.baseline.file)} (${esc(input.baseline.impl ?? "unknown impl")})` : ""}</pre>`,
+  );
+  parts.push(
+    `<p class="note">Figures from a shared machine are noisy: the same figure can differ by up to 2x between runs minutes apart. Read the min..max spread, and compare with etcd only from runs made back to back on the same machine.</p>`,
+  );
   if (withBaseline) {
     parts.push(`<h2>Against etcd</h2>`);
     parts.push(ratioChartSvg(input.rows, subtitle));
-    parts.push(htmlTable(input.rows.filter((r) => r.ratio !== undefined), true));
+    parts.push(
+      htmlTable(
+        input.rows.filter((r) => r.ratio !== undefined),
+        true,
+      ),
+    );
   }
   if (charts.length > 0) {
     parts.push(`<h2>Scaling</h2><div class="charts">`);

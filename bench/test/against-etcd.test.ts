@@ -31,7 +31,14 @@ describe("--against-etcd rounds", () => {
       log.push(`go ${names.join(",")}`);
       const v = etcdValues[round]!;
       round++;
-      const line = (name: string, params: Record<string, unknown>, unit: string, value: number): BaselineLine => ({ name, params, unit, value, values: [value], impl: "etcd-go-3.4.23" });
+      const line = (name: string, params: Record<string, unknown>, unit: string, value: number): BaselineLine => ({
+        name,
+        params,
+        unit,
+        value,
+        values: [value],
+        impl: "etcd-go-3.4.23",
+      });
       return [line("rawnode-1node", { B: 1 }, "entries/s", v), line("memory-entries", { N: 1 }, "bytes/entry", 200)];
     };
     const res = await alternatingRounds({ rounds: 3, workloads: [ours], ctx, runGo });
@@ -52,7 +59,10 @@ describe("--against-etcd rounds", () => {
     assert.equal(into.ratio, undefined, "no etcd counterpart: no ratio");
     assert.match(table([row, mem, into], true), /rawnode-1node\s+B=1\s+200\s+entries\/s\s+100\.\.300\s+3\s+200 \(100\.\.400\)\s+0\.75 \(0\.50\.\.2\.00\)/);
     const go = goFigures(res.lines);
-    assert.deepEqual(go.map((f) => `${f.impl} ${f.name} ${f.runs.join(",")}`), ["etcd-go-3.4.23 rawnode-1node 200,100,400", "etcd-go-3.4.23 memory-entries 200,200,200"]);
+    assert.deepEqual(
+      go.map((f) => `${f.impl} ${f.name} ${f.runs.join(",")}`),
+      ["etcd-go-3.4.23 rawnode-1node 200,100,400", "etcd-go-3.4.23 memory-entries 200,200,200"],
+    );
   });
 
   test("a round whose Go session lacks a line is left out of the ratio, and said so", () => {
@@ -78,17 +88,25 @@ describe("--against-etcd rounds", () => {
       },
     });
     assert.deepEqual(asked, [["cluster-3node"]]);
-    assert.deepEqual(res.lines.map((l) => roundsRow(l).ratio), [0.5, 0.5]);
+    assert.deepEqual(
+      res.lines.map((l) => roundsRow(l).ratio),
+      [0.5, 0.5],
+    );
     assert.equal(roundsRow(res.lines[1]!).etcdName, "cluster-3node");
   });
 
   test("parseGoLines reads run.sh's JSON lines and skips the rest", () => {
-    const lines = parseGoLines('run.sh: go version\n{"name":"codec-msgapp","params":{"op":"encode"},"value":2000,"unit":"MB/s","runs":[1,2],"impl":"etcd-go-3.4.23"}\n\n');
+    const lines = parseGoLines(
+      'run.sh: go version\n{"name":"codec-msgapp","params":{"op":"encode"},"value":2000,"unit":"MB/s","runs":[1,2],"impl":"etcd-go-3.4.23"}\n\n',
+    );
     assert.deepEqual(lines, [{ name: "codec-msgapp", params: { op: "encode" }, unit: "MB/s", value: 2000, values: [2000], impl: "etcd-go-3.4.23" }]);
   });
 
   test("command line: workloads without a Go counterpart are refused; by default, those with one", () => {
-    assert.throws(() => parseArgs(["--against-etcd", "log-growth"]), (e: unknown) => e instanceof UsageError && /no etcd counterpart for log-growth/.test(e.message));
+    assert.throws(
+      () => parseArgs(["--against-etcd", "log-growth"]),
+      (e: unknown) => e instanceof UsageError && /no etcd counterpart for log-growth/.test(e.message),
+    );
     assert.doesNotThrow(() => parseArgs(["--against-etcd", "e2e", "wal-write", "cluster-3node-etcd-pattern"]));
     assert.equal(parseArgs(["--against-etcd", "--rounds", "4"]).rounds, 4);
     assert.throws(() => parseArgs(["--rounds", "4"]), UsageError, "--rounds alone");
@@ -101,8 +119,14 @@ describe("--against-etcd rounds", () => {
 
   test("the real run.sh (-quick): etcd's Go side answers with lines that join ours", { timeout: 300_000 }, async () => {
     const lines = await runShRunner({ ...ctx, tmpdir: os.tmpdir() })(["codec-msgapp"]);
-    const ops = lines.filter((l) => l.name === "codec-msgapp").map((l) => `${String(l.params.op)} ${l.unit}`).sort();
+    const ops = lines
+      .filter((l) => l.name === "codec-msgapp")
+      .map((l) => `${String(l.params.op)} ${l.unit}`)
+      .sort();
     assert.deepEqual(ops, ["decode MB/s", "encode MB/s"]);
-    assert.ok(lines.every((l) => l.value > 0 && /^etcd-go-/.test(l.impl ?? "")), JSON.stringify(lines));
+    assert.ok(
+      lines.every((l) => l.value > 0 && /^etcd-go-/.test(l.impl ?? "")),
+      JSON.stringify(lines),
+    );
   });
 });

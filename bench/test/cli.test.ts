@@ -13,18 +13,31 @@ import { workloads } from "../src/workloads/index.js";
 describe("parseArgs", () => {
   test("defaults, flags and names", () => {
     const o = parseArgs(["codec-msgapp", "--runs", "3", "--tmpdir", "/x", "--baseline", "b.jsonl", "--out", "o.jsonl", "--report", "rep"]);
-    assert.deepEqual(o, { names: ["codec-msgapp"], quick: false, runs: 3, runsGiven: true, againstEtcd: false, tmpdir: "/x", baseline: "b.jsonl", out: "o.jsonl", report: "rep" });
+    assert.deepEqual(o, {
+      names: ["codec-msgapp"],
+      quick: false,
+      runs: 3,
+      runsGiven: true,
+      againstEtcd: false,
+      tmpdir: "/x",
+      baseline: "b.jsonl",
+      out: "o.jsonl",
+      report: "rep",
+    });
     assert.equal(parseArgs([]).runs, 5);
     assert.equal(parseArgs(["--quick"]).runs, 1);
     assert.equal(parseArgs(["--quick", "--runs", "2"]).runs, 2);
   });
 
   test("an unknown workload is an error listing the known ones", () => {
-    assert.throws(() => parseArgs(["nope"]), (err: unknown) => {
-      assert.ok(err instanceof UsageError);
-      assert.match(err.message, /unknown workload nope; known: .*codec-msgapp/);
-      return true;
-    });
+    assert.throws(
+      () => parseArgs(["nope"]),
+      (err: unknown) => {
+        assert.ok(err instanceof UsageError);
+        assert.match(err.message, /unknown workload nope; known: .*codec-msgapp/);
+        return true;
+      },
+    );
   });
 
   test("bad flags", () => {
@@ -40,14 +53,28 @@ describe("parseArgs", () => {
     assert.equal(o.seconds, 2.5);
     assert.deepEqual(o.clients, [1, 16, 256]);
     assert.equal(o.runsGiven, false);
-    for (const bad of [["e2e", "--seconds", "0"], ["e2e", "--seconds", "x"], ["e2e", "--clients", "1,,2"], ["e2e", "--clients", "0"], ["e2e", "--clients", "1.5"]]) {
+    for (const bad of [
+      ["e2e", "--seconds", "0"],
+      ["e2e", "--seconds", "x"],
+      ["e2e", "--clients", "1,,2"],
+      ["e2e", "--clients", "0"],
+      ["e2e", "--clients", "1.5"],
+    ]) {
       assert.throws(() => parseArgs(bad), UsageError, bad.join(" "));
     }
   });
 
   test("e2e flags without the e2e workload are an error, not silently ignored", () => {
-    for (const argv of [["codec-msgapp", "--seconds", "2"], ["--clients", "4"], ["--against-etcd", "--seconds", "2"]]) {
-      assert.throws(() => parseArgs(argv), (err: unknown) => err instanceof UsageError && /only for the e2e workload/.test(err.message), argv.join(" "));
+    for (const argv of [
+      ["codec-msgapp", "--seconds", "2"],
+      ["--clients", "4"],
+      ["--against-etcd", "--seconds", "2"],
+    ]) {
+      assert.throws(
+        () => parseArgs(argv),
+        (err: unknown) => err instanceof UsageError && /only for the e2e workload/.test(err.message),
+        argv.join(" "),
+      );
     }
   });
 
@@ -143,7 +170,10 @@ describe("baseline join", () => {
     assert.equal(p99.ratioMin, 0.5);
     assert.equal(p99.ratioMax, 2);
     const t = table([put, p99], true);
-    assert.match(t, /e2e-put\s+clients=4 keys=1000 valueBytes=256\s+200\s+ops\/s\s+100\.\.300\s+3\s+200 \(100\.\.400\)\s+1\.00 \(0\.50\.\.1\.50\)\s+etcd-3\.4\.23: FLAGGED/);
+    assert.match(
+      t,
+      /e2e-put\s+clients=4 keys=1000 valueBytes=256\s+200\s+ops\/s\s+100\.\.300\s+3\s+200 \(100\.\.400\)\s+1\.00 \(0\.50\.\.1\.50\)\s+etcd-3\.4\.23: FLAGGED/,
+    );
   });
 
   test("median", () => {
@@ -160,39 +190,81 @@ describe("e2e plan and figures", () => {
     assert.deepEqual(DEFAULT_CLIENTS, [1, 4, 16, 64, 256, 1024]);
     assert.equal(e2ePlan(ctx({ runsGiven: true, runs: 5 })).rounds, 5);
     assert.equal(e2ePlan(ctx({ runsGiven: true, runs: 5, rounds: 4 })).rounds, 4, "--rounds before --runs");
-    assert.deepEqual(e2ePlan(ctx({ againstEtcd: true, pointSeconds: 3, clients: [2] })), { clients: [2], seconds: 3, warmupSeconds: 2, rounds: 3, againstEtcd: true });
+    assert.deepEqual(e2ePlan(ctx({ againstEtcd: true, pointSeconds: 3, clients: [2] })), {
+      clients: [2],
+      seconds: 3,
+      warmupSeconds: 2,
+      rounds: 3,
+      againstEtcd: true,
+    });
     const q = e2ePlan(ctx({ quick: true, runs: 1 }));
     assert.deepEqual(q, { clients: [1, 4], seconds: 1, warmupSeconds: 0.25, rounds: 1, againstEtcd: false });
   });
 
   test("rounds alternate which system goes first", () => {
-    assert.deepEqual([0, 1, 2, 3].map((r) => roundOrder(["etcd", "tsraft"], r).join(",")), ["etcd,tsraft", "tsraft,etcd", "etcd,tsraft", "tsraft,etcd"]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((r) => roundOrder(["etcd", "tsraft"], r).join(",")),
+      ["etcd,tsraft", "tsraft,etcd", "etcd,tsraft", "tsraft,etcd"],
+    );
   });
 
   const point = (impl: string, round: number, extra: Partial<PointResult> = {}): PointResult => ({
-    impl, op: "put", clients: 16, round, throughput: 1000 + round, p50: 2, p90: 3, p99: 4 + round,
-    errors: {}, errorCount: 0, warmupErrors: 0, clientCores: 0.1, clientUsPerRequest: 20, serverCores: 1, serverUsPerRequest: 900, leaderChanged: false, ...extra,
+    impl,
+    op: "put",
+    clients: 16,
+    round,
+    throughput: 1000 + round,
+    p50: 2,
+    p90: 3,
+    p99: 4 + round,
+    errors: {},
+    errorCount: 0,
+    warmupErrors: 0,
+    clientCores: 0.1,
+    clientUsPerRequest: 20,
+    serverCores: 1,
+    serverUsPerRequest: 900,
+    leaderChanged: false,
+    ...extra,
   });
 
   test("figures: one run per round, median over rounds, etcd's with their impl, curves on throughput and p99", () => {
     const figs = e2eFigures([point("tsraft", 1), point("tsraft", 0), point("tsraft", 2), point("etcd-3.4.23", 0)], { keys: 1000, valueBytes: 256 });
-    assert.deepEqual(figs.map((f) => `${f.impl ?? "tsraft"} ${f.name} ${String(f.params.q ?? "")}`.trim()), [
-      "tsraft e2e-put", "tsraft e2e-put-latency p50", "tsraft e2e-put-latency p90", "tsraft e2e-put-latency p99",
-      "etcd-3.4.23 e2e-put", "etcd-3.4.23 e2e-put-latency p50", "etcd-3.4.23 e2e-put-latency p90", "etcd-3.4.23 e2e-put-latency p99",
-    ]);
+    assert.deepEqual(
+      figs.map((f) => `${f.impl ?? "tsraft"} ${f.name} ${String(f.params.q ?? "")}`.trim()),
+      [
+        "tsraft e2e-put",
+        "tsraft e2e-put-latency p50",
+        "tsraft e2e-put-latency p90",
+        "tsraft e2e-put-latency p99",
+        "etcd-3.4.23 e2e-put",
+        "etcd-3.4.23 e2e-put-latency p50",
+        "etcd-3.4.23 e2e-put-latency p90",
+        "etcd-3.4.23 e2e-put-latency p99",
+      ],
+    );
     assert.deepEqual(figs[0]!.runs, [1000, 1001, 1002], "in round order");
     assert.deepEqual(figs[3]!.runs, [4, 5, 6]);
     assert.equal(figs[0]!.impl, undefined);
     assert.equal(figs[1]!.lowerIsBetter, true);
-    assert.deepEqual(figs.filter((f) => f.curve !== undefined).map((f) => `${f.curve!.series}: ${f.curve!.chart}`), [
-      "tsraft: e2e-put: throughput by concurrent clients", "tsraft: e2e-put: p99 latency by concurrent clients",
-      "etcd-3.4.23: e2e-put: throughput by concurrent clients", "etcd-3.4.23: e2e-put: p99 latency by concurrent clients",
-    ]);
+    assert.deepEqual(
+      figs.filter((f) => f.curve !== undefined).map((f) => `${f.curve!.series}: ${f.curve!.chart}`),
+      [
+        "tsraft: e2e-put: throughput by concurrent clients",
+        "tsraft: e2e-put: p99 latency by concurrent clients",
+        "etcd-3.4.23: e2e-put: throughput by concurrent clients",
+        "etcd-3.4.23: e2e-put: p99 latency by concurrent clients",
+      ],
+    );
     assert.ok(figs.every((f) => f.note === undefined));
   });
 
   test("a point with errors or a leader change is FLAGGED on every figure of its group", () => {
-    const bad = [point("tsraft", 0), point("tsraft", 1, { errors: { "status 504": 2, timeout: 1 }, errorCount: 3 }), point("tsraft", 2, { leaderChanged: true })];
+    const bad = [
+      point("tsraft", 0),
+      point("tsraft", 1, { errors: { "status 504": 2, timeout: 1 }, errorCount: 3 }),
+      point("tsraft", 2, { leaderChanged: true }),
+    ];
     assert.equal(errorNote(bad), "FLAGGED: 3 errors (status 504 x2, timeout x1) in rounds 2; leader changed in 1 round(s)");
     assert.equal(errorNote([point("tsraft", 0)]), undefined);
     const figs = e2eFigures(bad, { keys: 1000, valueBytes: 256 });
@@ -217,7 +289,10 @@ describe("--quick smoke run", () => {
       assert.ok(figs.length > 0);
       for (const f of figs) {
         assert.equal(f.runs.length, 1);
-        assert.ok(f.runs.every((v) => Number.isFinite(v) && v > 0), `${f.name}: ${f.runs.join(",")}`);
+        assert.ok(
+          f.runs.every((v) => Number.isFinite(v) && v > 0),
+          `${f.name}: ${f.runs.join(",")}`,
+        );
         if (f.unit === "cost ratio") assert.match(f.verdict ?? "", /^(falling|flat|sublinear|linear|worse than linear): /);
         if (f.curve !== undefined) assert.ok(f.curve.x in f.params, `${f.name}: curve x ${f.curve.x}`);
       }

@@ -14,7 +14,7 @@ describe("LatencyHistogram", () => {
     const h = new LatencyHistogram();
     const xs: number[] = [];
     let seed = 12345;
-    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     for (let i = 0; i < 50_000; i++) {
       const ms = 0.01 * 10 ** (rnd() * 6); // 10 µs .. 10 s
       xs.push(ms);

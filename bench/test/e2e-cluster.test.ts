@@ -47,7 +47,8 @@ function killUsing(path: string): void {
  * itself installs it with apt-get when asked for --against-etcd; a test run should not).
  * .ci/run installs it, so CI always runs them.
  */
-const noEtcd: string | false = spawnSync("etcd", ["--version"]).status === 0 ? false : "etcd is not installed (apt-get install etcd-server; .ci/run installs it)";
+const noEtcd: string | false =
+  spawnSync("etcd", ["--version"]).status === 0 ? false : "etcd is not installed (apt-get install etcd-server; .ci/run installs it)";
 
 describe("e2e clusters", () => {
   test("a KV cluster that cannot start is a typed error naming the member and its log; nothing is left", { timeout: 60_000 }, async () => {

@@ -92,10 +92,25 @@ export function makeCerts(label = "test", options: MakeCertsOptions = {}): TestC
   // 1. The CA: a self-signed certificate allowed to sign others.
   openssl(
     [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-      "-keyout", "ca.key", "-out", "ca.crt", "-days", days, "-subj", `/CN=tsraft ${label} CA`,
-      "-addext", "basicConstraints=critical,CA:TRUE",
-      "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-days",
+      days,
+      "-subj",
+      `/CN=tsraft ${label} CA`,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
     ],
     dir,
   );
@@ -116,7 +131,24 @@ export function makeCerts(label = "test", options: MakeCertsOptions = {}): TestC
       ].join("\n"),
     );
     openssl(
-      ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", `0x${randomBytes(8).toString("hex")}`, "-days", days, "-out", `${name}.crt`, "-extfile", `${name}.ext`],
+      [
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        `0x${randomBytes(8).toString("hex")}`,
+        "-days",
+        days,
+        "-out",
+        `${name}.crt`,
+        "-extfile",
+        `${name}.ext`,
+      ],
       dir,
     );
     const p = pair(dir, name);

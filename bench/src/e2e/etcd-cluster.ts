@@ -25,7 +25,8 @@ export function etcdClusterScript(): string {
 function runScript(args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     execFile("bash", [etcdClusterScript(), ...args], { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new BenchError("TSRAFT_BENCH_ETCD_SCRIPT", `etcd-cluster.sh ${args.join(" ")} failed: ${err.message}\n${stderr.trim()}`, { cause: err }));
+      if (err !== null)
+        reject(new BenchError("TSRAFT_BENCH_ETCD_SCRIPT", `etcd-cluster.sh ${args.join(" ")} failed: ${err.message}\n${stderr.trim()}`, { cause: err }));
       else resolvePromise(stdout);
     });
   });

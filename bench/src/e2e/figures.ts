@@ -58,7 +58,12 @@ export function errorNote(points: readonly PointResult[]): string | undefined {
     const kinds = Object.entries(sumErrors(points))
       .map(([k, n]) => `${k} x${n}`)
       .join(", ");
-    parts.push(`${total} errors (${kinds}) in rounds ${points.filter((p) => p.errorCount > 0).map((p) => p.round + 1).join(",")}`);
+    parts.push(
+      `${total} errors (${kinds}) in rounds ${points
+        .filter((p) => p.errorCount > 0)
+        .map((p) => p.round + 1)
+        .join(",")}`,
+    );
   }
   if (changed > 0) parts.push(`leader changed in ${changed} round(s)`);
   return parts.length === 0 ? undefined : `FLAGGED: ${parts.join("; ")}`;
@@ -117,7 +122,17 @@ export function e2eFigures(points: readonly PointResult[], shape: E2eShape): Fig
         lowerIsBetter: true,
         runs: g.map((p) => p[q]),
         ...(q === "p99"
-          ? { curve: { chart: `e2e-${op}: p99 latency by concurrent clients`, x: "clients", series, xLabel: "concurrent clients", yLabel: "p99 ms", logX: true, logY: true } }
+          ? {
+              curve: {
+                chart: `e2e-${op}: p99 latency by concurrent clients`,
+                x: "clients",
+                series,
+                xLabel: "concurrent clients",
+                yLabel: "p99 ms",
+                logX: true,
+                logY: true,
+              },
+            }
           : {}),
         ...common,
       });

@@ -59,7 +59,7 @@ export class LatencyHistogram {
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.counts[i]!;
-      if (seen >= rank) return Math.min(this.max, (GROWTH ** (i + 0.5)) / 1000);
+      if (seen >= rank) return Math.min(this.max, GROWTH ** (i + 0.5) / 1000);
     }
     return this.max;
   }

@@ -23,20 +23,24 @@ export function httpJson(method: string, url: string, body: unknown, timeoutMs: 
       clearTimeout(timer);
       resolve(a);
     };
-    const req = http.request(url, { method, agent: false, headers: payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        let parsed: unknown = undefined;
-        try {
-          parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-        } catch {
-          // not JSON: body stays undefined
-        }
-        finish({ status: res.statusCode ?? 0, body: parsed });
-      });
-      res.on("error", () => finish({ status: 0, body: undefined }));
-    });
+    const req = http.request(
+      url,
+      { method, agent: false, headers: payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          let parsed: unknown = undefined;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+          } catch {
+            // not JSON: body stays undefined
+          }
+          finish({ status: res.statusCode ?? 0, body: parsed });
+        });
+        res.on("error", () => finish({ status: 0, body: undefined }));
+      },
+    );
     const timer = setTimeout(() => {
       req.destroy();
       finish({ status: 0, body: undefined });

@@ -64,10 +64,32 @@ function tail(file: string): string {
   }
 }
 
-function startMember(id: number, cluster: string, http: string, dir: string, extra: readonly string[], timeoutMs: number, procs: ChildProcess[]): Promise<KvMember> {
+function startMember(
+  id: number,
+  cluster: string,
+  http: string,
+  dir: string,
+  extra: readonly string[],
+  timeoutMs: number,
+  procs: ChildProcess[],
+): Promise<KvMember> {
   const logFile = join(dir, `node-${id}.log`);
   const logFd = openSync(logFile, "a");
-  const args = [...kvCommand(), "--id", String(id), "--cluster", cluster, "--data-dir", join(dir, `node-${id}`), "--exit-with-parent", "--log-level", "warn", "--peer-secret-file", join(dir, "peer-secret"), ...extra];
+  const args = [
+    ...kvCommand(),
+    "--id",
+    String(id),
+    "--cluster",
+    cluster,
+    "--data-dir",
+    join(dir, `node-${id}`),
+    "--exit-with-parent",
+    "--log-level",
+    "warn",
+    "--peer-secret-file",
+    join(dir, "peer-secret"),
+    ...extra,
+  ];
   const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["pipe", "pipe", logFd] });
   closeSync(logFd);
   procs.push(proc);
@@ -82,13 +104,19 @@ function startMember(id: number, cluster: string, http: string, dir: string, ext
       if (err === undefined) resolvePromise(member);
       else reject(err);
     };
-    const timer = setTimeout(() => settle(new BenchError("TSRAFT_BENCH_CLUSTER_START", `KV member ${id} printed no KV_READY line in ${timeoutMs} ms; log ${logFile}:\n${tail(logFile)}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        settle(new BenchError("TSRAFT_BENCH_CLUSTER_START", `KV member ${id} printed no KV_READY line in ${timeoutMs} ms; log ${logFile}:\n${tail(logFile)}`)),
+      timeoutMs,
+    );
     proc.stdout!.on("data", (c: Buffer) => {
       if (settled) return; // keep draining stdout, ignore it
       out += c.toString("utf8");
       if (/^KV_READY /m.test(out)) settle(undefined);
     });
-    proc.once("exit", (code, sig) => settle(new BenchError("TSRAFT_BENCH_CLUSTER_START", `KV member ${id} exited (${code ?? sig}) before it was ready; log ${logFile}:\n${tail(logFile)}`)));
+    proc.once("exit", (code, sig) =>
+      settle(new BenchError("TSRAFT_BENCH_CLUSTER_START", `KV member ${id} exited (${code ?? sig}) before it was ready; log ${logFile}:\n${tail(logFile)}`)),
+    );
     proc.once("error", (e) => settle(new BenchError("TSRAFT_BENCH_CLUSTER_START", `cannot run KV member ${id}: ${e.message}`, { cause: e })));
   });
 }

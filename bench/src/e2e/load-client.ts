@@ -188,24 +188,33 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
     };
 
     // One ticker times requests out, and ends the run when the stragglers outlive the timeout.
-    const timer = setInterval(() => {
-      const now = performance.now();
-      for (const c of clients) {
-        if (!c.done && c.sentAt >= 0 && now - c.sentAt > o.timeoutMs) drop(c, "timeout", true);
-      }
-      if (now > measureEnd + o.timeoutMs) for (const c of clients) markDone(c);
-    }, Math.min(100, Math.max(10, o.timeoutMs / 10)));
+    const timer = setInterval(
+      () => {
+        const now = performance.now();
+        for (const c of clients) {
+          if (!c.done && c.sentAt >= 0 && now - c.sentAt > o.timeoutMs) drop(c, "timeout", true);
+        }
+        if (now > measureEnd + o.timeoutMs) for (const c of clients) markDone(c);
+      },
+      Math.min(100, Math.max(10, o.timeoutMs / 10)),
+    );
 
     // The measured window is timed by its own timers so its ends do not wait for the ticker.
-    const startTimer = setTimeout(() => {
-      cpuStart = process.cpuUsage();
-    }, Math.max(0, measureStart - performance.now()));
+    const startTimer = setTimeout(
+      () => {
+        cpuStart = process.cpuUsage();
+      },
+      Math.max(0, measureStart - performance.now()),
+    );
     const endTimer = Number.isFinite(measureEnd)
-      ? setTimeout(() => {
-          actualEnd = performance.now();
-          const d = process.cpuUsage(cpuStart);
-          cpuSeconds = (d.user + d.system) / 1e6;
-        }, Math.max(0, measureEnd - performance.now()))
+      ? setTimeout(
+          () => {
+            actualEnd = performance.now();
+            const d = process.cpuUsage(cpuStart);
+            cpuSeconds = (d.user + d.system) / 1e6;
+          },
+          Math.max(0, measureEnd - performance.now()),
+        )
       : undefined;
 
     function finish(): void {

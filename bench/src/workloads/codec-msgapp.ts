@@ -102,7 +102,13 @@ export const codecMsgApp: Workload = {
     const info = { encodedBytes: bytes.length, secondsPerRun: seconds };
     const params = (op: string) => ({ entries: ENTRIES, op, payload: PAYLOAD });
     return [
-      { name: "codec-msgapp", params: params("encode"), unit: "MB/s", runs: runs.encode, info: { ...info, encode: "a fresh exact-size Uint8Array per call (a view into a shared slab, see raftpb README)" } },
+      {
+        name: "codec-msgapp",
+        params: params("encode"),
+        unit: "MB/s",
+        runs: runs.encode,
+        info: { ...info, encode: "a fresh exact-size Uint8Array per call (a view into a shared slab, see raftpb README)" },
+      },
       { name: "codec-msgapp", params: params("decode"), unit: "MB/s", runs: runs.decode, info: { ...info, data: "views into the input (no copy)" } },
       {
         name: "codec-msgapp-copy",

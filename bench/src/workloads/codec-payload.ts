@@ -55,10 +55,19 @@ export const codecPayload: Workload = {
           unit: "MB/s",
           runs: runsOf,
           info: { encodedBytes: c.bytes.length, messagesPerSecond: Math.round((median(runsOf) * 1e6) / c.bytes.length) },
-          curve: { chart: "codec-payload: MB/s of a 64-entry MsgApp by payload size", x: "payload", series: op, xLabel: "payload bytes", yLabel: "MB/s", logX: true },
+          curve: {
+            chart: "codec-payload: MB/s of a 64-entry MsgApp by payload size",
+            x: "payload",
+            series: op,
+            xLabel: "payload bytes",
+            yLabel: "MB/s",
+            logX: true,
+          },
         });
       }
-      out.push(trendFigure({ name: "codec-payload", params: { entries: 64, op, payload: "128..16384" }, xs: SIZES, costs, cost: "time per byte", x: "payload" }));
+      out.push(
+        trendFigure({ name: "codec-payload", params: { entries: 64, op, payload: "128..16384" }, xs: SIZES, costs, cost: "time per byte", x: "payload" }),
+      );
     }
     return out;
   },

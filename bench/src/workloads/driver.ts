@@ -133,7 +133,14 @@ export const driver3node: Workload = {
         params: { C: clients, N: n, payload: 0, ...(benchMetrics() ? { metrics: "prom-client" } : {}) },
         unit: "proposals/s",
         runs,
-        curve: { chart: "driver-3node: resolved proposals/s", x: "C", series: "tsraft RaftNode", xLabel: "concurrent proposers", yLabel: "proposals/s", logX: true },
+        curve: {
+          chart: "driver-3node: resolved proposals/s",
+          x: "C",
+          series: "tsraft RaftNode",
+          xLabel: "concurrent proposers",
+          yLabel: "proposals/s",
+          logX: true,
+        },
       });
     }
     return out;

@@ -52,7 +52,8 @@ export interface E2ePlan {
 /** The plan for `ctx`: --quick is tsraft only, 1 and 4 clients, 1 s points, one round. */
 export function e2ePlan(ctx: BenchContext): E2ePlan {
   const rounds = (dflt: number): number => ctx.rounds ?? (ctx.runsGiven === true ? ctx.runs : dflt);
-  if (ctx.quick) return { clients: ctx.clients ?? [1, 4], seconds: ctx.pointSeconds ?? 1, warmupSeconds: 0.25, rounds: rounds(1), againstEtcd: ctx.againstEtcd === true };
+  if (ctx.quick)
+    return { clients: ctx.clients ?? [1, 4], seconds: ctx.pointSeconds ?? 1, warmupSeconds: 0.25, rounds: rounds(1), againstEtcd: ctx.againstEtcd === true };
   return {
     clients: ctx.clients ?? DEFAULT_CLIENTS,
     seconds: ctx.pointSeconds ?? 8,
@@ -95,7 +96,15 @@ async function measurePoint(sys: E2eSystem, set: RequestSet, op: Op, clients: nu
   const leader = await sys.leader(30_000);
   const pids = sys.pids();
   const cpu0 = cpuOf(pids);
-  const r = await runLoad({ host: leader.host, port: leader.port, clients, next: randomKeys(set, 0x2545f491 + round), warmupSeconds: plan.warmupSeconds, seconds: plan.seconds, timeoutMs: TIMEOUT_MS });
+  const r = await runLoad({
+    host: leader.host,
+    port: leader.port,
+    clients,
+    next: randomKeys(set, 0x2545f491 + round),
+    warmupSeconds: plan.warmupSeconds,
+    seconds: plan.seconds,
+    timeoutMs: TIMEOUT_MS,
+  });
   const cpu1 = cpuOf(pids);
   const after = await sys.leader(30_000);
   // Server CPU is read around the whole run (warm-up and drain included), so per request it

@@ -131,6 +131,10 @@ export const memoryUnstableWorkload: Workload = {
   describe: "heap bytes per entry held in raft's unstable log: a single-voter leader with 1,000,000 proposed, unpersisted entries of 128 B",
   async run(ctx) {
     const N = ctx.quick ? 10_000 : 1_000_000;
-    return [memoryFigure(ctx, "memory-unstable", N, memoryUnstable, { proposals: "RawNode.propose one by one, own 128 B Uint8Array each, no ready() until measured" })];
+    return [
+      memoryFigure(ctx, "memory-unstable", N, memoryUnstable, {
+        proposals: "RawNode.propose one by one, own 128 B Uint8Array each, no ready() until measured",
+      }),
+    ];
   },
 };

@@ -258,6 +258,11 @@ export const cluster3nodeEtcdPattern: Workload = {
   name: "cluster-3node-etcd-pattern",
   describe: "cluster-3node with batchProposals: false (one MsgApp per propose(), etcd 3.4's message pattern): the like-for-like line",
   async run(ctx) {
-    return cluster3(ctx, "cluster-3node-etcd-pattern", { batchProposals: false }, { batchProposals: "false: one MsgApp per propose() and follower, as etcd 3.4" });
+    return cluster3(
+      ctx,
+      "cluster-3node-etcd-pattern",
+      { batchProposals: false },
+      { batchProposals: "false: one MsgApp per propose() and follower, as etcd 3.4" },
+    );
   },
 };

@@ -25,7 +25,6 @@ import { gc, median, now, type Figure, type Workload } from "../harness.js";
 import { clusterRun, payload, singleLeader } from "./rawnode.js";
 import { trendFigure } from "./trend.js";
 
-
 export const clusterNNode: Workload = {
   name: "cluster-nnode",
   describe: "cluster-3node's loop with 3, 5 and 7 voters, B in {1, 64}: entries/s as the cluster grows",
@@ -90,9 +89,26 @@ export const clusterPayload: Workload = {
       unit: "entries/s",
       runs: perSize[i]!,
       info: { payloadMBps: Math.round((median(perSize[i]!) * p) / 1e6) },
-      curve: { chart: "cluster-payload: entries/s by payload size (3 voters, B=64)", x: "payload", series: "3 voters, B=64", xLabel: "payload bytes", yLabel: "entries/s", logX: true },
+      curve: {
+        chart: "cluster-payload: entries/s by payload size (3 voters, B=64)",
+        x: "payload",
+        series: "3 voters, B=64",
+        xLabel: "payload bytes",
+        yLabel: "entries/s",
+        logX: true,
+      },
     }));
-    out.push(trendFigure({ name: "cluster-payload", params: { B, N, nodes: 3, payload: "128..16384" }, xs: sizes, costs, cost: "time per entry", x: "payload", flatMeans: "payloads are passed by reference, never copied" }));
+    out.push(
+      trendFigure({
+        name: "cluster-payload",
+        params: { B, N, nodes: 3, payload: "128..16384" },
+        xs: sizes,
+        costs,
+        cost: "time per entry",
+        x: "payload",
+        flatMeans: "payloads are passed by reference, never copied",
+      }),
+    );
     return out;
   },
 };
@@ -164,7 +180,13 @@ export const logGrowth: Workload = {
           unit: "entries/s",
           runs: perRun.map((run) => run[i]!),
           info: { window: `entries ${logSize - window + 1}..${logSize}` },
-          curve: { chart: "log-growth: entries/s of each window as the log grows (1 voter, B=1)", x: "logSize", series, xLabel: "log size (entries)", yLabel: "entries/s" },
+          curve: {
+            chart: "log-growth: entries/s of each window as the log grows (1 voter, B=1)",
+            x: "logSize",
+            series,
+            xLabel: "log size (entries)",
+            yLabel: "entries/s",
+          },
         });
       }
       // The window midpoints as sizes, so the first window is not taken as size ~0.

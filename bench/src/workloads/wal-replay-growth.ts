@@ -81,7 +81,13 @@ export const walReplayGrowth: Workload = {
         unit: "MB/s",
         runs: secs[i]!.map((s) => bytes[i]! / s / 1e6),
         info: { walBytes: bytes[i], seconds: secs[i]!.map((s) => Math.round(s * 1000) / 1000) },
-        curve: { chart: "wal-replay-growth: replay MB/s as the WAL grows", x: "entries", series: "open + readAll", xLabel: "entries of 1000 B", yLabel: "MB/s" },
+        curve: {
+          chart: "wal-replay-growth: replay MB/s as the WAL grows",
+          x: "entries",
+          series: "open + readAll",
+          xLabel: "entries of 1000 B",
+          yLabel: "MB/s",
+        },
       }));
       const costs: number[][] = [];
       for (let r = 0; r < runs; r++) costs.push(sizes.map((n, i) => secs[i]![r]! / n));

@@ -68,11 +68,20 @@ export const walReplayWorkload: Workload = {
         const rw = await WAL.open(dir, { index: 0, term: 0 });
         const res = await rw.readAll();
         const el = now() - start;
-        if (res.entries.length !== n || res.hardState.commit !== n || res.entries[n - 1]!.index !== n) throw new Error(`wal-replay: read ${res.entries.length} entries, commit ${res.hardState.commit}`);
+        if (res.entries.length !== n || res.hardState.commit !== n || res.entries[n - 1]!.index !== n)
+          throw new Error(`wal-replay: read ${res.entries.length} entries, commit ${res.hardState.commit}`);
         await rw.close();
         runs.push(used.total / el / 1e6);
       }
-      const info = { walBytes: used.total, segments: used.files, writeSeconds: Math.round(writeSeconds * 1000) / 1000, pageCache: "warm (read right after writing)", timed: "WAL.open(dir, {index:0,term:0}) + readAll()", saveBatchEntries: 1000, crc32c: crc32cBackend };
+      const info = {
+        walBytes: used.total,
+        segments: used.files,
+        writeSeconds: Math.round(writeSeconds * 1000) / 1000,
+        pageCache: "warm (read right after writing)",
+        timed: "WAL.open(dir, {index:0,term:0}) + readAll()",
+        saveBatchEntries: 1000,
+        crc32c: crc32cBackend,
+      };
       return [{ name: "wal-replay", params: { entries: n, entrySize: 1000 }, unit: "MB/s", runs, info }];
     } finally {
       await rm(p, { recursive: true, force: true });

@@ -18,7 +18,13 @@ import { bindMetrics } from "@tsraft/prometheus";
 import { now } from "../harness.js";
 import type { BenchContext, Figure, Workload } from "../harness.js";
 
-async function walWrite(ctx: BenchContext, size: number, batch: number, minSeconds: number, minEntries: number): Promise<{ mbps: number; eps: number; entries: number }> {
+async function walWrite(
+  ctx: BenchContext,
+  size: number,
+  batch: number,
+  minSeconds: number,
+  minEntries: number,
+): Promise<{ mbps: number; eps: number; entries: number }> {
   const p = await mkdtemp(join(ctx.tmpdir, "tsraft-walwrite-"));
   try {
     const w = await WAL.create(join(p, "wal"), new TextEncoder().encode("somedata"));
@@ -64,7 +70,13 @@ export const walWriteWorkload: Workload = {
           total += x.entries;
         }
         const params = { entrySize: size, syncEvery: batch, ...(process.env.BENCH_METRICS === "1" ? { metrics: "prom-client" } : {}) };
-        const info = { entriesWrittenAllRuns: total, minSecondsPerRun: minSeconds, api: "await w.save({term:1,vote:0n,commit:lastIndex}, batch) = 1 fdatasync per batch", bytes: "payload bytes (entry data), not encoded record bytes", crc32c: crc32cBackend };
+        const info = {
+          entriesWrittenAllRuns: total,
+          minSecondsPerRun: minSeconds,
+          api: "await w.save({term:1,vote:0n,commit:lastIndex}, batch) = 1 fdatasync per batch",
+          bytes: "payload bytes (entry data), not encoded record bytes",
+          crc32c: crc32cBackend,
+        };
         out.push({ name: "wal-write", params, unit: "MB/s", runs: mb, info });
         out.push({ name: "wal-write", params, unit: "entries/s", runs: eps, info });
       }

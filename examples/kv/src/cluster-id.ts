@@ -106,13 +106,17 @@ export function decodeDataIdentity(b: Uint8Array): DataIdentity | undefined {
 export function checkDataIdentity(dataDir: string, metadata: Uint8Array | undefined, memberId: bigint, clusterIdFlag: bigint | undefined): DataIdentity {
   const found = metadata === undefined ? undefined : decodeDataIdentity(metadata);
   if (found === undefined) {
-    throw new ConfigError(`data directory ${dataDir} holds no member and cluster id (its WAL was made by an earlier version of tsraft-kv): move it away and start the member with an empty one`);
+    throw new ConfigError(
+      `data directory ${dataDir} holds no member and cluster id (its WAL was made by an earlier version of tsraft-kv): move it away and start the member with an empty one`,
+    );
   }
   if (found.memberId !== memberId) {
     throw new ConfigError(`data directory ${dataDir} belongs to member ${found.memberId}, not to --id ${memberId}`);
   }
   if (clusterIdFlag !== undefined && clusterIdFlag !== found.clusterId) {
-    throw new ConfigError(`data directory ${dataDir} belongs to cluster ${formatClusterId(found.clusterId)}, not to --cluster-id ${formatClusterId(clusterIdFlag)}`);
+    throw new ConfigError(
+      `data directory ${dataDir} belongs to cluster ${formatClusterId(found.clusterId)}, not to --cluster-id ${formatClusterId(clusterIdFlag)}`,
+    );
   }
   return found;
 }

@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   }
   console.log(`raft port: ${cluster.describePeerAuth()}; cluster id ${await cluster.clusterId()}`);
   const a = cluster.member(cluster.ids()[0]!).addr.http;
-  console.log(`\ntry:\n  curl -X PUT -H 'content-type: application/json' -d '{"value":"world"}' http://${a}/kv/hello\n  curl http://${a}/kv/hello\n  curl http://${a}/status\n\nCtrl-C stops the cluster.`);
+  console.log(
+    `\ntry:\n  curl -X PUT -H 'content-type: application/json' -d '{"value":"world"}' http://${a}/kv/hello\n  curl http://${a}/kv/hello\n  curl http://${a}/status\n\nCtrl-C stops the cluster.`,
+  );
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;

@@ -279,13 +279,19 @@ export class LocalCluster {
     const joinArgs = opts.join === true ? ["--join", "--cluster-id", await this.clusterId()] : [];
     const args = [
       ...serverCommand(),
-      "--id", String(id),
-      "--cluster", formatCluster(opts.join === true ? cluster : this.initial),
-      "--raft-addr", m.addr.raft,
-      "--http-addr", m.addr.http,
-      "--data-dir", m.dataDir,
+      "--id",
+      String(id),
+      "--cluster",
+      formatCluster(opts.join === true ? cluster : this.initial),
+      "--raft-addr",
+      m.addr.raft,
+      "--http-addr",
+      m.addr.http,
+      "--data-dir",
+      m.dataDir,
       "--exit-with-parent",
-      "--cluster-token", this.clusterToken,
+      "--cluster-token",
+      this.clusterToken,
       ...this.peerArgs(id),
       ...joinArgs,
       ...(this.opts.faultInjection === true ? ["--fault-injection"] : []),
@@ -314,7 +320,10 @@ export class LocalCluster {
     await new Promise<void>((resolve, reject) => {
       let buf = "";
       let ready = false;
-      const timer = setTimeout(() => fail(new Error(`member ${id} not ready after ${this.opts.startTimeoutMs ?? 60_000} ms`)), this.opts.startTimeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () => fail(new Error(`member ${id} not ready after ${this.opts.startTimeoutMs ?? 60_000} ms`)),
+        this.opts.startTimeoutMs ?? 60_000,
+      );
       const fail = (err: Error): void => {
         clearTimeout(timer);
         reject(new Error(`${err.message}\n--- end of ${m.logFile}:\n${this.logTail(id, 20)}`));
@@ -391,10 +400,7 @@ export class LocalCluster {
    */
   async isolate(id: bigint): Promise<void> {
     const others = this.ids().filter((x) => x !== id);
-    await Promise.all([
-      this.admin(id, others.map(String)),
-      ...others.map((o) => this.admin(o, [String(id)])),
-    ]);
+    await Promise.all([this.admin(id, others.map(String)), ...others.map((o) => this.admin(o, [String(id)]))]);
   }
 
   /** Heals every partition. */

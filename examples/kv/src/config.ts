@@ -127,7 +127,9 @@ export const FLAGS: readonly FlagSpec[] = [
 
 /** The usage text. */
 export function usage(): string {
-  const lines = FLAGS.map((f) => `  --${f.flag.padEnd(20)} ${f.env.padEnd(22)} ${f.help}${f.dflt !== "" ? ` (default ${f.dflt.length > 40 ? "3 local members" : f.dflt})` : ""}`);
+  const lines = FLAGS.map(
+    (f) => `  --${f.flag.padEnd(20)} ${f.env.padEnd(22)} ${f.help}${f.dflt !== "" ? ` (default ${f.dflt.length > 40 ? "3 local members" : f.dflt})` : ""}`,
+  );
   return `usage: tsraft-kv [flags]\n  flag                   environment\n${lines.join("\n")}\n`;
 }
 
@@ -137,7 +139,10 @@ export function usage(): string {
  */
 export function parseCluster(s: string): Map<bigint, MemberAddr> {
   const out = new Map<bigint, MemberAddr>();
-  for (const part of s.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+  for (const part of s
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")) {
     const m = /^(\d{1,20})=([^/]+)\/([^/]+)$/.exec(part);
     if (m === null || !isHostPort(m[2]) || !isHostPort(m[3])) {
       throw new ConfigError(`--cluster: cannot parse ${JSON.stringify(part)} (want ID=RAFT_HOST:PORT/HTTP_HOST:PORT, ports 1..65535)`);
@@ -244,8 +249,10 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (!/^[\x21-\x7e]{1,256}$/.test(clusterToken)) throw new ConfigError("--cluster-token: want 1 to 256 printable ASCII characters without spaces");
   const clusterIdText = get("cluster-id");
   const clusterId = clusterIdText === "" ? undefined : parseClusterId(clusterIdText);
-  if (clusterId === undefined && clusterIdText !== "") throw new ConfigError(`--cluster-id: want up to 16 hex digits (as GET /status shows it), got ${JSON.stringify(clusterIdText)}`);
-  if (clusterId !== undefined && !joining) throw new ConfigError("--cluster-id goes with --join: a bootstrapped cluster computes its id, a restarted member reads it from its data directory");
+  if (clusterId === undefined && clusterIdText !== "")
+    throw new ConfigError(`--cluster-id: want up to 16 hex digits (as GET /status shows it), got ${JSON.stringify(clusterIdText)}`);
+  if (clusterId !== undefined && !joining)
+    throw new ConfigError("--cluster-id goes with --join: a bootstrapped cluster computes its id, a restarted member reads it from its data directory");
   const peerAuth = peerAuthOf(get);
   return {
     id,

@@ -99,10 +99,26 @@ async function main(): Promise<void> {
     await step("A data directory is locked: a second process cannot open it", async () => {
       const m = cluster.member(leader1);
       const res = await new Promise<{ code: number | null; err: string }>((resolve) => {
-        const p = spawn(process.execPath, [...serverCommand(), "--id", String(leader1), "--data-dir", m.dataDir, "--raft-addr", "127.0.0.1:1", "--http-addr", "127.0.0.1:1", "--join", ...cluster.peerArgs(leader1)], {
-          cwd: here,
-          stdio: ["ignore", "ignore", "pipe"],
-        });
+        const p = spawn(
+          process.execPath,
+          [
+            ...serverCommand(),
+            "--id",
+            String(leader1),
+            "--data-dir",
+            m.dataDir,
+            "--raft-addr",
+            "127.0.0.1:1",
+            "--http-addr",
+            "127.0.0.1:1",
+            "--join",
+            ...cluster.peerArgs(leader1),
+          ],
+          {
+            cwd: here,
+            stdio: ["ignore", "ignore", "pipe"],
+          },
+        );
         let err = "";
         p.stderr!.on("data", (c: Buffer) => (err += c.toString()));
         const t = setTimeout(() => p.kill("SIGKILL"), 30_000);
@@ -126,8 +142,13 @@ async function main(): Promise<void> {
     await step(`Writes go on with 2 of 3 members: 300 keys`, async () => {
       const t = performance.now();
       for (let b = 0; b < 30; b++) {
-        const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => req(leader2, "PUT", `/kv/key-${b * 10 + i}`, { value: `value-${b * 10 + i}-${PAD}` })));
-        check(rs.every((r) => r.status === 200), "every write to succeed");
+        const rs = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => req(leader2, "PUT", `/kv/key-${b * 10 + i}`, { value: `value-${b * 10 + i}-${PAD}` })),
+        );
+        check(
+          rs.every((r) => r.status === 200),
+          "every write to succeed",
+        );
       }
       const ms = performance.now() - t;
       say(`300 writes (10 at a time) in ${ms.toFixed(0)} ms: ${((300 / ms) * 1000).toFixed(0)} writes/s, each fsynced by a majority before the answer`);
@@ -141,7 +162,9 @@ async function main(): Promise<void> {
       say(`process up in ${(performance.now() - t).toFixed(0)} ms (pid ${cluster.member(leader1).proc!.pid})`);
       const target = (await cluster.status(leader2))!.commit;
       const st = await cluster.waitApplied(leader1, target, 30_000);
-      say(`applied ${st.applied} >= the leader's commit ${target} after ${(performance.now() - t).toFixed(0)} ms; snapshots installed from the leader: ${st.counters["snapshotsInstalled"]}`);
+      say(
+        `applied ${st.applied} >= the leader's commit ${target} after ${(performance.now() - t).toFixed(0)} ms; snapshots installed from the leader: ${st.counters["snapshotsInstalled"]}`,
+      );
       const r = await req(leader1, "GET", "/kv/key-299?serializable");
       say(`its local copy: GET /kv/key-299?serializable -> ${r.status} ${String(r.body["value"]).slice(0, 20)}...`);
       check(r.body["value"] === `value-299-${PAD}`, "the restarted member to have the new keys");
@@ -152,9 +175,13 @@ async function main(): Promise<void> {
       const lead = await cluster.waitForLeader(20_000, [f1, f2, leader1]);
       const follower = [f1, f2, leader1].find((id) => id !== lead)!;
       const misdirected = await req(follower, "POST", "/members", { id: "4", raftAddr: slot.addr.raft, httpAddr: slot.addr.http });
-      say(`POST /members on a follower -> ${misdirected.status} ${String(misdirected.body["code"])} (membership goes to the leader, at ${JSON.stringify((misdirected.body["leader"] as { http?: string } | null)?.http)})`);
+      say(
+        `POST /members on a follower -> ${misdirected.status} ${String(misdirected.body["code"])} (membership goes to the leader, at ${JSON.stringify((misdirected.body["leader"] as { http?: string } | null)?.http)})`,
+      );
       const r = await cluster.membership("POST", "/members", { id: "4", raftAddr: slot.addr.raft, httpAddr: slot.addr.http });
-      say(`POST /members {"id":"4",...} on the leader -> ${r.status} role ${String(r.body["role"])}, voters ${JSON.stringify(r.body["voters"])}, learners ${JSON.stringify(r.body["learners"])}`);
+      say(
+        `POST /members {"id":"4",...} on the leader -> ${r.status} role ${String(r.body["role"])}, voters ${JSON.stringify(r.body["voters"])}, learners ${JSON.stringify(r.body["learners"])}`,
+      );
       check(r.status === 200 && r.body["role"] === "learner", "the member to be added as a learner");
       const t = performance.now();
       await cluster.start(4n, { join: true });
@@ -179,7 +206,9 @@ async function main(): Promise<void> {
       const r = await cluster.membership("DELETE", `/members/${leader1}`, undefined);
       say(`DELETE /members/${leader1} -> ${r.status} voters ${JSON.stringify(r.body["voters"])}`);
       check(r.status === 200, "the removal to succeed");
-      const code = await until("the removed member to exit", 20_000, async () => (cluster.isRunning(leader1) ? undefined : await cluster.member(leader1).exited));
+      const code = await until("the removed member to exit", 20_000, async () =>
+        cluster.isRunning(leader1) ? undefined : await cluster.member(leader1).exited,
+      );
       say(`member ${leader1} exited with code ${code}`);
       const w = await req(f2, "PUT", "/kv/after-removal", { value: "still works" });
       say(`PUT /kv/after-removal on member ${f2} -> ${w.status}`);
@@ -191,7 +220,10 @@ async function main(): Promise<void> {
       const target = (await cluster.status(m4))!.commit;
       for (const id of ids) await cluster.waitApplied(id, target, 20_000);
       const dumps = await Promise.all(ids.map((id) => listAll(http(id), "", { serializable: true })));
-      check(dumps.every((d) => d !== undefined), "every member to list its keys");
+      check(
+        dumps.every((d) => d !== undefined),
+        "every member to list its keys",
+      );
       const texts = dumps.map((d) => JSON.stringify([...d!.kvs]));
       for (let i = 0; i < ids.length; i++) say(`member ${ids[i]}: ${dumps[i]!.kvs.size} keys at index ${dumps[i]!.index} (read page by page)`);
       check(new Set(texts).size === 1, "identical data on every member");
@@ -215,7 +247,10 @@ async function main(): Promise<void> {
     await step("Clean shutdown (SIGTERM)", async () => {
       const codes = await Promise.all([f1, f2, m4].map((id) => cluster.stop(id)));
       say(`exit codes: ${codes.join(", ")}`);
-      check(codes.every((c) => c === 0), "every member to exit with code 0");
+      check(
+        codes.every((c) => c === 0),
+        "every member to exit with code 0",
+      );
       const unhandled = cluster.unhandledInLogs();
       check(unhandled.length === 0, `no unhandled rejection in the logs (${unhandled.map((u) => u.line).join("; ")})`);
     });

@@ -94,7 +94,6 @@ export interface FaultRunResult {
   failures: string[];
 }
 
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the fault test (see the module comment). Never throws for a failed check: see `pass`. */
@@ -112,7 +111,17 @@ export async function runFaultTest(o: FaultRunOptions): Promise<FaultRunResult> 
     faultInjection: true,
     // Mutual TLS on the raft port, as a production cluster would run (certificates made with openssl).
     peerAuth: "tls",
-    serverArgs: ["--request-timeout-ms", "3000", "--snapshot-entries", "200", "--catch-up-entries", "50", "--wal-segment-bytes", String(256 * 1024), ...(o.serverArgs ?? [])],
+    serverArgs: [
+      "--request-timeout-ms",
+      "3000",
+      "--snapshot-entries",
+      "200",
+      "--catch-up-entries",
+      "50",
+      "--wal-segment-bytes",
+      String(256 * 1024),
+      ...(o.serverArgs ?? []),
+    ],
   });
   log(`seed ${seed}; data and logs in ${cluster.baseDir}; raft port: ${cluster.describePeerAuth()}`);
   const history: HistoryEntry[] = [];
@@ -210,7 +219,9 @@ export async function runFaultTest(o: FaultRunOptions): Promise<FaultRunResult> 
           await cluster.heal();
         }
         faults.push({ kind, target: target.toString(), wasLeader: target === leader, at, ms: now() - at });
-        log(`  ${(at / 1000).toFixed(1).padStart(6)} s  ${kind.padEnd(9)} member ${target}${target === leader ? " (leader)" : ""} for ${(now() - at).toFixed(0)} ms`);
+        log(
+          `  ${(at / 1000).toFixed(1).padStart(6)} s  ${kind.padEnd(9)} member ${target}${target === leader ? " (leader)" : ""} for ${(now() - at).toFixed(0)} ms`,
+        );
         await sleep(800 + rnd() * 1500);
       }
     };
@@ -257,7 +268,8 @@ export async function runFaultTest(o: FaultRunOptions): Promise<FaultRunResult> 
         else durability.unknownMissing++;
       }
       if (durability.lost.length > 0) failures.push(`acknowledged writes lost: ${durability.lost.slice(0, 5).join(", ")}`);
-      if (durability.refusedButApplied.length > 0) failures.push(`writes refused as not applied were applied: ${durability.refusedButApplied.slice(0, 5).join(", ")}`);
+      if (durability.refusedButApplied.length > 0)
+        failures.push(`writes refused as not applied were applied: ${durability.refusedButApplied.slice(0, 5).join(", ")}`);
     }
 
     // ------------------------------------------------------------------ convergence
@@ -269,7 +281,13 @@ export async function runFaultTest(o: FaultRunOptions): Promise<FaultRunResult> 
     // ------------------------------------------------------------------ linearizability
     const ops: KvOperation[] = history
       .filter((e) => e.outcome !== "fail")
-      .map((e) => ({ client: e.client, input: e.input, output: e.outcome === "ok" ? e.output : undefined, call: e.call, ret: e.outcome === "ok" ? e.ret : Infinity }));
+      .map((e) => ({
+        client: e.client,
+        input: e.input,
+        output: e.outcome === "ok" ? e.output : undefined,
+        call: e.call,
+        ret: e.outcome === "ok" ? e.ret : Infinity,
+      }));
     const checker = checkHistory(kvModel, ops);
     if (checker.verdict !== "ok") failures.push(`linearizability: ${checker.verdict}`);
     const okOps = history.filter((e) => e.outcome === "ok").length;
@@ -351,16 +369,23 @@ export function summarize(r: FaultRunResult): string {
   lines.push(`  ${"type".padEnd(8)} ${"ok".padStart(7)} ${"fail".padStart(7)} ${"unknown".padStart(8)}   latency of ok ms: p50    p90    p99    max`);
   for (const t of types) {
     const es = r.history.filter((e) => e.input.type === t && (t !== "write" || (e.input as { value: string | null }).value !== null));
-    const lat = es.filter((e) => e.outcome === "ok").map((e) => e.ret - e.call).sort((a, b) => a - b);
+    const lat = es
+      .filter((e) => e.outcome === "ok")
+      .map((e) => e.ret - e.call)
+      .sort((a, b) => a - b);
     const n = (oc: string): string => String(es.filter((e) => e.outcome === oc).length).padStart(oc === "info" ? 8 : 7);
     const f = (p: number): string => (lat.length === 0 ? "-" : percentile(lat, p).toFixed(1)).padStart(6);
-    lines.push(`  ${t.padEnd(8)} ${n("ok")} ${n("fail")} ${n("info")}   ${" ".repeat(16)}${f(50)} ${f(90)} ${f(99)} ${lat.length === 0 ? "-" : lat[lat.length - 1]!.toFixed(0).padStart(6)}`);
+    lines.push(
+      `  ${t.padEnd(8)} ${n("ok")} ${n("fail")} ${n("info")}   ${" ".repeat(16)}${f(50)} ${f(90)} ${f(99)} ${lat.length === 0 ? "-" : lat[lat.length - 1]!.toFixed(0).padStart(6)}`,
+    );
   }
   const dels = r.history.filter((e) => e.input.type === "write" && (e.input as { value: string | null }).value === null);
   lines.push(`  deletes: ${dels.length} (${dels.filter((e) => e.outcome === "ok").length} ok)`);
   const byKind = new Map<string, number>();
   for (const f of r.faults) byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
-  lines.push(`faults: ${r.faults.length} (${[...byKind].map(([k, n]) => `${k} ${n}`).join(", ")}; ${r.faults.filter((f) => f.wasLeader).length} on the leader)`);
+  lines.push(
+    `faults: ${r.faults.length} (${[...byKind].map(([k, n]) => `${k} ${n}`).join(", ")}; ${r.faults.filter((f) => f.wasLeader).length} on the leader)`,
+  );
   const parts = r.checker.parts;
   lines.push(
     `linearizability: ${r.checker.verdict.toUpperCase()} (${parts.length} keys, ${parts.reduce((a, p) => a + p.ops, 0)} ops checked, ${parts.reduce((a, p) => a + p.pruned, 0)} unknown ops pruned, ${parts.reduce((a, p) => a + p.steps, 0)} search steps, ${r.checker.ms.toFixed(0)} ms)`,
@@ -369,7 +394,9 @@ export function summarize(r: FaultRunResult): string {
     if (p.verdict === "illegal") lines.push(`  illegal: could not linearize ${p.stuckAt} after:\n    ${(p.longestPrefix ?? []).slice(-10).join("\n    ")}`);
   }
   const d = r.durability;
-  lines.push(`durability: ${d.acked} acknowledged unique-key writes, ${d.lost.length} lost; ${d.refusedButApplied.length} refused-but-applied; unknown outcomes: ${d.unknownApplied} applied, ${d.unknownMissing} not`);
+  lines.push(
+    `durability: ${d.acked} acknowledged unique-key writes, ${d.lost.length} lost; ${d.refusedButApplied.length} refused-but-applied; unknown outcomes: ${d.unknownApplied} applied, ${d.unknownMissing} not`,
+  );
   lines.push(`convergence: ${r.converged ? "ok" : "FAILED"} (${r.convergence}); raft port authentication: ${r.peerAuth.join(", ")}`);
   lines.push(`verdict: ${r.pass ? "PASS" : `FAIL: ${r.failures.join("; ")}`}  (seed ${r.seed})`);
   return lines.join("\n");

@@ -85,7 +85,11 @@ export async function handleHttp(s: KvServer, req: IncomingMessage, res: ServerR
     const err = toHttpError(e, isWrite(req), (id) => s.httpAddrOf(id));
     if (err.status === 500) {
       s.counters.internalErrors++;
-      s.log.error("internal error while handling a request", { method: req.method, url: req.url?.slice(0, 200), error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      s.log.error("internal error while handling a request", {
+        method: req.method,
+        url: req.url?.slice(0, 200),
+        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      });
     }
     a = { status: err.status, body: { error: err.message, code: err.code, ...err.extra } };
   }
@@ -118,7 +122,11 @@ async function serveMetrics(s: KvServer, res: ServerResponse): Promise<void> {
     return;
   }
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(200, { "content-type": s.metrics.registry.contentType, "content-length": String(Buffer.byteLength(text)), "x-content-type-options": "nosniff" });
+  res.writeHead(200, {
+    "content-type": s.metrics.registry.contentType,
+    "content-length": String(Buffer.byteLength(text)),
+    "x-content-type-options": "nosniff",
+  });
   res.end(text);
 }
 
@@ -173,7 +181,18 @@ async function membersRoute(s: KvServer, req: IncomingMessage, t: RequestTarget,
     const b = await readJsonObject(req);
     const id = parseMemberId(b["id"], "id");
     const r = await addMember(s, id, b);
-    return { status: 200, body: { ok: true, id: id.toString(), role: "learner", promote: r.promote, voters: r.confState.voters, learners: r.confState.learners, members: s.members() } };
+    return {
+      status: 200,
+      body: {
+        ok: true,
+        id: id.toString(),
+        role: "learner",
+        promote: r.promote,
+        voters: r.confState.voters,
+        learners: r.confState.learners,
+        members: s.members(),
+      },
+    };
   }
   const m = /^\/members\/([^/]+)(\/promote)?$/.exec(t.rawPath);
   if (m === null) throw new HttpError(404, "not_found", `no route for ${method} ${t.rawPath.slice(0, 100)}`);
@@ -241,7 +260,8 @@ async function kvRoute(s: KvServer, req: IncomingMessage, t: RequestTarget, meth
   if (method === "PUT") {
     allowQuery(t.query, []);
     const b = await readJsonObject(req);
-    for (const f of Object.keys(b)) if (f !== "value" && f !== "prev") throw new HttpError(400, "bad_request", `unknown field ${JSON.stringify(f.slice(0, 40))} (want {value, prev?})`);
+    for (const f of Object.keys(b))
+      if (f !== "value" && f !== "prev") throw new HttpError(400, "bad_request", `unknown field ${JSON.stringify(f.slice(0, 40))} (want {value, prev?})`);
     checkValue(b["value"], "value");
     const cmd: Command = { op: "put", key, value: b["value"] as string, quota: s.cfg.quotaBytes };
     if ("prev" in b) {
@@ -282,13 +302,18 @@ async function write(s: KvServer, cmd: Command): Promise<Answer> {
 }
 
 function noSpace(usedBytes: number, quota: number, index: number | undefined): HttpError {
-  return new HttpError(507, "no_space", `the write would take keys and values over the quota of ${quota} bytes (used: ${usedBytes}); delete keys to make room`, {
-    ok: false,
-    outcome: "not_applied",
-    usedBytes,
-    quota,
-    ...(index === undefined ? {} : { index }),
-  });
+  return new HttpError(
+    507,
+    "no_space",
+    `the write would take keys and values over the quota of ${quota} bytes (used: ${usedBytes}); delete keys to make room`,
+    {
+      ok: false,
+      outcome: "not_applied",
+      usedBytes,
+      quota,
+      ...(index === undefined ? {} : { index }),
+    },
+  );
 }
 
 async function range(s: KvServer, t: RequestTarget): Promise<Answer> {
@@ -308,7 +333,8 @@ function statusOf(s: KvServer): Record<string, unknown> {
   const st = s.node.status();
   const progress: Record<string, unknown> = {};
   if (st.progress !== undefined) {
-    for (const [id, p] of st.progress) progress[id.toString()] = { match: p.match, next: p.next, state: p.state, recentActive: p.recentActive, isLearner: p.isLearner };
+    for (const [id, p] of st.progress)
+      progress[id.toString()] = { match: p.match, next: p.next, state: p.state, recentActive: p.recentActive, isLearner: p.isLearner };
   }
   const alarm = s.sm.spaceAlarm();
   return {

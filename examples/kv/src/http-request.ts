@@ -92,7 +92,11 @@ export function parseTarget(url: string | undefined): RequestTarget {
 export function allowQuery(query: Map<string, string>, allowed: readonly string[]): void {
   for (const name of query.keys()) {
     if (!allowed.includes(name)) {
-      throw new HttpError(400, "bad_query", `unknown query parameter ${JSON.stringify(name.slice(0, 64))}${allowed.length > 0 ? ` (this route takes ${allowed.join(", ")})` : ""}`);
+      throw new HttpError(
+        400,
+        "bad_query",
+        `unknown query parameter ${JSON.stringify(name.slice(0, 64))}${allowed.length > 0 ? ` (this route takes ${allowed.join(", ")})` : ""}`,
+      );
     }
   }
 }

@@ -13,7 +13,15 @@ export type { HostPort } from "./addr.js";
 export { KvError, ConfigError, HttpError, SnapshotFormatError } from "./errors.js";
 export { parseConfig, parseCluster, formatCluster, usage, FLAGS } from "./config.js";
 export type { KvConfig } from "./config.js";
-export { computeClusterId, formatClusterId, parseClusterId, encodeDataIdentity, decodeDataIdentity, checkDataIdentity, DEFAULT_CLUSTER_TOKEN } from "./cluster-id.js";
+export {
+  computeClusterId,
+  formatClusterId,
+  parseClusterId,
+  encodeDataIdentity,
+  decodeDataIdentity,
+  checkDataIdentity,
+  DEFAULT_CLUSTER_TOKEN,
+} from "./cluster-id.js";
 export type { DataIdentity } from "./cluster-id.js";
 export { loadPeerAuth, insecurePeersWarning } from "./peer-auth.js";
 export type { PeerAuthConfig } from "./peer-auth.js";

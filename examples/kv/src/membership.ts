@@ -77,7 +77,8 @@ export function readiness(h: MembershipHost, id: bigint): Readiness {
   const st = h.node.status();
   const lastIndex = st.progress?.get(st.id)?.match ?? 0;
   const p = st.progress?.get(id);
-  if (p === undefined) return { ready: false, why: "this member does not lead, or has no progress for it", match: 0, lastIndex, recentActive: false, state: "none" };
+  if (p === undefined)
+    return { ready: false, why: "this member does not lead, or has no progress for it", match: 0, lastIndex, recentActive: false, state: "none" };
   const base = { match: p.match, lastIndex, recentActive: p.recentActive, state: p.state };
   if (!p.recentActive) return { ready: false, why: "not heard from within the last election timeout", ...base };
   if (p.state !== "replicate") return { ready: false, why: `catching up (${p.state})`, ...base };
@@ -100,10 +101,16 @@ export async function addMember(h: MembershipHost, id: bigint, b: Record<string,
   const cs = h.node.status().config;
   if (inConfig(cs, id) !== undefined) throw new HttpError(409, "exists", `member ${id} already exists`);
   const count = new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext]).size;
-  if (count >= MAX_MEMBERS) throw new HttpError(409, "too_many_members", `the cluster has ${count} members, the most POST /members adds up to (remove some first)`);
+  if (count >= MAX_MEMBERS)
+    throw new HttpError(409, "too_many_members", `the cluster has ${count} members, the most POST /members adds up to (remove some first)`);
   const promote = b["learner"] !== true;
   const addr: MemberAddr = { raft: b["raftAddr"], http: b["httpAddr"] };
-  const confState = await h.node.proposeConfChange({ type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: id, id: 0n, context: encodeMemberContext(addr, promote) });
+  const confState = await h.node.proposeConfChange({
+    type: ConfChangeType.ConfChangeAddLearnerNode,
+    nodeId: id,
+    id: 0n,
+    context: encodeMemberContext(addr, promote),
+  });
   h.log.info("member added as a learner", { id, addr, promote });
   return { confState, promote };
 }

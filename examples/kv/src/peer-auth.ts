@@ -13,10 +13,7 @@ import type { TransportAuth } from "@tsraft/node";
 import { ConfigError } from "./errors.js";
 
 /** The raft port's authentication as configured (file paths, not yet read). */
-export type PeerAuthConfig =
-  | { mode: "tls"; certFile: string; keyFile: string; caFile: string }
-  | { mode: "hmac"; secretFile: string }
-  | { mode: "none" };
+export type PeerAuthConfig = { mode: "tls"; certFile: string; keyFile: string; caFile: string } | { mode: "hmac"; secretFile: string } | { mode: "none" };
 
 async function readFlagFile(flag: string, file: string): Promise<Buffer> {
   try {
@@ -60,7 +57,11 @@ function signedBy(leaf: X509Certificate, intermediates: X509Certificate[], cas: 
 }
 
 async function loadTls(id: bigint, c: { certFile: string; keyFile: string; caFile: string }): Promise<TransportAuth> {
-  const [certPem, keyPem, caPem] = await Promise.all([readFlagFile("peer-cert", c.certFile), readFlagFile("peer-key", c.keyFile), readFlagFile("peer-ca", c.caFile)]);
+  const [certPem, keyPem, caPem] = await Promise.all([
+    readFlagFile("peer-cert", c.certFile),
+    readFlagFile("peer-key", c.keyFile),
+    readFlagFile("peer-ca", c.caFile),
+  ]);
   const [leaf, ...chain] = certificates("peer-cert", c.certFile, certPem);
   const cas = certificates("peer-ca", c.caFile, caPem);
   const names = namedMembers(leaf!);
@@ -96,7 +97,9 @@ async function loadSecret(file: string): Promise<TransportAuth> {
   let end = raw.length;
   while (end > 0 && (raw[end - 1] === 0x0a || raw[end - 1] === 0x0d)) end--;
   if (end < MIN_SECRET_BYTES) {
-    throw new ConfigError(`--peer-secret-file: ${file} holds ${end} bytes; the secret must have at least ${MIN_SECRET_BYTES} (e.g. openssl rand -hex 32 > ${file})`);
+    throw new ConfigError(
+      `--peer-secret-file: ${file} holds ${end} bytes; the secret must have at least ${MIN_SECRET_BYTES} (e.g. openssl rand -hex 32 > ${file})`,
+    );
   }
   return { mode: "hmac", secret: raw.subarray(0, end) };
 }

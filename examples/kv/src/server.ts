@@ -105,7 +105,9 @@ async function readPem(flag: string, file: string): Promise<Buffer> {
 function newClusterId(cfg: KvConfig): bigint {
   if (!cfg.join) return computeClusterId(cfg.clusterToken, cfg.cluster);
   if (cfg.clusterId === undefined) {
-    throw new ConfigError(`--join with an empty data directory (${cfg.dataDir}) needs --cluster-id: the id of the cluster to join, as GET /status of a member shows it`);
+    throw new ConfigError(
+      `--join with an empty data directory (${cfg.dataDir}) needs --cluster-id: the id of the cluster to join, as GET /status of a member shows it`,
+    );
   }
   return cfg.clusterId;
 }
@@ -201,7 +203,12 @@ export class KvServer {
         await this.sm.restore(snap.data);
         this.syncPeers();
         if (snap.metadata.index > 0) this.counters.snapshotsInstalled++;
-        this.log.info("state restored from a snapshot", { index: snap.metadata.index, keys: this.sm.size(), bytes: snap.data?.length ?? 0, restoreMs: Math.round(performance.now() - t0) });
+        this.log.info("state restored from a snapshot", {
+          index: snap.metadata.index,
+          keys: this.sm.size(),
+          bytes: snap.data?.length ?? 0,
+          restoreMs: Math.round(performance.now() - t0),
+        });
       },
       applyConfChange: (c) => this.onConfChange(c),
       // Snapshots every N entries, written in pieces (the event loop turns meanwhile); the log
@@ -239,7 +246,11 @@ export class KvServer {
             ...(cfg.clientTls.caFile === undefined ? {} : { ca: await readPem("client-ca", cfg.clientTls.caFile) }),
           };
     const metadata = (await WAL.exists(join(cfg.dataDir, "wal"))) ? undefined : encodeDataIdentity({ memberId: cfg.id, clusterId: newClusterId(cfg) });
-    const storage = await DiskStorage.open(cfg.dataDir, { segmentSizeBytes: cfg.walSegmentBytes, maxCachedBytes: cfg.walCacheBytes, ...(metadata === undefined ? {} : { metadata }) });
+    const storage = await DiskStorage.open(cfg.dataDir, {
+      segmentSizeBytes: cfg.walSegmentBytes,
+      maxCachedBytes: cfg.walCacheBytes,
+      ...(metadata === undefined ? {} : { metadata }),
+    });
     let s: KvServer;
     try {
       const identity = checkDataIdentity(cfg.dataDir, storage.metadata(), cfg.id, cfg.clusterId);
@@ -357,7 +368,13 @@ export class KvServer {
       const rec = recs.get(id.toString());
       const a = rec?.addr ?? this.cfg.cluster.get(id) ?? null;
       const learner = cs.learners.includes(id) || cs.learnersNext.includes(id);
-      return { id: id.toString(), raft: a?.raft ?? null, http: a?.http ?? null, role: learner ? "learner" : "voter", promote: learner && rec?.promote === true };
+      return {
+        id: id.toString(),
+        raft: a?.raft ?? null,
+        http: a?.http ?? null,
+        role: learner ? "learner" : "voter",
+        promote: learner && rec?.promote === true,
+      };
     });
   }
 
@@ -379,7 +396,11 @@ export class KvServer {
       this.transport.setPeer(id, raftAddr);
     } catch (err) {
       this.counters.confChangeProblems++;
-      this.log.error("the transport refused a peer address; the peer stays unreachable", { id, raftAddr, error: err instanceof Error ? err.message : String(err) });
+      this.log.error("the transport refused a peer address; the peer stays unreachable", {
+        id,
+        raftAddr,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 
@@ -393,7 +414,10 @@ export class KvServer {
       this.applyMembership(c);
     } catch (err) {
       this.counters.confChangeProblems++;
-      this.log.error("conf change hook failed; the change itself is applied", { index: c.index, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      this.log.error("conf change hook failed; the change itself is applied", {
+        index: c.index,
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
     }
   }
 
@@ -410,12 +434,22 @@ export class KvServer {
         const ctx = decodeMemberContext(cc.context);
         if (ctx.problem !== undefined) {
           this.counters.confChangeProblems++;
-          this.log.warn("a committed conf change carries no valid address; the member is recorded without one", { id: cc.nodeId, index: c.index, problem: ctx.problem });
+          this.log.warn("a committed conf change carries no valid address; the member is recorded without one", {
+            id: cc.nodeId,
+            index: c.index,
+            problem: ctx.problem,
+          });
         }
         this.sm.addMember(c.index, cc.nodeId, ctx);
         const addr = this.sm.memberRecords().get(cc.nodeId.toString())?.addr ?? null;
         if (addr !== null && cc.nodeId !== this.cfg.id) this.setPeer(cc.nodeId, addr.raft);
-        this.log.info(cc.type === ConfChangeType.ConfChangeAddLearnerNode ? "learner added" : "member added", { id: cc.nodeId, addr, index: c.index, voters: c.confState.voters, learners: c.confState.learners });
+        this.log.info(cc.type === ConfChangeType.ConfChangeAddLearnerNode ? "learner added" : "member added", {
+          id: cc.nodeId,
+          addr,
+          index: c.index,
+          voters: c.confState.voters,
+          learners: c.confState.learners,
+        });
         return;
       }
       case ConfChangeType.ConfChangeRemoveNode:

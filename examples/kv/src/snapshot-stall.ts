@@ -82,7 +82,16 @@ async function main(): Promise<void> {
   const n = Math.ceil((args.mb * 1000) / args.valueKb);
   const cluster = await LocalCluster.create({
     size: 3,
-    serverArgs: ["--snapshot-entries", String(n + 20), "--catch-up-entries", "5", "--request-timeout-ms", "60000", "--quota-bytes", String(args.mb * 2 * 1024 * 1024)],
+    serverArgs: [
+      "--snapshot-entries",
+      String(n + 20),
+      "--catch-up-entries",
+      "5",
+      "--request-timeout-ms",
+      "60000",
+      "--quota-bytes",
+      String(args.mb * 2 * 1024 * 1024),
+    ],
   });
   let ok = false;
   try {
@@ -131,7 +140,9 @@ async function main(): Promise<void> {
     const sts = new Map<bigint, MemberStatus & { eventLoop: LoopReport; rssBytes: number }>();
     for (const id of cluster.ids()) sts.set(id, (await cluster.status(id, 10_000)) as MemberStatus & { eventLoop: LoopReport; rssBytes: number });
     out("");
-    out(`longest event-loop stall per phase, ms: wall (the most the main thread ran on a CPU within one stall; stalls counted) [load average ${readFileSync("/proc/loadavg", "latin1").split(" ").slice(0, 3).join(" ")}]`);
+    out(
+      `longest event-loop stall per phase, ms: wall (the most the main thread ran on a CPU within one stall; stalls counted) [load average ${readFileSync("/proc/loadavg", "latin1").split(" ").slice(0, 3).join(" ")}]`,
+    );
     out(`  member  role                        ${"fill".padStart(18)}  ${"take+save+compact".padStart(18)}  ${"send/recv+restore".padStart(18)}  RSS now`);
     for (const id of cluster.ids()) {
       const s = sts.get(id)!;
@@ -145,13 +156,21 @@ async function main(): Promise<void> {
     out("the parts, from the members' logs (ms)");
     for (const id of cluster.ids()) {
       const file = cluster.member(id).logFile;
-      for (const f of logFields(file, "snapshot taken")) out(`  member ${id}: snapshot at ${f["index"]}: ${(f["bytes"]! / 1e6).toFixed(0)} MB, take ${f["takeMs"]}, save ${f["saveMs"]}, compact ${f["compactMs"]}, purge ${f["purgeMs"]}`);
-      for (const f of logFields(file, "state serialised for a snapshot")) out(`  member ${id}: state serialised: ${(f["bytes"]! / 1e6).toFixed(0)} MB in ${f["takeMs"]}`);
-      for (const f of logFields(file, "state restored from a snapshot")) if ((f["bytes"] ?? 0) > 0) out(`  member ${id}: state restored: ${(f["bytes"]! / 1e6).toFixed(0)} MB in ${f["restoreMs"]}`);
+      for (const f of logFields(file, "snapshot taken"))
+        out(
+          `  member ${id}: snapshot at ${f["index"]}: ${(f["bytes"]! / 1e6).toFixed(0)} MB, take ${f["takeMs"]}, save ${f["saveMs"]}, compact ${f["compactMs"]}, purge ${f["purgeMs"]}`,
+        );
+      for (const f of logFields(file, "state serialised for a snapshot"))
+        out(`  member ${id}: state serialised: ${(f["bytes"]! / 1e6).toFixed(0)} MB in ${f["takeMs"]}`);
+      for (const f of logFields(file, "state restored from a snapshot"))
+        if ((f["bytes"] ?? 0) > 0) out(`  member ${id}: state restored: ${(f["bytes"]! / 1e6).toFixed(0)} MB in ${f["restoreMs"]}`);
     }
     for (const id of cluster.ids()) {
       const stalls = sts.get(id)!.eventLoop.stalls.filter((x) => x.at >= t0);
-      if (stalls.length > 0) out(`  member ${id} stalls since the snapshot phase (time wall/cpu/wait): ${stalls.map((x) => `${new Date(x.at).toISOString().slice(11, 23)} ${x.ms}/${x.runMs ?? "?"}/${x.waitMs ?? "?"}`).join(", ")}`);
+      if (stalls.length > 0)
+        out(
+          `  member ${id} stalls since the snapshot phase (time wall/cpu/wait): ${stalls.map((x) => `${new Date(x.at).toISOString().slice(11, 23)} ${x.ms}/${x.runMs ?? "?"}/${x.waitMs ?? "?"}`).join(", ")}`,
+        );
     }
     const unhandled = cluster.unhandledInLogs();
     if (unhandled.length > 0) throw new Error(`UNHANDLED in logs: ${unhandled.map((u) => u.line).join("; ")}`);

@@ -29,7 +29,9 @@ function parseArgs(argv: string[]): Record<string, string> {
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   if (a["help"] !== undefined) {
-    process.stdout.write("usage: pnpm soak:kv [--seconds 120] [--clients 6] [--keys 4] [--nodes 3] [--seed N] [--faults kill,pause,partition] [--keep] [--serializable-reads]\n");
+    process.stdout.write(
+      "usage: pnpm soak:kv [--seconds 120] [--clients 6] [--keys 4] [--nodes 3] [--seed N] [--faults kill,pause,partition] [--keep] [--serializable-reads]\n",
+    );
     return;
   }
   const num = (k: string, d: number): number => {

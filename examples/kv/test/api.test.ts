@@ -51,7 +51,9 @@ function unfinished(addr: string, header: string): Promise<{ status: number; ms:
   return new Promise((resolve) => {
     let got = "";
     const sock = connect(Number(addr.slice(i + 1)), addr.slice(0, i), () => {
-      sock.write(`PUT /kv/slow HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${header}\r\n\r\n${header.startsWith("content-length") ? '{"val' : ""}`);
+      sock.write(
+        `PUT /kv/slow HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${header}\r\n\r\n${header.startsWith("content-length") ? '{"val' : ""}`,
+      );
     });
     const timer = setTimeout(() => sock.destroy(), 40_000);
     const done = (): void => {
@@ -93,10 +95,26 @@ describe("HTTP API: client mistakes, keys, content types, addresses, pages", { t
     { name: "an unknown body field", method: "PUT", path: "/kv/x", headers: JSON_CT, body: '{"value":"v","ttl":3}', status: 400, code: "bad_request" },
     { name: "an empty key", method: "GET", path: "/kv/", status: 400, code: "bad_key" },
     { name: "a key over the limit", method: "GET", path: `/kv/${"k".repeat(MAX_KEY_BYTES + 1)}`, status: 400, code: "bad_key" },
-    { name: "a member id of 2^64", method: "POST", path: "/members", headers: JSON_CT, body: '{"id":"18446744073709551616","raftAddr":"127.0.0.1:1","httpAddr":"127.0.0.1:2"}', status: 400, code: "bad_id" },
+    {
+      name: "a member id of 2^64",
+      method: "POST",
+      path: "/members",
+      headers: JSON_CT,
+      body: '{"id":"18446744073709551616","raftAddr":"127.0.0.1:1","httpAddr":"127.0.0.1:2"}',
+      status: 400,
+      code: "bad_id",
+    },
     { name: "a member id of 2^64 in the path", method: "DELETE", path: "/members/18446744073709551616", status: 400, code: "bad_id" },
     { name: "a member id of 0", method: "POST", path: "/transfer-leader", headers: JSON_CT, body: '{"to":0}', status: 400, code: "bad_id" },
-    { name: "a member id beyond 2^53 as a JSON number", method: "POST", path: "/transfer-leader", headers: JSON_CT, body: '{"to":9007199254740993}', status: 400, code: "bad_id" },
+    {
+      name: "a member id beyond 2^53 as a JSON number",
+      method: "POST",
+      path: "/transfer-leader",
+      headers: JSON_CT,
+      body: '{"to":9007199254740993}',
+      status: 400,
+      code: "bad_id",
+    },
     { name: "an unknown query parameter", method: "GET", path: "/kv/x?serialisable", status: 400, code: "bad_query" },
     { name: "a query parameter given twice", method: "GET", path: "/kv?prefix=a&prefix=b", status: 400, code: "bad_query" },
     { name: "a limit over the maximum", method: "GET", path: "/kv?limit=1001", status: 400, code: "bad_query" },
@@ -133,7 +151,11 @@ describe("HTTP API: client mistakes, keys, content types, addresses, pages", { t
   });
 
   test("a CORS preflight is refused, and no answer grants cross-origin access", async () => {
-    const pre = await raw(http, "OPTIONS", "/kv/x", { origin: "http://evil.example", "access-control-request-method": "PUT", "access-control-request-headers": "content-type" });
+    const pre = await raw(http, "OPTIONS", "/kv/x", {
+      origin: "http://evil.example",
+      "access-control-request-method": "PUT",
+      "access-control-request-headers": "content-type",
+    });
     assert.equal(pre.status, 405);
     const get = await raw(http, "GET", "/status", { origin: "http://evil.example" });
     for (const r of [pre, get]) for (const h of Object.keys(r.headers)) assert.ok(!h.startsWith("access-control-"), `header ${h}`);
@@ -160,7 +182,10 @@ describe("HTTP API: client mistakes, keys, content types, addresses, pages", { t
     for (const k of [".", "..", "a/../b", "dir/./x", "sp ace+plus", "€"]) assert.ok(all.kvs.has(k), k);
     // In a query, '+' is a space (HTML forms) and %2B a plus.
     const q = await raw(http, "GET", "/kv?prefix=sp+ace%2B", {});
-    assert.deepEqual((q.json["kvs"] as { key: string }[]).map((x) => x.key), ["sp ace+plus"]);
+    assert.deepEqual(
+      (q.json["kvs"] as { key: string }[]).map((x) => x.key),
+      ["sp ace+plus"],
+    );
   });
 
   test("POST /members checks the addresses before proposing anything: 400 bad_addr", async () => {
@@ -207,7 +232,9 @@ describe("HTTP API: client mistakes, keys, content types, addresses, pages", { t
       const i = http.lastIndexOf(":");
       await new Promise<void>((resolve) => {
         const sock = connect(Number(http.slice(i + 1)), http.slice(0, i), () => {
-          sock.write(`${path === "/kv/cut" ? "PUT" : "POST"} ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"value":"tru`);
+          sock.write(
+            `${path === "/kv/cut" ? "PUT" : "POST"} ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"value":"tru`,
+          );
           setTimeout(() => sock.destroy(), 100);
         });
         sock.on("close", () => resolve());

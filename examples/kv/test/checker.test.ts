@@ -6,7 +6,13 @@ import { kvModel, kvModelNoPrune, pruneKv } from "../src/checker/kv-model.js";
 import type { KvInput, KvOperation, KvOutput } from "../src/checker/kv-model.js";
 
 const I = Infinity;
-const rd = (client: number, key: string, value: string | null, call: number, ret: number): KvOperation => ({ client, input: { key, type: "read" }, output: { value }, call, ret });
+const rd = (client: number, key: string, value: string | null, call: number, ret: number): KvOperation => ({
+  client,
+  input: { key, type: "read" },
+  output: { value },
+  call,
+  ret,
+});
 const wr = (client: number, key: string, value: string | null, call: number, ret: number, known = true): KvOperation => ({
   client,
   input: { key, type: "write", value },
@@ -14,7 +20,16 @@ const wr = (client: number, key: string, value: string | null, call: number, ret
   call,
   ret: known ? ret : I,
 });
-const cas = (client: number, key: string, expect: string | null, value: string, result: boolean | undefined, current: string | null, call: number, ret: number): KvOperation => ({
+const cas = (
+  client: number,
+  key: string,
+  expect: string | null,
+  value: string,
+  result: boolean | undefined,
+  current: string | null,
+  call: number,
+  ret: number,
+): KvOperation => ({
   client,
   input: { key, type: "cas", expect, value },
   output: result === undefined ? undefined : result ? { ok: true } : { ok: false, current },
@@ -183,7 +198,11 @@ function simulate(seed: number, nOps: number, clients: number, unknownRate: numb
       if (p.applies) state = p.input.value;
       output = { ok: true };
     } else output = { ok: false, current: state };
-    ops.push(p.unknown ? { client: p.client, input: p.input, output: undefined, call: p.call, ret: I } : { client: p.client, input: p.input, output, call: p.call, ret: p.ret });
+    ops.push(
+      p.unknown
+        ? { client: p.client, input: p.input, output: undefined, call: p.call, ret: I }
+        : { client: p.client, input: p.input, output, call: p.call, ret: p.ret },
+    );
   }
   return ops;
 }

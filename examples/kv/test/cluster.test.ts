@@ -41,7 +41,12 @@ describe("KV service over 3 processes", { timeout: 120_000 }, () => {
   let followers: bigint[];
 
   before(async () => {
-    cluster = await LocalCluster.create({ size: 3, faultInjection: true, peerAuth: "tls", serverArgs: ["--request-timeout-ms", "3000", "--snapshot-entries", "50", "--catch-up-entries", "10"] });
+    cluster = await LocalCluster.create({
+      size: 3,
+      faultInjection: true,
+      peerAuth: "tls",
+      serverArgs: ["--request-timeout-ms", "3000", "--snapshot-entries", "50", "--catch-up-entries", "10"],
+    });
     await cluster.startAll();
     leader = await cluster.waitForLeader(30_000);
     followers = cluster.ids().filter((id) => id !== leader);
@@ -118,7 +123,18 @@ describe("KV service over 3 processes", { timeout: 120_000 }, () => {
 
   test("a second process cannot open a data directory in use", async () => {
     const m = cluster.member(followers[0]!);
-    const r = await runToExit(["--id", m.id.toString(), "--data-dir", m.dataDir, "--join", "--raft-addr", "127.0.0.1:1", "--http-addr", "127.0.0.1:1", ...cluster.peerArgs(m.id)]);
+    const r = await runToExit([
+      "--id",
+      m.id.toString(),
+      "--data-dir",
+      m.dataDir,
+      "--join",
+      "--raft-addr",
+      "127.0.0.1:1",
+      "--http-addr",
+      "127.0.0.1:1",
+      ...cluster.peerArgs(m.id),
+    ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /is in use by another process/);
     assert.equal((await req(followers[0]!, "GET", "/kv/a?serializable")).body["value"], "1", "the owner goes on");
@@ -138,7 +154,12 @@ describe("KV service over 3 processes", { timeout: 120_000 }, () => {
     assert.equal(none.code, 2);
     assert.match(none.stderr, /the raft port needs authentication: give --peer-cert, --peer-key and --peer-ca .* or --peer-secret-file .* or --insecure-peers/);
     assert.equal(foreign.code, 2);
-    assert.match(foreign.stderr, new RegExp(`--peer-cert: .* does not name this member \\(--id ${m.id}\\): want the URI subjectAltName urn:tsraft:member:${m.id}; it names member ${other}`));
+    assert.match(
+      foreign.stderr,
+      new RegExp(
+        `--peer-cert: .* does not name this member \\(--id ${m.id}\\): want the URI subjectAltName urn:tsraft:member:${m.id}; it names member ${other}`,
+      ),
+    );
     assert.equal(insecure.code, 2);
     assert.match(insecure.stderr, /WARNING: --insecure-peers: the raft port 127\.0\.0\.1:1 is plain TCP without authentication/);
     assert.match(insecure.stderr, /is in use by another process/);

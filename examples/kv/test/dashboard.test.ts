@@ -19,9 +19,20 @@ const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => 
 function chromium(url: string, extra: string[]): Promise<{ stdout: string; stderr: string }> {
   const profile = mkdtempSync(join(tmpdir(), "tsraft-chromium-"));
   const args = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`, "--enable-logging=stderr", "--v=0",
-    "--virtual-time-budget=4000", ...extra, url,
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    `--user-data-dir=${profile}`,
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=4000",
+    ...extra,
+    url,
   ];
   return new Promise((resolve, reject) => {
     execFile(CHROMIUM!, args, { timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
@@ -46,7 +57,9 @@ after(async () => {
   if (c !== undefined) await c.cleanup();
 });
 
-test("the dashboard in headless Chromium: three members, the leader, a new leader after the old one stops", { skip: CHROMIUM === undefined ? "chromium is not installed (apt-get install chromium)" : false }, async (t) => {
+test("the dashboard in headless Chromium: three members, the leader, a new leader after the old one stops", {
+  skip: CHROMIUM === undefined ? "chromium is not installed (apt-get install chromium)" : false,
+}, async (t) => {
   const lead = await c.waitForLeader();
   for (let i = 0; i < 10; i++) assert.equal((await c.req(lead, "PUT", `/kv/k${i}`, { value: "v" })).status, 200);
   const url = `http://${c.member(lead).addr.http}/dashboard`;

@@ -14,7 +14,9 @@ import { runFaultTest, summarize } from "../src/fault.js";
 
 const seconds = Number(process.env["KV_FAULT_SECONDS"] ?? 50);
 
-test(`fault injection: ${seconds} s of kills, pauses and partitions; linearizable, no acknowledged write lost`, { timeout: (seconds + 150) * 1000 }, async () => {
+test(`fault injection: ${seconds} s of kills, pauses and partitions; linearizable, no acknowledged write lost`, {
+  timeout: (seconds + 150) * 1000,
+}, async () => {
   const r = await runFaultTest({ seconds, log: (l) => console.log(l) });
   console.log(summarize(r));
   assert.ok(r.faults.length >= Math.min(5, Math.floor(seconds / 6)), `the nemesis injected faults (${r.faults.length})`);

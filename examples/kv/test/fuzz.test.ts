@@ -84,9 +84,14 @@ describe(`HTTP API fuzz: ${SECONDS} s against 3 processes (seed ${SEED})`, { tim
     };
     await Promise.all([...Array.from({ length: WORKERS }, (_, w) => worker(w)), wellBehaved()]);
 
-    const summary = [...statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}:${n}`).join(" ");
+    const summary = [...statuses]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s}:${n}`)
+      .join(" ");
     const none = [...noAnswer].map(([e, n]) => `${e}:${n}`).join(" ");
-    console.log(`fuzz: ${sent} requests in ${SECONDS} s (seed ${SEED}); statuses ${summary} (no answer: ${none || "none"}); well-behaved writes acknowledged: ${acked.size}`);
+    console.log(
+      `fuzz: ${sent} requests in ${SECONDS} s (seed ${SEED}); statuses ${summary} (no answer: ${none || "none"}); well-behaved writes acknowledged: ${acked.size}`,
+    );
     assert.deepEqual(bad, [], `answers that are 5xx other than 503/504 (seed ${SEED})`);
     assert.deepEqual(stalled, [], `requests without an answer within ${STALL_MS} ms (seed ${SEED})`);
     for (const id of ids) assert.ok(cluster.isRunning(id), `member ${id} is still running (seed ${SEED})\n${cluster.logTail(id, 15)}`);

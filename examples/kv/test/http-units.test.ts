@@ -26,7 +26,29 @@ describe("addresses", () => {
     ["node-1.example_x.org:8080", "node-1.example_x.org", 8080],
   ];
   for (const [s, host, port] of good) test(`accepts ${s}`, () => assert.deepEqual(parseHostPort(s), { host, port }));
-  const bad: unknown[] = ["garbage", "", "h:0", "h:99999", "h:65536", "h:", ":80", "h:1e3", "h:0x10", "h:+1", "h:-1", " h:1", "h :1", "h:1 ", "[::1]:80", "a/b:1", `${"h".repeat(254)}:1`, 80, null, undefined, {}];
+  const bad: unknown[] = [
+    "garbage",
+    "",
+    "h:0",
+    "h:99999",
+    "h:65536",
+    "h:",
+    ":80",
+    "h:1e3",
+    "h:0x10",
+    "h:+1",
+    "h:-1",
+    " h:1",
+    "h :1",
+    "h:1 ",
+    "[::1]:80",
+    "a/b:1",
+    `${"h".repeat(254)}:1`,
+    80,
+    null,
+    undefined,
+    {},
+  ];
   for (const s of bad) test(`refuses ${JSON.stringify(s)}`, () => assert.equal(parseHostPort(s), undefined));
 });
 
@@ -36,7 +58,11 @@ describe("member ids", () => {
     assert.equal(parseMemberId(7, "id"), 7n);
     assert.equal(parseMemberId("007", "id"), 7n);
     for (const v of ["18446744073709551616", "0", 0, -1, 1.5, "1e3", "0x10", "", " 1", 2 ** 53, null, true, [1]]) {
-      assert.throws(() => parseMemberId(v, "id"), (e: unknown) => e instanceof HttpError && e.status === 400 && e.code === "bad_id", JSON.stringify(v));
+      assert.throws(
+        () => parseMemberId(v, "id"),
+        (e: unknown) => e instanceof HttpError && e.status === 400 && e.code === "bad_id",
+        JSON.stringify(v),
+      );
     }
   });
 });
@@ -53,14 +79,31 @@ describe("percent-decoding and request targets", () => {
   for (const [s, want] of cases) test(`${JSON.stringify(s)} -> ${JSON.stringify(want)}`, () => assert.equal(percentDecode(s, "key"), want));
   test("'+' is a space only in queries", () => assert.equal(percentDecode("a+b", "q", true), "a b"));
   for (const s of ["%", "%4", "%zz", "%ff", "%c3", "%c3%28", "%ed%a0%80", "\u0100"]) {
-    test(`refuses ${JSON.stringify(s)}`, () => assert.throws(() => percentDecode(s, "key"), (e: unknown) => e instanceof HttpError && e.code === "bad_encoding"));
+    test(`refuses ${JSON.stringify(s)}`, () =>
+      assert.throws(
+        () => percentDecode(s, "key"),
+        (e: unknown) => e instanceof HttpError && e.code === "bad_encoding",
+      ));
   }
   test("targets: origin-form, absolute-form, queries, no fragments", () => {
-    assert.deepEqual(parseTarget("/kv/a/../b?x=1&y"), { rawPath: "/kv/a/../b", query: new Map([["x", "1"], ["y", ""]]) });
+    assert.deepEqual(parseTarget("/kv/a/../b?x=1&y"), {
+      rawPath: "/kv/a/../b",
+      query: new Map([
+        ["x", "1"],
+        ["y", ""],
+      ]),
+    });
     assert.deepEqual(parseTarget("http://h:1/kv/x"), { rawPath: "/kv/x", query: new Map() });
     assert.deepEqual(parseTarget("HTTPS://h"), { rawPath: "/", query: new Map() });
-    for (const t of ["*", "kv/x", "", undefined, "/kv/a#b"]) assert.throws(() => parseTarget(t), (e: unknown) => e instanceof HttpError && e.status === 400);
-    assert.throws(() => parseTarget("/kv?a=1&a=2"), (e: unknown) => e instanceof HttpError && e.code === "bad_query");
+    for (const t of ["*", "kv/x", "", undefined, "/kv/a#b"])
+      assert.throws(
+        () => parseTarget(t),
+        (e: unknown) => e instanceof HttpError && e.status === 400,
+      );
+    assert.throws(
+      () => parseTarget("/kv?a=1&a=2"),
+      (e: unknown) => e instanceof HttpError && e.code === "bad_query",
+    );
   });
 });
 
@@ -149,7 +192,10 @@ describe("answers", () => {
 describe("unhandled rejections and uncaught exceptions", () => {
   for (const how of ["rejection", "exception"]) {
     test(`an unhandled ${how}: the ${UNHANDLED_MARKER} marker and exit code ${UNHANDLED_EXIT_CODE}`, () => {
-      const r = spawnSync(process.execPath, ["--conditions=@tsraft/source", "--import", "tsx", join(here, "helpers", "crash-child.ts"), how], { encoding: "utf8", timeout: 30_000 });
+      const r = spawnSync(process.execPath, ["--conditions=@tsraft/source", "--import", "tsx", join(here, "helpers", "crash-child.ts"), how], {
+        encoding: "utf8",
+        timeout: 30_000,
+      });
       assert.equal(r.status, UNHANDLED_EXIT_CODE, r.stderr);
       assert.match(r.stderr, new RegExp(`^${UNHANDLED_MARKER} `, "m"));
     });

@@ -23,7 +23,13 @@ interface HttpsCerts {
 function makeHttpsCerts(): HttpsCerts {
   const authority = makeCerts("kv-https");
   const rogue = makeCerts("kv-rogue");
-  return { authority, server: authority.custom("server", "IP:127.0.0.1,DNS:localhost", "serverAuth"), client: authority.client("kv-client"), rogue, rogueClient: rogue.client("kv-rogue") };
+  return {
+    authority,
+    server: authority.custom("server", "IP:127.0.0.1,DNS:localhost", "serverAuth"),
+    client: authority.client("kv-client"),
+    rogue,
+    rogueClient: rogue.client("kv-rogue"),
+  };
 }
 
 function removeHttpsCerts(c: HttpsCerts | undefined): void {
@@ -37,7 +43,14 @@ describe("HTTPS client API with client certificates", { timeout: 60_000 }, () =>
   let addr: string;
   before(async () => {
     certs = makeHttpsCerts();
-    c = await InProcCluster.create(1, ["--client-cert", certs.server.certPath, "--client-key", certs.server.keyPath, "--client-ca", certs.authority.ca.certPath]);
+    c = await InProcCluster.create(1, [
+      "--client-cert",
+      certs.server.certPath,
+      "--client-key",
+      certs.server.keyPath,
+      "--client-ca",
+      certs.authority.ca.certPath,
+    ]);
     c.tls = { ca: certs.authority.ca.cert, cert: certs.client.cert, key: certs.client.key };
     await c.startAll();
     await c.waitForLeader();
@@ -59,7 +72,11 @@ describe("HTTPS client API with client certificates", { timeout: 60_000 }, () =>
     assert.equal(plain.status, 0, "plain HTTP gets no answer");
     const noCert = await kvRequest(addr, "GET", "/kv/secret", undefined, 5000, { ca: certs.authority.ca.cert });
     assert.equal(noCert.status, 0, `no client certificate: ${noCert.error ?? ""}`);
-    const rogue = await kvRequest(addr, "PUT", "/kv/secret", { value: "x" }, 5000, { ca: certs.authority.ca.cert, cert: certs.rogueClient.cert, key: certs.rogueClient.key });
+    const rogue = await kvRequest(addr, "PUT", "/kv/secret", { value: "x" }, 5000, {
+      ca: certs.authority.ca.cert,
+      cert: certs.rogueClient.cert,
+      key: certs.rogueClient.key,
+    });
     assert.equal(rogue.status, 0, `a certificate of another CA: ${rogue.error ?? ""}`);
     const untrusted = await kvRequest(addr, "GET", "/kv/secret", undefined, 5000, { ca: certs.rogue.ca.cert, cert: certs.client.cert, key: certs.client.key });
     assert.equal(untrusted.status, 0, "the client checks the server's certificate");

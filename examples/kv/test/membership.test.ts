@@ -36,7 +36,14 @@ describe("membership: learner first", { timeout: 120_000 }, () => {
     const m = (await c.req(lead, "GET", "/members")).body["members"] as Members;
     assert.deepEqual(
       m.map((x) => [x.id, x.role, x.promote]),
-      [["1", "voter", false], ["2", "voter", false], ["3", "voter", false], ["4", "learner", true], ["5", "learner", true], ["6", "learner", true]],
+      [
+        ["1", "voter", false],
+        ["2", "voter", false],
+        ["3", "voter", false],
+        ["4", "learner", true],
+        ["5", "learner", true],
+        ["6", "learner", true],
+      ],
     );
     const p = await c.req(lead, "POST", "/members/4/promote", {});
     assert.equal(p.status, 409, JSON.stringify(p.body));
@@ -88,7 +95,10 @@ describe("membership: learner first", { timeout: 120_000 }, () => {
     await c.until("member 7 to be a voter", 30_000, () => c.server(lead).node.status().config.voters.includes(7n));
     assert.equal((await c.req(7n, "GET", "/kv/bulk29")).body["value"], "29");
     const m = (await c.req(7n, "GET", "/members")).body["members"] as Members;
-    assert.deepEqual(m.find((x) => x.id === "7"), { id: "7", raft: slot.addr.raft, http: slot.addr.http, role: "voter", promote: false });
+    assert.deepEqual(
+      m.find((x) => x.id === "7"),
+      { id: "7", raft: slot.addr.raft, http: slot.addr.http, role: "voter", promote: false },
+    );
     assert.ok(c.server(lead).promoter.promoted >= 1);
   });
 

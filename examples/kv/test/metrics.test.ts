@@ -79,8 +79,27 @@ describe("GET /metrics", () => {
     assert.ok(sampleValue(f, "tsraft_disk_wal_fsync_duration_seconds_count")! >= 1);
     assert.ok(sampleValue(f, "tsraft_disk_wal_write_bytes_total")! > 0);
     // etcd's fsync buckets: 1 ms doubling to 8.192 s.
-    const les = f.get("tsraft_disk_wal_fsync_duration_seconds")!.samples.filter((s) => s.name.endsWith("_bucket")).map((s) => s.labels["le"]);
-    assert.deepEqual(les, ["0.001", "0.002", "0.004", "0.008", "0.016", "0.032", "0.064", "0.128", "0.256", "0.512", "1.024", "2.048", "4.096", "8.192", "+Inf"]);
+    const les = f
+      .get("tsraft_disk_wal_fsync_duration_seconds")!
+      .samples.filter((s) => s.name.endsWith("_bucket"))
+      .map((s) => s.labels["le"]);
+    assert.deepEqual(les, [
+      "0.001",
+      "0.002",
+      "0.004",
+      "0.008",
+      "0.016",
+      "0.032",
+      "0.064",
+      "0.128",
+      "0.256",
+      "0.512",
+      "1.024",
+      "2.048",
+      "4.096",
+      "8.192",
+      "+Inf",
+    ]);
     // Peers only as labels (hex ids, as etcd's), never in names; one series per follower.
     for (const peer of [...c.members.keys()].filter((id) => id !== lead)) {
       const To = peer.toString(16);

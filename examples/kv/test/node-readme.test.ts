@@ -67,7 +67,9 @@ async function member(id: bigint, dir: string, ports: number[], certs: TestCerts
 }
 
 test("the quick start of @tsraft/node's README runs as written", async () => {
-  const quickStart = readFileSync(new URL("../../../packages/node/README.md", import.meta.url), "utf8").split("```ts")[1]!.split("```")[0]!;
+  const quickStart = readFileSync(new URL("../../../packages/node/README.md", import.meta.url), "utf8")
+    .split("```ts")[1]!
+    .split("```")[0]!;
   for (const option of ['auth: { mode: "tls", cert:', "clusterId:", "snapshotDir:"]) assert.ok(quickStart.includes(option), `the quick start passes ${option}`);
   const dir = mkdtempSync(join(tmpdir(), "tsraft-node-readme-"));
   const certs = makeCerts("node-readme");
@@ -82,11 +84,17 @@ test("the quick start of @tsraft/node's README runs as written", async () => {
     }
     const results: number[] = [];
     for (let i = 0; i < 12; i++) results.push(await ms[i % 3]!.node.propose(new TextEncoder().encode(`item${i}`)));
-    assert.deepEqual(results, Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.deepEqual(
+      results,
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
     await ms[1]!.node.readIndex();
     assert.equal(ms[1]!.myState.items.length, 12);
     assert.ok(ms[0]!.node.status().snapshotIndex >= 10, "snapshots every 5 entries");
-    assert.ok(ms.every((m) => m.transport.authMode === "tls" && m.transport.stats().connects > 0), "the members talk mutual TLS");
+    assert.ok(
+      ms.every((m) => m.transport.authMode === "tls" && m.transport.stats().connects > 0),
+      "the members talk mutual TLS",
+    );
   } finally {
     for (const m of ms) {
       await m.node.stop();

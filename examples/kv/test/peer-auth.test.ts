@@ -53,7 +53,11 @@ describe("the raft port's credentials are checked at start", { timeout: 60_000 }
       ["an unreadable key", tls(m1.certPath, join(dir, "nope.key"), certs.ca.certPath), /^--peer-key: cannot read/],
       ["an unreadable CA", tls(m1.certPath, m1.keyPath, join(dir, "nope.ca")), /^--peer-ca: cannot read/],
       ["an empty certificate file", tls(join(dir, "empty.pem"), m1.keyPath, certs.ca.certPath), /^--peer-cert: .*holds no PEM certificate/],
-      ["another member's certificate", tls(m2.certPath, m2.keyPath, certs.ca.certPath), /^--peer-cert: .* does not name this member \(--id 1\): want the URI subjectAltName urn:tsraft:member:1; it names member 2$/],
+      [
+        "another member's certificate",
+        tls(m2.certPath, m2.keyPath, certs.ca.certPath),
+        /^--peer-cert: .* does not name this member \(--id 1\): want the URI subjectAltName urn:tsraft:member:1; it names member 2$/,
+      ],
       ["a client certificate", tls(client.certPath, client.keyPath, certs.ca.certPath), /does not name this member .*it names no member/],
       ["the key of another certificate", tls(m1.certPath, m2.keyPath, certs.ca.certPath), /^--peer-key: .* is not the key of --peer-cert/],
       ["a certificate of another CA", tls(foreign.certPath, foreign.keyPath, certs.ca.certPath), /^--peer-cert: .* is not signed by --peer-ca/],
@@ -80,7 +84,12 @@ describe("the raft port's credentials are checked at start", { timeout: 60_000 }
     mkdirSync(out);
     execFileSync("bash", ["-e", "-c", block], { cwd: out, stdio: ["ignore", "ignore", "pipe"] });
     for (const id of [2n, 3n]) {
-      const auth = await loadPeerAuth(id, { mode: "tls", certFile: join(out, `member-${id}.crt`), keyFile: join(out, `member-${id}.key`), caFile: join(out, "ca.crt") });
+      const auth = await loadPeerAuth(id, {
+        mode: "tls",
+        certFile: join(out, `member-${id}.crt`),
+        keyFile: join(out, `member-${id}.key`),
+        caFile: join(out, "ca.crt"),
+      });
       assert.equal(auth.mode, "tls");
     }
     const s = await start(tls(join(out, "member-1.crt"), join(out, "member-1.key"), join(out, "ca.crt")), join(dir, "data-readme"));
@@ -121,7 +130,10 @@ describe("a data directory records its member and cluster", { timeout: 60_000 },
     assert.equal(add.status, 200, JSON.stringify(add.body));
     const noId = c.config(2n, { join: true });
     delete noId.clusterId;
-    await assert.rejects(KvServer.start(noId, quiet), (e: unknown) => e instanceof ConfigError && /--join with an empty data directory .* needs --cluster-id/.test(e.message));
+    await assert.rejects(
+      KvServer.start(noId, quiet),
+      (e: unknown) => e instanceof ConfigError && /--join with an empty data directory .* needs --cluster-id/.test(e.message),
+    );
     await c.start(2n, { join: true });
     await c.until("member 2 to apply x", 10_000, () => c.server(2n).sm.get("x") === "1");
     assert.equal(c.server(2n).clusterId, clusterId);
@@ -156,7 +168,10 @@ describe("a data directory records its member and cluster", { timeout: 60_000 },
     const st = await DiskStorage.open(dataDir);
     await st.close();
     const cfg = { ...c.config(1n), dataDir };
-    await assert.rejects(KvServer.start(cfg, quiet), (e: unknown) => e instanceof ConfigError && /holds no member and cluster id .* earlier version/.test(e.message));
+    await assert.rejects(
+      KvServer.start(cfg, quiet),
+      (e: unknown) => e instanceof ConfigError && /holds no member and cluster id .* earlier version/.test(e.message),
+    );
   });
 
   test("snapshots being received are spooled in the data directory: what a killed member left is removed at its next start", async () => {
@@ -224,7 +239,11 @@ describe("a member whose data directory belongs to another cluster", { timeout: 
     assert.equal(impostor.clusterId, clusterB, "the cluster id comes from the data directory, not from the flags");
     assert.equal(impostor.storage.lastIndex(), bLast);
     const refusals = (s: KvServer): number => s.transport.stats().refusedWrongCluster;
-    await a.until("A's members and the impostor to refuse each other", 10_000, () => refusals(a.server(1n)) > 0 && refusals(a.server(3n)) > 0 && refusals(impostor) > 0);
+    await a.until(
+      "A's members and the impostor to refuse each other",
+      10_000,
+      () => refusals(a.server(1n)) > 0 && refusals(a.server(3n)) > 0 && refusals(impostor) > 0,
+    );
     // A goes on with two members, undisturbed, for several election timeouts (10 ticks of 50 ms).
     for (let i = 5; i < 25; i++) {
       assert.equal((await a.req(i % 2 === 0 ? 1n : 3n, "PUT", `/kv/a${i}`, { value: `A${i}` })).status, 200);
@@ -233,7 +252,11 @@ describe("a member whose data directory belongs to another cluster", { timeout: 
     assert.equal(a.server(leaderA).node.leader(), leaderA, "A's leader did not change");
     assert.equal(a.server(leaderA).node.status().hardState.term, termA, "A's term did not move");
     for (const id of [1n, 3n]) {
-      const keys = a.server(id).sm.range("", undefined, 1000).kvs.map((kv) => kv.key).sort();
+      const keys = a
+        .server(id)
+        .sm.range("", undefined, 1000)
+        .kvs.map((kv) => kv.key)
+        .sort();
       assert.deepEqual(keys, Array.from({ length: 25 }, (_, i) => `a${i}`).sort(), `member ${id} of A holds A's keys only`);
     }
     assert.equal(impostor.transport.stats().received, 0, "no message of A reached the impostor");

@@ -41,8 +41,14 @@ test("two members lost for good; the third is brought back alone with its data",
   const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
   assert.equal(await main(["force-new-cluster", c.member(survivor).dataDir, "--id", "3"], io), 2);
   assert.equal(await main(["force-new-cluster", c.member(survivor).dataDir, "--id", "3", "--yes"], io), 0, lines.join("\n"));
-  assert.ok(lines.some((l) => /^appended \d+: remove 1$/.test(l)), lines.join("\n"));
-  assert.ok(lines.some((l) => /^appended \d+: remove 2$/.test(l)), lines.join("\n"));
+  assert.ok(
+    lines.some((l) => /^appended \d+: remove 1$/.test(l)),
+    lines.join("\n"),
+  );
+  assert.ok(
+    lines.some((l) => /^appended \d+: remove 2$/.test(l)),
+    lines.join("\n"),
+  );
 
   await c.start(survivor);
   assert.equal(await c.waitForLeader(), survivor);
@@ -56,5 +62,8 @@ test("two members lost for good; the third is brought back alone with its data",
   assert.equal((await c.req(survivor, "PUT", "/kv/after", { value: "recovered" })).status, 200);
   assert.equal((await c.req(survivor, "GET", "/kv/after")).body["value"], "recovered");
   const members = (await c.req(survivor, "GET", "/members")).body["members"] as { id: string }[];
-  assert.deepEqual(members.map((m) => m.id), ["3"]);
+  assert.deepEqual(
+    members.map((m) => m.id),
+    ["3"],
+  );
 });

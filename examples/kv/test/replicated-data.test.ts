@@ -80,7 +80,8 @@ describe("replicated data that is not what the API writes", { timeout: 120_000 }
       const s = c.server(id);
       await c.until(`member ${id} to apply ${applied}`, 10_000, () => s.node.appliedIndex() >= applied);
       const recs = s.memberRecords();
-      for (const learner of [10n, 11n, 12n, 13n, 14n]) assert.deepEqual(recs.get(learner.toString()), { addr: null, promote: false }, `member ${id} records ${learner} without an address`);
+      for (const learner of [10n, 11n, 12n, 13n, 14n])
+        assert.deepEqual(recs.get(learner.toString()), { addr: null, promote: false }, `member ${id} records ${learner} without an address`);
       assert.equal(recs.get("2")?.addr?.raft, c.member(2n).addr.raft, "an update without a valid address keeps the address");
       assert.ok(s.counters.confChangeProblems >= 6, `member ${id}: ${s.counters.confChangeProblems} problems counted`);
     }

@@ -182,7 +182,13 @@ test("RaftNodes over the simulated disk: power losses lose no acknowledged propo
         await sleep(10);
       }
     }
-    const describe = (): string => [...net.members.values()].map((m) => `${m.id}: ${m.up ? "up" : "down"}${m.lost === undefined ? "" : ` refused (${m.lost})`}, ${m.log.length} applied, ${JSON.stringify(m.node?.status().softState ?? {}, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`).join("; ");
+    const describe = (): string =>
+      [...net.members.values()]
+        .map(
+          (m) =>
+            `${m.id}: ${m.up ? "up" : "down"}${m.lost === undefined ? "" : ` refused (${m.lost})`}, ${m.log.length} applied, ${JSON.stringify(m.node?.status().softState ?? {}, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`,
+        )
+        .join("; ");
     assert.equal(last, "last", `a final proposal is accepted (${describe()})`);
     for (let i = 0; i < 400 && !standing.every((m) => m.log.includes("last")); i++) await sleep(10);
     for (const m of standing) {

@@ -51,7 +51,11 @@ describe("snapshots of a 32 MB state do not hold the event loop", { timeout: 180
     await c.until("snapshots on two members", 60_000, () => c.server(lead).counters.snapshotsTaken >= 1 && c.server(other).counters.snapshotsTaken >= 1);
     await c.start(late);
     const commit = c.server(lead).node.status().hardState.commit;
-    await c.until("the late member to install the snapshot", 60_000, () => c.server(late).counters.snapshotsInstalled >= 1 && c.server(late).node.appliedIndex() >= commit);
+    await c.until(
+      "the late member to install the snapshot",
+      60_000,
+      () => c.server(late).counters.snapshotsInstalled >= 1 && c.server(late).node.appliedIndex() >= commit,
+    );
     await new Promise((r) => setTimeout(r, 50));
     monitor.stop();
     const r = monitor.report();

@@ -125,7 +125,14 @@ describe("state machine: range pages", () => {
   keys.forEach((k, i) => sm.apply(i + 1, put(k, `v-${k}`)));
 
   test("prefix, limit, after, more and next", () => {
-    assert.deepEqual(sm.range("a/", undefined, 2), { kvs: [{ key: "a/1", value: "v-a/1" }, { key: "a/2", value: "v-a/2" }], more: true, next: "a/2" });
+    assert.deepEqual(sm.range("a/", undefined, 2), {
+      kvs: [
+        { key: "a/1", value: "v-a/1" },
+        { key: "a/2", value: "v-a/2" },
+      ],
+      more: true,
+      next: "a/2",
+    });
     assert.deepEqual(sm.range("a/", "a/2", 2), { kvs: [{ key: "a/3", value: "v-a/3" }], more: false, next: "a/3" });
     assert.deepEqual(sm.range("a/", "a/3", 2), { kvs: [], more: false, next: null });
     assert.deepEqual(sm.range("a/", "0", 1).kvs, [{ key: "a/1", value: "v-a/1" }], "an `after` before the prefix starts at the prefix");
@@ -263,8 +270,14 @@ describe("sorted keys", () => {
         const sorted = [...model].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
         assert.equal(s.size, sorted.length);
         assert.deepEqual([...s.keysFrom()], sorted);
-        assert.deepEqual([...s.keysFrom(from)], sorted.filter((k) => k > from));
-        assert.deepEqual([...s.keysFrom(from, true)], sorted.filter((k) => k >= from));
+        assert.deepEqual(
+          [...s.keysFrom(from)],
+          sorted.filter((k) => k > from),
+        );
+        assert.deepEqual(
+          [...s.keysFrom(from, true)],
+          sorted.filter((k) => k >= from),
+        );
       }),
       { numRuns: 200 },
     );

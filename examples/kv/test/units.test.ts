@@ -58,26 +58,51 @@ describe("config", () => {
     { name: "--client-ca alone", argv: ["--client-ca", "ca.pem"], msg: /go together/ },
   ];
   bad.push(
-    { name: "no way to authenticate peers", argv: [], msg: /the raft port needs authentication: give --peer-cert, --peer-key and --peer-ca \(mutual TLS\), or --peer-secret-file \(a shared secret\), or --insecure-peers/ },
+    {
+      name: "no way to authenticate peers",
+      argv: [],
+      msg: /the raft port needs authentication: give --peer-cert, --peer-key and --peer-ca \(mutual TLS\), or --peer-secret-file \(a shared secret\), or --insecure-peers/,
+    },
     { name: "TLS and a secret", argv: ["--peer-cert", "c", "--peer-key", "k", "--peer-ca", "ca", "--peer-secret-file", "s"], msg: /choose one way/ },
     { name: "a secret and --insecure-peers", argv: ["--peer-secret-file", "s", "--insecure-peers"], msg: /choose one way/ },
     { name: "--insecure-peers false alone", argv: ["--insecure-peers=false"], msg: /needs authentication/ },
     { name: "--peer-cert without --peer-ca", argv: ["--peer-cert", "c", "--peer-key", "k"], msg: /--peer-cert, --peer-key and --peer-ca go together/ },
     { name: "--peer-ca alone", argv: ["--peer-ca", "ca"], msg: /go together/ },
     { name: "--cluster-id without --join", argv: ["--cluster-id", "0123456789abcdef", ...AUTH], msg: /--cluster-id goes with --join/ },
-    { name: "a --cluster-id that is not hex", argv: ["--id", "4", "--join", "--raft-addr", "h:1", "--http-addr", "h:2", "--cluster-id", "xyz", ...AUTH], msg: /--cluster-id: want up to 16 hex digits/ },
-    { name: "a --cluster-id of 17 digits", argv: ["--id", "4", "--join", "--raft-addr", "h:1", "--http-addr", "h:2", "--cluster-id", "1".repeat(17), ...AUTH], msg: /--cluster-id/ },
+    {
+      name: "a --cluster-id that is not hex",
+      argv: ["--id", "4", "--join", "--raft-addr", "h:1", "--http-addr", "h:2", "--cluster-id", "xyz", ...AUTH],
+      msg: /--cluster-id: want up to 16 hex digits/,
+    },
+    {
+      name: "a --cluster-id of 17 digits",
+      argv: ["--id", "4", "--join", "--raft-addr", "h:1", "--http-addr", "h:2", "--cluster-id", "1".repeat(17), ...AUTH],
+      msg: /--cluster-id/,
+    },
     { name: "a --cluster-token with a space", argv: ["--cluster-token", "my cluster", ...AUTH], msg: /--cluster-token/ },
   );
   for (const b of bad) {
     test(`rejects: ${b.name}`, () => {
-      assert.throws(() => parseConfig(b.argv, {}), (e: unknown) => e instanceof ConfigError && b.msg.test(e.message));
+      assert.throws(
+        () => parseConfig(b.argv, {}),
+        (e: unknown) => e instanceof ConfigError && b.msg.test(e.message),
+      );
     });
   }
 
   test("the raft port's authentication: one of mutual TLS, a secret file, or --insecure-peers; flags or environment", () => {
-    assert.deepEqual(parseConfig(["--peer-cert", "m.crt", "--peer-key", "m.key", "--peer-ca", "ca.crt"], {}).peerAuth, { mode: "tls", certFile: "m.crt", keyFile: "m.key", caFile: "ca.crt" });
-    assert.deepEqual(parseConfig([], { KV_PEER_CERT: "m.crt", KV_PEER_KEY: "m.key", KV_PEER_CA: "ca.crt" }).peerAuth, { mode: "tls", certFile: "m.crt", keyFile: "m.key", caFile: "ca.crt" });
+    assert.deepEqual(parseConfig(["--peer-cert", "m.crt", "--peer-key", "m.key", "--peer-ca", "ca.crt"], {}).peerAuth, {
+      mode: "tls",
+      certFile: "m.crt",
+      keyFile: "m.key",
+      caFile: "ca.crt",
+    });
+    assert.deepEqual(parseConfig([], { KV_PEER_CERT: "m.crt", KV_PEER_KEY: "m.key", KV_PEER_CA: "ca.crt" }).peerAuth, {
+      mode: "tls",
+      certFile: "m.crt",
+      keyFile: "m.key",
+      caFile: "ca.crt",
+    });
     assert.deepEqual(parseConfig(["--peer-secret-file", "s"], {}).peerAuth, { mode: "hmac", secretFile: "s" });
     assert.deepEqual(parseConfig([], { KV_PEER_SECRET_FILE: "s" }).peerAuth, { mode: "hmac", secretFile: "s" });
     assert.deepEqual(parseConfig(["--insecure-peers"], {}).peerAuth, { mode: "none" });
@@ -97,7 +122,10 @@ describe("config", () => {
     assert.equal(d.quotaBytes, 256 * 1024 * 1024);
     assert.ok(d.walCacheBytes > 256 * 1024 * 1024);
     assert.equal(d.clientTls, undefined);
-    const c = parseConfig(["--quota-bytes", "1000", "--wal-cache-bytes", "2000000", "--client-cert", "c.pem", "--client-key", "k.pem", "--client-ca", "ca.pem", ...AUTH], {});
+    const c = parseConfig(
+      ["--quota-bytes", "1000", "--wal-cache-bytes", "2000000", "--client-cert", "c.pem", "--client-key", "k.pem", "--client-ca", "ca.pem", ...AUTH],
+      {},
+    );
     assert.equal(c.quotaBytes, 1000);
     assert.equal(c.walCacheBytes, 2_000_000);
     assert.deepEqual(c.clientTls, { certFile: "c.pem", keyFile: "k.pem", caFile: "ca.pem" });
@@ -137,7 +165,11 @@ describe("cluster id and data identity", () => {
 
   test("kept in the WAL metadata as etcd's Metadata {NodeID = 1, ClusterID = 2}; decoding is strict", () => {
     assert.deepEqual(encodeDataIdentity({ memberId: 1n, clusterId: 0x1234n }), Uint8Array.from([0x08, 0x01, 0x10, 0xb4, 0x24]));
-    for (const identity of [{ memberId: 1n, clusterId: 0n }, { memberId: 0xffffffffffffffffn, clusterId: 0xffffffffffffffffn }, { memberId: 7n, clusterId: computeClusterId("t", members) }]) {
+    for (const identity of [
+      { memberId: 1n, clusterId: 0n },
+      { memberId: 0xffffffffffffffffn, clusterId: 0xffffffffffffffffn },
+      { memberId: 7n, clusterId: computeClusterId("t", members) },
+    ]) {
       assert.deepEqual(decodeDataIdentity(encodeDataIdentity(identity)), identity);
     }
     const bad: [string, number[]][] = [

@@ -18,7 +18,16 @@
  * survivors, if any, must be wiped and re-added as new members.
  * @module
  */
-import { ConfChangeTransition, ConfChangeType, EntryType, NONE, decodeConfChange, decodeConfChangeV2, encodeConfChange, encodeConfChangeV2 } from "@tsraft/raftpb";
+import {
+  ConfChangeTransition,
+  ConfChangeType,
+  EntryType,
+  NONE,
+  decodeConfChange,
+  decodeConfChangeV2,
+  encodeConfChange,
+  encodeConfChangeV2,
+} from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, NodeId } from "@tsraft/raftpb";
 import { DiskStorage } from "@tsraft/wal";
 
@@ -94,8 +103,14 @@ export async function forceNewCluster(dir: string, id: NodeId): Promise<ForceNew
       out.push({ term, index, type, data });
       appended.push({ index, change });
     };
-    if (conf.joint) push(EntryType.EntryConfChangeV2, encodeConfChangeV2({ transition: ConfChangeTransition.ConfChangeTransitionAuto, changes: [] }), "leave joint configuration");
-    if (!conf.voters.has(id)) push(EntryType.EntryConfChange, encodeConfChange({ id: 0n, type: ConfChangeType.ConfChangeAddNode, nodeId: id }), `add ${id.toString(16)} as voter`);
+    if (conf.joint)
+      push(
+        EntryType.EntryConfChangeV2,
+        encodeConfChangeV2({ transition: ConfChangeTransition.ConfChangeTransitionAuto, changes: [] }),
+        "leave joint configuration",
+      );
+    if (!conf.voters.has(id))
+      push(EntryType.EntryConfChange, encodeConfChange({ id: 0n, type: ConfChangeType.ConfChangeAddNode, nodeId: id }), `add ${id.toString(16)} as voter`);
     for (const other of [...before.voters, ...before.learners].sort(byId)) {
       if (other === id) continue;
       push(EntryType.EntryConfChange, encodeConfChange({ id: 0n, type: ConfChangeType.ConfChangeRemoveNode, nodeId: other }), `remove ${other.toString(16)}`);

@@ -16,11 +16,9 @@ export const COMMANDS: readonly Command[] = [walDump, walVerify, walRepair, snap
 
 function overview(): string {
   const w = Math.max(...COMMANDS.map((c) => c.words.join(" ").length));
-  return [
-    "usage: tsraft COMMAND [ARGS] (tsraft COMMAND --help for one)",
-    "",
-    ...COMMANDS.map((c) => `  ${c.words.join(" ").padEnd(w)}  ${c.summary}`),
-  ].join("\n");
+  return ["usage: tsraft COMMAND [ARGS] (tsraft COMMAND --help for one)", "", ...COMMANDS.map((c) => `  ${c.words.join(" ").padEnd(w)}  ${c.summary}`)].join(
+    "\n",
+  );
 }
 
 /**

@@ -183,8 +183,14 @@ export async function scanWal(dir: string, onRecord: (r: DumpRecord) => void, on
         crc = raw.crc; // on a mismatch, go on from the stored value: only the damaged record shows
       }
       const rec: DumpRecord = {
-        segment, offset: off, type: RECORD_TYPES[raw.type] ?? `unknown(${raw.type})`, recordBytes, padBytes,
-        dataBytes: data.length, crc: raw.crc.toString(16).padStart(8, "0"), crcOk,
+        segment,
+        offset: off,
+        type: RECORD_TYPES[raw.type] ?? `unknown(${raw.type})`,
+        recordBytes,
+        padBytes,
+        dataBytes: data.length,
+        crc: raw.crc.toString(16).padStart(8, "0"),
+        crcOk,
       };
       describeData(rec, raw.type, data);
       onRecord(rec);

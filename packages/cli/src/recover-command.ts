@@ -64,7 +64,9 @@ Exit codes: 0 done; 1 failed (nothing changed unless it says so); 2 usage.`,
       return EXIT.usage;
     }
     const r = await forceNewCluster(pos[0]!, id);
-    io.out(`configuration at the commit index: voters [${r.before.voters.map((v) => v.toString(16)).join(",")}] learners [${r.before.learners.map((v) => v.toString(16)).join(",")}]${r.before.joint ? " (joint)" : ""}`);
+    io.out(
+      `configuration at the commit index: voters [${r.before.voters.map((v) => v.toString(16)).join(",")}] learners [${r.before.learners.map((v) => v.toString(16)).join(",")}]${r.before.joint ? " (joint)" : ""}`,
+    );
     if (r.appended.length === 0) {
       io.out(`${id.toString(16)} is already the only voter: nothing written`);
       return EXIT.ok;

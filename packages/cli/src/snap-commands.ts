@@ -22,7 +22,13 @@ interface SnapView {
 async function view(path: string): Promise<SnapView> {
   const name = basename(path);
   const m = SNAP_NAME.exec(name);
-  const v: SnapView = { file: name, bytes: (await stat(path)).size, term: m === null ? -1 : parseInt(m[1]!, 16), index: m === null ? -1 : parseInt(m[2]!, 16), ok: false };
+  const v: SnapView = {
+    file: name,
+    bytes: (await stat(path)).size,
+    term: m === null ? -1 : parseInt(m[1]!, 16),
+    index: m === null ? -1 : parseInt(m[2]!, 16),
+    ok: false,
+  };
   let s: Snapshot;
   try {
     s = await readSnapFile(path);
@@ -36,7 +42,15 @@ async function view(path: string): Promise<SnapView> {
   const hex = (l: readonly bigint[]): string[] => l.map((id) => id.toString(16));
   v.ok = md.index === v.index && md.term === v.term;
   if (!v.ok) v.error = `the file name says term ${v.term} index ${v.index}; the snapshot says term ${md.term} index ${md.index}`;
-  v.metadata = { index: md.index, term: md.term, voters: hex(cs.voters), learners: hex(cs.learners), votersOutgoing: hex(cs.votersOutgoing), learnersNext: hex(cs.learnersNext), autoLeave: cs.autoLeave };
+  v.metadata = {
+    index: md.index,
+    term: md.term,
+    voters: hex(cs.voters),
+    learners: hex(cs.learners),
+    votersOutgoing: hex(cs.votersOutgoing),
+    learnersNext: hex(cs.learnersNext),
+    autoLeave: cs.autoLeave,
+  };
   v.dataBytes = s.data?.length ?? 0;
   return v;
 }
@@ -49,7 +63,10 @@ function text(v: SnapView): string {
 }
 
 async function snapFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((n) => n.endsWith(".snap")).sort().reverse();
+  return (await readdir(dir))
+    .filter((n) => n.endsWith(".snap"))
+    .sort()
+    .reverse();
 }
 
 function common(cmd: Command, args: readonly string[], io: Io): { target: string; json: boolean } | number {

@@ -62,10 +62,7 @@ async function tornTailOf(dir: string, name: string): Promise<number | undefined
 }
 
 /** What {@link repairWal} did. */
-export type RepairOutcome =
-  | { kind: "clean" }
-  | { kind: "repaired"; file: string; offset: number }
-  | { kind: "refused"; verdict: Verdict };
+export type RepairOutcome = { kind: "clean" } | { kind: "repaired"; file: string; offset: number } | { kind: "refused"; verdict: Verdict };
 
 /**
  * Repairs a torn tail (etcd's repair: the segment is kept as `NAME.broken`, then cut after its

@@ -40,11 +40,22 @@ async function copyWal(set: string, sub = "wal"): Promise<{ dir: string; base: s
 
 async function hashes(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const f of (await readdir(dir)).sort()) out[f] = createHash("sha256").update(await readFile(join(dir, f))).digest("hex");
+  for (const f of (await readdir(dir)).sort())
+    out[f] = createHash("sha256")
+      .update(await readFile(join(dir, f)))
+      .digest("hex");
   return out;
 }
 
-interface EtcdRecord { offset: number; recBytes: number; padBytes: number; type: string; crc: number; dataBytes: number; value?: { index?: number; term?: number; type?: string; commit?: number; vote?: string } }
+interface EtcdRecord {
+  offset: number;
+  recBytes: number;
+  padBytes: number;
+  type: string;
+  crc: number;
+  dataBytes: number;
+  value?: { index?: number; term?: number; type?: string; commit?: number; vote?: string };
+}
 
 describe("tsraft wal dump", () => {
   for (const set of WAL_SETS) {
@@ -52,7 +63,10 @@ describe("tsraft wal dump", () => {
       const expect = JSON.parse(await readFile(join(VECTORS, "wal", set, "expect.json"), "utf8")) as { records: { file: string; records: EtcdRecord[] }[] };
       const r = await run("wal", "dump", "--json", join(VECTORS, "wal", set, "wal"));
       assert.equal(r.code, EXIT.ok, r.err.join("\n"));
-      const got = r.out.map((l) => JSON.parse(l) as { record?: Record<string, unknown> }).filter((x) => x.record !== undefined).map((x) => x.record!);
+      const got = r.out
+        .map((l) => JSON.parse(l) as { record?: Record<string, unknown> })
+        .filter((x) => x.record !== undefined)
+        .map((x) => x.record!);
       const want = expect.records.flatMap((f) => f.records.map((rec) => ({ file: f.file, ...rec })));
       assert.equal(got.length, want.length);
       want.forEach((w, i) => {
@@ -93,7 +107,10 @@ describe("tsraft wal dump", () => {
       const r = await run("wal", "dump", "--json", dir);
       assert.equal(r.code, EXIT.damage);
       const bad = r.out.map((l) => JSON.parse(l) as { record?: { offset: number; crcOk: boolean } }).filter((x) => x.record !== undefined && !x.record.crcOk);
-      assert.deepEqual(bad.map((x) => x.record!.offset), [112]);
+      assert.deepEqual(
+        bad.map((x) => x.record!.offset),
+        [112],
+      );
     } finally {
       await rm(base, { recursive: true, force: true });
     }
@@ -121,7 +138,11 @@ describe("tsraft wal verify", () => {
       const name = "0000000000000001-000000000000002c.wal";
       // The last byte of the data of the 5th entry record of the second segment (the CRC covers it).
       const recs: { segment: string; offset: number; type: string; recordBytes: number }[] = [];
-      await scanWal(dir, (r) => void recs.push(r), () => {});
+      await scanWal(
+        dir,
+        (r) => void recs.push(r),
+        () => {},
+      );
       const victim = recs.filter((r) => r.segment === name && r.type === "entry")[4]!;
       const at = victim.offset + 8 + victim.recordBytes - 1;
       const b = await readFile(join(dir, name));
@@ -192,10 +213,13 @@ describe("tsraft snap", () => {
     const r = await run("snap", "ls", "--json", join(VECTORS, "snap", "two", "snap"));
     assert.equal(r.code, EXIT.ok);
     const v = r.out.map((l) => JSON.parse(l) as { file: string; ok: boolean; index: number; term: number; dataBytes: number });
-    assert.deepEqual(v.map((x) => [x.file, x.ok, x.term, x.index]), [
-      ["0000000000000003-00000000000000c8.snap", true, 3, 200],
-      ["0000000000000002-0000000000000064.snap", true, 2, 100],
-    ]);
+    assert.deepEqual(
+      v.map((x) => [x.file, x.ok, x.term, x.index]),
+      [
+        ["0000000000000003-00000000000000c8.snap", true, 3, 200],
+        ["0000000000000002-0000000000000064.snap", true, 2, 100],
+      ],
+    );
   });
   test("ls and show: the flipped file is bad (exit 1)", async () => {
     const dir = join(VECTORS, "snap", "flipped", "snap");
@@ -232,7 +256,9 @@ describe("tsraft --help", () => {
   });
   test("the bin runs as a process", () => {
     const main = join(here, "../src/main.ts");
-    const r = spawnSync(process.execPath, ["--conditions=@tsraft/source", "--import", "tsx", main, "wal", "verify", join(VECTORS, "wal", "torn-tail", "wal")], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, ["--conditions=@tsraft/source", "--import", "tsx", main, "wal", "verify", join(VECTORS, "wal", "torn-tail", "wal")], {
+      encoding: "utf8",
+    });
     assert.equal(r.status, EXIT.tornTail, r.stderr);
     assert.match(r.stdout, /^torn tail: /);
   });

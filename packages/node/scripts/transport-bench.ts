@@ -53,8 +53,24 @@ interface Pair {
 
 async function pair(mode: "none" | "hmac" | "tls"): Promise<Pair> {
   const p = { onA: (_m: Message) => {}, onB: (_m: Message) => {} } as Pair;
-  p.a = new TcpTransport({ id: 1n, port: 0, auth: auth(mode, 1n), clusterId: "bench", onMessage: (m) => p.onA(m), maxQueueMessages: 1 << 16, maxQueueBytes: 256 << 20 });
-  p.b = new TcpTransport({ id: 2n, port: 0, auth: auth(mode, 2n), clusterId: "bench", onMessage: (m) => p.onB(m), maxQueueMessages: 1 << 16, maxQueueBytes: 256 << 20 });
+  p.a = new TcpTransport({
+    id: 1n,
+    port: 0,
+    auth: auth(mode, 1n),
+    clusterId: "bench",
+    onMessage: (m) => p.onA(m),
+    maxQueueMessages: 1 << 16,
+    maxQueueBytes: 256 << 20,
+  });
+  p.b = new TcpTransport({
+    id: 2n,
+    port: 0,
+    auth: auth(mode, 2n),
+    clusterId: "bench",
+    onMessage: (m) => p.onB(m),
+    maxQueueMessages: 1 << 16,
+    maxQueueBytes: 256 << 20,
+  });
   await p.a.start();
   await p.b.start();
   p.a.setPeer(2n, p.b.address);
@@ -143,7 +159,15 @@ for (const mode of MODES) {
   const kib = await throughput(p, 1024);
   const lat = await latency(p);
   const conn = await connectTime(p);
-  rows.push({ mode, "heartbeat msg/s": Math.round(small), "1 KiB MsgApp msg/s": Math.round(kib), "1 KiB MB/s": +((kib * 1024) / 1e6).toFixed(1), "RTT p50 ms": +lat.p50.toFixed(3), "RTT p99 ms": +lat.p99.toFixed(3), "connect+handshake ms": +conn.toFixed(2) });
+  rows.push({
+    mode,
+    "heartbeat msg/s": Math.round(small),
+    "1 KiB MsgApp msg/s": Math.round(kib),
+    "1 KiB MB/s": +((kib * 1024) / 1e6).toFixed(1),
+    "RTT p50 ms": +lat.p50.toFixed(3),
+    "RTT p99 ms": +lat.p99.toFixed(3),
+    "connect+handshake ms": +conn.toFixed(2),
+  });
   await p.a.close();
   await p.b.close();
 }

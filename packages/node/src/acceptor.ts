@@ -97,7 +97,11 @@ export class Acceptor {
   constructor(host: AcceptorHost) {
     this.host = host;
     const o = host.opts;
-    this.limits = new ConnectionLimits({ maxInbound: o.maxInboundConnections, maxPending: o.maxPendingConnections, maxPendingPerAddress: o.maxPendingPerAddress });
+    this.limits = new ConnectionLimits({
+      maxInbound: o.maxInboundConnections,
+      maxPending: o.maxPendingConnections,
+      maxPendingPerAddress: o.maxPendingPerAddress,
+    });
   }
 
   /** Makes the listening server (not yet listening). */
@@ -169,7 +173,10 @@ export class Acceptor {
     this.conns.add(c);
     raw.on("error", () => {});
     raw.once("close", () => this.closedByPeer(c));
-    c.timer = setTimeout(() => this.refuse(c, new ConnectionRefusedError("handshake", `transport: no handshake within ${this.host.opts.handshakeTimeoutMs} ms`)), this.host.opts.handshakeTimeoutMs);
+    c.timer = setTimeout(
+      () => this.refuse(c, new ConnectionRefusedError("handshake", `transport: no handshake within ${this.host.opts.handshakeTimeoutMs} ms`)),
+      this.host.opts.handshakeTimeoutMs,
+    );
     if (this.host.opts.auth.mode === "tls") this.awaitingTls.set(c.key, c);
     else this.attach(c, raw);
   }
@@ -214,7 +221,11 @@ export class Acceptor {
   private onHello(c: Inbound, h: ParsedHello): void {
     const o = this.host.opts;
     if (h.auth !== o.auth.mode) throw new ConnectionRefusedError("handshake", `transport: ${h.from} uses auth mode ${h.auth}, this node ${o.auth.mode}`);
-    if (h.cluster !== o.clusterId) throw new ConnectionRefusedError("wrong-cluster", `transport: ${h.from} is of cluster ${JSON.stringify(h.cluster)}, this node of ${JSON.stringify(o.clusterId)}`);
+    if (h.cluster !== o.clusterId)
+      throw new ConnectionRefusedError(
+        "wrong-cluster",
+        `transport: ${h.from} is of cluster ${JSON.stringify(h.cluster)}, this node of ${JSON.stringify(o.clusterId)}`,
+      );
     if (h.to !== o.id) throw new ConnectionRefusedError("handshake", `transport: hello for node ${h.to}, but this is node ${o.id}`);
     if (h.from === o.id || !this.host.isPeer(h.from)) throw new ConnectionRefusedError("unknown-peer", `transport: ${h.from} is not a configured peer`);
     if (this.host.isBlocked(h.from)) {
@@ -224,7 +235,10 @@ export class Acceptor {
     if (o.auth.mode === "tls") {
       const cert = (c.stream as TLSSocket).getPeerX509Certificate();
       if (!certificateNames(cert, h.from)) {
-        throw new ConnectionRefusedError("handshake", `transport: the certificate of the caller claiming ${h.from} does not name ${memberUri(h.from)} (it has ${cert?.subjectAltName ?? "none"})`);
+        throw new ConnectionRefusedError(
+          "handshake",
+          `transport: the certificate of the caller claiming ${h.from} does not name ${memberUri(h.from)} (it has ${cert?.subjectAltName ?? "none"})`,
+        );
       }
     }
     c.hello = h;
@@ -252,9 +266,13 @@ export class Acceptor {
       this.msgStreams.set(h.from, c);
       if (old !== undefined) this.close(old); // the peer reconnected
     } else {
-      if (this.snapStreams.has(h.from)) throw new ConnectionRefusedError("snapshot", `transport: ${h.from} opened a second snapshot stream while one is running`);
+      if (this.snapStreams.has(h.from))
+        throw new ConnectionRefusedError("snapshot", `transport: ${h.from} opened a second snapshot stream while one is running`);
       this.snapStreams.set(h.from, c);
-      c.timer = setTimeout(() => this.refuse(c, new ConnectionRefusedError("snapshot", `transport: snapshot from ${h.from} not complete within ${o.snapshotTimeoutMs} ms`)), o.snapshotTimeoutMs);
+      c.timer = setTimeout(
+        () => this.refuse(c, new ConnectionRefusedError("snapshot", `transport: snapshot from ${h.from} not complete within ${o.snapshotTimeoutMs} ms`)),
+        o.snapshotTimeoutMs,
+      );
     }
     c.reader.setMaxFrameBytes(o.maxFrameBytes);
   }
@@ -300,10 +318,12 @@ export class Acceptor {
     if (payload.length < 9 || payload[8]! > 1) throw new ConnectionRefusedError("snapshot", "transport: malformed snapshot header");
     const size = payload.readUInt32BE(0) * 2 ** 32 + payload.readUInt32BE(4);
     const hasData = payload[8] === 1;
-    if (size > o.maxSnapshotBytes) throw new ConnectionRefusedError("snapshot", `transport: snapshot of ${size} bytes from ${c.from} exceeds the limit of ${o.maxSnapshotBytes}`);
+    if (size > o.maxSnapshotBytes)
+      throw new ConnectionRefusedError("snapshot", `transport: snapshot of ${size} bytes from ${c.from} exceeds the limit of ${o.maxSnapshotBytes}`);
     if (!hasData && size !== 0) throw new ConnectionRefusedError("snapshot", "transport: snapshot header announces data but has none");
     const msg = this.decode(payload.subarray(9), "snapshot");
-    if (msg.type !== MessageType.MsgSnap || msg.snapshot === undefined) throw new ConnectionRefusedError("snapshot", "transport: snapshot header is not a MsgSnap with a snapshot");
+    if (msg.type !== MessageType.MsgSnap || msg.snapshot === undefined)
+      throw new ConnectionRefusedError("snapshot", "transport: snapshot header is not a MsgSnap with a snapshot");
     this.check(c, msg, "snapshot");
     const sn: InboundSnapshot = { msg, spool: undefined, finishing: false };
     c.snap = sn;
@@ -317,7 +337,8 @@ export class Acceptor {
     const stream = c.stream!;
     sn.spool = new SnapshotSpool(this.host.snapshotDir(), c.from!, size, {
       pressure: (paused) => (paused ? stream.pause() : stream.resume()),
-      failed: (err) => this.refuse(c, new ConnectionRefusedError("snapshot", `transport: cannot spool the snapshot from ${c.from}: ${err.message}`, { cause: err })),
+      failed: (err) =>
+        this.refuse(c, new ConnectionRefusedError("snapshot", `transport: cannot spool the snapshot from ${c.from}: ${err.message}`, { cause: err })),
     });
   }
 
@@ -334,7 +355,13 @@ export class Acceptor {
         }
       },
       (err: unknown) => {
-        if (c.stage === "open") this.refuse(c, err instanceof ConnectionRefusedError ? err : new ConnectionRefusedError("snapshot", `transport: cannot read the snapshot from ${c.from} back: ${(err as Error).message}`, { cause: err }));
+        if (c.stage === "open")
+          this.refuse(
+            c,
+            err instanceof ConnectionRefusedError
+              ? err
+              : new ConnectionRefusedError("snapshot", `transport: cannot read the snapshot from ${c.from} back: ${(err as Error).message}`, { cause: err }),
+          );
       },
     );
   }

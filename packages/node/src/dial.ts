@@ -54,7 +54,9 @@ export function dialPeer(cfg: DialConfig, to: NodeId, addr: PeerAddress, kind: S
           secureContext: auth.clientContext,
           // The chain is verified against the CA first; then the server must be the member we dial.
           checkServerIdentity: (_host, cert) =>
-            memberIdsInSubjectAltName(cert.subjectaltname).includes(to) ? undefined : new Error(`the server's certificate does not name ${memberUri(to)} (it has ${cert.subjectaltname ?? "no subjectAltName"})`),
+            memberIdsInSubjectAltName(cert.subjectaltname).includes(to)
+              ? undefined
+              : new Error(`the server's certificate does not name ${memberUri(to)} (it has ${cert.subjectaltname ?? "no subjectAltName"})`),
         })
       : netConnect({ host: addr.host, port: addr.port });
   s.setNoDelay(true);

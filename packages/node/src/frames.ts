@@ -91,7 +91,8 @@ export class FrameReader {
       const head = this.peek(FRAME_HEADER_BYTES);
       const len = head.readUInt32BE(0);
       if (len === 0) throw new ConnectionRefusedError("protocol", "transport: frame of length 0");
-      if (len - 1 > this.maxFrameBytes) throw new ConnectionRefusedError("limit", `transport: frame of ${len - 1} bytes exceeds the limit of ${this.maxFrameBytes}`);
+      if (len - 1 > this.maxFrameBytes)
+        throw new ConnectionRefusedError("limit", `transport: frame of ${len - 1} bytes exceeds the limit of ${this.maxFrameBytes}`);
       if (this.buffered < 4 + len) return;
       const all = this.take(4 + len);
       onFrame(all[4]!, all.subarray(FRAME_HEADER_BYTES));

@@ -71,13 +71,7 @@ export class PersistBatch {
    */
   get commitOnly(): boolean {
     const hs = this.hardState;
-    return (
-      this.entries.length === 0 &&
-      this.snapshot === undefined &&
-      hs !== undefined &&
-      hs.term === this.persisted.term &&
-      hs.vote === this.persisted.vote
-    );
+    return this.entries.length === 0 && this.snapshot === undefined && hs !== undefined && hs.term === this.persisted.term && hs.vote === this.persisted.vote;
   }
 
   /** Gives the batch an older, not yet written HardState to write, when it has none of its own. */
@@ -100,8 +94,7 @@ export class PersistBatch {
     const hs = this.hardState;
     if (this.entries.length === 0 && hs === undefined && this.snapshot === undefined) return undefined;
     const p = this.persisted;
-    const mustSync =
-      this.entries.length > 0 || this.snapshot !== undefined || (hs !== undefined && (hs.term !== p.term || hs.vote !== p.vote));
+    const mustSync = this.entries.length > 0 || this.snapshot !== undefined || (hs !== undefined && (hs.term !== p.term || hs.vote !== p.vote));
     const req: PersistRequest = { entries: this.entries, mustSync };
     if (hs !== undefined && !isEmptyHardState(hs)) req.hardState = hs;
     if (this.snapshot !== undefined) req.snapshot = this.snapshot;

@@ -25,7 +25,15 @@ import type { ConfChange, ConfChangeV2, ConfState, Entry, HardState, Message, No
 import { BOOTSTRAP_TAG, isSealed, open, payloadOf, seal, seqOf, tagHiOf, tagLoOf, type Opened, type Tag } from "./envelope.js";
 import { ConfChangeRefusedError, EntryRefusedError, NoLeaderError, NodeStoppedError, NotLeaderError, TransferError } from "./errors.js";
 import { HeartbeatClock, peerRttChannel, snapshotSendChannel } from "./diagnostics.js";
-import { DEFAULT_OBSERVER_QUEUE, ObserverQueue, type Observation, type ObserveOptions, type RaftEvent, type RaftEventBody, type RaftObserver } from "./events.js";
+import {
+  DEFAULT_OBSERVER_QUEUE,
+  ObserverQueue,
+  type Observation,
+  type ObserveOptions,
+  type RaftEvent,
+  type RaftEventBody,
+  type RaftObserver,
+} from "./events.js";
 import { PersistBatch } from "./persist-batch.js";
 import { checkReconfig } from "./reconfig-check.js";
 import { TaskQueue } from "./task-queue.js";
@@ -195,10 +203,7 @@ export const SLOW_APPLY_MS = 100;
 type RunState = "new" | "running" | "stopped" | "failed";
 
 /** Work for the writer: raft's storage messages, the snapshot policy's saves, a deferred commit index. */
-type WriterTask =
-  | { kind: "append"; msg: Message }
-  | { kind: "save"; index: number; confState: ConfState; data: Uint8Array }
-  | { kind: "flush-commit" };
+type WriterTask = { kind: "append"; msg: Message } | { kind: "save"; index: number; confState: ConfState; data: Uint8Array } | { kind: "flush-commit" };
 
 /** Work for the applier: committed entries, and snapshots to make for followers. */
 type ApplierTask = { kind: "apply"; msg: Message } | { kind: "send-snapshot"; msg: Message };
@@ -340,8 +345,14 @@ export class RaftNode<R = unknown> {
       },
       this.readRetryMs,
     );
-    this.writer = new TaskQueue<WriterTask>((q) => this.runWriter(q), (err) => this.fail(err));
-    this.applier = new TaskQueue<ApplierTask>((q) => this.runApplier(q), (err) => this.fail(err));
+    this.writer = new TaskQueue<WriterTask>(
+      (q) => this.runWriter(q),
+      (err) => this.fail(err),
+    );
+    this.applier = new TaskQueue<ApplierTask>(
+      (q) => this.runApplier(q),
+      (err) => this.fail(err),
+    );
   }
 
   /**
@@ -422,7 +433,8 @@ export class RaftNode<R = unknown> {
   reportSnapshot(id: NodeId, status: SnapshotStatus): void {
     if (this.runState !== "running") return;
     if (snapshotSendChannel.hasSubscribers) snapshotSendChannel.publish({ node: this.opts.raft.id, peer: id, ok: status === "finish" });
-    if (this.observers.size !== 0) this.emit(status === "finish" ? { type: "snapshot-sent", peer: id } : { type: "snapshot-failed", peer: id, reason: "the transport reported a failure" });
+    if (this.observers.size !== 0)
+      this.emit(status === "finish" ? { type: "snapshot-sent", peer: id } : { type: "snapshot-failed", peer: id, reason: "the transport reported a failure" });
     this.rawNode().reportSnapshot(id, status);
     this.scheduleReady();
   }
@@ -490,9 +502,7 @@ export class RaftNode<R = unknown> {
       }
     }
     this.flushProposals(); // proposals made before this call go first
-    return this.submit(this.confChanges, "confChange", (seq) =>
-      this.rawNode().proposeConfChange({ ...cc, context: seal(this.tag, seq, cc.context) }),
-    );
+    return this.submit(this.confChanges, "confChange", (seq) => this.rawNode().proposeConfChange({ ...cc, context: seal(this.tag, seq, cc.context) }));
   }
 
   /**
@@ -987,8 +997,20 @@ export class RaftNode<R = unknown> {
     this.pendingBytes = 0;
     const self = this.opts.raft.id;
     const m: Message = {
-      type: MessageType.MsgProp, to: NONE, from: self, term: 0, logTerm: 0, index: 0, entries: ents, commit: 0,
-      vote: undefined, snapshot: undefined, reject: false, rejectHint: 0, context: undefined, responses: undefined,
+      type: MessageType.MsgProp,
+      to: NONE,
+      from: self,
+      term: 0,
+      logTerm: 0,
+      index: 0,
+      entries: ents,
+      commit: 0,
+      vote: undefined,
+      snapshot: undefined,
+      reject: false,
+      rejectHint: 0,
+      context: undefined,
+      responses: undefined,
     };
     try {
       this.rawNode().step(m);

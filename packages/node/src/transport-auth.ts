@@ -117,7 +117,10 @@ function resolveTls(auth: TlsAuth, id: NodeId): ResolvedAuth {
     throw new TransportConfigError("auth.cert", `not a PEM certificate: ${(err as Error).message}`, { cause: err });
   }
   if (!certificateNames(leaf, id)) {
-    throw new TransportConfigError("auth.cert", `the certificate does not name this member (want the URI SAN ${memberUri(id)}; it has ${leaf.subjectAltName ?? "no subjectAltName"})`);
+    throw new TransportConfigError(
+      "auth.cert",
+      `the certificate does not name this member (want the URI SAN ${memberUri(id)}; it has ${leaf.subjectAltName ?? "no subjectAltName"})`,
+    );
   }
   let clientContext: SecureContext;
   try {
@@ -148,6 +151,9 @@ export function resolveAuth(auth: TransportAuth, id: NodeId): ResolvedAuth {
     case "tls":
       return resolveTls(auth, id);
     default:
-      throw new TransportConfigError("auth.mode", `unknown mode ${JSON.stringify((auth as { mode?: unknown } | undefined)?.mode)} (want "tls", "hmac" or "none")`);
+      throw new TransportConfigError(
+        "auth.mode",
+        `unknown mode ${JSON.stringify((auth as { mode?: unknown } | undefined)?.mode)} (want "tls", "hmac" or "none")`,
+      );
   }
 }

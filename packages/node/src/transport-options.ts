@@ -186,11 +186,13 @@ export function resolveOptions(o: TcpTransportOptions): ResolvedOptions {
   if (!isValidClusterId(clusterId)) throw new TransportConfigError("clusterId", "want 0 to 128 printable ASCII characters without spaces");
   const n = Object.fromEntries((Object.keys(DEFAULTS) as NumericOption[]).map((k) => [k, positiveInt(o, k)])) as Record<NumericOption, number>;
   if (n.maxSnapshotBytes > MAX_SNAPSHOT_BYTES_LIMIT) throw new TransportConfigError("maxSnapshotBytes", `at most ${MAX_SNAPSHOT_BYTES_LIMIT}`);
-  if (n.snapshotChunkBytes > n.maxFrameBytes) throw new TransportConfigError("snapshotChunkBytes", "must not exceed maxFrameBytes (the peer would refuse the frames)");
+  if (n.snapshotChunkBytes > n.maxFrameBytes)
+    throw new TransportConfigError("snapshotChunkBytes", "must not exceed maxFrameBytes (the peer would refuse the frames)");
   if (n.maxPendingConnections > n.maxInboundConnections) throw new TransportConfigError("maxPendingConnections", "must not exceed maxInboundConnections");
   if (n.maxPendingPerAddress > n.maxPendingConnections) throw new TransportConfigError("maxPendingPerAddress", "must not exceed maxPendingConnections");
   if (n.backoffMaxMs < n.backoffInitialMs) throw new TransportConfigError("backoffMaxMs", "must not be below backoffInitialMs");
-  if (o.snapshotDir !== undefined && (typeof o.snapshotDir !== "string" || o.snapshotDir === "")) throw new TransportConfigError("snapshotDir", "want a directory path");
+  if (o.snapshotDir !== undefined && (typeof o.snapshotDir !== "string" || o.snapshotDir === ""))
+    throw new TransportConfigError("snapshotDir", "want a directory path");
   return {
     id: o.id,
     host: o.host ?? "127.0.0.1",

@@ -64,16 +64,10 @@ export class Deadlines {
     const key = this.nextMiscKey++;
     const misc = this.misc as WaiterMap<T>;
     if (cleanup === undefined) return this.add(misc, key, op, resolve, reject);
-    return this.add(
-      misc,
-      key,
-      op,
-      resolve,
-      (e) => {
-        cleanup();
-        reject(e);
-      },
-    );
+    return this.add(misc, key, op, resolve, (e) => {
+      cleanup();
+      reject(e);
+    });
   }
 
   /** Rejects every waiter whose deadline passed; `now` is a `performance.now()` reading. */

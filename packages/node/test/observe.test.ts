@@ -36,11 +36,11 @@ function makeNode(net: Net, id: NodeId, failWhen: () => boolean = () => false): 
     tickMs: 5,
     requestTimeoutMs: 2000,
     persist: async (p: PersistRequest) => {
-        if (failWhen()) throw new Error("disk gone");
-        if (p.snapshot !== undefined) storage.applySnapshot(p.snapshot);
-        if (p.entries.length > 0) storage.append(p.entries);
-        if (p.hardState !== undefined) storage.setHardState(p.hardState);
-      },
+      if (failWhen()) throw new Error("disk gone");
+      if (p.snapshot !== undefined) storage.applySnapshot(p.snapshot);
+      if (p.entries.length > 0) storage.append(p.entries);
+      if (p.hardState !== undefined) storage.setHardState(p.hardState);
+    },
     send: (msgs) => net.deliver(msgs),
     apply: () => 0,
     restore: () => {},
@@ -112,10 +112,13 @@ describe("RaftNode.observe", () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     const slowSeen: RaftEvent[] = [];
-    const slow = n.observe(async (e) => {
-      slowSeen.push(e);
-      await gate; // stuck on its first event
-    }, { maxQueue: 2 });
+    const slow = n.observe(
+      async (e) => {
+        slowSeen.push(e);
+        await gate; // stuck on its first event
+      },
+      { maxQueue: 2 },
+    );
     const fastSeen: RaftEvent[] = [];
     const fast = n.observe((e) => void fastSeen.push(e));
     await n.start({ bootstrap: [{ id: 1n }] });

@@ -276,7 +276,15 @@ describe("RaftNode", () => {
     const f = ms.find((m) => m !== l)!;
     // What a peer (or anyone who can reach the raft port without authentication) can send.
     l.node.step({
-      type: MessageType.MsgProp, to: l.id, from: f.id, term: 0, logTerm: 0, index: 0, commit: 0, reject: false, rejectHint: 0,
+      type: MessageType.MsgProp,
+      to: l.id,
+      from: f.id,
+      term: 0,
+      logTerm: 0,
+      index: 0,
+      commit: 0,
+      reject: false,
+      rejectHint: 0,
       entries: [{ term: 0, index: 0, type: EntryType.EntryNormal, data: enc.encode("no envelope") }],
     } as never);
     await l.node.propose(enc.encode("after"));
@@ -366,7 +374,10 @@ describe("RaftNode", () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     }
-    assert.deepEqual(cs.voters, [l.id, live!.id].sort((a, b) => (a < b ? -1 : 1)));
+    assert.deepEqual(
+      cs.voters,
+      [l.id, live!.id].sort((a, b) => (a < b ? -1 : 1)),
+    );
     net.down.clear();
     await stopAll(ms);
   });

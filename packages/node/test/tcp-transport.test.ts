@@ -26,7 +26,10 @@ for (const mode of ["none", "hmac", "tls"] as const) {
       assert.equal(a.t.authMode, mode);
       a.t.send(Array.from({ length: 100 }, (_, i) => msg(MessageType.MsgApp, 1n, 2n, i)));
       await until("b got 100", () => b.got.length === 100);
-      assert.deepEqual(b.got.map((m) => m.index), Array.from({ length: 100 }, (_, i) => i));
+      assert.deepEqual(
+        b.got.map((m) => m.index),
+        Array.from({ length: 100 }, (_, i) => i),
+      );
       b.t.send([msg(MessageType.MsgAppResp, 2n, 1n, 7)]);
       await until("a got the answer", () => a.got.length === 1);
       assert.equal(a.got[0]!.index, 7);
@@ -63,13 +66,16 @@ for (const mode of ["none", "hmac", "tls"] as const) {
 
     test("the send queue is bounded: a peer that stops reading makes new messages drop with unreachable", async () => {
       const held: Socket[] = [];
-      const sink = track(createServer((s) => {
-        held.push(s);
-        s.pause(); // never read, never answer the hello
-      }), (x) => {
-        for (const s of held) s.destroy();
-        x.close();
-      });
+      const sink = track(
+        createServer((s) => {
+          held.push(s);
+          s.pause(); // never read, never answer the hello
+        }),
+        (x) => {
+          for (const s of held) s.destroy();
+          x.close();
+        },
+      );
       await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
       const a = await ep(1n, { maxQueueMessages: 50, maxQueueBytes: 1 << 20 });
       a.t.setPeer(2n, `127.0.0.1:${(sink.address() as AddressInfo).port}`);

@@ -122,7 +122,10 @@ describe("impersonation (a forged `from`) is refused", { timeout: 60_000 }, () =
 async function tlsAttempt(claimed: NodeId, addr: string, cert: Buffer, key: Buffer): Promise<"welcomed" | "refused"> {
   const i = addr.lastIndexOf(":");
   return new Promise((resolve) => {
-    const s = track(tlsConnect({ host: addr.slice(0, i), port: Number(addr.slice(i + 1)), cert, key, ca: certs().ca.cert, checkServerIdentity: () => undefined }), (x) => x.destroy());
+    const s = track(
+      tlsConnect({ host: addr.slice(0, i), port: Number(addr.slice(i + 1)), cert, key, ca: certs().ca.cert, checkServerIdentity: () => undefined }),
+      (x) => x.destroy(),
+    );
     const timer = setTimeout(() => s.destroy(), 5000);
     s.on("secureConnect", () => {
       const hello = frame(FrameKind.Hello, encodeHello({ cluster: "c1", from: claimed, to: 2n, stream: "msg", auth: "tls", nonce: Buffer.alloc(0) }));
@@ -177,11 +180,14 @@ describe("the dialer refuses an impostor server", { timeout: 60_000 }, () => {
     const m3 = certs().member(3n);
     const seen: Buffer[] = [];
     // An impostor holding member 3's credentials welcomes any hello as if it were 2.
-    const fake = track(createTlsServer({ cert: m3.cert, key: m3.key, ca: certs().ca.cert, requestCert: true, rejectUnauthorized: true }, (s) => {
-      s.once("data", () => s.write(frame(FrameKind.Welcome, encodeWelcome({ nonce: Buffer.alloc(0), mac: Buffer.alloc(0) }))));
-      s.on("data", (d: Buffer) => seen.push(d));
-      s.on("error", () => {});
-    }), (x) => x.close());
+    const fake = track(
+      createTlsServer({ cert: m3.cert, key: m3.key, ca: certs().ca.cert, requestCert: true, rejectUnauthorized: true }, (s) => {
+        s.once("data", () => s.write(frame(FrameKind.Welcome, encodeWelcome({ nonce: Buffer.alloc(0), mac: Buffer.alloc(0) }))));
+        s.on("data", (d: Buffer) => seen.push(d));
+        s.on("error", () => {});
+      }),
+      (x) => x.close(),
+    );
     fake.on("tlsClientError", () => {});
     await new Promise<void>((r) => fake.listen(0, "127.0.0.1", () => r()));
     const a = await endpoint(1n, { auth: authFor("tls", 1n), clusterId: "c1" });
@@ -371,8 +377,14 @@ describe("typed errors at the gates", { timeout: 60_000 }, () => {
       );
     }
     assert.equal(b.t.peerAddresses().has(5n), false);
-    assert.throws(() => b.t.setPeer(2n, "127.0.0.1:80"), (err: unknown) => err instanceof TransportPeerError && err.code === "TSRAFT_TRANSPORT_PEER");
-    assert.throws(() => b.t.setPeer(0n, "127.0.0.1:80"), (err: unknown) => err instanceof TransportPeerError);
+    assert.throws(
+      () => b.t.setPeer(2n, "127.0.0.1:80"),
+      (err: unknown) => err instanceof TransportPeerError && err.code === "TSRAFT_TRANSPORT_PEER",
+    );
+    assert.throws(
+      () => b.t.setPeer(0n, "127.0.0.1:80"),
+      (err: unknown) => err instanceof TransportPeerError,
+    );
     b.t.setPeer(5n, "[::1]:80");
     b.t.setPeer(6n, "localhost:65535");
     await b.t.close();
@@ -410,7 +422,10 @@ describe("typed errors at the gates", { timeout: 60_000 }, () => {
   });
 
   test("the hello parser is strict", () => {
-    const good = JSON.parse(encodeHello({ cluster: "c1", from: 1n, to: 2n, stream: "msg", auth: "hmac", nonce: newNonce() }).toString()) as Record<string, unknown>;
+    const good = JSON.parse(encodeHello({ cluster: "c1", from: 1n, to: 2n, stream: "msg", auth: "hmac", nonce: newNonce() }).toString()) as Record<
+      string,
+      unknown
+    >;
     const bad: Record<string, unknown>[] = [
       { ...good, v: 1 },
       { ...good, extra: 1 },
@@ -423,7 +438,12 @@ describe("typed errors at the gates", { timeout: 60_000 }, () => {
       { ...good, nonce: "zz" },
       { ...good, cluster: "x".repeat(129) },
     ];
-    for (const h of bad) assert.throws(() => parseHello(Buffer.from(JSON.stringify(h))), (e: unknown) => e instanceof ConnectionRefusedError && e.reason === "handshake", JSON.stringify(h));
+    for (const h of bad)
+      assert.throws(
+        () => parseHello(Buffer.from(JSON.stringify(h))),
+        (e: unknown) => e instanceof ConnectionRefusedError && e.reason === "handshake",
+        JSON.stringify(h),
+      );
     for (const raw of ["", "null", "[]", "{", "\u0000"]) assert.throws(() => parseHello(Buffer.from(raw)), ConnectionRefusedError);
     assert.equal(parseHello(Buffer.from(JSON.stringify(good))).from, 1n);
   });

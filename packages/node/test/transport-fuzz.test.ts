@@ -97,7 +97,15 @@ const marker = (): Message["entries"] => [{ term: 1_000_001, index: 1, type: 0, 
 
 /** A message the fuzzer forges: absurd terms, a forged write, commit beyond any log. */
 function forged(r: Rng, from: NodeId, to: NodeId): Message {
-  const type = r.pick([MessageType.MsgHeartbeat, MessageType.MsgApp, MessageType.MsgVote, MessageType.MsgHup, MessageType.MsgSnap, MessageType.MsgProp, MessageType.MsgTimeoutNow]);
+  const type = r.pick([
+    MessageType.MsgHeartbeat,
+    MessageType.MsgApp,
+    MessageType.MsgVote,
+    MessageType.MsgHup,
+    MessageType.MsgSnap,
+    MessageType.MsgProp,
+    MessageType.MsgTimeoutNow,
+  ]);
   return {
     type,
     from,
@@ -109,7 +117,18 @@ function forged(r: Rng, from: NodeId, to: NodeId): Message {
     commit: 1_000_000,
     reject: false,
     rejectHint: 0,
-    ...(type === MessageType.MsgSnap ? { snapshot: { data: enc.encode("FUZZ"), metadata: { index: 5_000_000, term: 1_000_000, confState: { voters: [from], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } } } : {}),
+    ...(type === MessageType.MsgSnap
+      ? {
+          snapshot: {
+            data: enc.encode("FUZZ"),
+            metadata: {
+              index: 5_000_000,
+              term: 1_000_000,
+              confState: { voters: [from], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
+            },
+          },
+        }
+      : {}),
   };
 }
 
@@ -160,7 +179,14 @@ const write = (s: Socket, b: Buffer): void => {
 
 /** A hello as the fuzzer makes them: well-formed but wrong in one way (or none), or mutated. */
 function fuzzHello(r: Rng): Buffer {
-  const h = { cluster: CLUSTER, from: r.pick([1n, 3n, INSIDER]), to: TARGET, stream: r.pick(["msg", "snap"] as const), auth: "hmac" as "hmac" | "none" | "tls", nonce: newNonce() };
+  const h = {
+    cluster: CLUSTER,
+    from: r.pick([1n, 3n, INSIDER]),
+    to: TARGET,
+    stream: r.pick(["msg", "snap"] as const),
+    auth: "hmac" as "hmac" | "none" | "tls",
+    nonce: newNonce(),
+  };
   switch (r.int(6)) {
     case 0:
       h.cluster = r.pick(["other", "", "fuzz2"]);
@@ -300,7 +326,14 @@ async function insider(r: Rng, addr: string): Promise<void> {
   } else {
     const size = r.pick([0, 10, 1000, 100_000, 2 ** 30, 2 ** 40]);
     const m = forged(r, r.pick([1n, INSIDER, INSIDER]), TARGET);
-    const snap: Message = { ...m, type: MessageType.MsgSnap, snapshot: { data: new Uint8Array(0), metadata: { index: 5_000_000, term: 1_000_000, confState: { voters: [INSIDER], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } } };
+    const snap: Message = {
+      ...m,
+      type: MessageType.MsgSnap,
+      snapshot: {
+        data: new Uint8Array(0),
+        metadata: { index: 5_000_000, term: 1_000_000, confState: { voters: [INSIDER], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } },
+      },
+    };
     const head = snapshotHeader(snap);
     head.writeUInt32BE(Math.floor(size / 2 ** 32), 0);
     head.writeUInt32BE(size >>> 0, 4);
@@ -341,7 +374,11 @@ async function prelude(addr: string, replay: Recorded): Promise<void> {
     encodeHello({ cluster: CLUSTER, from: 9n, to: TARGET, stream: "msg", auth: "hmac", nonce: newNonce() }),
     encodeHello({ cluster: CLUSTER, from: 1n, to: TARGET, stream: "msg", auth: "none", nonce: Buffer.alloc(0) }),
   ];
-  const sends = [...hellos.map((h) => frame(FrameKind.Hello, h)), Buffer.concat([frame(FrameKind.Hello, replay.hello), frame(FrameKind.Proof, replay.proof)]), frameHeader(FrameKind.Hello, 1 << 20)];
+  const sends = [
+    ...hellos.map((h) => frame(FrameKind.Hello, h)),
+    Buffer.concat([frame(FrameKind.Hello, replay.hello), frame(FrameKind.Proof, replay.proof)]),
+    frameHeader(FrameKind.Hello, 1 << 20),
+  ];
   for (const b of sends) {
     const s = await open(addr, r);
     if (s === undefined) continue;
@@ -381,7 +418,9 @@ function persistTo(storage: MemoryStorage) {
 
 const keyOf = (m: Message): string => createHash("sha256").update(encodeMessage(m)).digest("hex");
 
-test(`the raft port under fuzzing: unauthenticated bytes never reach raft, the cluster keeps committing (${FUZZ_MS} ms)`, { timeout: FUZZ_MS + 60_000 }, async (t) => {
+test(`the raft port under fuzzing: unauthenticated bytes never reach raft, the cluster keeps committing (${FUZZ_MS} ms)`, {
+  timeout: FUZZ_MS + 60_000,
+}, async (t) => {
   t.diagnostic(`seed ${SEED} (TSRAFT_FUZZ_SEED to replay), ${FUZZ_MS} ms (TSRAFT_FUZZ_MS)`);
   const snapDir = tempDir();
   // Every message members 1 and 3 hand their transport for member 2, by content.
@@ -510,7 +549,9 @@ test(`the raft port under fuzzing: unauthenticated bytes never reach raft, the c
   gc();
   const memAfter = process.memoryUsage();
   const grew = (memAfter.arrayBuffers - memBefore.arrayBuffers) / 2 ** 20;
-  t.diagnostic(`arrayBuffers ${grew >= 0 ? "+" : ""}${grew.toFixed(1)} MiB, heapUsed ${((memAfter.heapUsed - memBefore.heapUsed) / 2 ** 20).toFixed(1)} MiB over the run`);
+  t.diagnostic(
+    `arrayBuffers ${grew >= 0 ? "+" : ""}${grew.toFixed(1)} MiB, heapUsed ${((memAfter.heapUsed - memBefore.heapUsed) / 2 ** 20).toFixed(1)} MiB over the run`,
+  );
   assert.ok(grew < 64, `arrayBuffers grew by ${grew.toFixed(1)} MiB`);
 });
 

@@ -132,7 +132,9 @@ export interface RawClient {
 
 export async function rawClient(addr: string, localAddress?: string): Promise<RawClient> {
   const i = addr.lastIndexOf(":");
-  const s = track(connect({ host: addr.slice(0, i), port: Number(addr.slice(i + 1)), ...(localAddress === undefined ? {} : { localAddress }) }), (x) => x.destroy());
+  const s = track(connect({ host: addr.slice(0, i), port: Number(addr.slice(i + 1)), ...(localAddress === undefined ? {} : { localAddress }) }), (x) =>
+    x.destroy(),
+  );
   const c: RawClient = {
     s,
     received: [],

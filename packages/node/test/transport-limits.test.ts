@@ -29,7 +29,10 @@ const confState = { voters: [1n, 2n, 3n, 4n], learners: [], votersOutgoing: [], 
 const AUTH = authFor("hmac", 1n); // the same secret for every member
 
 function snapMsg(from: NodeId, to: NodeId, size: number | undefined): Message {
-  return { ...msg(MessageType.MsgSnap, from, to), snapshot: { data: size === undefined ? undefined : new Uint8Array(size), metadata: { index: 10, term: 2, confState } } };
+  return {
+    ...msg(MessageType.MsgSnap, from, to),
+    snapshot: { data: size === undefined ? undefined : new Uint8Array(size), metadata: { index: 10, term: 2, confState } },
+  };
 }
 
 /** A snapshot header frame announcing `size` bytes (the data is not in `m`). */
@@ -203,7 +206,11 @@ describe("snapshot streams", { timeout: 60_000 }, () => {
       for (const f of chunkFrames(sent, 256 * 1024)) s.s.write(f);
       streams.push(s);
     }
-    await until("8 MiB of each stream on disk", () => spools(dir).length === 3 && spools(dir).every((n) => statSync(join(dir, n)).size === sent.length), 10_000);
+    await until(
+      "8 MiB of each stream on disk",
+      () => spools(dir).length === 3 && spools(dir).every((n) => statSync(join(dir, n)).size === sent.length),
+      10_000,
+    );
     gc();
     const during = process.memoryUsage();
     const grewAb = during.arrayBuffers - base.arrayBuffers;
@@ -214,7 +221,10 @@ describe("snapshot streams", { timeout: 60_000 }, () => {
     await until("spool files removed", () => spools(dir).length === 0);
     gc();
     const afterCut = process.memoryUsage();
-    assert.ok(afterCut.arrayBuffers - base.arrayBuffers < 16 * 1024 * 1024, `arrayBuffers after the cut: +${((afterCut.arrayBuffers - base.arrayBuffers) / 2 ** 20).toFixed(1)} MiB`);
+    assert.ok(
+      afterCut.arrayBuffers - base.arrayBuffers < 16 * 1024 * 1024,
+      `arrayBuffers after the cut: +${((afterCut.arrayBuffers - base.arrayBuffers) / 2 ** 20).toFixed(1)} MiB`,
+    );
     assert.equal(b.got.length, 0);
     await b.t.close();
   });
@@ -274,7 +284,9 @@ describe("snapshot streams", { timeout: 60_000 }, () => {
        console.log("started");
        setInterval(() => {}, 1000);`,
     );
-    const child = track(spawn(process.execPath, ["--conditions=@tsraft/source", "--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] }), (c) => c.kill("SIGKILL"));
+    const child = track(spawn(process.execPath, ["--conditions=@tsraft/source", "--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] }), (c) =>
+      c.kill("SIGKILL"),
+    );
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on("data", (d: Buffer) => d.toString().includes("started") && resolve());
       child.once("exit", (code) => reject(new Error(`child exited with ${code}`)));

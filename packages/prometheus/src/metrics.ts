@@ -73,22 +73,41 @@ export function bindMetrics(sources: MetricsSources, options: BindOptions = {}):
   const walDir = sources.walDir;
   const snapDir = sources.snapDir;
   const subs: [string, (m: unknown) => void][] = [];
-  const fsync = new Histogram({ name: p + "disk_wal_fsync_duration_seconds", help: "The latency distributions of fsync called by WAL.", buckets: [...DISK_DURATION_BUCKETS], registers });
+  const fsync = new Histogram({
+    name: p + "disk_wal_fsync_duration_seconds",
+    help: "The latency distributions of fsync called by WAL.",
+    buckets: [...DISK_DURATION_BUCKETS],
+    registers,
+  });
   const walBytes = new Counter({ name: p + "disk_wal_write_bytes_total", help: "Total number of bytes written in WAL.", registers });
-  const snapSave = new Histogram({ name: p + "snap_save_total_duration_seconds", help: "The total latency distributions of save called by snapshot.", buckets: [...DISK_DURATION_BUCKETS], registers });
+  const snapSave = new Histogram({
+    name: p + "snap_save_total_duration_seconds",
+    help: "The total latency distributions of save called by snapshot.",
+    buckets: [...DISK_DURATION_BUCKETS],
+    registers,
+  });
   subs.push(
-    [WAL_SYNC_CHANNEL, (m) => {
-      const msg = m as WalSyncMessage;
-      if (walDir === undefined || msg.dir === walDir) fsync.observe(msg.seconds);
-    }],
-    [WAL_WRITE_CHANNEL, (m) => {
-      const msg = m as WalWriteMessage;
-      if (walDir === undefined || msg.dir === walDir) walBytes.inc(msg.bytes);
-    }],
-    [SNAP_SAVE_CHANNEL, (m) => {
-      const msg = m as SnapSaveMessage;
-      if (snapDir === undefined || msg.dir === snapDir) snapSave.observe(msg.seconds);
-    }],
+    [
+      WAL_SYNC_CHANNEL,
+      (m) => {
+        const msg = m as WalSyncMessage;
+        if (walDir === undefined || msg.dir === walDir) fsync.observe(msg.seconds);
+      },
+    ],
+    [
+      WAL_WRITE_CHANNEL,
+      (m) => {
+        const msg = m as WalWriteMessage;
+        if (walDir === undefined || msg.dir === walDir) walBytes.inc(msg.bytes);
+      },
+    ],
+    [
+      SNAP_SAVE_CHANNEL,
+      (m) => {
+        const msg = m as SnapSaveMessage;
+        if (snapDir === undefined || msg.dir === snapDir) snapSave.observe(msg.seconds);
+      },
+    ],
   );
   if (sources.node !== undefined) bindNode(sources.node.node, sources.node.id, p, registry, subs);
   for (const [name, fn] of subs) subscribe(name, fn);
@@ -122,7 +141,9 @@ function bindNode(node: MetricsNode, id: NodeId, p: string, registry: Registry, 
   };
   const fromStats = (name: string, help: string, pick: (s: NodeStats) => number): void => {
     new Counter({
-      name: p + name, help, registers,
+      name: p + name,
+      help,
+      registers,
       collect() {
         const s = stats();
         this.reset();
@@ -132,7 +153,9 @@ function bindNode(node: MetricsNode, id: NodeId, p: string, registry: Registry, 
   };
   const gauge = (name: string, help: string, read: () => number | undefined): void => {
     new Gauge({
-      name: p + name, help, registers,
+      name: p + name,
+      help,
+      registers,
       collect() {
         const v = read();
         if (v !== undefined) this.set(v);
@@ -158,9 +181,17 @@ function bindNode(node: MetricsNode, id: NodeId, p: string, registry: Registry, 
   fromStats("server_snapshot_failures_total", "Snapshot takes or saves that failed.", (s) => s.snapshotFailures);
 
   // One collect fills both lag gauges (the match gauge is registered, so collected, first).
-  const nextLag = new Gauge({ name: p + "server_follower_next_lag", help: "Entries the leader has not sent yet to a follower (leader's last index + 1 - next). Leader only.", labelNames: ["To"], registers: [] });
+  const nextLag = new Gauge({
+    name: p + "server_follower_next_lag",
+    help: "Entries the leader has not sent yet to a follower (leader's last index + 1 - next). Leader only.",
+    labelNames: ["To"],
+    registers: [],
+  });
   new Gauge({
-    name: p + "server_follower_match_lag", help: "Entries the leader has that a follower is not known to have (leader's last index - match). Leader only.", labelNames: ["To"], registers,
+    name: p + "server_follower_match_lag",
+    help: "Entries the leader has that a follower is not known to have (leader's last index - match). Leader only.",
+    labelNames: ["To"],
+    registers,
     collect() {
       this.reset();
       nextLag.reset();
@@ -183,23 +214,53 @@ function bindNode(node: MetricsNode, id: NodeId, p: string, registry: Registry, 
   });
   registry.registerMetric(nextLag);
 
-  const rtt = new Histogram({ name: p + "network_peer_round_trip_time_seconds", help: "Round-Trip-Time histogram between peers (heartbeat to answer).", labelNames: ["To"], buckets: [...PEER_RTT_BUCKETS], registers });
-  const sentFailures = new Counter({ name: p + "network_peer_sent_failures_total", help: "The total number of send failures from peers.", labelNames: ["To"], registers });
-  const snapSendOk = new Counter({ name: p + "network_snapshot_send_success", help: "Total number of successful snapshot sends.", labelNames: ["To"], registers });
-  const snapSendFail = new Counter({ name: p + "network_snapshot_send_failures", help: "Total number of snapshot send failures.", labelNames: ["To"], registers });
+  const rtt = new Histogram({
+    name: p + "network_peer_round_trip_time_seconds",
+    help: "Round-Trip-Time histogram between peers (heartbeat to answer).",
+    labelNames: ["To"],
+    buckets: [...PEER_RTT_BUCKETS],
+    registers,
+  });
+  const sentFailures = new Counter({
+    name: p + "network_peer_sent_failures_total",
+    help: "The total number of send failures from peers.",
+    labelNames: ["To"],
+    registers,
+  });
+  const snapSendOk = new Counter({
+    name: p + "network_snapshot_send_success",
+    help: "Total number of successful snapshot sends.",
+    labelNames: ["To"],
+    registers,
+  });
+  const snapSendFail = new Counter({
+    name: p + "network_snapshot_send_failures",
+    help: "Total number of snapshot send failures.",
+    labelNames: ["To"],
+    registers,
+  });
 
   subs.push(
-    [PEER_RTT_CHANNEL, (m) => {
-      const msg = m as PeerRttMessage;
-      if (msg.node === id) rtt.observe({ To: msg.peer.toString(16) }, msg.seconds);
-    }],
-    [SEND_FAILED_CHANNEL, (m) => {
-      const msg = m as SendFailedMessage;
-      if (msg.node === id) sentFailures.inc({ To: msg.peer.toString(16) }, msg.messages);
-    }],
-    [SNAPSHOT_SEND_CHANNEL, (m) => {
-      const msg = m as SnapshotSendMessage;
-      if (msg.node === id) (msg.ok ? snapSendOk : snapSendFail).inc({ To: msg.peer.toString(16) });
-    }],
+    [
+      PEER_RTT_CHANNEL,
+      (m) => {
+        const msg = m as PeerRttMessage;
+        if (msg.node === id) rtt.observe({ To: msg.peer.toString(16) }, msg.seconds);
+      },
+    ],
+    [
+      SEND_FAILED_CHANNEL,
+      (m) => {
+        const msg = m as SendFailedMessage;
+        if (msg.node === id) sentFailures.inc({ To: msg.peer.toString(16) }, msg.messages);
+      },
+    ],
+    [
+      SNAPSHOT_SEND_CHANNEL,
+      (m) => {
+        const msg = m as SnapshotSendMessage;
+        if (msg.node === id) (msg.ok ? snapSendOk : snapSendFail).inc({ To: msg.peer.toString(16) });
+      },
+    ],
   );
 }

@@ -13,10 +13,27 @@ import { SNAP_SAVE_CHANNEL, WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL } from "@tsraft/
 import { bindMetrics } from "@tsraft/prometheus";
 
 const stats: NodeStats = {
-  writes: 0, readiesPersisted: 0, entriesApplied: 0, entriesRefused: 2, confChangesRefused: 1, snapshotsTaken: 0,
-  snapshotsInstalled: 0, snapshotFailures: 0, leaderChanges: 3, proposalsFailed: 4, readIndexesFailed: 5, slowApplies: 6, proposalsPending: 7,
+  writes: 0,
+  readiesPersisted: 0,
+  entriesApplied: 0,
+  entriesRefused: 2,
+  confChangesRefused: 1,
+  snapshotsTaken: 0,
+  snapshotsInstalled: 0,
+  snapshotFailures: 0,
+  leaderChanges: 3,
+  proposalsFailed: 4,
+  readIndexesFailed: 5,
+  slowApplies: 6,
+  proposalsPending: 7,
 };
-const basic: BasicStatus = { id: 1n, hardState: { term: 9, vote: 1n, commit: 100 }, softState: { lead: 1n, raftState: "leader" }, applied: 90, leadTransferee: 0n };
+const basic: BasicStatus = {
+  id: 1n,
+  hardState: { term: 9, vote: 1n, commit: 100 },
+  softState: { lead: 1n, raftState: "leader" },
+  applied: 90,
+  leadTransferee: 0n,
+};
 const status: Status = {
   ...basic,
   config: { voters: [1n, 2n, 0x1an], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
@@ -51,7 +68,8 @@ test("counters and gauges read from the node when scraped, with etcd's names", a
       'tsraft_server_follower_match_lag{To="1a"} 90',
       'tsraft_server_follower_next_lag{To="2"} 2',
       'tsraft_server_follower_next_lag{To="1a"} 90',
-    ]) assert.ok(t.split("\n").includes(line), `missing ${line}`);
+    ])
+      assert.ok(t.split("\n").includes(line), `missing ${line}`);
     assert.doesNotMatch(t, /follower_match_lag\{To="1"\}/, "the leader itself is not a follower");
   } finally {
     m.close();
@@ -83,8 +101,9 @@ test("channel messages: only this node's and this directory's are counted", asyn
       'tsraft_network_peer_sent_failures_total{To="1a"} 3',
       'tsraft_network_snapshot_send_failures{To="1a"} 1',
       'tsraft_network_snapshot_send_success{To="2"} 1',
-    ]) assert.ok(lines.includes(line), `missing ${line}`);
-    assert.ok(!lines.some((l) => l.startsWith("tsraft_network_peer_round_trip_time_seconds_count{To=\"1\"}")));
+    ])
+      assert.ok(lines.includes(line), `missing ${line}`);
+    assert.ok(!lines.some((l) => l.startsWith('tsraft_network_peer_round_trip_time_seconds_count{To="1"}')));
   } finally {
     m.close();
   }

@@ -42,7 +42,9 @@ try {
   const f = runSeeds(etcd.api, seeds, steps, (done, fig) => {
     if (performance.now() - last > 10_000) {
       last = performance.now();
-      console.error(`soak:mixed: ${done}/${count} schedules, ${(fig.elapsedMs / 1000).toFixed(0)} s, ${fig.stats.crossDelivered} cross-implementation messages`);
+      console.error(
+        `soak:mixed: ${done}/${count} schedules, ${(fig.elapsedMs / 1000).toFixed(0)} s, ${fig.stats.crossDelivered} cross-implementation messages`,
+      );
     }
   });
   console.log(`soak:mixed: seeds ${first}..${first + count - 1}, clean\n${describeFigures(f)}`);

@@ -119,7 +119,9 @@ function soak(a: Args): void {
     if (final) console.log(line);
     else console.error(line);
   };
-  console.error(`soak: seed ${a.seed}, ${a.count !== undefined ? `${fmt(a.count)} schedules` : `${a.seconds} s`}, voters ${a.voters.join(",")}, up to ${a.maxSteps} steps`);
+  console.error(
+    `soak: seed ${a.seed}, ${a.count !== undefined ? `${fmt(a.count)} schedules` : `${a.seconds} s`}, voters ${a.voters.join(",")}, up to ${a.maxSteps} steps`,
+  );
   const arb = scheduleArbitrary(fc, { voters: a.voters, maxSteps: a.maxSteps, weights: COVERAGE_OP_WEIGHTS });
   const prop = fc.property(arb, (s) => {
     let r;

@@ -58,7 +58,9 @@ function makeHandler(): (tc: TestCase) => string {
 }
 
 describe("etcd confchange datadriven scripts", () => {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".txt")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".txt"))
+    .sort();
   test("the scripts are there", () => assert.ok(files.length >= 9, `expected etcd confchange scripts in ${dir}`));
   for (const f of files) {
     test(f, (t) => {

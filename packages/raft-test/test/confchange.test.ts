@@ -4,14 +4,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  ConfChangeTransition,
-  ConfChangeType,
-  type ConfChangeSingle,
-  type ConfChangeV2,
-  type ConfState,
-  type NodeId,
-} from "@tsraft/raftpb";
+import { ConfChangeTransition, ConfChangeType, type ConfChangeSingle, type ConfChangeV2, type ConfState, type NodeId } from "@tsraft/raftpb";
 import { ConfChangeError, RaftError } from "../../raft/src/errors.js";
 import { Changer, checkInvariants, type ChangeResult } from "../../raft/src/confchange/confchange.js";
 import { restore } from "../../raft/src/confchange/restore.js";
@@ -86,7 +79,10 @@ describe("Changer", () => {
   test("new peers: next = max(lastIndex, 1), match 0, recently active, inflights limits", () => {
     const base = new ProgressTracker(4, 1000);
     const r = new Changer(base, 0).simple(ccs("v1 l2"));
-    for (const [id, learner] of [[1n, false], [2n, true]] as [bigint, boolean][]) {
+    for (const [id, learner] of [
+      [1n, false],
+      [2n, true],
+    ] as [bigint, boolean][]) {
       const pr = r.progress.get(id)!;
       assert.equal(pr.next, 1);
       assert.equal(pr.match, 0);
@@ -183,22 +179,113 @@ describe("Changer", () => {
 
   test("checkInvariants rejects broken inputs", () => {
     const pr = (learner = false) => new Progress({ next: 1, inflights: new Inflights(4), isLearner: learner });
-    const mk = (voters: bigint[], outgoing: bigint[], learners: bigint[], next: bigint[], prs: [bigint, boolean][], autoLeave = false): [TrackerConfig, ProgressMap] => [
-      { voters: new JointConfig(new MajorityConfig(voters), new MajorityConfig(outgoing)), autoLeave, learners: new Set(learners), learnersNext: new Set(next) },
+    const mk = (
+      voters: bigint[],
+      outgoing: bigint[],
+      learners: bigint[],
+      next: bigint[],
+      prs: [bigint, boolean][],
+      autoLeave = false,
+    ): [TrackerConfig, ProgressMap] => [
+      {
+        voters: new JointConfig(new MajorityConfig(voters), new MajorityConfig(outgoing)),
+        autoLeave,
+        learners: new Set(learners),
+        learnersNext: new Set(next),
+      },
       new ProgressMap(prs.map(([id, l]) => [id, pr(l)])),
     ];
     const cases: { name: string; state: [TrackerConfig, ProgressMap]; msg: string | null }[] = [
       { name: "empty is fine", state: mk([], [], [], [], []), msg: null },
-      { name: "valid joint", state: mk([1n], [2n], [], [2n], [[1n, false], [2n, false]], true), msg: null },
+      {
+        name: "valid joint",
+        state: mk(
+          [1n],
+          [2n],
+          [],
+          [2n],
+          [
+            [1n, false],
+            [2n, false],
+          ],
+          true,
+        ),
+        msg: null,
+      },
       { name: "voter without progress", state: mk([1n, 2n], [], [], [], [[1n, false]]), msg: "no progress for 2" },
       { name: "learner without progress", state: mk([1n], [], [3n], [], [[1n, false]]), msg: "no progress for 3" },
-      { name: "learnersNext not outgoing", state: mk([1n], [2n], [], [1n], [[1n, false], [2n, false]]), msg: "1 is in LearnersNext, but not Voters[1]" },
-      { name: "learnersNext marked learner", state: mk([1n], [2n], [], [2n], [[1n, false], [2n, true]]), msg: "2 is in LearnersNext, but is already marked as learner" },
-      { name: "learner and outgoing voter", state: mk([1n], [2n], [2n], [], [[1n, false], [2n, true]]), msg: "2 is in Learners and Voters[1]" },
+      {
+        name: "learnersNext not outgoing",
+        state: mk(
+          [1n],
+          [2n],
+          [],
+          [1n],
+          [
+            [1n, false],
+            [2n, false],
+          ],
+        ),
+        msg: "1 is in LearnersNext, but not Voters[1]",
+      },
+      {
+        name: "learnersNext marked learner",
+        state: mk(
+          [1n],
+          [2n],
+          [],
+          [2n],
+          [
+            [1n, false],
+            [2n, true],
+          ],
+        ),
+        msg: "2 is in LearnersNext, but is already marked as learner",
+      },
+      {
+        name: "learner and outgoing voter",
+        state: mk(
+          [1n],
+          [2n],
+          [2n],
+          [],
+          [
+            [1n, false],
+            [2n, true],
+          ],
+        ),
+        msg: "2 is in Learners and Voters[1]",
+      },
       { name: "learner and incoming voter", state: mk([1n], [], [1n], [], [[1n, true]]), msg: "1 is in Learners and Voters[0]" },
-      { name: "learner not marked", state: mk([1n], [], [2n], [], [[1n, false], [2n, false]]), msg: "2 is in Learners, but is not marked as learner" },
+      {
+        name: "learner not marked",
+        state: mk(
+          [1n],
+          [],
+          [2n],
+          [],
+          [
+            [1n, false],
+            [2n, false],
+          ],
+        ),
+        msg: "2 is in Learners, but is not marked as learner",
+      },
       { name: "voter marked learner", state: mk([1n], [], [], [], [[1n, true]]), msg: "1 is a voter, but is marked as learner" },
-      { name: "orphan progress", state: mk([1n], [], [], [], [[1n, false], [5n, false]]), msg: "5 has a progress, but is neither voter nor learner" },
+      {
+        name: "orphan progress",
+        state: mk(
+          [1n],
+          [],
+          [],
+          [],
+          [
+            [1n, false],
+            [5n, false],
+          ],
+        ),
+        msg: "5 has a progress, but is neither voter nor learner",
+      },
       { name: "autoLeave while not joint", state: mk([1n], [], [], [], [[1n, false]], true), msg: "AutoLeave must be false when not joint" },
     ];
     for (const c of cases) {
@@ -351,16 +438,49 @@ describe("conf change helpers", () => {
 
   const T = ConfChangeTransition;
   const one = [{ type: V, nodeId: 1n }];
-  const two = [{ type: V, nodeId: 1n }, { type: V, nodeId: 2n }];
+  const two = [
+    { type: V, nodeId: 1n },
+    { type: V, nodeId: 2n },
+  ];
   const cases: { name: string; cc: ConfChangeV2; autoLeave: boolean; ok: boolean; leave: boolean }[] = [
     { name: "empty auto: leave", cc: { transition: T.ConfChangeTransitionAuto, changes: [] }, autoLeave: false, ok: false, leave: true },
-    { name: "empty auto with context: leave", cc: { transition: T.ConfChangeTransitionAuto, changes: [], context: new Uint8Array([1]) }, autoLeave: false, ok: false, leave: true },
+    {
+      name: "empty auto with context: leave",
+      cc: { transition: T.ConfChangeTransitionAuto, changes: [], context: new Uint8Array([1]) },
+      autoLeave: false,
+      ok: false,
+      leave: true,
+    },
     { name: "one change auto: simple", cc: { transition: T.ConfChangeTransitionAuto, changes: one }, autoLeave: false, ok: false, leave: false },
     { name: "two changes auto: joint, auto leave", cc: { transition: T.ConfChangeTransitionAuto, changes: two }, autoLeave: true, ok: true, leave: false },
-    { name: "one change implicit: joint, auto leave", cc: { transition: T.ConfChangeTransitionJointImplicit, changes: one }, autoLeave: true, ok: true, leave: false },
-    { name: "one change explicit: joint, manual leave", cc: { transition: T.ConfChangeTransitionJointExplicit, changes: one }, autoLeave: false, ok: true, leave: false },
-    { name: "empty explicit: joint (no changes), not a leave", cc: { transition: T.ConfChangeTransitionJointExplicit, changes: [] }, autoLeave: false, ok: true, leave: false },
-    { name: "empty implicit: joint, not a leave", cc: { transition: T.ConfChangeTransitionJointImplicit, changes: [] }, autoLeave: true, ok: true, leave: false },
+    {
+      name: "one change implicit: joint, auto leave",
+      cc: { transition: T.ConfChangeTransitionJointImplicit, changes: one },
+      autoLeave: true,
+      ok: true,
+      leave: false,
+    },
+    {
+      name: "one change explicit: joint, manual leave",
+      cc: { transition: T.ConfChangeTransitionJointExplicit, changes: one },
+      autoLeave: false,
+      ok: true,
+      leave: false,
+    },
+    {
+      name: "empty explicit: joint (no changes), not a leave",
+      cc: { transition: T.ConfChangeTransitionJointExplicit, changes: [] },
+      autoLeave: false,
+      ok: true,
+      leave: false,
+    },
+    {
+      name: "empty implicit: joint, not a leave",
+      cc: { transition: T.ConfChangeTransitionJointImplicit, changes: [] },
+      autoLeave: true,
+      ok: true,
+      leave: false,
+    },
   ];
   for (const c of cases) {
     test(`enterJoint/leaveJoint: ${c.name}`, () => {

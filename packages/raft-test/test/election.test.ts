@@ -110,8 +110,7 @@ describe("vote granting: an up-to-date log (last term, then index), one vote per
 
   test("one vote per term: a second candidate of the same term is refused, the first one granted again", () => {
     const { n, s } = nodeIn("follower", 2);
-    const vote = (from: NodeId) =>
-      stepAndCollect(n, s, msg({ type: MessageType.MsgVote, from, to: 1n, term: 3, index: 2, logTerm: 2 })).msgs[0]!.reject;
+    const vote = (from: NodeId) => stepAndCollect(n, s, msg({ type: MessageType.MsgVote, from, to: 1n, term: 3, index: 2, logTerm: 2 })).msgs[0]!.reject;
     assert.equal(vote(2n), false);
     assert.equal(vote(3n), true);
     assert.equal(vote(2n), false);

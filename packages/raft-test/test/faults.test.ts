@@ -75,7 +75,13 @@ interface Case {
 
 const cases: Case[] = [
   { fault: "grantVotesWithoutLogCheck", params: {}, budget: 300, seed: 1, expect: ["leader-completeness", "committed-entry-stable", "state-machine-safety"] },
-  { fault: "commitPreviousTermByCount", params: leaderChurn, budget: 3000, seed: 1, expect: ["leader-completeness", "committed-entry-stable", "state-machine-safety"] },
+  {
+    fault: "commitPreviousTermByCount",
+    params: leaderChurn,
+    budget: 3000,
+    seed: 1,
+    expect: ["leader-completeness", "committed-entry-stable", "state-machine-safety"],
+  },
   { fault: "heartbeatLowersCommit", params: {}, budget: 300, seed: 1, expect: ["monotonic"] },
   { fault: "forgetVote", params: {}, budget: 300, seed: 1, expect: ["one-vote-per-term", "election-safety"] },
   // The checks added with the read, campaign-learner and crash-after-persist operations.

@@ -35,7 +35,11 @@ describe("maxSizePerMsg", () => {
       const apps = net.delivered.filter((m) => m.type === MessageType.MsgApp && m.to === 3n && m.entries.length > 0);
       assert.ok(apps.length > 0);
       for (const m of apps) assert.ok(m.entries.length === 1 || size(m) <= c.max, `a MsgApp of ${m.entries.length} entries, ${size(m)} bytes`);
-      if (c.max >= 1024) assert.ok(apps.some((m) => m.entries.length > 1), "entries are batched up to the limit");
+      if (c.max >= 1024)
+        assert.ok(
+          apps.some((m) => m.entries.length > 1),
+          "entries are batched up to the limit",
+        );
       assert.equal(net.appliedData(3n).length, 40);
     });
   }

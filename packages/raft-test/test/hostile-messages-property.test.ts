@@ -168,7 +168,17 @@ function nodeInRole(role: Role): LoneNode {
 /** Everything a refused message must leave as it was. */
 function stateKey(n: RawNode): string {
   const r = n.raft;
-  const st = { ...n.status(), lastIndex: r.raftLog.lastIndex(), committed: r.raftLog.committed, unstable: r.raftLog.unstable.entries.length, msgs: r.msgs.length, after: r.msgsAfterAppend.length, readStates: r.readStates.length, electionElapsed: r.electionElapsed, hasReady: n.hasReady() };
+  const st = {
+    ...n.status(),
+    lastIndex: r.raftLog.lastIndex(),
+    committed: r.raftLog.committed,
+    unstable: r.raftLog.unstable.entries.length,
+    msgs: r.msgs.length,
+    after: r.msgsAfterAppend.length,
+    readStates: r.readStates.length,
+    electionElapsed: r.electionElapsed,
+    hasReady: n.hasReady(),
+  };
   return JSON.stringify(st, (_, v) => (typeof v === "bigint" ? v.toString() : v instanceof Map ? [...v] : v));
 }
 

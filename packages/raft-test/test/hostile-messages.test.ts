@@ -83,14 +83,16 @@ test("a forged MsgHeartbeat whose commit is beyond the follower's log is refused
   // From the leader, at its term: only the commit is wrong.
   const forged = wire(msg({ type: MessageType.MsgHeartbeat, from: 1n, to: 2n, term, commit: last + 1 }));
   assert.throws(() => tn.node.step(forged), InvalidMessageError);
-  assert.equal(JSON.stringify(tn.node.status(), (_, v) => (typeof v === "bigint" ? v.toString() : v)), before);
+  assert.equal(
+    JSON.stringify(tn.node.status(), (_, v) => (typeof v === "bigint" ? v.toString() : v)),
+    before,
+  );
   assert.equal(tn.node.hasReady(), false);
   // The real leader's heartbeats still work.
   net.get(1n).node.propose(new Uint8Array([1]));
   net.stabilize();
   assert.equal(net.commit(2n), last + 1);
 });
-
 
 test("the bounds are 2^53-1 - 2^32, and exported", () => {
   assert.equal(raft.MAX_TERM, MAX);
@@ -116,15 +118,33 @@ interface Row {
 
 const heartbeat = (c: Ctx, p: Partial<Message> = {}): Message => msg({ type: MessageType.MsgHeartbeat, from: 1n, to: 2n, term: c.term, commit: c.last, ...p });
 const append = (c: Ctx, p: Partial<Message> = {}): Message =>
-  msg({ type: MessageType.MsgApp, from: 1n, to: 2n, term: c.term, logTerm: c.term, index: c.last, commit: c.last, entries: [{ index: c.last + 1, term: c.term, type: EntryType.EntryNormal, data: undefined }], ...p });
-const vote = (c: Ctx, p: Partial<Message> = {}): Message => msg({ type: MessageType.MsgVote, from: 3n, to: 2n, term: c.term + 1, logTerm: c.term, index: c.last, ...p });
+  msg({
+    type: MessageType.MsgApp,
+    from: 1n,
+    to: 2n,
+    term: c.term,
+    logTerm: c.term,
+    index: c.last,
+    commit: c.last,
+    entries: [{ index: c.last + 1, term: c.term, type: EntryType.EntryNormal, data: undefined }],
+    ...p,
+  });
+const vote = (c: Ctx, p: Partial<Message> = {}): Message =>
+  msg({ type: MessageType.MsgVote, from: 3n, to: 2n, term: c.term + 1, logTerm: c.term, index: c.last, ...p });
 const appResp = (c: Ctx, p: Partial<Message> = {}): Message => msg({ type: MessageType.MsgAppResp, from: 2n, to: 1n, term: c.term, index: c.last, ...p });
 const snapshot = (c: Ctx, meta: Partial<Snapshot["metadata"]> = {}): Snapshot => ({
   data: undefined,
-  metadata: { index: c.last + 5, term: c.term, confState: { voters: [1n, 2n, 3n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, ...meta },
+  metadata: {
+    index: c.last + 5,
+    term: c.term,
+    confState: { voters: [1n, 2n, 3n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
+    ...meta,
+  },
 });
-const snap = (c: Ctx, meta: Partial<Snapshot["metadata"]> = {}): Message => msg({ type: MessageType.MsgSnap, from: 1n, to: 2n, term: c.term, snapshot: snapshot(c, meta) });
-const prop = (p: Partial<Message>): Message => msg({ type: MessageType.MsgProp, from: 2n, to: 1n, entries: [{ index: 0, term: 0, type: EntryType.EntryNormal, data: new Uint8Array([1]) }], ...p });
+const snap = (c: Ctx, meta: Partial<Snapshot["metadata"]> = {}): Message =>
+  msg({ type: MessageType.MsgSnap, from: 1n, to: 2n, term: c.term, snapshot: snapshot(c, meta) });
+const prop = (p: Partial<Message>): Message =>
+  msg({ type: MessageType.MsgProp, from: 2n, to: 1n, entries: [{ index: 0, term: 0, type: EntryType.EntryNormal, data: new Uint8Array([1]) }], ...p });
 const garbage = new Uint8Array([0xff, 0xff, 0xff]);
 
 const rows: Row[] = [
@@ -136,32 +156,69 @@ const rows: Row[] = [
   { name: "index above MAX_INDEX", to: "follower", m: (c) => vote(c, { index: MAX + 1 }) },
   { name: "commit above MAX_INDEX", to: "follower", m: (c) => append(c, { commit: MAX + 1 }) },
   { name: "rejectHint above MAX_INDEX", to: "leader", m: (c) => appResp(c, { reject: true, rejectHint: MAX + 1 }) },
-  { name: "entry index above MAX_INDEX", to: "follower", m: (c) => append(c, { index: MAX, entries: [{ index: MAX + 1, term: c.term, type: EntryType.EntryNormal, data: undefined }] }) },
+  {
+    name: "entry index above MAX_INDEX",
+    to: "follower",
+    m: (c) => append(c, { index: MAX, entries: [{ index: MAX + 1, term: c.term, type: EntryType.EntryNormal, data: undefined }] }),
+  },
   // (In a MsgApp an entry term above MAX_TERM is above the message's term too; in a proposal it is only out of range.)
   { name: "entry term above MAX_TERM", to: "leader", m: () => prop({ entries: [{ index: 0, term: MAX + 1, type: EntryType.EntryNormal, data: undefined }] }) },
-  { name: "entry index above MAX_INDEX in a proposal", to: "leader", m: () => prop({ entries: [{ index: MAX + 1, term: 0, type: EntryType.EntryNormal, data: undefined }] }) },
+  {
+    name: "entry index above MAX_INDEX in a proposal",
+    to: "leader",
+    m: () => prop({ entries: [{ index: MAX + 1, term: 0, type: EntryType.EntryNormal, data: undefined }] }),
+  },
   { name: "snapshot index above MAX_INDEX", to: "follower", m: (c) => snap(c, { index: MAX + 1 }) },
   // (In a MsgSnap a snapshot term above MAX_TERM is above the message's term too; in a storage thread's answer it is only out of range.)
   {
     name: "snapshot term above MAX_TERM",
     to: "async follower",
-    m: (c) => msg({ type: MessageType.MsgStorageAppendResp, from: LOCAL_APPEND_THREAD, to: 2n, term: c.term, snapshot: snapshot(c, { index: c.last, term: MAX + 1 }) }),
+    m: (c) =>
+      msg({ type: MessageType.MsgStorageAppendResp, from: LOCAL_APPEND_THREAD, to: 2n, term: c.term, snapshot: snapshot(c, { index: c.last, term: MAX + 1 }) }),
   },
   { name: "index not an integer", to: "follower", m: (c) => vote(c, { index: 1.5 }) },
-  { name: "an appended entry's term not an integer", to: "follower", m: (c) => append(c, { logTerm: c.term - 1, entries: [{ index: c.last + 1, term: c.term - 0.5, type: EntryType.EntryNormal, data: undefined }] }) },
+  {
+    name: "an appended entry's term not an integer",
+    to: "follower",
+    m: (c) => append(c, { logTerm: c.term - 1, entries: [{ index: c.last + 1, term: c.term - 0.5, type: EntryType.EntryNormal, data: undefined }] }),
+  },
   { name: "commit negative", to: "follower", m: (c) => heartbeat(c, { commit: -1 }) },
   // What the node cannot hold.
   { name: "heartbeat commit beyond the follower's log", to: "follower", m: (c) => heartbeat(c, { commit: c.last + 1 }) },
   { name: "MsgAppResp acknowledging beyond the leader's log", to: "leader", m: (c) => appResp(c, { index: c.last + 1 }) },
   // Shapes raft never sends.
   { name: "a peer's message without a term", to: "follower", m: (c) => heartbeat(c, { term: 0 }) },
-  { name: "a local message type from a peer", to: "follower", error: StepLocalMsgError, m: (c) => msg({ type: MessageType.MsgHup, from: 3n, to: 2n, term: c.term }) },
+  {
+    name: "a local message type from a peer",
+    to: "follower",
+    error: StepLocalMsgError,
+    m: (c) => msg({ type: MessageType.MsgHup, from: 3n, to: 2n, term: c.term }),
+  },
   { name: "a forwarded proposal with a term", to: "leader", m: (c) => prop({ term: c.term + 1 }) },
-  { name: "a forwarded read request with a term", to: "leader", m: (c) => msg({ type: MessageType.MsgReadIndex, from: 2n, to: 1n, term: c.term + 1, entries: [{ index: 0, term: 0, type: EntryType.EntryNormal, data: new Uint8Array([7]) }] }) },
+  {
+    name: "a forwarded read request with a term",
+    to: "leader",
+    m: (c) =>
+      msg({
+        type: MessageType.MsgReadIndex,
+        from: 2n,
+        to: 1n,
+        term: c.term + 1,
+        entries: [{ index: 0, term: 0, type: EntryType.EntryNormal, data: new Uint8Array([7]) }],
+      }),
+  },
   { name: "a proposal without entries", to: "leader", m: () => prop({ entries: [] }) },
   { name: "a read request without its context entry", to: "leader", m: () => msg({ type: MessageType.MsgReadIndex, from: 2n, to: 1n, entries: [] }) },
-  { name: "an appended conf change that does not decode", to: "follower", m: (c) => append(c, { entries: [{ index: c.last + 1, term: c.term, type: EntryType.EntryConfChange, data: garbage }] }) },
-  { name: "a proposed conf change that does not decode", to: "leader", m: () => prop({ entries: [{ index: 0, term: 0, type: EntryType.EntryConfChangeV2, data: garbage }] }) },
+  {
+    name: "an appended conf change that does not decode",
+    to: "follower",
+    m: (c) => append(c, { entries: [{ index: c.last + 1, term: c.term, type: EntryType.EntryConfChange, data: garbage }] }),
+  },
+  {
+    name: "a proposed conf change that does not decode",
+    to: "leader",
+    m: () => prop({ entries: [{ index: 0, term: 0, type: EntryType.EntryConfChangeV2, data: garbage }] }),
+  },
   { name: "a snapshot of term 0", to: "follower", m: (c) => snap(c, { term: 0 }) },
   { name: "a snapshot of a term above the message's", to: "follower", m: (c) => snap(c, { term: c.term + 1 }) },
   {
@@ -169,27 +226,66 @@ const rows: Row[] = [
     to: "follower",
     m: (c) => snap(c, { confState: { voters: [1n, 2n, 3n], learners: [3n], votersOutgoing: [], learnersNext: [], autoLeave: false } }),
   },
-  { name: "a snapshot whose ConfState has learners but no voters", to: "follower", m: (c) => snap(c, { confState: { voters: [], learners: [2n], votersOutgoing: [], learnersNext: [], autoLeave: false } }) },
-  { name: "a snapshot whose ConfState has a duplicate voter", to: "follower", m: (c) => snap(c, { confState: { voters: [1n, 2n, 2n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } }) },
+  {
+    name: "a snapshot whose ConfState has learners but no voters",
+    to: "follower",
+    m: (c) => snap(c, { confState: { voters: [], learners: [2n], votersOutgoing: [], learnersNext: [], autoLeave: false } }),
+  },
+  {
+    name: "a snapshot whose ConfState has a duplicate voter",
+    to: "follower",
+    m: (c) => snap(c, { confState: { voters: [1n, 2n, 2n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } }),
+  },
   { name: "a heartbeat from the node itself", to: "follower", m: (c) => heartbeat(c, { from: 2n }) },
   { name: "a self-acknowledgement from outside (sync mode)", to: "leader", m: (c) => appResp(c, { from: 1n }) },
   { name: "a rejection from the node itself (async mode: only its acks and votes are)", to: "async leader", m: (c) => appResp(c, { from: 1n, reject: true }) },
   // The local storage threads.
-  { name: "a storage answer without asyncStorageWrites", to: "follower", error: StepLocalMsgError, m: (c) => msg({ type: MessageType.MsgStorageAppendResp, from: LOCAL_APPEND_THREAD, to: 2n, term: c.term }) },
+  {
+    name: "a storage answer without asyncStorageWrites",
+    to: "follower",
+    error: StepLocalMsgError,
+    m: (c) => msg({ type: MessageType.MsgStorageAppendResp, from: LOCAL_APPEND_THREAD, to: 2n, term: c.term }),
+  },
   {
     name: "a storage answer from a peer",
     to: "async follower",
     error: StepLocalMsgError,
-    m: (c) => msg({ type: MessageType.MsgStorageApplyResp, from: 3n, to: 2n, entries: [{ index: c.last, term: c.term, type: EntryType.EntryNormal, data: undefined }] }),
+    m: (c) =>
+      msg({
+        type: MessageType.MsgStorageApplyResp,
+        from: 3n,
+        to: 2n,
+        entries: [{ index: c.last, term: c.term, type: EntryType.EntryNormal, data: undefined }],
+      }),
   },
-  { name: "a storage answer from the wrong thread", to: "async follower", error: StepLocalMsgError, m: () => msg({ type: MessageType.MsgStorageApplyResp, from: LOCAL_APPEND_THREAD, to: 2n }) },
-  { name: "another local type from a storage thread", to: "async follower", error: StepLocalMsgError, m: () => msg({ type: MessageType.MsgHup, from: LOCAL_APPLY_THREAD, to: 2n }) },
+  {
+    name: "a storage answer from the wrong thread",
+    to: "async follower",
+    error: StepLocalMsgError,
+    m: () => msg({ type: MessageType.MsgStorageApplyResp, from: LOCAL_APPEND_THREAD, to: 2n }),
+  },
+  {
+    name: "another local type from a storage thread",
+    to: "async follower",
+    error: StepLocalMsgError,
+    m: () => msg({ type: MessageType.MsgHup, from: LOCAL_APPLY_THREAD, to: 2n }),
+  },
   {
     name: "an apply answer beyond the commit index",
     to: "async follower",
-    m: (c) => msg({ type: MessageType.MsgStorageApplyResp, from: LOCAL_APPLY_THREAD, to: 2n, entries: [{ index: c.last + 1, term: c.term, type: EntryType.EntryNormal, data: undefined }] }),
+    m: (c) =>
+      msg({
+        type: MessageType.MsgStorageApplyResp,
+        from: LOCAL_APPLY_THREAD,
+        to: 2n,
+        entries: [{ index: c.last + 1, term: c.term, type: EntryType.EntryNormal, data: undefined }],
+      }),
   },
-  { name: "an append answer for a snapshot beyond the commit index", to: "async follower", m: (c) => msg({ type: MessageType.MsgStorageAppendResp, from: LOCAL_APPEND_THREAD, to: 2n, term: c.term, snapshot: snapshot(c) }) },
+  {
+    name: "an append answer for a snapshot beyond the commit index",
+    to: "async follower",
+    m: (c) => msg({ type: MessageType.MsgStorageAppendResp, from: LOCAL_APPEND_THREAD, to: 2n, term: c.term, snapshot: snapshot(c) }),
+  },
 ];
 
 /** A 3-node cluster with leader 1 and a few entries, and the context rows are written against. */
@@ -204,7 +300,14 @@ function cluster(async: boolean, logger?: raft.Logger): { net: Network; c: Ctx }
 
 function stateKey(n: RawNode): string {
   const r = n.raft;
-  const st = { ...n.status(), lastIndex: r.raftLog.lastIndex(), msgs: r.msgs.length, after: r.msgsAfterAppend.length, electionElapsed: r.electionElapsed, hasReady: n.hasReady() };
+  const st = {
+    ...n.status(),
+    lastIndex: r.raftLog.lastIndex(),
+    msgs: r.msgs.length,
+    after: r.msgsAfterAppend.length,
+    electionElapsed: r.electionElapsed,
+    hasReady: n.hasReady(),
+  };
   return JSON.stringify(st, (_, v) => (typeof v === "bigint" ? v.toString() : v instanceof Map ? [...v] : v));
 }
 
@@ -241,7 +344,10 @@ test("at the bounds: a heartbeat at term MAX_TERM is taken, and the node then ne
   }
   assert.equal(tn.node.basicStatus().softState.raftState, "follower");
   assert.equal(net.term(2n), MAX);
-  assert.ok(errors.some((e) => e.includes("cannot campaign at term")), errors.join("; "));
+  assert.ok(
+    errors.some((e) => e.includes("cannot campaign at term")),
+    errors.join("; "),
+  );
   for (const rd of tn.readies) if (rd.hardState !== undefined) encodeHardState(rd.hardState);
 });
 

@@ -153,7 +153,10 @@ describe("values flow one way between raft.ts and its handlers", () => {
   test("no module of src/ is in a cycle of value imports", () => {
     const files = new Map(sourcesUnder(src).map((p) => [relative(src, p), readFileSync(p, "utf8")] as const));
     assert.ok(files.has("raft.ts") && files.has("tracker/progress.ts"), "sources found");
-    assert.deepEqual(valueImportCycles(files).map((c) => c.join(" -> ")), []);
+    assert.deepEqual(
+      valueImportCycles(files).map((c) => c.join(" -> ")),
+      [],
+    );
   });
 
   test("the checkers catch a value import back into raft.ts", () => {
@@ -174,7 +177,10 @@ describe("values flow one way between raft.ts and its handlers", () => {
         ["util.ts", 'import type { Raft } from "./raft.js";'],
       ]),
     );
-    assert.deepEqual(cycles.map((c) => c.join(" -> ")), ["election.ts -> raft.ts -> election.ts"]);
+    assert.deepEqual(
+      cycles.map((c) => c.join(" -> ")),
+      ["election.ts -> raft.ts -> election.ts"],
+    );
   });
 });
 

@@ -136,7 +136,16 @@ describe("maybeAppend: append if the log matches at (index, logTerm), truncate a
         [2, 4],
       ],
     },
-    { name: "a conflict with a committed entry is a broken invariant", logTerm: 0, index: 0, commit: 3, ents: ents([1, 4]), wLast: 0, wCommit: 0, wPanic: true },
+    {
+      name: "a conflict with a committed entry is a broken invariant",
+      logTerm: 0,
+      index: 0,
+      commit: 3,
+      ents: ents([1, 4]),
+      wLast: 0,
+      wCommit: 0,
+      wPanic: true,
+    },
     {
       name: "existing entries are kept, the conflict replaced",
       logTerm: 1,

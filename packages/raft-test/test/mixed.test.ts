@@ -87,7 +87,11 @@ if ("skip" in etcd) {
   const planted: { name: string; side: string; plant: (on: boolean) => void }[] = [
     { name: "tsraft grants votes without the log check", side: "tsraft", plant: (on) => plantTsraftFaults(on ? { grantVotesWithoutLogCheck: true } : {}) },
     { name: "tsraft loses its vote on restart", side: "tsraft", plant: (on) => plantTsraftFaults(on ? { forgetVote: true } : {}) },
-    { name: "etcd grants votes without the log check (wrapper raises the candidate's log position)", side: "etcd", plant: (on) => api.setFault("grantVotesWithoutLogCheck", on) },
+    {
+      name: "etcd grants votes without the log check (wrapper raises the candidate's log position)",
+      side: "etcd",
+      plant: (on) => api.setFault("grantVotesWithoutLogCheck", on),
+    },
     { name: "etcd loses its vote (storage drops HardState.vote)", side: "etcd", plant: (on) => api.setFault("forgetVote", on) },
     { name: "etcd follower trusts a commit index past what it matched", side: "etcd", plant: (on) => api.setFault("trustCommit", on) },
   ];

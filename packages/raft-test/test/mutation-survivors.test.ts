@@ -44,7 +44,11 @@ describe("mutation survivors (raft)", () => {
     const after = f.node.ready();
     assert.equal(after.snapshot, undefined, "no snapshot restored while applying");
     const resp = after.messages.filter((m: Message) => m.type === MessageType.MsgAppResp && m.to === 1n);
-    assert.deepEqual(resp.map((m) => [m.index, m.reject]), [[committed, false]], "the answer is the commit index, not the snapshot's");
+    assert.deepEqual(
+      resp.map((m) => [m.index, m.reject]),
+      [[committed, false]],
+      "the answer is the commit index, not the snapshot's",
+    );
     persist(f.storage, after);
     f.node.advance(after);
     assert.equal(f.node.basicStatus().hardState.commit, committed);
@@ -66,7 +70,10 @@ describe("mutation survivors (raft)", () => {
     n.propose(enc("only on 1"));
     const rd = n.ready();
     persist(s, rd);
-    assert.deepEqual(rd.committedEntries.map((e) => e.index), [2]);
+    assert.deepEqual(
+      rd.committedEntries.map((e) => e.index),
+      [2],
+    );
     n.advance(rd);
     drainMessages(n, s);
     assert.equal(n.basicStatus().hardState.commit, 2, "entry 3 waits for node 2");
@@ -74,7 +81,10 @@ describe("mutation survivors (raft)", () => {
     // Node 2 is gone: entry 3 is on every voter and commits at once.
     assert.equal(n.basicStatus().hardState.commit, 3);
     const next = n.ready();
-    assert.deepEqual(next.committedEntries.map((e) => dec(e.data ?? new Uint8Array())), ["only on 1"]);
+    assert.deepEqual(
+      next.committedEntries.map((e) => dec(e.data ?? new Uint8Array())),
+      ["only on 1"],
+    );
   });
 
   test("survivor: ReadIndex advance() answering only the acknowledged request, not the ones queued before it", () => {

@@ -282,9 +282,7 @@ describe("§5.4 safety", () => {
     net.isolate(5n);
     net.partition([1n], [4n]);
     // S1's appends reach S3 without their term-4 entries.
-    net.rewriters.push((m) =>
-      m.from === 1n && m.to === 3n && m.type === MessageType.MsgApp ? { ...m, entries: m.entries.filter((e) => e.term !== 4) } : m,
-    );
+    net.rewriters.push((m) => (m.from === 1n && m.to === 3n && m.type === MessageType.MsgApp ? { ...m, entries: m.entries.filter((e) => e.term !== 4) } : m));
     net.restart(1n);
     // Term 3: S3 already voted for S5 and S4 is unreachable, so S1 loses; term 4 it wins.
     net.elect(1n);

@@ -152,7 +152,9 @@ function handle(tc: TestCase): string {
 }
 
 describe("etcd quorum datadriven scripts", () => {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".txt")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".txt"))
+    .sort();
   test("the scripts are there", () => assert.ok(files.length >= 4, `expected etcd quorum scripts in ${dir}`));
   for (const f of files) {
     test(f, (t) => {

@@ -42,8 +42,7 @@ function bruteVote(ids: readonly NodeId[], votes: Map<NodeId, boolean>): VoteRes
 function bruteJointVote(a: readonly NodeId[], b: readonly NodeId[], votes: Map<NodeId, boolean>): VoteResult {
   const union = [...new Set([...a, ...b])];
   const missing = union.filter((id) => !votes.has(id));
-  const wins = (ids: readonly NodeId[], v: Map<NodeId, boolean>): boolean =>
-    ids.length === 0 || ids.filter((id) => v.get(id) === true).length > ids.length / 2;
+  const wins = (ids: readonly NodeId[], v: Map<NodeId, boolean>): boolean => ids.length === 0 || ids.filter((id) => v.get(id) === true).length > ids.length / 2;
   let won = 0;
   const total = 1 << missing.length;
   for (let mask = 0; mask < total; mask++) {
@@ -82,10 +81,46 @@ describe("MajorityConfig", () => {
   const cases: { name: string; ids: bigint[]; acks: [bigint, number][]; want: number }[] = [
     { name: "single voter, unknown", ids: [1n], acks: [], want: 0 },
     { name: "single voter", ids: [1n], acks: [[1n, 12]], want: 12 },
-    { name: "two voters need both", ids: [1n, 2n], acks: [[1n, 12], [2n, 5]], want: 5 },
-    { name: "three voters median", ids: [1n, 2n, 3n], acks: [[1n, 12], [2n, 5], [3n, 6]], want: 6 },
-    { name: "non-voter acks ignored", ids: [1n, 2n, 3n], acks: [[1n, 9], [4n, 9], [5n, 9]], want: 0 },
-    { name: "five voters", ids: [1n, 2n, 3n, 4n, 5n], acks: [[1n, 101], [2n, 104], [3n, 103], [4n, 103]], want: 103 },
+    {
+      name: "two voters need both",
+      ids: [1n, 2n],
+      acks: [
+        [1n, 12],
+        [2n, 5],
+      ],
+      want: 5,
+    },
+    {
+      name: "three voters median",
+      ids: [1n, 2n, 3n],
+      acks: [
+        [1n, 12],
+        [2n, 5],
+        [3n, 6],
+      ],
+      want: 6,
+    },
+    {
+      name: "non-voter acks ignored",
+      ids: [1n, 2n, 3n],
+      acks: [
+        [1n, 9],
+        [4n, 9],
+        [5n, 9],
+      ],
+      want: 0,
+    },
+    {
+      name: "five voters",
+      ids: [1n, 2n, 3n, 4n, 5n],
+      acks: [
+        [1n, 101],
+        [2n, 104],
+        [3n, 103],
+        [4n, 103],
+      ],
+      want: 103,
+    },
   ];
   for (const c of cases) {
     test(`committedIndex: ${c.name}`, () => {

@@ -5,16 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfChangeType, EntryType, LOCAL_APPEND_THREAD, MessageType, NONE } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
-import {
-  ConfigError,
-  ProposalDroppedError,
-  RaftError,
-  RawNode,
-  StepLocalMsgError,
-  StepPeerNotFoundError,
-  type Config,
-  type Ready,
-} from "@tsraft/raft";
+import { ConfigError, ProposalDroppedError, RaftError, RawNode, StepLocalMsgError, StepPeerNotFoundError, type Config, type Ready } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { Network, cc, drain, drainMessages, enc, entsOfTerms, msg, newStorage, statusKey } from "./harness/network.js";
 
@@ -258,13 +249,7 @@ describe("step() rejects local message types with StepLocalMsgError", () => {
 });
 
 describe("a response from a peer not in the configuration throws StepPeerNotFoundError and changes nothing", () => {
-  const responses = [
-    MessageType.MsgAppResp,
-    MessageType.MsgVoteResp,
-    MessageType.MsgPreVoteResp,
-    MessageType.MsgHeartbeatResp,
-    MessageType.MsgReadIndexResp,
-  ];
+  const responses = [MessageType.MsgAppResp, MessageType.MsgVoteResp, MessageType.MsgPreVoteResp, MessageType.MsgHeartbeatResp, MessageType.MsgReadIndexResp];
   for (const role of ["leader", "follower"] as const) {
     for (const t of responses) {
       for (const term of [1, 5]) {
@@ -355,10 +340,16 @@ describe("proposals with no leader throw ProposalDroppedError and leave the node
 describe("bootstrap", () => {
   test("refuses a non-empty storage", () => {
     const s = newStorage({ voters: [1n], entries: entsOfTerms(1, [1]) });
-    assert.throws(() => node(1n, s).bootstrap([{ id: 1n }]), (e: unknown) => e instanceof RaftError && e.code === "TSRAFT_BOOTSTRAP");
+    assert.throws(
+      () => node(1n, s).bootstrap([{ id: 1n }]),
+      (e: unknown) => e instanceof RaftError && e.code === "TSRAFT_BOOTSTRAP",
+    );
   });
   test("refuses an empty peer list", () => {
-    assert.throws(() => node(1n, new MemoryStorage()).bootstrap([]), (e: unknown) => e instanceof RaftError && e.code === "TSRAFT_BOOTSTRAP");
+    assert.throws(
+      () => node(1n, new MemoryStorage()).bootstrap([]),
+      (e: unknown) => e instanceof RaftError && e.code === "TSRAFT_BOOTSTRAP",
+    );
   });
   test("campaign() right after bootstrap() waits until the bootstrap entries are applied", () => {
     const s = new MemoryStorage();

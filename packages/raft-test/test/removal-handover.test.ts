@@ -134,7 +134,10 @@ describe("a node outside its voters campaigns only to hand over", () => {
     },
     {
       name: "a committed conf change not yet applied: waits for it (it may change who votes)",
-      entries: [...entsOfTerms(1, [1, 1, 2]), { index: 4, term: 2, type: EntryType.EntryConfChange, data: encodeConfChange({ type: ConfChangeType.ConfChangeAddNode, nodeId: 3n, id: 0n }) }],
+      entries: [
+        ...entsOfTerms(1, [1, 1, 2]),
+        { index: 4, term: 2, type: EntryType.EntryConfChange, data: encodeConfChange({ type: ConfChangeType.ConfChangeAddNode, nodeId: 3n, id: 0n }) },
+      ],
       commit: 4,
       expect: "nothing",
     },
@@ -167,10 +170,16 @@ describe("a node outside its voters campaigns only to hand over", () => {
       n.step(c.vote ?? shorter());
       const sent = (n.hasReady() ? n.ready().messages : []).filter((m) => m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote);
       if (c.expect === "nothing") {
-        assert.deepEqual(sent.map((m) => MessageType[m.type]), []);
+        assert.deepEqual(
+          sent.map((m) => MessageType[m.type]),
+          [],
+        );
         assert.equal(n.basicStatus().softState.raftState, "follower");
       } else {
-        assert.deepEqual(sent.map((m) => `${MessageType[m.type]}->${m.to}`), [`${c.expect}->1`, `${c.expect}->2`]);
+        assert.deepEqual(
+          sent.map((m) => `${MessageType[m.type]}->${m.to}`),
+          [`${c.expect}->1`, `${c.expect}->2`],
+        );
       }
     });
   }

@@ -31,9 +31,35 @@ describe("commit rule: a leader commits by counting only entries of its own term
     { name: "a majority holds only older-term entries: nothing commits", voters: [1n, 2n, 3n], acks: [[2n, 3]], want: 0 },
     { name: "a majority holds the new-term entry: it and all before it commit", voters: [1n, 2n, 3n], acks: [[2n, 4]], want: 4 },
     { name: "a minority holds the new-term entry: nothing", voters: [1n, 2n, 3n, 4n, 5n], acks: [[2n, 4]], want: 0 },
-    { name: "majority of five at the new-term entry", voters: [1n, 2n, 3n, 4n, 5n], acks: [[2n, 4], [3n, 4]], want: 4 },
-    { name: "majority of five, one of them at an older index", voters: [1n, 2n, 3n, 4n, 5n], acks: [[2n, 4], [3n, 3]], want: 0 },
-    { name: "acks of older entries from all: still nothing", voters: [1n, 2n, 3n, 4n, 5n], acks: [[2n, 3], [3n, 3], [4n, 3], [5n, 3]], want: 0 },
+    {
+      name: "majority of five at the new-term entry",
+      voters: [1n, 2n, 3n, 4n, 5n],
+      acks: [
+        [2n, 4],
+        [3n, 4],
+      ],
+      want: 4,
+    },
+    {
+      name: "majority of five, one of them at an older index",
+      voters: [1n, 2n, 3n, 4n, 5n],
+      acks: [
+        [2n, 4],
+        [3n, 3],
+      ],
+      want: 0,
+    },
+    {
+      name: "acks of older entries from all: still nothing",
+      voters: [1n, 2n, 3n, 4n, 5n],
+      acks: [
+        [2n, 3],
+        [3n, 3],
+        [4n, 3],
+        [5n, 3],
+      ],
+      want: 0,
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {

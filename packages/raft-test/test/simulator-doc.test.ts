@@ -9,14 +9,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Entry } from "@tsraft/raftpb";
 import { MemoryStorage } from "@tsraft/storage-memory";
-import {
-  Simulator,
-  basicSchedule,
-  runSchedule,
-  scheduleArbitrary,
-  type SimOptions,
-  type StateMachine,
-} from "@tsraft/raft/testing";
+import { Simulator, basicSchedule, runSchedule, scheduleArbitrary, type SimOptions, type StateMachine } from "@tsraft/raft/testing";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -6,15 +6,7 @@ import assert from "node:assert/strict";
 import { EntryType, NONE } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
 import { MemoryStorage } from "@tsraft/storage-memory";
-import {
-  InvariantViolation,
-  ListStateMachine,
-  Simulator,
-  basicSchedule,
-  runSchedule,
-  type SimNode,
-  type SimOptions,
-} from "@tsraft/raft/testing";
+import { InvariantViolation, ListStateMachine, Simulator, basicSchedule, runSchedule, type SimNode, type SimOptions } from "@tsraft/raft/testing";
 
 const options: SimOptions<ListStateMachine> = { makeStorage: () => new MemoryStorage(), makeStateMachine: () => new ListStateMachine() };
 const bytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

@@ -168,7 +168,10 @@ describe("simulator", () => {
   test("tracing prints every event and the raft log lines", () => {
     const lines: string[] = [];
     runSchedule(basicSchedule(3, { steps: 30 }), { ...options, trace: (l) => lines.push(l) });
-    assert.ok(lines.some((l) => / deliver 1->2 MsgVote | deliver \d->\d MsgApp /.test(l)), lines.slice(0, 20).join("\n"));
+    assert.ok(
+      lines.some((l) => / deliver 1->2 MsgVote | deliver \d->\d MsgApp /.test(l)),
+      lines.slice(0, 20).join("\n"),
+    );
     assert.ok(lines.some((l) => /\[\d\] info: \d became leader at term \d/.test(l)));
   });
 

@@ -133,7 +133,18 @@ describe("the follower's side", () => {
         assert.equal(rd.committedEntries.length, 0, "nothing is applied before the snapshot");
         assert.equal(n.basicStatus().applied, c.index);
         // Entries continue from the snapshot.
-        n.step(msg({ type: MessageType.MsgApp, from: 1n, to: 2n, term: c.term, index: c.index, logTerm: c.term, commit: c.index + 1, entries: entsOfTerms(c.index + 1, [c.term]) }));
+        n.step(
+          msg({
+            type: MessageType.MsgApp,
+            from: 1n,
+            to: 2n,
+            term: c.term,
+            index: c.index,
+            logTerm: c.term,
+            commit: c.index + 1,
+            entries: entsOfTerms(c.index + 1, [c.term]),
+          }),
+        );
         const rd2 = drain(n, s)!;
         assert.deepEqual(
           rd2.committedEntries.map((e: Entry) => e.index),
@@ -173,8 +184,15 @@ describe("the follower's side", () => {
         .flatMap((m) => (m.type === MessageType.MsgStorageAppend ? (m.responses ?? []) : [m]))
         .filter((m) => m.type === MessageType.MsgAppResp && m.to === 1n);
       assert.ok(stale.length >= 1);
-      assert.ok(stale.every((m) => !m.reject && m.index === 20), JSON.stringify(stale.map((m) => m.index)));
-      assert.deepEqual(rs.reads.filter((r) => Number(/\((\d+)\)/.exec(r)![1]) < 20), [], "storage asked about entries the snapshot replaced");
+      assert.ok(
+        stale.every((m) => !m.reject && m.index === 20),
+        JSON.stringify(stale.map((m) => m.index)),
+      );
+      assert.deepEqual(
+        rs.reads.filter((r) => Number(/\((\d+)\)/.exec(r)![1]) < 20),
+        [],
+        "storage asked about entries the snapshot replaced",
+      );
       assert.equal(n.basicStatus().hardState.commit, 20);
     });
   }

@@ -12,8 +12,20 @@ function msgApp(index: number, logTerm: number, term: number, ents: Array<[numbe
 
 const cases: Array<{ name: string; m: Message }> = [
   { name: "gap after index", m: msgApp(3, 1, 2, [[5, 2]]) },
-  { name: "gap between entries", m: msgApp(3, 1, 2, [[4, 2], [6, 2]]) },
-  { name: "term goes down", m: msgApp(3, 1, 2, [[4, 2], [5, 1]]) },
+  {
+    name: "gap between entries",
+    m: msgApp(3, 1, 2, [
+      [4, 2],
+      [6, 2],
+    ]),
+  },
+  {
+    name: "term goes down",
+    m: msgApp(3, 1, 2, [
+      [4, 2],
+      [5, 1],
+    ]),
+  },
   { name: "entry term below logTerm", m: msgApp(3, 2, 2, [[4, 1]]) },
   { name: "entry term above message term", m: msgApp(3, 1, 2, [[4, 3]]) },
   { name: "logTerm above message term", m: msgApp(3, 3, 2, []) },
@@ -28,7 +40,10 @@ for (const c of cases) {
     const before = JSON.stringify(n2.status(), (_, v) => (typeof v === "bigint" ? v.toString() : v));
     const lastBefore = net.get(2n).storage.lastIndex();
     assert.throws(() => n2.step(c.m), InvalidMessageError);
-    assert.equal(JSON.stringify(n2.status(), (_, v) => (typeof v === "bigint" ? v.toString() : v)), before);
+    assert.equal(
+      JSON.stringify(n2.status(), (_, v) => (typeof v === "bigint" ? v.toString() : v)),
+      before,
+    );
     assert.equal(n2.hasReady(), false);
     assert.equal(net.get(2n).storage.lastIndex(), lastBefore);
   });
@@ -41,6 +56,11 @@ test("a well-formed MsgApp is accepted", () => {
   const n2 = net.get(2n).node;
   const term = n2.basicStatus().hardState.term;
   const last = net.get(2n).storage.lastIndex();
-  n2.step(msgApp(last, term, term, [[last + 1, term], [last + 2, term]]));
+  n2.step(
+    msgApp(last, term, term, [
+      [last + 1, term],
+      [last + 2, term],
+    ]),
+  );
   assert.equal(n2.ready().entries.length, 2);
 });

@@ -59,7 +59,10 @@ test("a storage read failure on the send path is logged and retried, not thrown 
   assert.doesNotThrow(() => net.get(1n).node.propose(enc("b")));
   net.tickAll(3);
   net.stabilize();
-  assert.ok(errors.some((e) => e.includes("failed to read entries")), `logged: ${errors.join("; ")}`);
+  assert.ok(
+    errors.some((e) => e.includes("failed to read entries")),
+    `logged: ${errors.join("; ")}`,
+  );
   assert.deepEqual(net.appliedData(1n), ["a", "b"]);
   assert.deepEqual(net.appliedData(3n), []);
   // The storage recovers: node 3 catches up at the next heartbeat round.
@@ -107,7 +110,10 @@ test("a Storage.snapshot() failure on the send path is handled the same way: log
     net.get(1n).node.propose(enc("c"));
     net.tickStabilize(3);
   });
-  assert.ok(errors.some((e) => e.includes("failed to read the snapshot for 3")), `logged: ${errors.join("; ")}`);
+  assert.ok(
+    errors.some((e) => e.includes("failed to read the snapshot for 3")),
+    `logged: ${errors.join("; ")}`,
+  );
   assert.deepEqual(net.appliedData(2n), ["a", "b", "c"]);
   assert.deepEqual(net.appliedData(3n), []);
   assert.equal(net.get(1n).node.status().progress?.get(3n)?.state, "probe", "no snapshot in flight");

@@ -51,15 +51,27 @@ const rows: Array<{ name: string; field: string; s: () => Storage }> = [
   { name: "a HardState term above MAX_TERM", field: "hardState.term", s: () => storage({ terms: [1], hs: { term: MAX + 1, vote: 0n, commit: 1 } }) },
   { name: "a HardState term of 2^53-1", field: "hardState.term", s: () => storage({ terms: [1], hs: { term: Number.MAX_SAFE_INTEGER, vote: 0n, commit: 1 } }) },
   { name: "a last entry of a term above MAX_TERM", field: "term(lastIndex)", s: () => storage({ terms: [1, MAX + 1], hs: { term: 1, vote: 0n, commit: 1 } }) },
-  { name: "a snapshot of a term above MAX_TERM, no entries after it", field: "term(lastIndex)", s: () => storage({ snapIndex: 5, snapTerm: MAX + 1, hs: { term: 1, vote: 0n, commit: 5 } }) },
-  { name: "a snapshot index above MAX_INDEX", field: "lastIndex", s: () => storage({ snapIndex: MAX + 1, snapTerm: 1, hs: { term: 1, vote: 0n, commit: MAX + 1 } }) },
+  {
+    name: "a snapshot of a term above MAX_TERM, no entries after it",
+    field: "term(lastIndex)",
+    s: () => storage({ snapIndex: 5, snapTerm: MAX + 1, hs: { term: 1, vote: 0n, commit: 5 } }),
+  },
+  {
+    name: "a snapshot index above MAX_INDEX",
+    field: "lastIndex",
+    s: () => storage({ snapIndex: MAX + 1, snapTerm: 1, hs: { term: 1, vote: 0n, commit: MAX + 1 } }),
+  },
   {
     name: "a first index beyond the last index + 1",
     field: "firstIndex",
     s: () => withConfState(storage({ terms: [1], hs: { term: 1, vote: 0n, commit: 1 } }), { firstIndex: () => 3 }),
   },
   { name: "a commit index beyond the last index", field: "hardState.commit", s: () => storage({ terms: [1, 1], hs: { term: 1, vote: 0n, commit: 3 } }) },
-  { name: "a commit index below the snapshot index", field: "hardState.commit", s: () => storage({ snapIndex: 5, snapTerm: 1, terms: [1], hs: { term: 1, vote: 0n, commit: 4 } }) },
+  {
+    name: "a commit index below the snapshot index",
+    field: "hardState.commit",
+    s: () => storage({ snapIndex: 5, snapTerm: 1, terms: [1], hs: { term: 1, vote: 0n, commit: 4 } }),
+  },
 ];
 
 describe("new RawNode refuses a storage it cannot use", () => {
@@ -77,12 +89,21 @@ describe("new RawNode refuses a storage it cannot use", () => {
 test("a storage at the bounds is used; the node then does not campaign, and nothing throws", () => {
   const errors: string[] = [];
   const logger = { debug() {}, info() {}, warn() {}, error: (s: string) => void errors.push(s) };
-  const node = new RawNode({ id: 1n, electionTick: 10, heartbeatTick: 1, logger, storage: withConfState(storage({ terms: [1, MAX], hs: { term: MAX, vote: 1n, commit: 2 } })) });
+  const node = new RawNode({
+    id: 1n,
+    electionTick: 10,
+    heartbeatTick: 1,
+    logger,
+    storage: withConfState(storage({ terms: [1, MAX], hs: { term: MAX, vote: 1n, commit: 2 } })),
+  });
   node.campaign();
   for (let i = 0; i < 40; i++) node.tick();
   assert.equal(node.basicStatus().softState.raftState, "follower");
   assert.equal(node.basicStatus().hardState.term, MAX);
-  assert.ok(errors.some((e) => e.includes(`cannot campaign at term ${MAX}`)), errors.join("; "));
+  assert.ok(
+    errors.some((e) => e.includes(`cannot campaign at term ${MAX}`)),
+    errors.join("; "),
+  );
 });
 
 test("a log that ends at MAX_INDEX: the node does not campaign", () => {
@@ -94,7 +115,10 @@ test("a log that ends at MAX_INDEX: the node does not campaign", () => {
   drain(node, s);
   assert.equal(node.basicStatus().softState.raftState, "follower");
   assert.equal(node.raft.raftLog.lastIndex(), MAX);
-  assert.ok(errors.some((e) => e.includes(`with last index ${MAX}`)), errors.join("; "));
+  assert.ok(
+    errors.some((e) => e.includes(`with last index ${MAX}`)),
+    errors.join("; "),
+  );
 });
 
 test("a leader whose log would pass MAX_INDEX drops the proposal with ProposalDroppedError", () => {

@@ -19,13 +19,34 @@ test("an election, a replicated proposal and a conf change, traced with etcd's e
   net.changeConf(1n, cc(ConfChangeType.ConfChangeAddLearnerNode, 4n));
 
   const names = new Set(trace.map((e) => e.name));
-  for (const n of ["InitState", "BecomeCandidate", "BecomeLeader", "Commit", "Replicate", "ChangeConf", "ApplyConfChange", "Ready",
-    "SendRequestVoteRequest", "ReceiveRequestVoteRequest", "SendRequestVoteResponse", "ReceiveRequestVoteResponse",
-    "SendAppendEntriesRequest", "ReceiveAppendEntriesRequest", "SendAppendEntriesResponse", "ReceiveAppendEntriesResponse"] as const) {
+  for (const n of [
+    "InitState",
+    "BecomeCandidate",
+    "BecomeLeader",
+    "Commit",
+    "Replicate",
+    "ChangeConf",
+    "ApplyConfChange",
+    "Ready",
+    "SendRequestVoteRequest",
+    "ReceiveRequestVoteRequest",
+    "SendRequestVoteResponse",
+    "ReceiveRequestVoteResponse",
+    "SendAppendEntriesRequest",
+    "ReceiveAppendEntriesRequest",
+    "SendAppendEntriesResponse",
+    "ReceiveAppendEntriesResponse",
+  ] as const) {
     assert.ok(names.has(n), `no ${n}`);
   }
   // Each node starts with InitState; node 1 campaigns, then leads.
-  assert.deepEqual(trace.filter((e) => e.name === "InitState").map((e) => e.nid).sort(), ["1", "2", "3"]);
+  assert.deepEqual(
+    trace
+      .filter((e) => e.name === "InitState")
+      .map((e) => e.nid)
+      .sort(),
+    ["1", "2", "3"],
+  );
   const cand = trace.findIndex((e) => e.name === "BecomeCandidate" && e.nid === "1");
   const lead = trace.findIndex((e) => e.name === "BecomeLeader" && e.nid === "1");
   assert.ok(cand >= 0 && lead > cand);
@@ -37,7 +58,19 @@ test("an election, a replicated proposal and a conf change, traced with etcd's e
   const sent = trace.findIndex((e) => e.name === "SendRequestVoteRequest" && e.msg?.to === "2");
   const got = trace.findIndex((e) => e.name === "ReceiveRequestVoteRequest" && e.nid === "2" && e.msg?.from === "1");
   assert.ok(sent >= 0 && got > sent);
-  assert.deepEqual(Object.keys(trace[sent]!.msg!).sort(), ["commit", "entries", "from", "index", "logTerm", "reject", "rejectHint", "term", "to", "type", "vote"]);
+  assert.deepEqual(Object.keys(trace[sent]!.msg!).sort(), [
+    "commit",
+    "entries",
+    "from",
+    "index",
+    "logTerm",
+    "reject",
+    "rejectHint",
+    "term",
+    "to",
+    "type",
+    "vote",
+  ]);
   assert.equal(trace[sent]!.msg!.type, "MsgVote");
   // The conf change: proposed (ChangeConf on the leader), applied on every node with the new voters.
   const change = trace.find((e) => e.name === "ChangeConf")!;
@@ -82,7 +115,10 @@ test("a simulator run writes one NDJSON trace of all nodes in causal order (ever
   try {
     const file = join(dir, "trace.ndjson");
     await writeFile(file, lines.join("\n") + "\n");
-    const events = (await readFile(file, "utf8")).trimEnd().split("\n").map((l) => JSON.parse(l) as TraceEvent);
+    const events = (await readFile(file, "utf8"))
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as TraceEvent);
     assert.ok(events.length > 1000, `${events.length} events`);
     const sent = new Set<string>();
     const key = (e: TraceEvent): string => {

@@ -122,9 +122,15 @@ describe("Inflights", () => {
               break;
             }
           }
-          assert.deepEqual(in_.indexes(), model.map((e) => e.index));
+          assert.deepEqual(
+            in_.indexes(),
+            model.map((e) => e.index),
+          );
           assert.equal(in_.count(), model.length);
-          assert.equal(in_.bytes(), model.reduce((s, e) => s + e.bytes, 0));
+          assert.equal(
+            in_.bytes(),
+            model.reduce((s, e) => s + e.bytes, 0),
+          );
           assert.equal(in_.full(), full());
         }
       }),

@@ -26,29 +26,121 @@ function mk(s: Setup): Progress {
 }
 
 describe("Progress transitions", () => {
-  const cases: { name: string; from: Setup; act: (pr: Progress) => void; want: Partial<Record<"state" | "match" | "next" | "pendingSnapshot" | "paused" | "inflight", unknown>> }[] = [
-    { name: "probe -> replicate: next = match + 1", from: { state: "probe", match: 4, next: 9 }, act: (p) => p.becomeReplicate(), want: { state: "replicate", next: 5, paused: false } },
-    { name: "replicate -> probe: next = match + 1, window cleared", from: { state: "replicate", match: 4, next: 9, inflight: [6, 8] }, act: (p) => p.becomeProbe(), want: { state: "probe", next: 5, inflight: 0, paused: false } },
-    { name: "snapshot -> probe: next after the snapshot", from: { state: "snapshot", match: 1, next: 11, pendingSnapshot: 10 }, act: (p) => p.becomeProbe(), want: { state: "probe", next: 11, pendingSnapshot: 0 } },
-    { name: "snapshot -> probe: next after match if beyond the snapshot", from: { state: "snapshot", match: 12, next: 13, pendingSnapshot: 10 }, act: (p) => p.becomeProbe(), want: { state: "probe", next: 13, pendingSnapshot: 0 } },
-    { name: "probe -> snapshot: pending snapshot, next after it", from: { state: "probe", match: 1, next: 3, paused: true }, act: (p) => p.becomeSnapshot(10), want: { state: "snapshot", pendingSnapshot: 10, next: 11, paused: true } },
-    { name: "replicate -> snapshot clears the window", from: { state: "replicate", match: 1, next: 5, inflight: [3, 4] }, act: (p) => p.becomeSnapshot(7), want: { state: "snapshot", inflight: 0, next: 8 } },
-    { name: "resetState keeps match and next", from: { state: "snapshot", match: 2, next: 8, pendingSnapshot: 7 }, act: (p) => p.resetState("replicate"), want: { state: "replicate", match: 2, next: 8, pendingSnapshot: 0 } },
-    { name: "replicate: sentEntries moves next and fills the window", from: { state: "replicate", match: 4, next: 5, size: 2 }, act: (p) => p.sentEntries(3, 100), want: { next: 8, inflight: 1, paused: false } },
-    { name: "replicate: sentEntries pauses when the window fills", from: { state: "replicate", match: 4, next: 5, size: 2, inflight: [4] }, act: (p) => p.sentEntries(1, 100), want: { next: 6, inflight: 2, paused: true } },
-    { name: "replicate: empty append changes nothing", from: { state: "replicate", match: 4, next: 5 }, act: (p) => p.sentEntries(0, 0), want: { next: 5, inflight: 0, paused: false } },
-    { name: "probe: a non-empty append pauses", from: { state: "probe", match: 4, next: 5 }, act: (p) => p.sentEntries(2, 10), want: { next: 5, paused: true } },
-    { name: "probe: an empty append does not pause", from: { state: "probe", match: 4, next: 5 }, act: (p) => p.sentEntries(0, 0), want: { next: 5, paused: false } },
-    { name: "maybeUpdate raises match and next, unpauses", from: { state: "probe", match: 2, next: 3, paused: true }, act: (p) => assert.ok(p.maybeUpdate(7)), want: { match: 7, next: 8, paused: false } },
-    { name: "maybeUpdate keeps a larger next", from: { state: "replicate", match: 2, next: 10 }, act: (p) => assert.ok(p.maybeUpdate(5)), want: { match: 5, next: 10 } },
-    { name: "maybeUpdate ignores a stale ack", from: { state: "probe", match: 5, next: 6, paused: true }, act: (p) => assert.ok(!p.maybeUpdate(5)), want: { match: 5, next: 6, paused: true } },
-    { name: "maybeUpdate ignores an older ack", from: { state: "replicate", match: 5, next: 9 }, act: (p) => assert.ok(!p.maybeUpdate(3)), want: { match: 5, next: 9 } },
+  const cases: {
+    name: string;
+    from: Setup;
+    act: (pr: Progress) => void;
+    want: Partial<Record<"state" | "match" | "next" | "pendingSnapshot" | "paused" | "inflight", unknown>>;
+  }[] = [
+    {
+      name: "probe -> replicate: next = match + 1",
+      from: { state: "probe", match: 4, next: 9 },
+      act: (p) => p.becomeReplicate(),
+      want: { state: "replicate", next: 5, paused: false },
+    },
+    {
+      name: "replicate -> probe: next = match + 1, window cleared",
+      from: { state: "replicate", match: 4, next: 9, inflight: [6, 8] },
+      act: (p) => p.becomeProbe(),
+      want: { state: "probe", next: 5, inflight: 0, paused: false },
+    },
+    {
+      name: "snapshot -> probe: next after the snapshot",
+      from: { state: "snapshot", match: 1, next: 11, pendingSnapshot: 10 },
+      act: (p) => p.becomeProbe(),
+      want: { state: "probe", next: 11, pendingSnapshot: 0 },
+    },
+    {
+      name: "snapshot -> probe: next after match if beyond the snapshot",
+      from: { state: "snapshot", match: 12, next: 13, pendingSnapshot: 10 },
+      act: (p) => p.becomeProbe(),
+      want: { state: "probe", next: 13, pendingSnapshot: 0 },
+    },
+    {
+      name: "probe -> snapshot: pending snapshot, next after it",
+      from: { state: "probe", match: 1, next: 3, paused: true },
+      act: (p) => p.becomeSnapshot(10),
+      want: { state: "snapshot", pendingSnapshot: 10, next: 11, paused: true },
+    },
+    {
+      name: "replicate -> snapshot clears the window",
+      from: { state: "replicate", match: 1, next: 5, inflight: [3, 4] },
+      act: (p) => p.becomeSnapshot(7),
+      want: { state: "snapshot", inflight: 0, next: 8 },
+    },
+    {
+      name: "resetState keeps match and next",
+      from: { state: "snapshot", match: 2, next: 8, pendingSnapshot: 7 },
+      act: (p) => p.resetState("replicate"),
+      want: { state: "replicate", match: 2, next: 8, pendingSnapshot: 0 },
+    },
+    {
+      name: "replicate: sentEntries moves next and fills the window",
+      from: { state: "replicate", match: 4, next: 5, size: 2 },
+      act: (p) => p.sentEntries(3, 100),
+      want: { next: 8, inflight: 1, paused: false },
+    },
+    {
+      name: "replicate: sentEntries pauses when the window fills",
+      from: { state: "replicate", match: 4, next: 5, size: 2, inflight: [4] },
+      act: (p) => p.sentEntries(1, 100),
+      want: { next: 6, inflight: 2, paused: true },
+    },
+    {
+      name: "replicate: empty append changes nothing",
+      from: { state: "replicate", match: 4, next: 5 },
+      act: (p) => p.sentEntries(0, 0),
+      want: { next: 5, inflight: 0, paused: false },
+    },
+    {
+      name: "probe: a non-empty append pauses",
+      from: { state: "probe", match: 4, next: 5 },
+      act: (p) => p.sentEntries(2, 10),
+      want: { next: 5, paused: true },
+    },
+    {
+      name: "probe: an empty append does not pause",
+      from: { state: "probe", match: 4, next: 5 },
+      act: (p) => p.sentEntries(0, 0),
+      want: { next: 5, paused: false },
+    },
+    {
+      name: "maybeUpdate raises match and next, unpauses",
+      from: { state: "probe", match: 2, next: 3, paused: true },
+      act: (p) => assert.ok(p.maybeUpdate(7)),
+      want: { match: 7, next: 8, paused: false },
+    },
+    {
+      name: "maybeUpdate keeps a larger next",
+      from: { state: "replicate", match: 2, next: 10 },
+      act: (p) => assert.ok(p.maybeUpdate(5)),
+      want: { match: 5, next: 10 },
+    },
+    {
+      name: "maybeUpdate ignores a stale ack",
+      from: { state: "probe", match: 5, next: 6, paused: true },
+      act: (p) => assert.ok(!p.maybeUpdate(5)),
+      want: { match: 5, next: 6, paused: true },
+    },
+    {
+      name: "maybeUpdate ignores an older ack",
+      from: { state: "replicate", match: 5, next: 9 },
+      act: (p) => assert.ok(!p.maybeUpdate(3)),
+      want: { match: 5, next: 9 },
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
       const pr = mk(c.from);
       c.act(pr);
-      const got = { state: pr.state, match: pr.match, next: pr.next, pendingSnapshot: pr.pendingSnapshot, paused: pr.isPaused(), inflight: pr.inflights.count() };
+      const got = {
+        state: pr.state,
+        match: pr.match,
+        next: pr.next,
+        pendingSnapshot: pr.pendingSnapshot,
+        paused: pr.isPaused(),
+        inflight: pr.inflights.count(),
+      };
       for (const [k, v] of Object.entries(c.want)) assert.equal(got[k as keyof typeof got], v, `${k}`);
       assert.ok(pr.match < pr.next, "invariant match < next");
     });
@@ -182,7 +274,11 @@ describe("Progress property", () => {
       fc.record({ kind: fc.constant("ack" as const), n: fc.integer({ min: 0, max: 60 }) }),
       fc.record({ kind: fc.constant("reject" as const), back: fc.integer({ min: 0, max: 6 }), hint: fc.integer({ min: 0, max: 60 }) }),
       fc.record({ kind: fc.constant("send" as const), entries: fc.integer({ min: 0, max: 4 }) }),
-      fc.record({ kind: fc.constant("state" as const), to: fc.constantFrom("probe" as const, "replicate" as const, "snapshot" as const), snap: fc.integer({ min: 0, max: 60 }) }),
+      fc.record({
+        kind: fc.constant("state" as const),
+        to: fc.constantFrom("probe" as const, "replicate" as const, "snapshot" as const),
+        snap: fc.integer({ min: 0, max: 60 }),
+      }),
     );
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 30 }), fc.array(op, { maxLength: 80 }), (next0, ops) => {
@@ -194,14 +290,22 @@ describe("Progress property", () => {
               const ok = pr.maybeUpdate(o.n);
               assert.equal(ok, o.n > before.match);
               assert.ok(pr.next >= before.next, "an ack never lowers next");
-              if (!ok) assert.deepEqual({ match: pr.match, next: pr.next, paused: pr.msgAppFlowPaused }, { match: before.match, next: before.next, paused: before.paused });
+              if (!ok)
+                assert.deepEqual(
+                  { match: pr.match, next: pr.next, paused: pr.msgAppFlowPaused },
+                  { match: before.match, next: before.next, paused: before.paused },
+                );
               if (ok) pr.inflights.freeLE(o.n);
               break;
             }
             case "reject": {
               const rejected = Math.max(0, before.next - 1 - o.back);
               const ok = pr.maybeDecrTo(rejected, o.hint);
-              if (!ok) assert.deepEqual({ match: pr.match, next: pr.next, paused: pr.msgAppFlowPaused }, { match: before.match, next: before.next, paused: before.paused });
+              if (!ok)
+                assert.deepEqual(
+                  { match: pr.match, next: pr.next, paused: pr.msgAppFlowPaused },
+                  { match: before.match, next: before.next, paused: before.paused },
+                );
               break;
             }
             case "send":

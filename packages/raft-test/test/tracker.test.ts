@@ -63,7 +63,14 @@ describe("ProgressTracker", () => {
     set(3n, 9);
     assert.equal(tr.committed(), 9);
     const j = trackerOf(cs({ voters: [1n, 2n, 3n], votersOutgoing: [3n, 4n, 5n] }));
-    for (const [id, m] of [[1n, 10], [2n, 10], [3n, 10], [4n, 3], [5n, 2]] as [bigint, number][]) j.progress.get(id)!.maybeUpdate(m);
+    for (const [id, m] of [
+      [1n, 10],
+      [2n, 10],
+      [3n, 10],
+      [4n, 3],
+      [5n, 2],
+    ] as [bigint, number][])
+      j.progress.get(id)!.maybeUpdate(m);
     assert.equal(j.committed(), 3, "the outgoing half holds it back");
   });
 
@@ -85,7 +92,10 @@ describe("ProgressTracker", () => {
     tr.progress.delete(30n);
     assert.deepEqual(seen(), [2n, 5n, 10n, 18446744073709551615n]);
     // Assigning a plain map wraps it.
-    tr.progress = new Map([[9n, new Progress({ next: 1, inflights: new Inflights(8) })], [3n, new Progress({ next: 1, inflights: new Inflights(8) })]]);
+    tr.progress = new Map([
+      [9n, new Progress({ next: 1, inflights: new Inflights(8) })],
+      [3n, new Progress({ next: 1, inflights: new Inflights(8) })],
+    ]);
     assert.ok(tr.progress instanceof ProgressMap);
     assert.deepEqual(seen(), [3n, 9n]);
   });

@@ -131,7 +131,16 @@ describe("Unstable.stableTo only marks entries stable whose (index, term) still 
 });
 
 describe("Unstable.truncateAndAppend", () => {
-  const cases: Array<{ name: string; entries: Entry[]; offset: number; inProgress?: number; append: Entry[]; wOffset: number; want: Entry[]; wInProgress?: number }> = [
+  const cases: Array<{
+    name: string;
+    entries: Entry[];
+    offset: number;
+    inProgress?: number;
+    append: Entry[];
+    wOffset: number;
+    want: Entry[];
+    wInProgress?: number;
+  }> = [
     {
       name: "append to the end",
       entries: ents([5, 1]),

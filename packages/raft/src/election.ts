@@ -91,7 +91,6 @@ export function campaignToHandOver(r: Raft, m: Message): void {
   }
 }
 
-
 /** Whether committed but unapplied entries hold a conf change (one that may change who votes). */
 export function hasUnappliedConfChanges(r: Raft): boolean {
   const log = r.raftLog;
@@ -109,7 +108,6 @@ export function hasUnappliedConfChanges(r: Raft): boolean {
   }
   return false;
 }
-
 
 /** Sends (pre-)vote requests to every voter; the self-vote is delivered after it is persisted. */
 export function campaign(r: Raft, t: CampaignType): void {
@@ -138,9 +136,7 @@ export function campaign(r: Raft, t: CampaignType): void {
       r.send(newMessage(voteRespMsgType(voteMsg), id, r.id, term));
       continue;
     }
-    r.logger.info(
-      `${hexId(r.id)} [logterm: ${lastTerm}, index: ${lastIndex}] sent ${MessageType[voteMsg]} request to ${hexId(id)} at term ${r.term}`,
-    );
+    r.logger.info(`${hexId(r.id)} [logterm: ${lastTerm}, index: ${lastIndex}] sent ${MessageType[voteMsg]} request to ${hexId(id)} at term ${r.term}`);
     const m = newMessage(voteMsg, id, r.id, term);
     m.index = lastIndex;
     m.logTerm = lastTerm;
@@ -149,7 +145,6 @@ export function campaign(r: Raft, t: CampaignType): void {
   }
 }
 
-
 /** Records a vote and returns the tally. */
 export function poll(r: Raft, id: NodeId, t: MessageType, granted: boolean): { granted: number; rejected: number; result: "pending" | "lost" | "won" } {
   if (granted) r.logger.info(`${hexId(r.id)} received ${MessageType[t]} from ${hexId(id)} at term ${r.term}`);
@@ -157,7 +152,6 @@ export function poll(r: Raft, id: NodeId, t: MessageType, granted: boolean): { g
   r.trk.recordVote(id, granted);
   return r.trk.tallyVotes();
 }
-
 
 /** A message of a higher term: usually follow it. Returns false if the message is ignored. */
 export function stepHigherTerm(r: Raft, m: Message): boolean {
@@ -185,7 +179,6 @@ export function stepHigherTerm(r: Raft, m: Message): boolean {
   }
   return true;
 }
-
 
 /** A message of a lower term: answered where that helps the sender, else ignored. */
 export function stepLowerTerm(r: Raft, m: Message): void {
@@ -221,28 +214,20 @@ export function stepLowerTerm(r: Raft, m: Message): void {
     if (m.index !== 0) {
       // The entries may have been overwritten in the unstable log by a later term; do not
       // count them as stable.
-      r.logger.info(
-        `${hexId(r.id)} [term: ${r.term}] ignored entry appends from a ${MessageType[m.type]} message with lower term [term: ${m.term}]`,
-      );
+      r.logger.info(`${hexId(r.id)} [term: ${r.term}] ignored entry appends from a ${MessageType[m.type]} message with lower term [term: ${m.term}]`);
     }
     // A snapshot is stable whatever the term it was written under.
     if (m.snapshot !== undefined && m.snapshot.metadata.index !== 0) r.appliedSnap(m.snapshot);
   } else {
-    r.logger.info(
-      `${hexId(r.id)} [term: ${r.term}] ignored a ${MessageType[m.type]} message with lower term from ${hexId(m.from)} [term: ${m.term}]`,
-    );
+    r.logger.info(`${hexId(r.id)} [term: ${r.term}] ignored a ${MessageType[m.type]} message with lower term from ${hexId(m.from)} [term: ${m.term}]`);
   }
 }
-
 
 /** Grants or rejects a (pre-)vote (§5.2, §5.4.1). */
 export function handleVoteRequest(r: Raft, m: Message): void {
   // We can vote if this repeats a vote we cast, if we have not voted and know no leader in
   // this term, or if this is a pre-vote for a future term...
-  const canVote =
-    r.vote === m.from ||
-    (r.vote === NONE && r.lead === NONE) ||
-    (m.type === MessageType.MsgPreVote && m.term > r.term);
+  const canVote = r.vote === m.from || (r.vote === NONE && r.lead === NONE) || (m.type === MessageType.MsgPreVote && m.term > r.term);
   // ...and the candidate's log is at least as up-to-date as ours.
   const upToDate = r.faults.grantVotesWithoutLogCheck || r.raftLog.isUpToDate(m.index, m.logTerm);
   const lastTerm = r.raftLog.lastTerm();

@@ -107,9 +107,7 @@ export class RaftLog {
       const e = ents[i]!;
       if (!this.matchTerm(e.index, e.term)) {
         if (e.index <= this.lastIndex()) {
-          this.logger.info(
-            `found conflict at index ${e.index} [existing term: ${this.zeroTermOnOutOfBounds(e.index)}, conflicting term: ${e.term}]`,
-          );
+          this.logger.info(`found conflict at index ${e.index} [existing term: ${this.zeroTermOnOutOfBounds(e.index)}, conflicting term: ${e.term}]`);
         }
         return e.index;
       }

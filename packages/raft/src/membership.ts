@@ -29,7 +29,6 @@ export function applyConfChange(r: Raft, cc: ConfChangeV2): ConfState {
   return switchToConfig(r, res);
 }
 
-
 /** Installs a new configuration and progress map, and reacts as leader. */
 export function switchToConfig(r: Raft, res: ChangeResult): ConfState {
   r.trk.config = res.config;
@@ -64,7 +63,6 @@ export function switchToConfig(r: Raft, res: ChangeResult): ConfState {
   if (r.leadTransferee !== NONE && !r.trk.config.voters.has(r.leadTransferee)) r.abortLeaderTransfer();
   return cs;
 }
-
 
 /**
  * A removed (or demoted) leader hands leadership to the voter of the new configuration with

@@ -269,10 +269,7 @@ export class RawNode {
     const ps = this.prevSoftState;
     if (r.lead !== ps.lead || r.state !== ps.raftState) return true;
     const ph = this.prevHardState;
-    if (
-      (r.term !== ph.term || r.vote !== ph.vote || r.raftLog.committed !== ph.commit) &&
-      !(r.term === 0 && r.vote === NONE && r.raftLog.committed === 0)
-    ) {
+    if ((r.term !== ph.term || r.vote !== ph.vote || r.raftLog.committed !== ph.commit) && !(r.term === 0 && r.vote === NONE && r.raftLog.committed === 0)) {
       return true;
     }
     if (r.raftLog.hasNextUnstableSnapshot()) return true;

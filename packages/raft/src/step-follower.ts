@@ -164,7 +164,6 @@ export function handleAppendEntries(r: Raft, m: Message): void {
   r.send(resp);
 }
 
-
 /** A follower's handling of MsgHeartbeat: commit what the leader says, never going back. */
 export function handleHeartbeat(r: Raft, m: Message): void {
   if (r.faults.heartbeatLowersCommit && m.commit < r.raftLog.committed && m.commit >= r.raftLog.applied) {
@@ -175,7 +174,6 @@ export function handleHeartbeat(r: Raft, m: Message): void {
   resp.context = m.context;
   r.send(resp);
 }
-
 
 /** A follower's handling of MsgSnap. */
 export function handleSnapshot(r: Raft, m: Message): void {
@@ -192,7 +190,6 @@ export function handleSnapshot(r: Raft, m: Message): void {
   }
   r.send(resp);
 }
-
 
 /**
  * Restores the log and the configuration from snapshot `s`. Returns false when the snapshot

@@ -49,7 +49,9 @@ export function stepLeader(r: Raft, m: Message): void {
       if (!m.reject && m.index > r.raftLog.lastIndex()) {
         // No follower can have appended what this leader never had: refused, changing nothing
         // (it would make the follower's match run past the log).
-        throw new InvalidMessageError(`MsgAppResp from ${hexId(m.from)}: acknowledges index ${m.index} beyond the leader's last index ${r.raftLog.lastIndex()}`);
+        throw new InvalidMessageError(
+          `MsgAppResp from ${hexId(m.from)}: acknowledges index ${m.index} beyond the leader's last index ${r.raftLog.lastIndex()}`,
+        );
       }
       pr.recentActive = true;
       if (m.reject) handleAppRespReject(r, m, pr);
@@ -216,9 +218,7 @@ export function releasePendingReadIndexMessages(r: Raft): void {
  * there in `logTerm`) lets us skip every entry of a term the follower lacks in one round trip.
  */
 function handleAppRespReject(r: Raft, m: Message, pr: Progress): void {
-  r.logger.debug(
-    `${hexId(r.id)} received MsgAppResp(rejected, hint: (index ${m.rejectHint}, term ${m.logTerm})) from ${hexId(m.from)} for index ${m.index}`,
-  );
+  r.logger.debug(`${hexId(r.id)} received MsgAppResp(rejected, hint: (index ${m.rejectHint}, term ${m.logTerm})) from ${hexId(m.from)} for index ${m.index}`);
   let nextProbeIdx = m.rejectHint;
   if (m.logTerm > 0) {
     // The follower has term m.logTerm at m.rejectHint: our log can only match it at or below

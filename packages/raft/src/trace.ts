@@ -75,7 +75,12 @@ export type TraceLogger = (e: TraceEvent) => void;
 const hex = (id: bigint): string => id.toString(16);
 
 /** etcd's role names (kept here rather than imported from raft.ts: this module must not import raft at run time). */
-const ROLES: Record<StateType, string> = { follower: "StateFollower", "pre-candidate": "StatePreCandidate", candidate: "StateCandidate", leader: "StateLeader" };
+const ROLES: Record<StateType, string> = {
+  follower: "StateFollower",
+  "pre-candidate": "StatePreCandidate",
+  candidate: "StateCandidate",
+  leader: "StateLeader",
+};
 
 function event(r: Raft, name: TraceEventName): TraceEvent {
   const v = r.trk.config.voters;
@@ -96,8 +101,17 @@ export function traceState(r: Raft, name: TraceEventName): void {
 
 function traceMessage(m: Message): TraceMessage {
   return {
-    type: MessageType[m.type] ?? String(m.type), term: m.term, to: hex(m.to), from: hex(m.from), entries: m.entries.length, logTerm: m.logTerm,
-    index: m.index, commit: m.commit, vote: hex(m.vote ?? 0n), reject: m.reject, rejectHint: m.rejectHint,
+    type: MessageType[m.type] ?? String(m.type),
+    term: m.term,
+    to: hex(m.to),
+    from: hex(m.from),
+    entries: m.entries.length,
+    logTerm: m.logTerm,
+    index: m.index,
+    commit: m.commit,
+    vote: hex(m.vote ?? 0n),
+    reject: m.reject,
+    rejectHint: m.rejectHint,
   };
 }
 

@@ -43,18 +43,46 @@ function num(l: Long | number): number {
 const emptySnap = { metadata: { confState: { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, index: 0, term: 0 } };
 function toPb(m: Message): object {
   return {
-    type: m.type, to: longOf(m.to), from: longOf(m.from), term: m.term, logTerm: m.logTerm, index: m.index,
-    entries: m.entries.map((e) => (e.data === undefined ? { Type: e.type, Term: e.term, Index: e.index } : { Type: e.type, Term: e.term, Index: e.index, Data: e.data })),
-    commit: m.commit, snapshot: emptySnap, reject: m.reject, rejectHint: m.rejectHint,
+    type: m.type,
+    to: longOf(m.to),
+    from: longOf(m.from),
+    term: m.term,
+    logTerm: m.logTerm,
+    index: m.index,
+    entries: m.entries.map((e) =>
+      e.data === undefined ? { Type: e.type, Term: e.term, Index: e.index } : { Type: e.type, Term: e.term, Index: e.index, Data: e.data },
+    ),
+    commit: m.commit,
+    snapshot: emptySnap,
+    reject: m.reject,
+    rejectHint: m.rejectHint,
   };
 }
 type PbEntry = { Term: Long | number; Index: Long | number; Type: number; Data?: Uint8Array };
-type PbMsg = { type: number; to: Long; from: Long; term: Long; logTerm: Long; index: Long; entries: PbEntry[]; commit: Long; reject: boolean; rejectHint: Long };
+type PbMsg = {
+  type: number;
+  to: Long;
+  from: Long;
+  term: Long;
+  logTerm: Long;
+  index: Long;
+  entries: PbEntry[];
+  commit: Long;
+  reject: boolean;
+  rejectHint: Long;
+};
 function fromPb(p: PbMsg): Message {
   return {
-    type: p.type, to: big(p.to), from: big(p.from), term: num(p.term), logTerm: num(p.logTerm), index: num(p.index),
+    type: p.type,
+    to: big(p.to),
+    from: big(p.from),
+    term: num(p.term),
+    logTerm: num(p.logTerm),
+    index: num(p.index),
     entries: p.entries.map((e) => ({ term: num(e.Term), index: num(e.Index), type: e.Type, data: e.Data })),
-    commit: num(p.commit), reject: p.reject, rejectHint: num(p.rejectHint),
+    commit: num(p.commit),
+    reject: p.reject,
+    rejectHint: num(p.rejectHint),
   };
 }
 
@@ -74,15 +102,27 @@ function encodeWR(m: Message): Uint8Array {
   return w.finish();
 }
 function decodeEntryWR(r: protobuf.Reader, end: number): Entry {
-  let term = 0, index = 0, type = 0, data: Uint8Array | undefined;
+  let term = 0,
+    index = 0,
+    type = 0,
+    data: Uint8Array | undefined;
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
-      case 0x08: type = r.uint32(); break;
-      case 0x10: term = num(r.uint64() as Long); break;
-      case 0x18: index = num(r.uint64() as Long); break;
-      case 0x22: data = r.bytes(); break;
-      default: r.skipType(tag & 7);
+      case 0x08:
+        type = r.uint32();
+        break;
+      case 0x10:
+        term = num(r.uint64() as Long);
+        break;
+      case 0x18:
+        index = num(r.uint64() as Long);
+        break;
+      case 0x22:
+        data = r.bytes();
+        break;
+      default:
+        r.skipType(tag & 7);
     }
   }
   return { term, index, type, data };
@@ -94,17 +134,40 @@ function decodeWR(b: Uint8Array): Message {
   while (r.pos < r.len) {
     const tag = r.uint32();
     switch (tag) {
-      case 0x08: m.type = r.uint32(); break;
-      case 0x10: m.to = big(r.uint64() as Long); break;
-      case 0x18: m.from = big(r.uint64() as Long); break;
-      case 0x20: m.term = num(r.uint64() as Long); break;
-      case 0x28: m.logTerm = num(r.uint64() as Long); break;
-      case 0x30: m.index = num(r.uint64() as Long); break;
-      case 0x3a: { const len = r.uint32(); entries.push(decodeEntryWR(r, r.pos + len)); break; }
-      case 0x40: m.commit = num(r.uint64() as Long); break;
-      case 0x50: m.reject = r.bool(); break;
-      case 0x58: m.rejectHint = num(r.uint64() as Long); break;
-      default: r.skipType(tag & 7);
+      case 0x08:
+        m.type = r.uint32();
+        break;
+      case 0x10:
+        m.to = big(r.uint64() as Long);
+        break;
+      case 0x18:
+        m.from = big(r.uint64() as Long);
+        break;
+      case 0x20:
+        m.term = num(r.uint64() as Long);
+        break;
+      case 0x28:
+        m.logTerm = num(r.uint64() as Long);
+        break;
+      case 0x30:
+        m.index = num(r.uint64() as Long);
+        break;
+      case 0x3a: {
+        const len = r.uint32();
+        entries.push(decodeEntryWR(r, r.pos + len));
+        break;
+      }
+      case 0x40:
+        m.commit = num(r.uint64() as Long);
+        break;
+      case 0x50:
+        m.reject = r.bool();
+        break;
+      case 0x58:
+        m.rejectHint = num(r.uint64() as Long);
+        break;
+      default:
+        r.skipType(tag & 7);
     }
   }
   return m;
@@ -134,7 +197,9 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const pbObj = PbMessage.fromObject(toPb(m));
 const viaReflection = PbMessage.encode(pbObj).finish();
 const viaWR = encodeWR(m);
-console.log(`encoded bytes: raftpb ${ours.length}, reflection ${viaReflection.length} (same bytes: ${hex(viaReflection) === hex(ours)}), Writer ${viaWR.length} (same bytes: ${hex(viaWR) === hex(ours)})`);
+console.log(
+  `encoded bytes: raftpb ${ours.length}, reflection ${viaReflection.length} (same bytes: ${hex(viaReflection) === hex(ours)}), Writer ${viaWR.length} (same bytes: ${hex(viaWR) === hex(ours)})`,
+);
 
 const rows: [string, number][] = [
   ["reflection encode (protobufjs object ready)", rate(ours.length, () => PbMessage.encode(pbObj).finish().length)],

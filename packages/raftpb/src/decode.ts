@@ -18,29 +18,8 @@
  * @module
  */
 import { FieldError, MAX_DEPTH, prefixField, toDecodeError } from "./errors.js";
-import type {
-  ConfChange,
-  ConfChangeSingle,
-  ConfChangeV2,
-  ConfState,
-  Entry,
-  HardState,
-  Message,
-  NodeId,
-  Snapshot,
-  SnapshotMetadata,
-} from "./types.js";
-import {
-  Reader,
-  readBool,
-  readBytes,
-  readEnum,
-  readLength,
-  readTag,
-  readUint53,
-  readUint64,
-  skipField,
-} from "./wire.js";
+import type { ConfChange, ConfChangeSingle, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot, SnapshotMetadata } from "./types.js";
+import { Reader, readBool, readBytes, readEnum, readLength, readTag, readUint53, readUint64, skipField } from "./wire.js";
 
 /** Options of the `decodeX` functions. */
 export interface DecodeOptions {

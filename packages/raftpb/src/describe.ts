@@ -11,17 +11,7 @@
  * @module
  */
 import { decodeConfChange, decodeConfChangeV2 } from "./decode.js";
-import type {
-  ConfChange,
-  ConfChangeSingle,
-  ConfChangeV2,
-  ConfState,
-  Entry,
-  HardState,
-  Message,
-  NodeId,
-  Snapshot,
-} from "./types.js";
+import type { ConfChange, ConfChangeSingle, ConfChangeV2, ConfState, Entry, HardState, Message, NodeId, Snapshot } from "./types.js";
 import { ConfChangeType, EntryType, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType } from "./types.js";
 
 /** Formats the data of an `EntryNormal` entry (etcd's `EntryFormatter`); absent data is empty. */
@@ -157,8 +147,7 @@ const CHANGE_LETTER: Record<number, string> = {
  * changes (leaving a joint configuration).
  */
 export function describeConfChange(cc: ConfChange | ConfChangeV2): string {
-  const changes: readonly ConfChangeSingle[] =
-    "changes" in cc ? cc.changes : [{ type: cc.type, nodeId: cc.nodeId }];
+  const changes: readonly ConfChangeSingle[] = "changes" in cc ? cc.changes : [{ type: cc.type, nodeId: cc.nodeId }];
   let s = "";
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!;

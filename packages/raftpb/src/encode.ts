@@ -18,17 +18,7 @@
  * @module
  */
 import { EncodeError, FieldError, MAX_DEPTH, prefixField, toEncodeError } from "./errors.js";
-import type {
-  ConfChange,
-  ConfChangeSingle,
-  ConfChangeV2,
-  ConfState,
-  Entry,
-  HardState,
-  Message,
-  Snapshot,
-  SnapshotMetadata,
-} from "./types.js";
+import type { ConfChange, ConfChangeSingle, ConfChangeV2, ConfState, Entry, HardState, Message, Snapshot, SnapshotMetadata } from "./types.js";
 import {
   checkEnum,
   checkedBytesSize,
@@ -468,12 +458,7 @@ function allocOutput(n: number): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Entry points
 
-function encodeWith<T>(
-  type: string,
-  v: T,
-  size: (v: T) => number,
-  write: (buf: Uint8Array, pos: number, v: T) => number,
-): Uint8Array {
+function encodeWith<T>(type: string, v: T, size: (v: T) => number, write: (buf: Uint8Array, pos: number, v: T) => number): Uint8Array {
   if (v === null || typeof v !== "object") throw new EncodeError(type, "(value)", `is not a ${type}`);
   let n: number;
   try {
@@ -572,9 +557,7 @@ export function encodeEntryInto(e: Entry, out: Uint8Array, offset = 0): number {
 }
 
 function checkedHardStateSize(hs: HardState): number {
-  return (
-    3 + checkedUint53Size(hs.term, "term") + checkedUint64Size(hs.vote, "vote") + checkedUint53Size(hs.commit, "commit")
-  );
+  return 3 + checkedUint53Size(hs.term, "term") + checkedUint64Size(hs.vote, "vote") + checkedUint53Size(hs.commit, "commit");
 }
 
 function writeHardState(buf: Uint8Array, pos: number, hs: HardState): number {

@@ -24,10 +24,23 @@ import {
 
 const te = new TextEncoder();
 const msg = (m: Partial<Message>): Message => ({
-  type: MessageType.MsgApp, to: 2n, from: 1n, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, ...m,
+  type: MessageType.MsgApp,
+  to: 2n,
+  from: 1n,
+  term: 0,
+  logTerm: 0,
+  index: 0,
+  entries: [],
+  commit: 0,
+  reject: false,
+  rejectHint: 0,
+  ...m,
 });
 const normal = (term: number, index: number, data?: string): Entry => ({
-  term, index, type: EntryType.EntryNormal, data: data === undefined ? undefined : te.encode(data),
+  term,
+  index,
+  type: EntryType.EntryNormal,
+  data: data === undefined ? undefined : te.encode(data),
 });
 const snap = (index: number, voters: bigint[], votersOutgoing: bigint[] = [], autoLeave = false): Snapshot => {
   const s = emptySnapshot();
@@ -41,20 +54,42 @@ const snap = (index: number, voters: bigint[], votersOutgoing: bigint[] = [], au
 
 describe("describeMessage (lines from etcd-io/raft testdata/)", () => {
   const cases: [string, Message, string][] = [
-    ["one entry, nil data", msg({ term: 1, logTerm: 1, index: 10, commit: 10, entries: [normal(1, 11)] }), '1->2 MsgApp Term:1 Log:1/10 Commit:10 Entries:[1/11 EntryNormal ""]'],
-    ["brief example", msg({ term: 1, logTerm: 1, index: 11, commit: 11, entries: [normal(1, 12, "foo")] }), '1->2 MsgApp Term:1 Log:1/11 Commit:11 Entries:[1/12 EntryNormal "foo"]'],
+    [
+      "one entry, nil data",
+      msg({ term: 1, logTerm: 1, index: 10, commit: 10, entries: [normal(1, 11)] }),
+      '1->2 MsgApp Term:1 Log:1/10 Commit:10 Entries:[1/11 EntryNormal ""]',
+    ],
+    [
+      "brief example",
+      msg({ term: 1, logTerm: 1, index: 11, commit: 11, entries: [normal(1, 12, "foo")] }),
+      '1->2 MsgApp Term:1 Log:1/11 Commit:11 Entries:[1/12 EntryNormal "foo"]',
+    ],
     [
       "several entries, one per line",
       msg({
-        from: 2n, to: 3n, term: 2, logTerm: 1, index: 3, commit: 4,
+        from: 2n,
+        to: 3n,
+        term: 2,
+        logTerm: 1,
+        index: 3,
+        commit: 4,
         entries: [
-          { term: 1, index: 4, type: EntryType.EntryConfChangeV2, data: encodeConfChangeV2({ transition: 0, changes: [{ type: ConfChangeType.ConfChangeAddNode, nodeId: 3n }] }) },
+          {
+            term: 1,
+            index: 4,
+            type: EntryType.EntryConfChangeV2,
+            data: encodeConfChangeV2({ transition: 0, changes: [{ type: ConfChangeType.ConfChangeAddNode, nodeId: 3n }] }),
+          },
           normal(2, 5),
         ],
       }),
       '2->3 MsgApp Term:2 Log:1/3 Commit:4 Entries:[\n  1/4 EntryConfChangeV2 v3\n  2/5 EntryNormal ""\n]',
     ],
-    ["rejection", msg({ from: 3n, to: 2n, type: MessageType.MsgAppResp, term: 2, logTerm: 1, index: 4, reject: true, rejectHint: 3 }), "3->2 MsgAppResp Term:2 Log:1/4 Rejected (Hint: 3)"],
+    [
+      "rejection",
+      msg({ from: 3n, to: 2n, type: MessageType.MsgAppResp, term: 2, logTerm: 1, index: 4, reject: true, rejectHint: 3 }),
+      "3->2 MsgAppResp Term:2 Log:1/4 Rejected (Hint: 3)",
+    ],
     ["vote reject hint 0", msg({ to: 3n, type: MessageType.MsgVoteResp, term: 2, reject: true }), "1->3 MsgVoteResp Term:2 Log:0/0 Rejected (Hint: 0)"],
     [
       "snapshot",
@@ -65,7 +100,11 @@ describe("describeMessage (lines from etcd-io/raft testdata/)", () => {
     [
       "responses, vote, local thread",
       msg({
-        type: MessageType.MsgStorageAppend, to: LOCAL_APPEND_THREAD, term: 1, commit: 10, vote: 1n,
+        type: MessageType.MsgStorageAppend,
+        to: LOCAL_APPEND_THREAD,
+        term: 1,
+        commit: 10,
+        vote: 1n,
         responses: [msg({ type: MessageType.MsgVoteResp, to: 1n, from: 1n, term: 1 })],
       }),
       "1->AppendThread MsgStorageAppend Term:1 Log:0/0 Commit:10 Vote:1 Responses:[\n  1->1 MsgVoteResp Term:1 Log:0/0\n]",
@@ -94,7 +133,10 @@ describe("describeMessage (lines from etcd-io/raft testdata/)", () => {
 
   test("the entry formatter applies to normal entries", () => {
     const m = msg({ entries: [normal(1, 12, "foo")] });
-    assert.equal(describeMessage(m, (d) => `<${d.length}>`), "1->2 MsgApp Term:0 Log:0/0 Entries:[1/12 EntryNormal <3>]");
+    assert.equal(
+      describeMessage(m, (d) => `<${d.length}>`),
+      "1->2 MsgApp Term:0 Log:0/0 Entries:[1/12 EntryNormal <3>]",
+    );
   });
 });
 
@@ -103,8 +145,16 @@ describe("describeEntry", () => {
     const v1 = { term: 1, index: 4, type: EntryType.EntryConfChange, data: encodeConfChange({ type: ConfChangeType.ConfChangeAddNode, nodeId: 2n, id: 0n }) };
     assert.equal(describeEntry(v1), "1/4 EntryConfChange v2");
     const v2 = {
-      term: 1, index: 4, type: EntryType.EntryConfChangeV2,
-      data: encodeConfChangeV2({ transition: 0, changes: [{ type: ConfChangeType.ConfChangeRemoveNode, nodeId: 1n }, { type: ConfChangeType.ConfChangeAddNode, nodeId: 4n }] }),
+      term: 1,
+      index: 4,
+      type: EntryType.EntryConfChangeV2,
+      data: encodeConfChangeV2({
+        transition: 0,
+        changes: [
+          { type: ConfChangeType.ConfChangeRemoveNode, nodeId: 1n },
+          { type: ConfChangeType.ConfChangeAddNode, nodeId: 4n },
+        ],
+      }),
     };
     assert.equal(describeEntry(v2), "1/4 EntryConfChangeV2 r1 v4");
     assert.equal(describeEntry({ term: 1, index: 5, type: EntryType.EntryConfChangeV2, data: undefined }), "1/5 EntryConfChangeV2");
@@ -117,7 +167,8 @@ describe("describeEntry", () => {
   });
 
   test("data quoted like Go's %q", () => {
-    const q = (bytes: number[] | string) => describeEntry({ term: 1, index: 1, type: 0, data: typeof bytes === "string" ? te.encode(bytes) : Uint8Array.from(bytes) });
+    const q = (bytes: number[] | string) =>
+      describeEntry({ term: 1, index: 1, type: 0, data: typeof bytes === "string" ? te.encode(bytes) : Uint8Array.from(bytes) });
     assert.equal(q("prop_1_2"), '1/1 EntryNormal "prop_1_2"');
     assert.equal(q('a"b\\c'), '1/1 EntryNormal "a\\"b\\\\c"');
     assert.equal(q([0, 7, 8, 9, 10, 11, 12, 13, 0x1f, 0x7f]), '1/1 EntryNormal "\\x00\\a\\b\\t\\n\\v\\f\\r\\x1f\\x7f"');
@@ -143,7 +194,13 @@ describe("the other describers", () => {
   test("describeConfChange", () => {
     assert.equal(describeConfChange({ type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: 7n, id: 1n }), "l7");
     assert.equal(
-      describeConfChange({ transition: 0, changes: [{ type: ConfChangeType.ConfChangeUpdateNode, nodeId: 18446744073709551615n }, { type: 9 as ConfChangeType, nodeId: 1n }] }),
+      describeConfChange({
+        transition: 0,
+        changes: [
+          { type: ConfChangeType.ConfChangeUpdateNode, nodeId: 18446744073709551615n },
+          { type: 9 as ConfChangeType, nodeId: 1n },
+        ],
+      }),
       "u18446744073709551615 unknown1",
     );
     assert.equal(describeConfChange({ transition: 0, changes: [] }), "");

@@ -139,7 +139,15 @@ describe("EncodeError", () => {
     ["string data", () => encodeEntry({ term: 1, index: 1, type: 0, data: "abc" as unknown as Uint8Array }), "Entry", "data"],
     [
       "entries[2].term",
-      () => encodeMessage({ ...base, entries: [{ term: 1, index: 1, type: 0 }, { term: 1, index: 2, type: 0 }, { term: -5, index: 3, type: 0 }] }),
+      () =>
+        encodeMessage({
+          ...base,
+          entries: [
+            { term: 1, index: 1, type: 0 },
+            { term: 1, index: 2, type: 0 },
+            { term: -5, index: 3, type: 0 },
+          ],
+        }),
       "Message",
       "entries[2].term",
     ],
@@ -155,7 +163,12 @@ describe("EncodeError", () => {
       "snapshot.metadata.confState.voters[1]",
     ],
     ["snapshot index", () => encodeSnapshot({ metadata: { ...emptySnapshot().metadata, index: -1 } }), "Snapshot", "metadata.index"],
-    ["learners not an array", () => encodeConfState({ voters: [], learners: 5 as unknown as bigint[], votersOutgoing: [], learnersNext: [], autoLeave: false }), "ConfState", "learners"],
+    [
+      "learners not an array",
+      () => encodeConfState({ voters: [], learners: 5 as unknown as bigint[], votersOutgoing: [], learnersNext: [], autoLeave: false }),
+      "ConfState",
+      "learners",
+    ],
     ["responses[0].type", () => encodeMessage({ ...base, responses: [{ ...base, type: -1 as MessageType }] }), "Message", "responses[0].type"],
     ["not an object", () => encodeMessage(undefined as unknown as Message), "Message", "(value)"],
   ];

@@ -106,7 +106,15 @@ describe("Message specifics", () => {
 
   test("decoded bytes are views by default and independent copies with {copy: true}", () => {
     const bytes = encodeMessage({
-      type: 3, to: 2n, from: 1n, term: 1, logTerm: 1, index: 1, commit: 1, reject: false, rejectHint: 0,
+      type: 3,
+      to: 2n,
+      from: 1n,
+      term: 1,
+      logTerm: 1,
+      index: 1,
+      commit: 1,
+      reject: false,
+      rejectHint: 0,
       entries: [{ term: 1, index: 2, type: 0, data: Uint8Array.of(1, 2, 3) }],
     });
     const view = decodeMessage(bytes);
@@ -137,7 +145,15 @@ describe("output buffers", () => {
       const size = [10, 100, 2000, 9000, 16000, 17000, 40000][rand(7)]!;
       const data = new Uint8Array(size).fill(i & 0xff);
       const m: Message = {
-        type: 3, to: 2n, from: 1n, term: i, logTerm: i, index: i, commit: i, reject: false, rejectHint: 0,
+        type: 3,
+        to: 2n,
+        from: 1n,
+        term: i,
+        logTerm: i,
+        index: i,
+        commit: i,
+        reject: false,
+        rejectHint: 0,
         entries: [{ term: i, index: i + 1, type: 0, data }],
       };
       const bytes = encodeMessage(m);

@@ -24,7 +24,17 @@ function toPb(v: unknown, type: string): unknown {
     if (x === undefined) continue;
     const name = type === "Entry" ? k[0]!.toUpperCase() + k.slice(1) : k;
     const sub =
-      k === "entries" ? "Entry" : k === "responses" ? "Message" : k === "snapshot" ? "Snapshot" : k === "metadata" ? "SnapshotMetadata" : k === "confState" ? "ConfState" : "";
+      k === "entries"
+        ? "Entry"
+        : k === "responses"
+          ? "Message"
+          : k === "snapshot"
+            ? "Snapshot"
+            : k === "metadata"
+              ? "SnapshotMetadata"
+              : k === "confState"
+                ? "ConfState"
+                : "";
     out[name] = toPb(x, sub);
   }
   return out;

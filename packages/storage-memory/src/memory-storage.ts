@@ -135,9 +135,7 @@ export class MemoryStorage implements Storage {
   applySnapshot(snap: Snapshot): void {
     const { index, term } = snap.metadata;
     if (index <= this.#snapshot.metadata.index) {
-      throw new SnapOutOfDateError(
-        `requested index ${index} is older than the existing snapshot (index ${this.#snapshot.metadata.index})`,
-      );
+      throw new SnapOutOfDateError(`requested index ${index} is older than the existing snapshot (index ${this.#snapshot.metadata.index})`);
     }
     this.#snapshot = snap;
     this.#store = new EntryStore(index + 1);
@@ -158,9 +156,7 @@ export class MemoryStorage implements Storage {
   createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array | undefined): Snapshot {
     const prev = this.#snapshot;
     if (i <= prev.metadata.index) {
-      throw new SnapOutOfDateError(
-        `requested index ${i} is older than the existing snapshot (index ${prev.metadata.index})`,
-      );
+      throw new SnapOutOfDateError(`requested index ${i} is older than the existing snapshot (index ${prev.metadata.index})`);
     }
     const last = this.lastIndex();
     if (i > last) {
@@ -183,9 +179,7 @@ export class MemoryStorage implements Storage {
   compact(compactIndex: number): void {
     const base = this.#base;
     if (compactIndex <= base) {
-      throw new CompactedError(
-        `requested index ${compactIndex} is unavailable due to compaction (first index ${base + 1})`,
-      );
+      throw new CompactedError(`requested index ${compactIndex} is unavailable due to compaction (first index ${base + 1})`);
     }
     const last = this.lastIndex();
     if (compactIndex > last) {
@@ -215,9 +209,7 @@ export class MemoryStorage implements Storage {
         throw new Error(`storage-memory: append: entry ${k} has type ${String(t)}, want an integer in [0, ${MAX_TYPE}]`);
       }
       if (entries[k]!.index !== lo + k) {
-        throw new Error(
-          `storage-memory: append: entry ${k} has index ${entries[k]!.index}, want ${lo + k} (indexes must be consecutive)`,
-        );
+        throw new Error(`storage-memory: append: entry ${k} has index ${entries[k]!.index}, want ${lo + k} (indexes must be consecutive)`);
       }
     }
     const first = this.#base + 1;

@@ -40,7 +40,10 @@ const compacted: StorageFactory = ({ snapshot, entries, hardState }) => {
   return s;
 };
 
-for (const [label, make] of [["loaded with applySnapshot + append", loaded], ["reached by append + createSnapshot + compact", compacted]] as const) {
+for (const [label, make] of [
+  ["loaded with applySnapshot + append", loaded],
+  ["reached by append + createSnapshot + compact", compacted],
+] as const) {
   describe(`storage contract: MemoryStorage ${label}`, () => {
     for (const c of storageContractCases(make)) test(c.name, () => c.run());
   });

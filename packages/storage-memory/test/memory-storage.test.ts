@@ -42,9 +42,32 @@ function isPlainError(re: RegExp): (e: unknown) => boolean {
 
 describe("compact", () => {
   const cases = [
-    { i: 2, err: CompactedError, want: [[3, 3], [4, 4], [5, 5]] },
-    { i: 3, err: CompactedError, want: [[3, 3], [4, 4], [5, 5]] },
-    { i: 4, err: undefined, want: [[4, 4], [5, 5]] },
+    {
+      i: 2,
+      err: CompactedError,
+      want: [
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ],
+    },
+    {
+      i: 3,
+      err: CompactedError,
+      want: [
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ],
+    },
+    {
+      i: 4,
+      err: undefined,
+      want: [
+        [4, 4],
+        [5, 5],
+      ],
+    },
     { i: 5, err: undefined, want: [[5, 5]] },
   ];
   for (const { i, err, want } of cases) {
@@ -59,7 +82,11 @@ describe("compact", () => {
   test("compact past lastIndex() is a plain Error naming the bounds, and changes nothing", () => {
     const s = storage345();
     assert.throws(() => s.compact(6), isPlainError(/compact index 6 .*lastIndex 5/));
-    assert.deepEqual(dump(s), [[3, 3], [4, 4], [5, 5]]);
+    assert.deepEqual(dump(s), [
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
   });
 
   test("compact one entry at a time over 50,000 entries (rebasing as it goes) keeps every read right", () => {
@@ -83,7 +110,11 @@ describe("compact", () => {
     }
     // Appending after heavy compaction still lines up.
     s.append([ent(n + 1, 99)]);
-    assert.deepEqual(dump(s), [[n - 1, ents[n - 2]!.term], [n, ents[n - 1]!.term], [n + 1, 99]]);
+    assert.deepEqual(dump(s), [
+      [n - 1, ents[n - 2]!.term],
+      [n, ents[n - 1]!.term],
+      [n + 1, 99],
+    ]);
   });
 
   test("compact in large steps, then overwrite the tail", () => {
@@ -91,7 +122,15 @@ describe("compact", () => {
     s.append(Array.from({ length: 1000 }, (_, k) => ent(k + 1, 1)));
     for (const i of [10, 100, 500, 700, 990]) s.compact(i);
     s.append([ent(995, 2), ent(996, 2)]);
-    assert.deepEqual(dump(s), [[990, 1], [991, 1], [992, 1], [993, 1], [994, 1], [995, 2], [996, 2]]);
+    assert.deepEqual(dump(s), [
+      [990, 1],
+      [991, 1],
+      [992, 1],
+      [993, 1],
+      [994, 1],
+      [995, 2],
+      [996, 2],
+    ]);
   });
 });
 
@@ -108,7 +147,11 @@ describe("createSnapshot", () => {
       assert.equal(s.snapshot(), got);
       assert.deepEqual(s.initialState().confState, cs);
       // The log is untouched: compaction is a separate step.
-      assert.deepEqual(dump(s), [[3, 3], [4, 4], [5, 5]]);
+      assert.deepEqual(dump(s), [
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ]);
     });
   }
 
@@ -147,20 +190,87 @@ describe("createSnapshot", () => {
 
 describe("append", () => {
   const cases: { name: string; entries: Entry[]; want: [number, number][] }[] = [
-    { name: "entirely compacted: ignored", entries: [ent(1, 1), ent(2, 2)], want: [[3, 3], [4, 4], [5, 5]] },
-    { name: "the same entries again", entries: [ent(3, 3), ent(4, 4), ent(5, 5)], want: [[3, 3], [4, 4], [5, 5]] },
-    { name: "conflicting from 4", entries: [ent(3, 3), ent(4, 6), ent(5, 6)], want: [[3, 3], [4, 6], [5, 6]] },
-    { name: "the same plus one", entries: [ent(3, 3), ent(4, 4), ent(5, 5), ent(6, 5)], want: [[3, 3], [4, 4], [5, 5], [6, 5]] },
+    {
+      name: "entirely compacted: ignored",
+      entries: [ent(1, 1), ent(2, 2)],
+      want: [
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ],
+    },
+    {
+      name: "the same entries again",
+      entries: [ent(3, 3), ent(4, 4), ent(5, 5)],
+      want: [
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ],
+    },
+    {
+      name: "conflicting from 4",
+      entries: [ent(3, 3), ent(4, 6), ent(5, 6)],
+      want: [
+        [3, 3],
+        [4, 6],
+        [5, 6],
+      ],
+    },
+    {
+      name: "the same plus one",
+      entries: [ent(3, 3), ent(4, 4), ent(5, 5), ent(6, 5)],
+      want: [
+        [3, 3],
+        [4, 4],
+        [5, 5],
+        [6, 5],
+      ],
+    },
     {
       name: "compacted head dropped, existing tail cut, rest appended",
       entries: [ent(2, 3), ent(3, 3), ent(4, 5)],
-      want: [[3, 3], [4, 5]],
+      want: [
+        [3, 3],
+        [4, 5],
+      ],
     },
-    { name: "cut the tail and append", entries: [ent(4, 5)], want: [[3, 3], [4, 5]] },
-    { name: "direct append", entries: [ent(6, 5)], want: [[3, 3], [4, 4], [5, 5], [6, 5]] },
-    { name: "nothing", entries: [], want: [[3, 3], [4, 4], [5, 5]] },
+    {
+      name: "cut the tail and append",
+      entries: [ent(4, 5)],
+      want: [
+        [3, 3],
+        [4, 5],
+      ],
+    },
+    {
+      name: "direct append",
+      entries: [ent(6, 5)],
+      want: [
+        [3, 3],
+        [4, 4],
+        [5, 5],
+        [6, 5],
+      ],
+    },
+    {
+      name: "nothing",
+      entries: [],
+      want: [
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ],
+    },
     // etcd replaces everything from entries[0].index on, even entries that agree.
-    { name: "a shorter suffix that agrees still cuts what follows", entries: [ent(4, 4)], want: [[3, 3], [4, 4]] },
+    {
+      name: "a shorter suffix that agrees still cuts what follows",
+      entries: [ent(4, 4)],
+      want: [
+        [3, 3],
+        [4, 4],
+      ],
+    },
   ];
   for (const { name, entries, want } of cases) {
     test(`append on [3 (dummy), 4, 5]: ${name}`, () => {
@@ -173,14 +283,22 @@ describe("append", () => {
   test("a gap after lastIndex() is a plain Error naming the bounds, and changes nothing", () => {
     const s = storage345();
     assert.throws(() => s.append([ent(7, 5), ent(8, 5)]), isPlainError(/last: 5, append at: 7/));
-    assert.deepEqual(dump(s), [[3, 3], [4, 4], [5, 5]]);
+    assert.deepEqual(dump(s), [
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
   });
 
   test("non-consecutive indexes are a plain Error, and change nothing", () => {
     const s = storage345();
     assert.throws(() => s.append([ent(4, 6), ent(6, 6)]), isPlainError(/index 6, want 5/));
     assert.throws(() => s.append([ent(5, 6), ent(5, 6)]), isPlainError(/index 5, want 6/));
-    assert.deepEqual(dump(s), [[3, 3], [4, 4], [5, 5]]);
+    assert.deepEqual(dump(s), [
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
   });
 
   test("an entry type that is not an integer in [0, 127] is a plain Error, and changes nothing", () => {
@@ -189,7 +307,11 @@ describe("append", () => {
       const bad = { term: 6, index: 6, type: type as EntryType };
       assert.throws(() => s.append([ent(6, 6), bad].slice(1)), isPlainError(/has type .*want an integer in \[0, 127\]/), String(type));
       assert.throws(() => s.append([ent(5, 6), { ...bad }]), isPlainError(/entry 1 has type/), String(type));
-      assert.deepEqual(dump(s), [[3, 3], [4, 4], [5, 5]]);
+      assert.deepEqual(dump(s), [
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ]);
     }
   });
 
@@ -284,14 +406,24 @@ describe("reads", () => {
     const a = s.entries(4, 6, Infinity);
     a.pop();
     a.push(ent(99, 99));
-    assert.deepEqual(dump(s), [[3, 3], [4, 4], [5, 5]]);
+    assert.deepEqual(dump(s), [
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
     assert.notEqual(s.entries(4, 6, Infinity), s.entries(4, 6, Infinity));
   });
 
   test("typed errors name the index", () => {
     const s = storage345();
-    assert.throws(() => s.term(2), (e: unknown) => e instanceof CompactedError && e.code === "TSRAFT_COMPACTED" && /2/.test(e.message));
-    assert.throws(() => s.term(6), (e: unknown) => e instanceof UnavailableError && e.code === "TSRAFT_UNAVAILABLE" && /6/.test(e.message));
+    assert.throws(
+      () => s.term(2),
+      (e: unknown) => e instanceof CompactedError && e.code === "TSRAFT_COMPACTED" && /2/.test(e.message),
+    );
+    assert.throws(
+      () => s.term(6),
+      (e: unknown) => e instanceof UnavailableError && e.code === "TSRAFT_UNAVAILABLE" && /6/.test(e.message),
+    );
   });
 
   test("setHardState copies; initialState returns copies of it", () => {

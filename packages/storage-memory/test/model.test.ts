@@ -238,7 +238,11 @@ function checkReads(s: MemoryStorage, m: Model): void {
       ents.forEach((e, k) => assert.equal(e, want[k], `entries(${lo}, ${hi}, ${max})[${k}]`));
     }
   }
-  assert.equal(outcomeOf(() => s.entries(m.base + 1, m.last + 2, Infinity)), "plain", "entries past the end");
+  assert.equal(
+    outcomeOf(() => s.entries(m.base + 1, m.last + 2, Infinity)),
+    "plain",
+    "entries past the end",
+  );
   assert.deepEqual(s.snapshot(), m.snapshot, "snapshot()");
   assert.deepEqual(s.initialState(), { hardState: m.hardState, confState: m.snapshot.metadata.confState }, "initialState()");
 }

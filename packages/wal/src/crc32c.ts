@@ -110,4 +110,6 @@ export const crc32c: (crc: number, buf: Uint8Array, start?: number, end?: number
  * @returns the new CRC as an unsigned 32-bit number.
  */
 export const crc32cView: (crc: number, view: Uint8Array) => number =
-  native === undefined ? (crc, view) => crc32cJs(crc, view, 0, view.length) : (crc, view) => (view.length < NATIVE_MIN_BYTES ? crc32cJs(crc, view, 0, view.length) : native(view, crc) >>> 0);
+  native === undefined
+    ? (crc, view) => crc32cJs(crc, view, 0, view.length)
+    : (crc, view) => (view.length < NATIVE_MIN_BYTES ? crc32cJs(crc, view, 0, view.length) : native(view, crc) >>> 0);

@@ -607,7 +607,6 @@ export class DiskStorage implements Storage {
     if (missing > 0) throw new Error(`wal: DiskStorage: entries ${lo}..${hi} of block ${b} not found in the WAL segments`);
     return blk;
   }
-
 }
 
 /**

@@ -58,11 +58,7 @@ export class WalLockedError extends WalError {
   /** The process id of the holder, when known. */
   readonly holderPid: number | undefined;
   constructor(path: string, holderPid?: number, options?: RaftErrorOptions) {
-    super(
-      "TSRAFT_WAL_LOCKED",
-      `wal: ${path} is locked by another WAL` + (holderPid === undefined ? "" : ` (pid ${holderPid})`),
-      options,
-    );
+    super("TSRAFT_WAL_LOCKED", `wal: ${path} is locked by another WAL` + (holderPid === undefined ? "" : ` (pid ${holderPid})`), options);
     this.path = path;
     this.holderPid = holderPid;
   }

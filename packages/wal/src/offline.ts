@@ -24,7 +24,13 @@ export interface ReadLimits {
 /** Checks every record from `snap` on, without locking (see `WAL.verify`). */
 export async function verifyWal(dir: string, snap: WalSnapshot, opts: ReadLimits): Promise<void> {
   const sel = selectSegments(dir, await listSegments(dir, opts.io), snap.index);
-  const { res } = await readFiles(dir, sel, opts.readChunkBytes, { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true }, opts.io);
+  const { res } = await readFiles(
+    dir,
+    sel,
+    opts.readChunkBytes,
+    { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true },
+    opts.io,
+  );
   if (!res.matched) throw new WalSnapshotNotFoundError();
 }
 
@@ -32,7 +38,13 @@ export async function verifyWal(dir: string, snap: WalSnapshot, opts: ReadLimits
 export async function snapshotRecords(dir: string, opts: ReadLimits): Promise<{ snapshots: WalSnapshot[]; commit: number }> {
   const all = await listSegments(dir, opts.io);
   const sel = selectSegments(dir, all, all[0]?.index ?? 0);
-  const { res } = await readFiles(dir, sel, opts.readChunkBytes, { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true }, opts.io);
+  const { res } = await readFiles(
+    dir,
+    sel,
+    opts.readChunkBytes,
+    { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true },
+    opts.io,
+  );
   return { snapshots: res.snapshots, commit: res.hardState.commit };
 }
 
@@ -45,7 +57,15 @@ export async function repairWal(dir: string, opts: ReadLimits): Promise<boolean>
     const path = join(dir, last.name);
     let res: ReadResult;
     try {
-      res = (await readFiles(dir, [last], opts.readChunkBytes, { start: { index: last.index, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true }, opts.io)).res;
+      res = (
+        await readFiles(
+          dir,
+          [last],
+          opts.readChunkBytes,
+          { start: { index: last.index, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true },
+          opts.io,
+        )
+      ).res;
     } catch (e) {
       if (isWalError(e)) return false;
       throw e;

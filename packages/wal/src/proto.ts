@@ -470,4 +470,3 @@ export function decodeSnapFile(buf: Uint8Array): { crc: number; data: Uint8Array
   }
   return { crc, data };
 }
-

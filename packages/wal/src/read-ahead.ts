@@ -182,7 +182,14 @@ async function zeroToEnd(src: SegmentSource, buf: Uint8Array, from: number, to: 
  * through `tail` for the last one when given (write mode: the handle the WAL keeps).
  * @returns the read result and the size of the last segment file.
  */
-export async function readFiles(dir: string, sel: readonly SegmentName[], chunkBytes: number, ro: ReadOptions, io: WalIO, tail?: WalFileHandle): Promise<{ res: ReadResult; lastSize: number }> {
+export async function readFiles(
+  dir: string,
+  sel: readonly SegmentName[],
+  chunkBytes: number,
+  ro: ReadOptions,
+  io: WalIO,
+  tail?: WalFileHandle,
+): Promise<{ res: ReadResult; lastSize: number }> {
   const handles: WalFileHandle[] = [];
   try {
     const sources: SegmentSource[] = [];

@@ -268,14 +268,24 @@ export class LogReader {
     const name = this.name;
     // Layout every segment has: crc record first, metadata second, neither anywhere else. The
     // record type is not covered by the CRC; these rules make a flipped type bit visible.
-    if ((rec === 0) !== (f.type === RecordType.Crc)) throw new WalCorruptError(name, fileOff, rec === 0 ? "segment does not start with a crc record" : "crc record inside a segment");
-    if ((rec === 1) !== (f.type === RecordType.Metadata)) throw new WalCorruptError(name, fileOff, rec === 1 ? "second record is not metadata" : "metadata record inside a segment");
+    if ((rec === 0) !== (f.type === RecordType.Crc))
+      throw new WalCorruptError(name, fileOff, rec === 0 ? "segment does not start with a crc record" : "crc record inside a segment");
+    if ((rec === 1) !== (f.type === RecordType.Metadata))
+      throw new WalCorruptError(name, fileOff, rec === 1 ? "second record is not metadata" : "metadata record inside a segment");
     try {
       switch (f.type) {
         case RecordType.Entry: {
           const crcBefore = res.crc;
           res.crc = f.crc;
-          applyEntry(st, pre ?? readEntry(buf, f.dataStart, f.hasData ? f.dataEnd : f.dataStart, this.opts.copyData), this.opts, name, this.si, fileOff, crcBefore);
+          applyEntry(
+            st,
+            pre ?? readEntry(buf, f.dataStart, f.hasData ? f.dataEnd : f.dataStart, this.opts.copyData),
+            this.opts,
+            name,
+            this.si,
+            fileOff,
+            crcBefore,
+          );
           return;
         }
         case RecordType.Crc:
@@ -297,7 +307,8 @@ export class LogReader {
         }
         case RecordType.State: {
           const h = readHardState(buf, f.dataStart, f.hasData ? f.dataEnd : f.dataStart);
-          if (st.lastState !== undefined && h.term < st.lastState.term) throw new WalCorruptError(name, fileOff, `HardState term ${h.term} below the previous ${st.lastState.term}`);
+          if (st.lastState !== undefined && h.term < st.lastState.term)
+            throw new WalCorruptError(name, fileOff, `HardState term ${h.term} below the previous ${st.lastState.term}`);
           if (h.term < res.maxEntryTerm) throw new WalCorruptError(name, fileOff, `HardState term ${h.term} below an entry's term ${res.maxEntryTerm}`);
           if (h.commit > st.maxIndex) throw new WalCorruptError(name, fileOff, `HardState commit ${h.commit} beyond the last index ${st.maxIndex}`);
           st.lastState = h;
@@ -370,4 +381,3 @@ function applyEntry(st: State, e: Entry, opts: ReadOptions, name: string, si: nu
   res.lastIndex = index;
   if (index > st.maxIndex) st.maxIndex = index;
 }
-

@@ -111,7 +111,10 @@ export class Snapshotter {
 
   /** The `.snap` names, newest first. */
   async names(): Promise<string[]> {
-    return (await this.io.readdir(this.dir)).filter((n) => n.endsWith(".snap")).sort().reverse();
+    return (await this.io.readdir(this.dir))
+      .filter((n) => n.endsWith(".snap"))
+      .sort()
+      .reverse();
   }
 
   /**

@@ -116,7 +116,6 @@ function resolve(o: WalOptions | undefined): Resolved {
 
 const EMPTY_HS: HardState = { term: 0, vote: 0n, commit: 0 };
 
-
 /**
  * Where a record starts: its segment file, its byte offset there, and the running CRC before
  * it (what a reader needs to read on from there with every CRC checked).
@@ -321,13 +320,20 @@ export class WAL {
     if (this.readDone) throw new WalStateError("readAll called twice");
     this.readDone = true;
     const onEntry = options?.onEntry;
-    const { res, lastSize } = await readFiles(this.dir, this.held, this.opts.readChunkBytes, {
-      start: this.start,
-      strictTail: this.writeMode,
-      maxRecordBytes: this.opts.maxRecordBytes,
-      copyData: this.opts.copyEntryData,
-      onEntry: onEntry === undefined ? undefined : (e, si, off, crc) => onEntry(e, this.held[si]!.name, off, crc),
-    }, this.opts.io, this.writeMode ? this.tail : undefined);
+    const { res, lastSize } = await readFiles(
+      this.dir,
+      this.held,
+      this.opts.readChunkBytes,
+      {
+        start: this.start,
+        strictTail: this.writeMode,
+        maxRecordBytes: this.opts.maxRecordBytes,
+        copyData: this.opts.copyEntryData,
+        onEntry: onEntry === undefined ? undefined : (e, si, off, crc) => onEntry(e, this.held[si]!.name, off, crc),
+      },
+      this.opts.io,
+      this.writeMode ? this.tail : undefined,
+    );
     const out: ReadAllResult = { metadata: res.metadata, hardState: res.hardState, entries: res.entries, lastIndex: res.lastIndex };
     if (this.writeMode) {
       await this.prepareAppend(res, lastSize);
@@ -444,7 +450,14 @@ export class WAL {
     await this.enqueue("sync", EMPTY_HS, [], undefined, 0, true);
   }
 
-  private enqueue(kind: Pending["kind"], hs: HardState, entries: readonly Entry[], snap: Uint8Array | undefined, snapIndex: number, mustSync: boolean): Promise<WalPosition | undefined> {
+  private enqueue(
+    kind: Pending["kind"],
+    hs: HardState,
+    entries: readonly Entry[],
+    snap: Uint8Array | undefined,
+    snapIndex: number,
+    mustSync: boolean,
+  ): Promise<WalPosition | undefined> {
     return new Promise<WalPosition | undefined>((resolve, reject) => {
       this.queue.push({ kind, hs, entries, snap, snapIndex, mustSync, pos: undefined, resolve, reject });
       if (this.flushing === undefined) this.flushing = this.flushLoop();
@@ -609,7 +622,8 @@ export class WAL {
   async purgeReleased(): Promise<string[]> {
     const names = this.released.map((s) => s.name);
     this.released = [];
-    for (const n of names) await this.opts.io.unlink(join(this.dir, n)).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
+    for (const n of names)
+      await this.opts.io.unlink(join(this.dir, n)).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
     if (names.length > 0) await syncDir(this.dir, this.opts.io);
     return names;
   }

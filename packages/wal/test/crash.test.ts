@@ -21,7 +21,15 @@ import { Prng } from "@tsraft/raft/testing";
 
 const SEG = 1536;
 
-interface Rec { seg: number; off: number; end: number; type: number; entry?: Entry; hs?: HardState; header: boolean }
+interface Rec {
+  seg: number;
+  off: number;
+  end: number;
+  type: number;
+  entry?: Entry;
+  hs?: HardState;
+  header: boolean;
+}
 
 const files: { name: string; firstIndex: number; bytes: Uint8Array; used: number }[] = [];
 const recs: Rec[] = [];
@@ -131,7 +139,11 @@ describe("crash at every byte offset", () => {
           const intact = (x: Rec): boolean => x.end <= img.length && files[k]!.bytes.subarray(x.off, x.end).every((v, i) => img[x.off + i] === v);
           const whole = recs.filter((x) => x.seg < k || (x.seg === k && intact(x)));
           const wantEntries = whole.filter((x) => x.entry).map((x) => x.entry!.index);
-          assert.deepEqual(res.entries.map((e) => e.index), wantEntries, `${fill} ${files[k]!.name}@${c}: entries`);
+          assert.deepEqual(
+            res.entries.map((e) => e.index),
+            wantEntries,
+            `${fill} ${files[k]!.name}@${c}: entries`,
+          );
           const completed = saveEnds.filter((s) => s.seg < k || (s.seg === k && s.end <= c));
           assert.ok(res.entries.length >= (completed.at(-1)?.lastIndex ?? 0), "every completed save is there");
           const lastHs = whole.filter((x) => x.hs).at(-1)?.hs ?? { term: 0, vote: 0n, commit: 0 };
@@ -147,7 +159,10 @@ describe("crash at every byte offset", () => {
 test("random single-bit flips in written records are always detected", () => {
   const r = rng(99);
   const opts = { start: { index: 0, term: 0 }, strictTail: true, maxRecordBytes: 1 << 20, copyData: false };
-  const clean = readSegments(files.map((f) => ({ name: f.name, firstIndex: f.firstIndex, bytes: f.bytes })), opts);
+  const clean = readSegments(
+    files.map((f) => ({ name: f.name, firstIndex: f.firstIndex, bytes: f.bytes })),
+    opts,
+  );
   assert.equal(clean.entries.length, saveEnds.at(-1)!.lastIndex);
   const kinds = new Map<string, number>();
   for (let t = 0; t < 3000; t++) {
@@ -244,7 +259,11 @@ test("the chunked reader (readAll's) gives what the whole-file reader gives, at 
     });
     const opts: ReadOptions = { start: { index: 0, term: 0 }, strictTail: t % 2 === 0, maxRecordBytes: 1 << 20, copyData: t % 3 === 0 };
     const [chunk, carry] = shapes[t % shapes.length]!;
-    assert.deepEqual(await outcome(() => readSegmentsChunked(sources(segs), opts, chunk, carry)), await outcome(() => readSegments(segs, opts)), `flip ${files[k]!.name}@${pos}`);
+    assert.deepEqual(
+      await outcome(() => readSegmentsChunked(sources(segs), opts, chunk, carry)),
+      await outcome(() => readSegments(segs, opts)),
+      `flip ${files[k]!.name}@${pos}`,
+    );
     compared++;
   }
   console.log(`# chunked reader: ${compared} reads compared with the whole-file reader`);
@@ -258,7 +277,10 @@ describe("damage that is never repaired (stricter than etcd 3.4)", () => {
     for (const cutAt of [files[1]!.used - 1, recs.filter((x) => x.seg === 1).at(-2)!.end]) {
       const segs = whole();
       segs[1] = { ...segs[1]!, bytes: segs[1]!.bytes.subarray(0, cutAt) };
-      assert.throws(() => readSegments(segs, opts), (e: unknown) => e instanceof WalError && !(e instanceof WalTornTailError) && /0000000000000001-|0000000000000002-/.test((e as Error).message));
+      assert.throws(
+        () => readSegments(segs, opts),
+        (e: unknown) => e instanceof WalError && !(e instanceof WalTornTailError) && /0000000000000001-|0000000000000002-/.test((e as Error).message),
+      );
     }
   });
 
@@ -278,7 +300,10 @@ describe("damage that is never repaired (stricter than etcd 3.4)", () => {
       const segs = whole();
       const victim = recs.filter((x) => x.seg === k && !x.header)[0]!;
       segs[k]!.bytes[victim.off + 4] = 0x10; // claims about 2^36 bytes
-      assert.throws(() => readSegments(segs, opts), (e: unknown) => e instanceof RecordTooLargeError && e.file === files[k]!.name && e.offset === victim.off);
+      assert.throws(
+        () => readSegments(segs, opts),
+        (e: unknown) => e instanceof RecordTooLargeError && e.file === files[k]!.name && e.offset === victim.off,
+      );
     }
   });
 
@@ -288,7 +313,10 @@ describe("damage that is never repaired (stricter than etcd 3.4)", () => {
       await mkdir(dir);
       for (const f of files) await writeFile(join(dir, f.name), f.bytes);
       await unlink(join(dir, files[2]!.name));
-      await assert.rejects(WAL.openForRead(dir, { index: 0, term: 0 }), (e: unknown) => e instanceof WalFileNotFoundError && e.message.includes(files[3]!.name));
+      await assert.rejects(
+        WAL.openForRead(dir, { index: 0, term: 0 }),
+        (e: unknown) => e instanceof WalFileNotFoundError && e.message.includes(files[3]!.name),
+      );
     } finally {
       await removeTemp(dir);
     }

@@ -82,7 +82,14 @@ test("a crashing 3-node cluster over DiskStorage loses no committed entry and co
       logger: silentLogger,
     });
     if (fresh) node.bootstrap(IDS.map((p) => ({ id: p })));
-    live.set(id, { node, storage, values: image.values, appliedIndex: snap.metadata.index, confState: snap.metadata.confState, snapshotIndex: snap.metadata.index });
+    live.set(id, {
+      node,
+      storage,
+      values: image.values,
+      appliedIndex: snap.metadata.index,
+      confState: snap.metadata.confState,
+      snapshotIndex: snap.metadata.index,
+    });
   }
 
   async function crash(id: NodeId, pending?: Promise<unknown>): Promise<void> {
@@ -249,7 +256,8 @@ test("a crashing 3-node cluster over DiskStorage loses no committed entry and co
         assert.ok(s.lastIndex() >= commit && s.initialState().hardState.commit === commit, `node ${id} storage holds the commit`);
         const ents = s.entries(first, commit + 1, Infinity);
         for (const e of ents) {
-          if (e.type === EntryType.EntryNormal && e.data !== undefined && e.data.length > 0) assert.equal(dec.decode(e.data), want[e.index - 1], `node ${id} stored entry ${e.index}`);
+          if (e.type === EntryType.EntryNormal && e.data !== undefined && e.data.length > 0)
+            assert.equal(dec.decode(e.data), want[e.index - 1], `node ${id} stored entry ${e.index}`);
         }
       } finally {
         await s.close();

@@ -18,7 +18,12 @@ describe("Storage contract (written, closed, reopened from disk)", () => {
     await s.save(init.hardState ?? { term: 0, vote: 0n, commit: 0 }, init.entries);
     await s.close();
     s = await DiskStorage.open(dir, { segmentSizeBytes: 4096, maxCachedBytes: 2048 });
-    return Object.assign(s, { close: async () => { await DiskStorage.prototype.close.call(s); await removeTemp(dir); } });
+    return Object.assign(s, {
+      close: async () => {
+        await DiskStorage.prototype.close.call(s);
+        await removeTemp(dir);
+      },
+    });
   })) {
     test(c.name, () => c.run());
   }
@@ -40,7 +45,12 @@ test("a log far larger than the cache bound is served from the segments; overwri
     await s.save({ term: 2, vote: 2n, commit: 1500 }, ents(1501, 1600, 2, 100));
     const check = (st: DiskStorage): void => {
       assert.equal(st.lastIndex(), 1600);
-      for (const [lo, hi] of [[1, 40], [700, 900], [1490, 1510], [1550, 1601]] as const) {
+      for (const [lo, hi] of [
+        [1, 40],
+        [700, 900],
+        [1490, 1510],
+        [1550, 1601],
+      ] as const) {
         const got = st.entries(lo, hi, Infinity);
         assert.equal(got.length, hi - lo);
         got.forEach((e, k) => {

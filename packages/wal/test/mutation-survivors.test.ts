@@ -21,7 +21,13 @@ function ent(index: number, n: number, term = 1): Entry {
   return { term, index, type: EntryType.EntryNormal, data };
 }
 
-interface Rec { off: number; end: number; dataStart: number; dataEnd: number; type: number }
+interface Rec {
+  off: number;
+  end: number;
+  dataStart: number;
+  dataEnd: number;
+  type: number;
+}
 
 /** The records of a segment file, in order, up to the first that does not parse. */
 function records(bytes: Uint8Array): Rec[] {
@@ -88,7 +94,9 @@ describe("mutation survivors (wal)", () => {
         const name = names[1]!;
         const path = join(dir, name);
         const bytes = new Uint8Array(await readFile(path));
-        const victim = records(bytes).filter((r) => r.type === RecordType.Entry && r.dataEnd - r.dataStart >= 1500).at(-1)!;
+        const victim = records(bytes)
+          .filter((r) => r.type === RecordType.Entry && r.dataEnd - r.dataStart >= 1500)
+          .at(-1)!;
         assert.ok(victim !== undefined);
         let want: (e: unknown) => boolean;
         if (damage === "cut short") {
@@ -156,7 +164,10 @@ describe("mutation survivors (wal)", () => {
       // The snapshot files' renames too.
       const snapDir = join(dir, "..", "snap");
       await io.mkdir(snapDir, { recursive: true });
-      await new Snapshotter(snapDir, io).save({ data: new Uint8Array([1, 2, 3]), metadata: { index: 5, term: 1, confState: { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } });
+      await new Snapshotter(snapDir, io).save({
+        data: new Uint8Array([1, 2, 3]),
+        metadata: { index: 5, term: 1, confState: { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } },
+      });
       assert.deepEqual(renamesNotDirSynced(log), []);
     } finally {
       await removeTemp(dir);

@@ -117,7 +117,11 @@ const same = (a: Entry, b: Entry): boolean =>
  * One random run: open, check against the model, a batch of saves (overwrites, vote changes,
  * snapshots, compactions), some left in flight, crash; `rounds` times.
  */
-async function crashRun(seed: number, rounds: number, strict = process.env.SIMFS_STRICT !== undefined): Promise<{ acked: number; crashes: number; refused: string | undefined }> {
+async function crashRun(
+  seed: number,
+  rounds: number,
+  strict = process.env.SIMFS_STRICT !== undefined,
+): Promise<{ acked: number; crashes: number; refused: string | undefined }> {
   const r = prng(seed);
   const fs = new SimFS(seed);
   await fs.io().mkdir("/n", { recursive: true });
@@ -157,10 +161,12 @@ async function crashRun(seed: number, rounds: number, strict = process.env.SIMFS
       if (kind < 0.1 && inflight.length === 0 && commit > s.snapshot().metadata.index && commit >= s.firstIndex() && commit <= s.lastIndex()) {
         // snapshot + compaction at the commit index (applied there, in this model)
         const at = commit;
-        const p = s.createSnapshot(at, { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, enc(`sm@${at}`)).then(async () => {
-          model.snapIndex = Math.max(model.snapIndex, at);
-          if (r() < 0.7) await s.compact(at);
-        });
+        const p = s
+          .createSnapshot(at, { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, enc(`sm@${at}`))
+          .then(async () => {
+            model.snapIndex = Math.max(model.snapIndex, at);
+            if (r() < 0.7) await s.compact(at);
+          });
         if (fly) inflight.push(p);
         else await p;
         p.catch(() => undefined); // never an unhandled rejection if the run stops early
@@ -267,7 +273,9 @@ describe("DiskStorage over the simulated disk", () => {
         throw new Error(`seed ${seed} failed (replay: SIMFS_SEED=${seed} pnpm test packages/wal/test/sim-fs.test.ts)\n${(e as Error).stack}`);
       }
     }
-    console.log(`# ${crashes} crashes, ${acked} acknowledged saves checked; ${refused.length} runs ended by the known issue (a refused log after a crash)${refused.map((x) => `\n#   ${x}`).join("")}`);
+    console.log(
+      `# ${crashes} crashes, ${acked} acknowledged saves checked; ${refused.length} runs ended by the known issue (a refused log after a crash)${refused.map((x) => `\n#   ${x}`).join("")}`,
+    );
   });
 
   test("flipped bits in a segment before the tail are never applied: refused at rest, refused or re-read on a read", async () => {
@@ -409,8 +417,14 @@ describe("found by the simulated disk", () => {
     for (let i = 1; i <= 40; i++) await s.save({ term: 1, vote: 1n, commit: Math.min(2, i) }, ents(i, i, 1, 300));
     await s.save({ term: 2, vote: 1n, commit: 2 }, ents(5, 10, 2, 700)); // from 5: below the tail's first index; cuts after 10
     await s.close();
-    const idx = fs.list("/n/wal").filter((n) => n.endsWith(".wal")).map((n) => Number.parseInt(n.split("-")[1]!, 16));
-    assert.ok(idx.some((x, k) => k > 0 && x < idx[k - 1]!), `segment first indexes ${idx.join(",")} never decrease`);
+    const idx = fs
+      .list("/n/wal")
+      .filter((n) => n.endsWith(".wal"))
+      .map((n) => Number.parseInt(n.split("-")[1]!, 16));
+    assert.ok(
+      idx.some((x, k) => k > 0 && x < idx[k - 1]!),
+      `segment first indexes ${idx.join(",")} never decrease`,
+    );
     s = await DiskStorage.open("/n", small(fs));
     assert.equal(s.lastIndex(), 10);
     assert.equal(s.term(5), 2);

@@ -9,7 +9,10 @@ import { NoSnapshotError, SnapCrcMismatchError, Snapshotter, readSnapFile } from
 import { VECTORS, b64, copyToTemp, readJson, removeTemp, tempDir } from "./helpers/vectors.js";
 import { buildEtcdReader, etcdReaderUnavailable, runEtcdReader } from "./helpers/etcd-reader.js";
 
-interface JSnap { data: string | null; metadata: { confState: Record<string, unknown>; index: number; term: number } }
+interface JSnap {
+  data: string | null;
+  metadata: { confState: Record<string, unknown>; index: number; term: number };
+}
 interface Expect {
   read: { name: string; snapshot: JSnap | null; error: { name: string } | null }[];
   loads: { call: string; snapshot: JSnap | null; error: { name: string } | null; filesAfter: string[] }[];
@@ -20,7 +23,13 @@ function jSnap(s: Snapshot): JSnap {
   return {
     data: b64(s.data),
     metadata: {
-      confState: { voters: cs.voters.map(String), learners: cs.learners.map(String), votersOutgoing: cs.votersOutgoing.map(String), learnersNext: cs.learnersNext.map(String), autoLeave: cs.autoLeave },
+      confState: {
+        voters: cs.voters.map(String),
+        learners: cs.learners.map(String),
+        votersOutgoing: cs.votersOutgoing.map(String),
+        learnersNext: cs.learnersNext.map(String),
+        autoLeave: cs.autoLeave,
+      },
       index: s.metadata.index,
       term: s.metadata.term,
     },
@@ -92,10 +101,17 @@ describe("etcd snap vectors", () => {
         const ss = new Snapshotter(dir);
         const snap: Snapshot = {
           data: new TextEncoder().encode("state machine bytes"),
-          metadata: { index: 42, term: 7, confState: { voters: [1n, 0xffffffffffffffffn], learners: [3n], votersOutgoing: [], learnersNext: [], autoLeave: false } },
+          metadata: {
+            index: 42,
+            term: 7,
+            confState: { voters: [1n, 0xffffffffffffffffn], learners: [3n], votersOutgoing: [], learnersNext: [], autoLeave: false },
+          },
         };
         await ss.save(snap);
-        const out = runEtcdReader(reader!.bin, ["snap", dir, "0000000000000007-000000000000002a.snap"]) as { files: { snapshot: unknown; error: unknown }[]; load: { snapshot: unknown; error: unknown } };
+        const out = runEtcdReader(reader!.bin, ["snap", dir, "0000000000000007-000000000000002a.snap"]) as {
+          files: { snapshot: unknown; error: unknown }[];
+          load: { snapshot: unknown; error: unknown };
+        };
         assert.equal(out.files[0]!.error, null);
         assert.deepEqual(out.files[0]!.snapshot, jSnap(snap));
         assert.deepEqual(out.load.snapshot, jSnap(snap));

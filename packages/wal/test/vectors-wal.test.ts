@@ -7,17 +7,14 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import {
-  CrcMismatchError,
-  WAL,
-  WalSnapshotMismatchError,
-  WalSnapshotNotFoundError,
-  WalTornTailError,
-} from "@tsraft/wal";
+import { CrcMismatchError, WAL, WalSnapshotMismatchError, WalSnapshotNotFoundError, WalTornTailError } from "@tsraft/wal";
 import type { ReadAllResult } from "@tsraft/wal";
 import { VECTORS, b64, copyToTemp, jEntry, jHardState, listFiles, readJson, removeTemp } from "./helpers/vectors.js";
 
-interface JErr { name: string; message: string }
+interface JErr {
+  name: string;
+  message: string;
+}
 interface JRead {
   mode: "Open" | "OpenForRead";
   openAt: { index: number; term: number };

@@ -35,7 +35,15 @@ async function writeVaried(dir: string, segmentSizeBytes: number): Promise<{ ent
       const kind = index % 11;
       // sizes on both sides of the native CRC threshold (256 bytes) and of small chunk sizes
       const size = kind === 3 ? 250 + ((index * 37) % 3000) : (index * 13) % 90;
-      batch.push(kind === 0 ? ent(term, index, -1) : kind === 1 ? ent(term, index, 0) : kind === 2 ? ent(term, index, 12, EntryType.EntryConfChange) : ent(term, index, size));
+      batch.push(
+        kind === 0
+          ? ent(term, index, -1)
+          : kind === 1
+            ? ent(term, index, 0)
+            : kind === 2
+              ? ent(term, index, 12, EntryType.EntryConfChange)
+              : ent(term, index, size),
+      );
     }
     hs = { term, vote: BigInt(term) * 0x1234_5678_9abc_def0n, commit: Math.max(0, index - 2) };
     all.push(...batch);
@@ -94,7 +102,10 @@ describe("WAL", () => {
       assert.equal(names[0], walName(0, 0));
       names.forEach((n, i) => assert.ok(n.startsWith(i.toString(16).padStart(16, "0") + "-"), n));
       await WAL.verify(dir, { index: 0, term: 0 });
-      assert.deepEqual(await WAL.validSnapshotEntries(dir), [{ index: 0, term: 0 }, { index: 10, term: 1 }]);
+      assert.deepEqual(await WAL.validSnapshotEntries(dir), [
+        { index: 0, term: 0 },
+        { index: 10, term: 1 },
+      ]);
     } finally {
       await removeTemp(dir);
     }
@@ -130,7 +141,10 @@ describe("WAL", () => {
       await assert.rejects(w.save({ term: 1, vote: 1n, commit: 2 }, []), WalStateError);
       const w2 = await WAL.open(dir, { index: 0, term: 0 }); // the lock was released
       const r = await w2.readAll();
-      assert.deepEqual(r.entries.map((e) => e.index), [1, 2]);
+      assert.deepEqual(
+        r.entries.map((e) => e.index),
+        [1, 2],
+      );
       assert.equal(r.hardState.commit, 1);
       await w2.close();
     } finally {
@@ -220,7 +234,10 @@ describe("WAL", () => {
       const cases = [{ segmentSizeBytes: 10 }, { maxRecordBytes: 1.5 }, { readChunkBytes: 0 }, { zeroAheadBytes: -1 }];
       for (const opts of cases) {
         const field = Object.keys(opts)[0]!;
-        await assert.rejects(WAL.create(dir, undefined, opts), (e: { code?: string; field?: string }) => e.code === "TSRAFT_WAL_CONFIG" && e.field === field && e instanceof WalConfigError);
+        await assert.rejects(
+          WAL.create(dir, undefined, opts),
+          (e: { code?: string; field?: string }) => e.code === "TSRAFT_WAL_CONFIG" && e.field === field && e instanceof WalConfigError,
+        );
       }
     } finally {
       await removeTemp(dir);
@@ -258,7 +275,10 @@ describe("WAL", () => {
         const dir = join(await tempDir(), "wal");
         try {
           const { entries, hs } = await writeVaried(dir, seg);
-          for (const at of [{ index: 0, term: 0 }, { index: 10, term: 1 }]) {
+          for (const at of [
+            { index: 0, term: 0 },
+            { index: 10, term: 1 },
+          ]) {
             const out = runEtcdReader(reader!.bin, ["wal", dir, String(at.index), String(at.term)]);
             const want = entries.filter((e) => e.index > at.index).map(jEntry);
             for (const mode of ["open", "openForRead"]) {
@@ -271,7 +291,13 @@ describe("WAL", () => {
             }
             assert.deepEqual(out.verify, { at, error: null });
           }
-          assert.deepEqual((out0(reader!.bin, dir)).valid, { snapshots: [{ index: 0, term: 0 }, { index: 10, term: 1 }], error: null });
+          assert.deepEqual(out0(reader!.bin, dir).valid, {
+            snapshots: [
+              { index: 0, term: 0 },
+              { index: 10, term: 1 },
+            ],
+            error: null,
+          });
         } finally {
           await removeTemp(dir);
         }

@@ -4,7 +4,8 @@ import { installCrashHandlers } from "../../src/crash.js";
 installCrashHandlers();
 const how = process.argv[2];
 if (how === "rejection") void Promise.reject(new Error("a rejection nobody handles"));
-else if (how === "exception") setImmediate(() => {
-  throw new Error("an exception nobody catches");
-});
+else if (how === "exception")
+  setImmediate(() => {
+    throw new Error("an exception nobody catches");
+  });
 setTimeout(() => process.exit(0), 5000);

@@ -27,13 +27,78 @@ export interface FuzzAnswer {
 export { Rng };
 
 const METHODS = ["GET", "GET", "GET", "PUT", "PUT", "PUT", "POST", "POST", "DELETE", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "FOO"];
-const BASES = ["/kv/", "/kv/", "/kv/", "/kv", "/kv", "/members", "/members/", "/members/5/promote", "/transfer-leader", "/status", "/health", "/admin/partition", "/", "", "*", "http://h/kv/", "/KV/"];
-const PIECES = ["a", "b", "key", "/", "//", ".", "..", "./", "../", "%", "%2", "%zz", "%ff", "%c3%28", "%ed%a0%80", "%2F", "%2e%2e", "%00", "%E2%82%AC", "%F0%9F%98%80", "+", "?", "?x", ";", "~", "%25", "*", "'", "__proto__", "constructor", "9999999999999999999999", "18446744073709551616", "-1", "0", "5"];
+const BASES = [
+  "/kv/",
+  "/kv/",
+  "/kv/",
+  "/kv",
+  "/kv",
+  "/members",
+  "/members/",
+  "/members/5/promote",
+  "/transfer-leader",
+  "/status",
+  "/health",
+  "/admin/partition",
+  "/",
+  "",
+  "*",
+  "http://h/kv/",
+  "/KV/",
+];
+const PIECES = [
+  "a",
+  "b",
+  "key",
+  "/",
+  "//",
+  ".",
+  "..",
+  "./",
+  "../",
+  "%",
+  "%2",
+  "%zz",
+  "%ff",
+  "%c3%28",
+  "%ed%a0%80",
+  "%2F",
+  "%2e%2e",
+  "%00",
+  "%E2%82%AC",
+  "%F0%9F%98%80",
+  "+",
+  "?",
+  "?x",
+  ";",
+  "~",
+  "%25",
+  "*",
+  "'",
+  "__proto__",
+  "constructor",
+  "9999999999999999999999",
+  "18446744073709551616",
+  "-1",
+  "0",
+  "5",
+];
 /** Raw characters that HTTP does not allow in a target (Node's parser answers 400 itself); sent now and then. */
 const RAW_PIECES = ["é", "€", "😀", "\u0000", " ", "#", "\\", '"', "<", "{", "\u007f"];
 const QUERY_NAMES = ["prefix", "after", "limit", "serializable", "prev", "x", "", "%zz", "prefix", "limit"];
 const QUERY_VALUES = ["", "a", "%", "%zz", "0", "1", "100", "1000", "1001", "-5", "1e3", "99999999999", "%E2%82%AC", "+", "..", "__proto__"];
-const CONTENT_TYPES = ["application/json", "application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/jsonx", "", "\u00e9"];
+const CONTENT_TYPES = [
+  "application/json",
+  "application/json",
+  "application/json; charset=utf-8",
+  "APPLICATION/JSON",
+  "text/plain",
+  "application/x-www-form-urlencoded",
+  "multipart/form-data",
+  "application/jsonx",
+  "",
+  "\u00e9",
+];
 const ADDRS = ["127.0.0.1:1", "garbage", "", "h:0", "h:99999", "h:1e3", "[::1]:80", " h:1", "x".repeat(300) + ":1", "localhost:65535", 5, null, true, {}];
 const IDS = ["5", "7", 9, "0", 0, -1, "18446744073709551616", "18446744073709551615", 2 ** 53, 1.5, "abc", null, [], {}, "00005"];
 
@@ -61,7 +126,8 @@ function randomJson(r: Rng, depth: number): unknown {
       return Array.from({ length: r.int(4) }, () => randomJson(r, depth + 1));
     default: {
       const o: Record<string, unknown> = {};
-      for (let i = r.int(4); i > 0; i--) o[r.pick(["value", "prev", "id", "raftAddr", "httpAddr", "to", "block", "learner", "__proto__", "x", "quota"])] = randomJson(r, depth + 1);
+      for (let i = r.int(4); i > 0; i--)
+        o[r.pick(["value", "prev", "id", "raftAddr", "httpAddr", "to", "block", "learner", "__proto__", "x", "quota"])] = randomJson(r, depth + 1);
       return o;
     }
   }
@@ -76,7 +142,15 @@ function randomBody(r: Rng, base: string): Buffer | undefined {
   if (k === 3) return Buffer.alloc(r.chance(0.5) ? 2 * 1024 * 1024 : 1024 * 1024 + 70 * 1024, 0x61); // over the limit
   if (k === 4) return Buffer.from("{".repeat(r.int(5000)));
   if (k === 5) return Buffer.from(JSON.stringify(randomJson(r, 0)) ?? "null");
-  if (base.startsWith("/members")) return Buffer.from(JSON.stringify({ id: r.pick(IDS), raftAddr: r.pick(ADDRS), httpAddr: r.pick(ADDRS), ...(r.chance(0.3) ? { learner: r.pick([true, false, "yes"]) } : {}) }));
+  if (base.startsWith("/members"))
+    return Buffer.from(
+      JSON.stringify({
+        id: r.pick(IDS),
+        raftAddr: r.pick(ADDRS),
+        httpAddr: r.pick(ADDRS),
+        ...(r.chance(0.3) ? { learner: r.pick([true, false, "yes"]) } : {}),
+      }),
+    );
   if (base === "/transfer-leader") return Buffer.from(JSON.stringify({ to: r.pick(IDS) }));
   const body: Record<string, unknown> = { value: r.chance(0.9) ? randomString(r, 40) : randomJson(r, 1) };
   if (r.chance(0.3)) body["prev"] = r.pick([null, "x", 5, randomString(r, 5)]);
@@ -131,7 +205,8 @@ export function sendRaw(addr: string, q: FuzzRequest, timeoutMs: number): Promis
     head += "\r\n";
     sock.on("connect", () => {
       sock.write(Buffer.from(head, "utf8"));
-      if (q.body !== undefined) sock.write(chunked ? Buffer.concat([Buffer.from(`${q.body.length.toString(16)}\r\n`), q.body, Buffer.from("\r\n0\r\n\r\n")]) : q.body);
+      if (q.body !== undefined)
+        sock.write(chunked ? Buffer.concat([Buffer.from(`${q.body.length.toString(16)}\r\n`), q.body, Buffer.from("\r\n0\r\n\r\n")]) : q.body);
     });
     const answer = (error: string): FuzzAnswer => {
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(got.subarray(0, 64).toString("latin1"));

@@ -22,7 +22,10 @@ describe("datadriven parser", () => {
       { key: "q", vals: ["a b"] },
       { key: "flag", vals: [] },
     ]);
-    assert.deepEqual(parseDirective('propose 1 "foo"').args, [{ key: "1", vals: [] }, { key: "foo", vals: [] }]);
+    assert.deepEqual(parseDirective('propose 1 "foo"').args, [
+      { key: "1", vals: [] },
+      { key: "foo", vals: [] },
+    ]);
     assert.deepEqual(parseDirective("committed cfg=(1, 2) idx=(_,_)").args, [
       { key: "cfg", vals: ["1", "2"] },
       { key: "idx", vals: ["_", "_"] },
@@ -68,7 +71,7 @@ describe("datadriven parser", () => {
   test("stanzas", () => {
     const cases = parseDatadriven(file, "f.txt");
     assert.equal(cases.length, 5);
-    const [a, b, c, d, e] = cases as [typeof cases[0], typeof cases[0], typeof cases[0], typeof cases[0], typeof cases[0]];
+    const [a, b, c, d, e] = cases as [(typeof cases)[0], (typeof cases)[0], (typeof cases)[0], (typeof cases)[0], (typeof cases)[0]];
     assert.equal(a.pos, "f.txt:3");
     assert.equal(a.cmd, "simple");
     assert.equal(a.input, "v1 v2\n  v3");
@@ -112,7 +115,10 @@ describe("datadriven parser", () => {
       const r = runDatadriven(path, (tc) => outputs[tc.cmd]!);
       assert.equal(r.total, 5);
       assert.equal(r.matched, 3);
-      assert.deepEqual(r.mismatches.map((m) => m.pos), [`${path}:11`, `${path}:26`]);
+      assert.deepEqual(
+        r.mismatches.map((m) => m.pos),
+        [`${path}:11`, `${path}:26`],
+      );
       assert.equal(r.mismatches[0]!.actual, "changed\n");
       // The rewritten file parses back to the actual outputs, comments and layout kept.
       writeFileSync(path, r.rewritten);

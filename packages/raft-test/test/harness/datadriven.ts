@@ -270,9 +270,7 @@ export function runDatadriven(path: string, handler: (tc: TestCase) => string): 
 
 /** Formats the mismatches of a result for an assertion message. */
 export function formatMismatches(r: FileResult): string {
-  return r.mismatches
-    .map((m) => `${m.pos}: ${m.cmd}\n--- expected\n${m.expected}--- actual\n${m.actual}`)
-    .join("\n");
+  return r.mismatches.map((m) => `${m.pos}: ${m.cmd}\n--- expected\n${m.expected}--- actual\n${m.actual}`).join("\n");
 }
 
 /**

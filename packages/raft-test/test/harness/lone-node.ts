@@ -136,7 +136,8 @@ export class LoneNode {
   private apply(ents: readonly Entry[]): void {
     for (const e of ents) {
       if (e.type === EntryType.EntryConfChange) this.call("applyConfChange", () => this.node.applyConfChange(decodeConfChange(e.data ?? new Uint8Array(0))));
-      else if (e.type === EntryType.EntryConfChangeV2) this.call("applyConfChange", () => this.node.applyConfChange(decodeConfChangeV2(e.data ?? new Uint8Array(0))));
+      else if (e.type === EntryType.EntryConfChangeV2)
+        this.call("applyConfChange", () => this.node.applyConfChange(decodeConfChangeV2(e.data ?? new Uint8Array(0))));
     }
   }
 

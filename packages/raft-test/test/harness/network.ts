@@ -346,7 +346,9 @@ export class Network {
   /** Runs Ready rounds and deliveries until nothing is pending. */
   stabilize(maxRounds = 1000): void {
     for (let i = 0; i < maxRounds; i++) if (!this.round()) return;
-    const q = this.queue.slice(0, 12).map((m) => `${MessageType[m.type]} ${m.from}->${m.to} t${m.term} i${m.index} lt${m.logTerm} r${m.reject ? 1 : 0} h${m.rejectHint} n${m.entries.length}`);
+    const q = this.queue
+      .slice(0, 12)
+      .map((m) => `${MessageType[m.type]} ${m.from}->${m.to} t${m.term} i${m.index} lt${m.logTerm} r${m.reject ? 1 : 0} h${m.rejectHint} n${m.entries.length}`);
     const busy = this.ids()
       .filter((id) => this.get(id).node.hasReady())
       .map((id) => {

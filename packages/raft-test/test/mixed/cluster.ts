@@ -194,7 +194,10 @@ export class MixedCluster {
 
   #fail(name: string, detail: string, _slots: readonly number[]): void {
     const ctx = this.members
-      .map((m) => `  ${m.id} ${m.impl}${m.raft === undefined ? " (down)" : ""}${m.retired ? " (removed)" : ""} applied=${m.applied} conf=${idsOf(m.confState).join(",")}`)
+      .map(
+        (m) =>
+          `  ${m.id} ${m.impl}${m.raft === undefined ? " (down)" : ""}${m.retired ? " (removed)" : ""} applied=${m.applied} conf=${idsOf(m.confState).join(",")}`,
+      )
       .join("\n");
     throw new InvariantViolation(
       name,
@@ -206,7 +209,14 @@ export class MixedCluster {
 
   /** The node as the checker reads it (call only when the node's storage holds its whole log). */
   view(m: Member): CheckedNode {
-    return { slot: m.slot, id: m.id, incarnation: m.incarnation, applied: m.applied, storage: m.disk, node: m.raft === undefined ? undefined : { raft: m.raft.view() } };
+    return {
+      slot: m.slot,
+      id: m.id,
+      incarnation: m.incarnation,
+      applied: m.applied,
+      storage: m.disk,
+      node: m.raft === undefined ? undefined : { raft: m.raft.view() },
+    };
   }
 
   /** The node's identity only, for the checker's hooks that read no raft state. */
@@ -321,7 +331,9 @@ export class MixedCluster {
       if (m.impl === "tsraft") this.stats.removedLeadersTsraft++;
       else this.stats.removedLeadersEtcd++;
     }
-    this.note(`${m.id} applied conf change ${e.index}: ${idsOf(prev).join(",")} -> voters ${m.confState.voters.join(",")} learners ${m.confState.learners.join(",")} outgoing ${m.confState.votersOutgoing.join(",")}`);
+    this.note(
+      `${m.id} applied conf change ${e.index}: ${idsOf(prev).join(",")} -> voters ${m.confState.voters.join(",")} learners ${m.confState.learners.join(",")} outgoing ${m.confState.votersOutgoing.join(",")}`,
+    );
     const now = new Set(idsOf(m.confState));
     for (const id of idsOf(prev)) if (!now.has(id)) this.#retire(this.members[Number(id) - 1]!);
     // A node added now joins empty and needs a snapshot, which both etcd and tsraft ignore
@@ -384,9 +396,10 @@ export class MixedCluster {
     try {
       raft.step(f.bytes);
     } catch (e) {
-      if (!(e instanceof StepRefused)) this.#guard(to, `step ${MessageType[f.type]} from ${f.from + 1}`, () => {
-        throw e;
-      });
+      if (!(e instanceof StepRefused))
+        this.#guard(to, `step ${MessageType[f.type]} from ${f.from + 1}`, () => {
+          throw e;
+        });
       this.stats.refused++;
       const why = `${to.impl} refused ${MessageType[f.type]} from ${from.impl}: ${(e as Error).message.replace(/\b[0-9a-f]*\d[0-9a-f]*\b/g, "N")}`;
       this.refusals.set(why, (this.refusals.get(why) ?? 0) + 1);
@@ -437,7 +450,9 @@ export class MixedCluster {
     if (m.raft === undefined) return false;
     const raft = m.raft;
     const ok = this.#guard(m, "proposeConfChange", () => raft.proposeConfChange(cc));
-    this.note(`${m.id} proposes conf change ${JSON.stringify(cc, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v))}: ${ok ? "accepted" : "dropped"}`);
+    this.note(
+      `${m.id} proposes conf change ${JSON.stringify(cc, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v))}: ${ok ? "accepted" : "dropped"}`,
+    );
     this.pump(m);
     return ok;
   }
@@ -499,4 +514,3 @@ export class MixedCluster {
     throw new Error("unreachable");
   }
 }
-

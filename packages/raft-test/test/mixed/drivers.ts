@@ -276,7 +276,13 @@ class EtcdDisk implements Disk {
     this.h = api.newStorage();
   }
   append(entries: readonly Entry[]): void {
-    check(this.api.storageAppend(this.h, entries.map((e) => encodeEntry(e))), "storage append");
+    check(
+      this.api.storageAppend(
+        this.h,
+        entries.map((e) => encodeEntry(e)),
+      ),
+      "storage append",
+    );
   }
   setHardState(hs: HardState): void {
     check(this.api.storageSetHardState(this.h, encodeHardState(hs)), "storage setHardState");
@@ -456,4 +462,3 @@ export function startRaft(disk: Disk, id: NodeId, applied: number, o: NodeOption
   const d = disk as EtcdDisk;
   return new EtcdRaft(d.api, d, id, applied, o);
 }
-

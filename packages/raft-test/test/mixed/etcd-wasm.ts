@@ -80,7 +80,11 @@ export function buildEtcdWasm(): { wasm: string; wasmExec: string; built: boolea
   const goroot = run("go", ["env", "GOROOT"], env);
   const wasmExec = ["misc/wasm/wasm_exec.js", "lib/wasm/wasm_exec.js"].map((p) => join(goroot.out, p)).find((p) => existsSync(p));
   if (wasmExec === undefined) return { skip: `no wasm_exec.js under ${goroot.out}` };
-  const hash = createHash("sha256").update(readFileSync(join(GO_DIR, "main.go"))).update(version.out).digest("hex").slice(0, 16);
+  const hash = createHash("sha256")
+    .update(readFileSync(join(GO_DIR, "main.go")))
+    .update(version.out)
+    .digest("hex")
+    .slice(0, 16);
   const wasm = join(BUILD_DIR, `etcdraft-${hash}.wasm`);
   if (existsSync(wasm)) return { wasm, wasmExec, built: false };
   mkdirSync(BUILD_DIR, { recursive: true });

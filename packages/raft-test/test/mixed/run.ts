@@ -38,14 +38,21 @@ export function runSeeds(api: EtcdRaftApi, seeds: readonly number[], steps: numb
     try {
       res = runMixedSchedule(api, seed, settings);
     } catch (e) {
-      if (e instanceof Error) e.message = `mixed schedule ${seed} (${settings.layout.name}, ${JSON.stringify(settings.node)}): ${e.message}\nreplay: ${replayCommand(seed, steps)}`;
+      if (e instanceof Error)
+        e.message = `mixed schedule ${seed} (${settings.layout.name}, ${JSON.stringify(settings.node)}): ${e.message}\nreplay: ${replayCommand(seed, steps)}`;
       throw e;
     }
     addStats(f.stats, res.stats);
     for (const [k, v] of res.refusals) f.refusals.set(k, (f.refusals.get(k) ?? 0) + v);
     f.byLayout.set(settings.layout.name, (f.byLayout.get(settings.layout.name) ?? 0) + 1);
     const n = settings.node;
-    for (const k of [`preVote=${n.preVote}`, `checkQuorum=${n.checkQuorum}`, `batchProposals=${n.batchProposals}`, `handOverOnRemoval=${n.handOverOnRemoval}`, `stepDownOnRemoval=${n.stepDownOnRemoval}`]) {
+    for (const k of [
+      `preVote=${n.preVote}`,
+      `checkQuorum=${n.checkQuorum}`,
+      `batchProposals=${n.batchProposals}`,
+      `handOverOnRemoval=${n.handOverOnRemoval}`,
+      `stepDownOnRemoval=${n.stepDownOnRemoval}`,
+    ]) {
       f.byOption.set(k, (f.byOption.get(k) ?? 0) + 1);
     }
     f.elapsedMs = performance.now() - t0;

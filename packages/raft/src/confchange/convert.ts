@@ -3,13 +3,7 @@
  * `ConfChangesFromString`, `ConfChangesToString`).
  * @module
  */
-import {
-  ConfChangeTransition,
-  ConfChangeType,
-  type ConfChange,
-  type ConfChangeSingle,
-  type ConfChangeV2,
-} from "@tsraft/raftpb";
+import { ConfChangeTransition, ConfChangeType, type ConfChange, type ConfChangeSingle, type ConfChangeV2 } from "@tsraft/raftpb";
 import { ConfChangeError } from "../errors.js";
 
 /** Whether `cc` is a {@link ConfChangeV2} (it has `changes`) rather than a V1 {@link ConfChange}. */

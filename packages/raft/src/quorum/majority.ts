@@ -4,13 +4,7 @@
  * @module
  */
 import type { NodeId } from "@tsraft/raftpb";
-import {
-  INFINITE_INDEX,
-  compareNodeIds,
-  type AckedIndexer,
-  type VoteLookup,
-  type VoteResult,
-} from "./types.js";
+import { INFINITE_INDEX, compareNodeIds, type AckedIndexer, type VoteLookup, type VoteResult } from "./types.js";
 
 /** Up to this many voters, {@link MajorityConfig.committedIndex} sorts with an insertion sort. */
 const INSERTION_SORT_MAX = 16;

@@ -15,7 +15,16 @@ export { ListStateMachine } from "./state-machine.js";
 export type { StateMachine } from "./state-machine.js";
 export { InvariantViolation, INVARIANTS } from "./invariants.js";
 export type { InvariantName } from "./invariants.js";
-export { scheduleArbitrary, encodeSchedule, decodeSchedule, basicSchedule, CONF_KINDS, DEFAULT_OP_WEIGHTS, COVERAGE_OP_WEIGHTS, DEFAULT_CLUSTER_OPTIONS } from "./schedule.js";
+export {
+  scheduleArbitrary,
+  encodeSchedule,
+  decodeSchedule,
+  basicSchedule,
+  CONF_KINDS,
+  DEFAULT_OP_WEIGHTS,
+  COVERAGE_OP_WEIGHTS,
+  DEFAULT_CLUSTER_OPTIONS,
+} from "./schedule.js";
 export type { Schedule, Op, OpKind, TimedOp, ClusterOptions, ConfKind, ScheduleParams, FastCheckApi } from "./schedule.js";
 export { CALM } from "./network.js";
 export type { NetSettings } from "./network.js";

@@ -485,7 +485,10 @@ export class InvariantChecker {
     const prev = this.#smDigests.get(n.applied);
     if (prev === undefined) this.#smDigests.set(n.applied, { digest: d, slot: n.slot });
     else if (prev.digest !== d) {
-      this.#fail("state-machine-agreement", `nodes ${prev.slot + 1} and ${n.id} applied up to index ${n.applied} but their state machine snapshots differ`, [prev.slot, n.slot]);
+      this.#fail("state-machine-agreement", `nodes ${prev.slot + 1} and ${n.id} applied up to index ${n.applied} but their state machine snapshots differ`, [
+        prev.slot,
+        n.slot,
+      ]);
     }
   }
 

@@ -76,7 +76,9 @@ export function membershipChange(
     }
     case "add-learner-v2": {
       const add = pick(fresh, a);
-      return add === undefined ? undefined : v2(ConfChangeTransition.ConfChangeTransitionAuto, [{ type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: add }]);
+      return add === undefined
+        ? undefined
+        : v2(ConfChangeTransition.ConfChangeTransitionAuto, [{ type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: add }]);
     }
     case "leave-joint":
       return !joint || cs.autoLeave ? undefined : v2(ConfChangeTransition.ConfChangeTransitionAuto, []);

@@ -269,7 +269,9 @@ const FORMAT = "1";
 export function encodeSchedule(s: Schedule): string {
   const o = s.options;
   const flags = (o.preVote ? 1 : 0) | (o.checkQuorum ? 2 : 0) | (o.asyncStorageWrites ? 4 : 0);
-  const head = [FORMAT, s.seed, s.voters, s.spare, s.steps, flags, o.maxSizePerMsg, o.maxInflightMsgs, o.electionTick, o.heartbeatTick, o.proposePercent].join("_");
+  const head = [FORMAT, s.seed, s.voters, s.spare, s.steps, flags, o.maxSizePerMsg, o.maxInflightMsgs, o.electionTick, o.heartbeatTick, o.proposePercent].join(
+    "_",
+  );
   return head + s.ops.map(({ at, op }) => `-${[at, OP_CODES[op.t], ...opArgs(op)].join(".")}`).join("");
 }
 
@@ -282,14 +284,30 @@ export function decodeSchedule(text: string): Schedule {
   const head = parts[0]!.split("_").map((x) => parseNonNegativeInt(x, "header"));
   if (head.length !== 11 || head[0] !== 1) throw new Error(`schedule: bad header ${JSON.stringify(parts[0])}`);
   const [, seed, voters, spare, steps, flags, maxSizePerMsg, maxInflightMsgs, electionTick, heartbeatTick, proposePercent] = head as [
-    number, number, number, number, number, number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   const ops: TimedOp[] = [];
   for (const p of parts.slice(1)) {
     const f = p.split(".");
     const kind = OP_KINDS.find((k) => OP_CODES[k] === f[1]);
     if (kind === undefined || f.length < 2) throw new Error(`schedule: bad operation ${JSON.stringify(p)}`);
-    ops.push({ at: parseNonNegativeInt(f[0]!, p), op: opOf(kind, f.slice(2).map((x) => parseNonNegativeInt(x, p))) });
+    ops.push({
+      at: parseNonNegativeInt(f[0]!, p),
+      op: opOf(
+        kind,
+        f.slice(2).map((x) => parseNonNegativeInt(x, p)),
+      ),
+    });
   }
   return {
     seed,
@@ -319,10 +337,7 @@ function parseNonNegativeInt(x: string, where: string): number {
  * The fast-check functions {@link scheduleArbitrary} uses: pass `fc` from
  * `import fc from "fast-check"` (or `import * as fc`).
  */
-export type FastCheckApi = Pick<
-  typeof import("fast-check"),
-  "nat" | "integer" | "record" | "constant" | "constantFrom" | "oneof" | "boolean" | "array"
->;
+export type FastCheckApi = Pick<typeof import("fast-check"), "nat" | "integer" | "record" | "constant" | "constantFrom" | "oneof" | "boolean" | "array">;
 
 /** The shape of the schedules {@link scheduleArbitrary} generates. Every field is optional. */
 export interface ScheduleParams {

@@ -182,7 +182,18 @@ export class SimNode<S extends StateMachine = StateMachine> {
   takeReady(host: NodeHost<S>): void {
     const rd = this.node!.ready();
     const hs = rd.hardState;
-    host.trace.record(host.now, EventKind.ready, this.slot + 1, rd.entries.length, rd.committedEntries.length, rd.messages.length, hs?.term ?? 0, hs === undefined ? 0 : Number(hs.vote), hs?.commit ?? 0, rd.snapshot?.metadata.index ?? 0);
+    host.trace.record(
+      host.now,
+      EventKind.ready,
+      this.slot + 1,
+      rd.entries.length,
+      rd.committedEntries.length,
+      rd.messages.length,
+      hs?.term ?? 0,
+      hs === undefined ? 0 : Number(hs.vote),
+      hs?.commit ?? 0,
+      rd.snapshot?.metadata.index ?? 0,
+    );
     if (rd.readStates.length > 0) host.readStates(this, rd.readStates);
     const at = host.now + this.diskDelay;
     if (!isAsync(host)) {
@@ -245,12 +256,28 @@ export class SimNode<S extends StateMachine = StateMachine> {
     }
   }
 
-  private writeDurable(host: NodeHost<S>, kind: typeof EventKind.persist | typeof EventKind.storageAppend, snap: Snapshot | undefined, ents: readonly Entry[], hs: HardState | undefined): void {
+  private writeDurable(
+    host: NodeHost<S>,
+    kind: typeof EventKind.persist | typeof EventKind.storageAppend,
+    snap: Snapshot | undefined,
+    ents: readonly Entry[],
+    hs: HardState | undefined,
+  ): void {
     const st = this.storage;
     if (snap !== undefined) st.applySnapshot(snap);
     if (ents.length > 0) st.append(ents);
     if (hs !== undefined) st.setHardState(hs);
-    host.trace.record(host.now, kind, this.slot + 1, ents.length, st.lastIndex(), hs?.term ?? 0, hs === undefined ? 0 : Number(hs.vote), hs?.commit ?? 0, snap?.metadata.index ?? 0);
+    host.trace.record(
+      host.now,
+      kind,
+      this.slot + 1,
+      ents.length,
+      st.lastIndex(),
+      hs?.term ?? 0,
+      hs === undefined ? 0 : Number(hs.vote),
+      hs?.commit ?? 0,
+      snap?.metadata.index ?? 0,
+    );
     host.checker.persisted(this, snap, ents, hs);
   }
 

@@ -595,10 +595,14 @@ export class Simulator<S extends StateMachine = StateMachine> {
         continue;
       }
       if (r.index < asked) {
-        this.#fail("read-linearizable", `node ${n.id} answered ${ctx} at index ${r.index}, but ${asked} was committed before it was asked (a stale read)`, [n.slot]);
+        this.#fail("read-linearizable", `node ${n.id} answered ${ctx} at index ${r.index}, but ${asked} was committed before it was asked (a stale read)`, [
+          n.slot,
+        ]);
       }
       if (r.index > this.checker.maxCommitted) {
-        this.#fail("read-linearizable", `node ${n.id} answered ${ctx} at index ${r.index}, beyond every committed index (${this.checker.maxCommitted})`, [n.slot]);
+        this.#fail("read-linearizable", `node ${n.id} answered ${ctx} at index ${r.index}, beyond every committed index (${this.checker.maxCommitted})`, [
+          n.slot,
+        ]);
       }
     }
   }
@@ -614,7 +618,18 @@ export class Simulator<S extends StateMachine = StateMachine> {
     const l = this.leader();
     n.node!.campaign();
     if (l !== undefined && l !== n) {
-      n.node!.step({ type: MessageType.MsgTimeoutNow, from: l.id, to: n.id, term: l.node!.raft.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 });
+      n.node!.step({
+        type: MessageType.MsgTimeoutNow,
+        from: l.id,
+        to: n.id,
+        term: l.node!.raft.term,
+        logTerm: 0,
+        index: 0,
+        entries: [],
+        commit: 0,
+        reject: false,
+        rejectHint: 0,
+      });
     }
     const st = n.node!.raft.state;
     if (st !== "follower") this.#fail("learner-never-campaigns", `learner ${n.id} became ${st} at term ${n.node!.raft.term}`, [n.slot]);
@@ -703,11 +718,7 @@ export class Simulator<S extends StateMachine = StateMachine> {
       }
     }
     const l = this.leader();
-    this.#fail(
-      "liveness",
-      `no proposal was applied by every live member within ${bound} steps of healing (leader: ${l === undefined ? "none" : l.id})`,
-      [],
-    );
+    this.#fail("liveness", `no proposal was applied by every live member within ${bound} steps of healing (leader: ${l === undefined ? "none" : l.id})`, []);
     return -1;
   }
 

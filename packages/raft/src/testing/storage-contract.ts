@@ -432,11 +432,5 @@ function contentCases(make: StorageFactory): ContractCase[] {
  * the read side, as raft expects of etcd's MemoryStorage.
  */
 export function storageContractCases(make: StorageFactory): ContractCase[] {
-  return [
-    ...termCases(make),
-    ...boundsCases(make),
-    ...entriesCases(make),
-    ...pagingCases(make),
-    ...contentCases(make),
-  ];
+  return [...termCases(make), ...boundsCases(make), ...entriesCases(make), ...pagingCases(make), ...contentCases(make)];
 }

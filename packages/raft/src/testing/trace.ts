@@ -88,7 +88,21 @@ export class Trace {
 
   /** Records a message event (send, deliver, drop with `reason`, duplicate). */
   recordMessage(step: number, kind: EventKindValue, m: Message, reason = 0): void {
-    this.record(step, kind, Number(m.from), m.type, Number(m.from), Number(m.to), m.term, m.logTerm, m.index, m.commit, m.entries.length, m.reject ? 1 : 0, reason);
+    this.record(
+      step,
+      kind,
+      Number(m.from),
+      m.type,
+      Number(m.from),
+      Number(m.to),
+      m.term,
+      m.logTerm,
+      m.index,
+      m.commit,
+      m.entries.length,
+      m.reject ? 1 : 0,
+      reason,
+    );
   }
 
   /** The number of events recorded. */

@@ -26,8 +26,7 @@ export function loadVectors<T>(file: string): T[] {
   const path = join(VECTORS_DIR, file);
   if (!existsSync(path)) {
     throw new Error(
-      `raftpb tests: ${path} is missing. The vectors live in ../shared/vectors beside the repository ` +
-        "(see DESIGN.md); they are not copied into it.",
+      `raftpb tests: ${path} is missing. The vectors live in ../shared/vectors beside the repository ` + "(see DESIGN.md); they are not copied into it.",
     );
   }
   return JSON.parse(readFileSync(path, "utf8")) as T[];

@@ -28,7 +28,11 @@ export async function removeTemp(dir: string): Promise<void> {
   await rm(dirname(dir), { recursive: true, force: true });
 }
 
-export interface JFile { name: string; size: number; sha256: string }
+export interface JFile {
+  name: string;
+  size: number;
+  sha256: string;
+}
 
 export async function listFiles(dir: string): Promise<JFile[]> {
   const out: JFile[] = [];

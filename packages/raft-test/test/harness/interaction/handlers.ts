@@ -399,9 +399,7 @@ function handleRaftState(env: InteractionEnv): void {
   for (const n of env.nodes) {
     const st = n.rn.basicStatus();
     const voter = n.rn.raft.trk.config.voters.has(st.id) ? "(Voter)" : "(Non-Voter)";
-    env.output.write(
-      `${st.id}: ${stateName(st.softState.raftState)} ${voter} Term:${st.hardState.term} Lead:${st.softState.lead}\n`,
-    );
+    env.output.write(`${st.id}: ${stateName(st.softState.raftState)} ${voter} Term:${st.hardState.term} Lead:${st.softState.lead}\n`);
   }
 }
 
