@@ -16,21 +16,17 @@ import type { HardState, Message, NodeId } from "@tsraft/raftpb";
 import { RaftNode } from "@tsraft/node";
 import { CrcMismatchError, DiskStorage, WalCorruptError } from "@tsraft/wal";
 import { SimFS } from "@tsraft/wal/testing";
+import { Prng } from "@tsraft/raft/testing";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const ZERO_HS: HardState = { term: 0, vote: 0n, commit: 0 };
 const IDS: NodeId[] = [1n, 2n, 3n];
 
+/** Numbers in [0, 1) from the simulator's generator (mulberry32), seeded. */
 function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.float();
 }
 
 interface Member {

@@ -15,18 +15,14 @@ import { CrcMismatchError, DiskStorage, WalCorruptError, WalError, WalStateError
 import type { DiskStorageOptions } from "@tsraft/wal";
 import { SimFS } from "@tsraft/wal/testing";
 import { resetWalFaults, walFaults } from "../src/internal/faults.js";
+import { Prng } from "@tsraft/raft/testing";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
+/** Numbers in [0, 1) from the simulator's generator (mulberry32), seeded. */
 function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.float();
 }
 
 describe("SimFS crash model", () => {

@@ -30,6 +30,7 @@ import { posix } from "node:path";
 import { WalLockedError } from "../errors.js";
 import type { WalFileHandle, WalIO, WriteCallback } from "../io.js";
 import type { DirLock } from "../lock.js";
+import { Prng } from "@tsraft/raft/testing";
 
 const SECTOR = 512;
 /** The simulated `O_RDWR` and `O_DSYNC` bits (Linux's values). */
@@ -104,16 +105,10 @@ function fsError(code: string, syscall: string, path: string): NodeJS.ErrnoExcep
   return Object.assign(new Error(`${code}: simulated ${syscall} '${path}'`), { code, syscall, path, errno: -1 });
 }
 
-/** mulberry32. */
+/** Numbers in [0, 1) from the simulator's generator (mulberry32), seeded. */
 function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.float();
 }
 
 /** A simulated disk and page cache (see the module comment). */
