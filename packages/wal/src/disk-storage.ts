@@ -21,7 +21,7 @@ import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { EntryColumns } from "@tsraft/storage-memory";
 import { LRUCache } from "lru-cache";
 import { WalStateError } from "./errors.js";
-import { walFaults } from "./internal/faults.js";
+import { carryWalFaults, walFaultsOf, type WalFaultSwitches } from "./internal/faults.js";
 import { nodeIO } from "./io.js";
 import type { WalIO } from "./io.js";
 import { LogReader, ScanStop } from "./reader.js";
@@ -237,6 +237,8 @@ export class DiskStorage implements Storage {
   private readonly wal: WAL;
   private readonly snapshotter: Snapshotter;
   private readonly io: WalIO;
+  /** Test-only fault switches attached to the options (all off in normal operation). */
+  private readonly faults: WalFaultSwitches;
   private readonly maxRecordBytes: number;
   private hardState: HardState;
   private snap: Snapshot;
@@ -264,6 +266,7 @@ export class DiskStorage implements Storage {
     this.wal = wal;
     this.snapshotter = snapshotter;
     this.io = opts.io ?? nodeIO;
+    this.faults = walFaultsOf(opts);
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.readChunkBytes = Math.min(opts.readChunkBytes ?? BLOCK_READ_CHUNK_BYTES, BLOCK_READ_CHUNK_BYTES);
     this.snap = snap;
@@ -289,6 +292,7 @@ export class DiskStorage implements Storage {
     await io.mkdir(snapDir, { recursive: true });
     const snapshotter = new Snapshotter(snapDir, io);
     const walOpts: WalOptions = { ...options, copyEntryData: true };
+    carryWalFaults(options, walOpts);
     if (!(await WAL.exists(walDir, walOpts))) {
       const wal = await WAL.create(walDir, options.metadata, walOpts);
       return new DiskStorage(dir, wal, snapshotter, options, emptySnap(), ZERO_HS, options.metadata?.slice());
@@ -393,7 +397,7 @@ export class DiskStorage implements Storage {
    */
   async save(hardState: HardState, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
     if (snapshot !== undefined && snapshot.metadata.index > 0) await this.applySnapshot(snapshot);
-    const early = walFaults.serveBeforeDurable && entries.length > 0;
+    const early = this.faults.serveBeforeDurable && entries.length > 0;
     if (early) this.remember(entries, undefined);
     const pos = await this.wal.save(hardState, entries);
     if (!isEmptyHardState(hardState)) this.hardState = hardState;

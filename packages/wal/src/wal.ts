@@ -13,7 +13,7 @@ import type { Entry, HardState } from "@tsraft/raftpb";
 import { dirname, join } from "node:path";
 import { walSyncChannel, walWriteChannel } from "./diagnostics.js";
 import { WalConfigError, WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
-import { walFaults } from "./internal/faults.js";
+import { walFaultsOf, type WalFaultSwitches } from "./internal/faults.js";
 import { nodeIO } from "./io.js";
 import type { WalFileHandle, WalIO } from "./io.js";
 import type { DirLock } from "./lock.js";
@@ -95,6 +95,8 @@ interface Resolved {
   readChunkBytes: number;
   zeroAheadBytes: number;
   io: WalIO;
+  /** Test-only fault switches attached to the options (all off in normal operation). */
+  faults: WalFaultSwitches;
 }
 
 /** Fills in the defaults of `o` and checks it. @throws {@link WalConfigError} naming the first invalid option. */
@@ -106,6 +108,7 @@ function resolve(o: WalOptions | undefined): Resolved {
     readChunkBytes: o?.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES,
     zeroAheadBytes: o?.zeroAheadBytes ?? DEFAULT_ZERO_AHEAD_BYTES,
     io: o?.io ?? nodeIO,
+    faults: walFaultsOf(o),
   };
   if (!Number.isSafeInteger(r.zeroAheadBytes) || r.zeroAheadBytes < 0) throw new WalConfigError("zeroAheadBytes", "must be an integer >= 0");
   if (!Number.isSafeInteger(r.readChunkBytes) || r.readChunkBytes < 64) throw new WalConfigError("readChunkBytes", "must be an integer >= 64");
@@ -492,7 +495,7 @@ export class WAL {
           }
           sync ||= p.mustSync;
         }
-        if (walFaults.ackBeforeSync) sync = false;
+        if (this.opts.faults.ackBeforeSync) sync = false;
         const willCut = this.tailOffset + enc.len >= this.opts.segmentSizeBytes;
         if (!willCut && this.wantsZeroAhead(enc.len)) await this.zeroAhead();
         // An O_DSYNC write makes only its own range durable: with unsynced bytes before it (a

@@ -14,7 +14,7 @@ import type { Entry, HardState } from "@tsraft/raftpb";
 import { CrcMismatchError, DiskStorage, WalCorruptError, WalError, WalStateError } from "@tsraft/wal";
 import type { DiskStorageOptions } from "@tsraft/wal";
 import { SimFS } from "@tsraft/wal/testing";
-import { resetWalFaults, walFaults } from "../src/internal/faults.js";
+import { setWalFaults, walFaultsOf, type WalFaultSwitches } from "../src/internal/faults.js";
 import { Prng } from "@tsraft/raft/testing";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -90,7 +90,13 @@ describe("SimFS crash model", () => {
 });
 
 /** Options of every DiskStorage here: small segments, so runs cut and purge segments often. */
-const small = (fs: SimFS, more: DiskStorageOptions = {}): DiskStorageOptions => ({ io: fs.io(), segmentSizeBytes: 8192, zeroAheadBytes: 0, ...more });
+/** Fault switches planted in every storage opened through {@link small} (none in normal runs). */
+let planted: Partial<WalFaultSwitches> = {};
+const small = (fs: SimFS, more: DiskStorageOptions = {}): DiskStorageOptions => {
+  const o: DiskStorageOptions = { io: fs.io(), segmentSizeBytes: 8192, zeroAheadBytes: 0, ...more };
+  if (Object.keys(planted).length > 0) setWalFaults(o, planted);
+  return o;
+};
 
 interface Model {
   /** Acknowledged entries by index (an acknowledged overwrite removes what follows). */
@@ -467,7 +473,7 @@ describe("the simulated disk catches each wal fault switch", () => {
       let found: string | undefined;
       let runs = 0;
       try {
-        walFaults[c.fault] = true;
+        planted = { [c.fault]: true };
         for (let seed = 1; seed <= c.budget && found === undefined; seed++) {
           runs++;
           try {
@@ -477,11 +483,21 @@ describe("the simulated disk catches each wal fault switch", () => {
           }
         }
       } finally {
-        resetWalFaults();
+        planted = {};
       }
       assert.ok(found !== undefined, `no violation in ${runs} runs`);
       assert.match(found, c.expect);
       console.log(`# ${c.fault}: caught in run ${runs}: ${found.split("\n")[0]}`);
     });
   }
+});
+
+test("wal fault switches reach only what is opened with the options they are attached to", () => {
+  const a: DiskStorageOptions = { segmentSizeBytes: 8192 };
+  const copy: DiskStorageOptions = { ...a };
+  setWalFaults(a, { ackBeforeSync: true });
+  assert.equal(walFaultsOf(a).ackBeforeSync, true);
+  assert.equal(walFaultsOf(a).serveBeforeDurable, false);
+  assert.equal(walFaultsOf(copy).ackBeforeSync, false, "a copy does not carry them unless asked");
+  assert.equal(walFaultsOf(undefined).ackBeforeSync, false);
 });

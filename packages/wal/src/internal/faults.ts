@@ -3,25 +3,38 @@
  * tests can prove the simulated disk's checks catch the violation (`test/sim-fs.test.ts`).
  * Not exported from the package (no `exports` entry reaches this file); tests import it by
  * path. All are off unless a test turns them on.
+ *
+ * The switches are per-storage testing knobs, as raft's are per node: attached to one options
+ * object (`setWalFaults(options, ...)`), they reach only the WAL and DiskStorage opened with it
+ * (DiskStorage carries them to the options it opens its WAL with). Nothing is process-wide.
  * @module
  */
 
 /** The switches; every one is false in normal operation. */
 export interface WalFaultSwitches {
   /** The WAL resolves a save that must sync once it is written, without syncing it. */
-  ackBeforeSync: boolean;
+  readonly ackBeforeSync: boolean;
   /** DiskStorage serves (to raft) the entries of a save before the save is durable. */
-  serveBeforeDurable: boolean;
+  readonly serveBeforeDurable: boolean;
 }
 
-/** The process-wide switches. */
-export const walFaults: WalFaultSwitches = {
-  ackBeforeSync: false,
-  serveBeforeDurable: false,
-};
+/** Every switch off: what every storage has unless a test attaches switches to its options. */
+export const NO_WAL_FAULTS: WalFaultSwitches = Object.freeze({ ackBeforeSync: false, serveBeforeDurable: false });
 
-/** Turns every switch off. */
-export function resetWalFaults(): void {
-  walFaults.ackBeforeSync = false;
-  walFaults.serveBeforeDurable = false;
+const attached = new WeakMap<object, WalFaultSwitches>();
+
+/** Turns on the switches `on` for what is opened with `options` (replacing any attached before). */
+export function setWalFaults(options: object, on: Partial<WalFaultSwitches>): void {
+  attached.set(options, Object.freeze({ ...NO_WAL_FAULTS, ...on }));
+}
+
+/** The switches attached to `options` ({@link NO_WAL_FAULTS} when none are, or no options). */
+export function walFaultsOf(options: object | undefined): WalFaultSwitches {
+  return (options === undefined ? undefined : attached.get(options)) ?? NO_WAL_FAULTS;
+}
+
+/** Attaches the switches of `from` (if any) to `to`, options built by spreading `from`. */
+export function carryWalFaults(from: object, to: object): void {
+  const f = attached.get(from);
+  if (f !== undefined) attached.set(to, f);
 }
