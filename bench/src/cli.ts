@@ -30,6 +30,8 @@ export interface Options {
   seconds?: number;
   /** --clients 1,4,16: the e2e client counts. */
   clients?: number[];
+  /** --warmup-seconds N: e2e's unmeasured load on each system before its first point (0: none). */
+  warmupSeconds?: number;
 }
 
 export class UsageError extends Error {}
@@ -37,9 +39,10 @@ export class UsageError extends Error {}
 export function usage(): string {
   return (
     "usage: pnpm bench [workload ...] [--quick] [--runs N] [--tmpdir DIR] [--baseline FILE] [--out FILE] [--report DIR]\n" +
-    "                  [--against-etcd] [--rounds N] [--seconds N] [--clients N,N,...]\n" +
+    "                  [--against-etcd] [--rounds N] [--seconds N] [--clients N,N,...] [--warmup-seconds N]\n" +
     "  --against-etcd: e2e measures a real etcd cluster too; the other workloads (default: those with\n" +
-    "  a Go counterpart) alternate rounds with ../shared/etcd-baseline/run.sh. --seconds, --clients: e2e only\n" +
+    "  a Go counterpart) alternate rounds with ../shared/etcd-baseline/run.sh. --seconds, --clients,\n" +
+    "  --warmup-seconds (default 10: unmeasured load on each cluster before its first point): e2e only\n" +
     "workloads (those marked * run only when named, or with --quick):\n" +
     workloads.map((w) => `${w.optIn === true ? "* " : "  "}${w.name.padEnd(18)} ${w.describe}`).join("\n")
   );
@@ -80,6 +83,12 @@ export function parseArgs(argv: readonly string[]): Options {
         o.seconds = n;
         break;
       }
+      case "--warmup-seconds": {
+        const n = Number(value(i++, a));
+        if (!Number.isFinite(n) || n < 0 || n > 3600) throw new UsageError("--warmup-seconds needs a number of seconds in [0, 3600]");
+        o.warmupSeconds = n;
+        break;
+      }
       case "--clients": {
         const list = value(i++, a).split(",").map(Number);
         if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 10000))
@@ -113,7 +122,11 @@ export function parseArgs(argv: readonly string[]): Options {
   if (unknown.length > 0) {
     throw new UsageError(`unknown workload${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
   }
-  const e2eFlags = [o.seconds !== undefined ? "--seconds" : "", o.clients !== undefined ? "--clients" : ""].filter((f) => f !== "");
+  const e2eFlags = [
+    o.seconds !== undefined ? "--seconds" : "",
+    o.clients !== undefined ? "--clients" : "",
+    o.warmupSeconds !== undefined ? "--warmup-seconds" : "",
+  ].filter((f) => f !== "");
   if (e2eFlags.length > 0 && !o.names.includes("e2e")) {
     throw new UsageError(`${e2eFlags.join(", ")}: only for the e2e workload; name it (pnpm bench e2e ${e2eFlags.join(" ")} ...)`);
   }

@@ -20,6 +20,7 @@ export interface BenchContext {
   rounds?: number; // --rounds N: e2e's rounds (default 3)
   againstEtcd?: boolean; // --against-etcd: e2e also measures a real etcd cluster
   pointSeconds?: number; // --seconds N: measured seconds per e2e point (default 8)
+  systemWarmupSeconds?: number; // --warmup-seconds N: e2e's warm-up of each system before its first point (default 10)
   clients?: readonly number[]; // --clients 1,16: e2e client counts (default 1,4,16,64,256,1024)
 }
 

@@ -52,6 +52,7 @@ async function main(): Promise<number> {
     runsGiven: o.runsGiven,
     againstEtcd: o.againstEtcd,
     ...(o.seconds !== undefined ? { pointSeconds: o.seconds } : {}),
+    ...(o.warmupSeconds !== undefined ? { systemWarmupSeconds: o.warmupSeconds } : {}),
     ...(o.clients !== undefined ? { clients: o.clients } : {}),
   };
   if (o.rounds !== undefined) ctx.rounds = o.rounds;

@@ -48,9 +48,10 @@ describe("parseArgs", () => {
   });
 
   test("e2e flags", () => {
-    const o = parseArgs(["e2e", "--against-etcd", "--seconds", "2.5", "--clients", "1,16,256"]);
+    const o = parseArgs(["e2e", "--against-etcd", "--seconds", "2.5", "--clients", "1,16,256", "--warmup-seconds", "0"]);
     assert.equal(o.againstEtcd, true);
     assert.equal(o.seconds, 2.5);
+    assert.equal(o.warmupSeconds, 0);
     assert.deepEqual(o.clients, [1, 16, 256]);
     assert.equal(o.runsGiven, false);
     for (const bad of [
@@ -59,6 +60,8 @@ describe("parseArgs", () => {
       ["e2e", "--clients", "1,,2"],
       ["e2e", "--clients", "0"],
       ["e2e", "--clients", "1.5"],
+      ["e2e", "--warmup-seconds", "-1"],
+      ["e2e", "--warmup-seconds", "x"],
     ]) {
       assert.throws(() => parseArgs(bad), UsageError, bad.join(" "));
     }
@@ -69,6 +72,7 @@ describe("parseArgs", () => {
       ["codec-msgapp", "--seconds", "2"],
       ["--clients", "4"],
       ["--against-etcd", "--seconds", "2"],
+      ["codec-msgapp", "--warmup-seconds", "5"],
     ]) {
       assert.throws(
         () => parseArgs(argv),
@@ -186,7 +190,15 @@ describe("e2e plan and figures", () => {
   const ctx = (extra: Partial<BenchContext>): BenchContext => ({ quick: false, runs: 5, tmpdir: "/t", progress: () => {}, ...extra });
 
   test("plans: a full run, --runs, --quick", () => {
-    assert.deepEqual(e2ePlan(ctx({})), { clients: DEFAULT_CLIENTS, seconds: 8, warmupSeconds: 2, rounds: 3, againstEtcd: false });
+    assert.deepEqual(e2ePlan(ctx({})), {
+      clients: DEFAULT_CLIENTS,
+      seconds: 8,
+      warmupSeconds: 2,
+      systemWarmupSeconds: 10,
+      rounds: 3,
+      againstEtcd: false,
+    });
+    assert.equal(e2ePlan(ctx({ systemWarmupSeconds: 0 })).systemWarmupSeconds, 0);
     assert.deepEqual(DEFAULT_CLIENTS, [1, 4, 16, 64, 256, 1024]);
     assert.equal(e2ePlan(ctx({ runsGiven: true, runs: 5 })).rounds, 5);
     assert.equal(e2ePlan(ctx({ runsGiven: true, runs: 5, rounds: 4 })).rounds, 4, "--rounds before --runs");
@@ -194,11 +206,12 @@ describe("e2e plan and figures", () => {
       clients: [2],
       seconds: 3,
       warmupSeconds: 2,
+      systemWarmupSeconds: 10,
       rounds: 3,
       againstEtcd: true,
     });
     const q = e2ePlan(ctx({ quick: true, runs: 1 }));
-    assert.deepEqual(q, { clients: [1, 4], seconds: 1, warmupSeconds: 0.25, rounds: 1, againstEtcd: false });
+    assert.deepEqual(q, { clients: [1, 4], seconds: 1, warmupSeconds: 0.25, systemWarmupSeconds: 0.5, rounds: 1, againstEtcd: false });
   });
 
   test("rounds alternate which system goes first", () => {

@@ -13,8 +13,12 @@
  * count: puts on each system, then gets on each, one point after the other, so the two
  * systems' points of a pair are seconds apart and see the same machine. The order of the
  * systems alternates between rounds (etcd first in round 1, tsraft first in round 2, ...),
- * so neither always runs right after the other's writes. Each point: warm-up (2 s), then
- * the measured window (--seconds, default 8). The clusters are stopped at the end of each
+ * so neither always runs right after the other's writes. Before its first point each system
+ * is warmed up for 10 s (--warmup-seconds: half puts, half gets, 16 clients, unmeasured): the
+ * processes of a fresh cluster are cold (tsraft's JavaScript is still being compiled by V8:
+ * its code space grew from 3.3 to 4.2 MB during the first measured point without it), and a
+ * service is measured as it runs, warm; both systems get the same. Each point: warm-up (2 s),
+ * then the measured window (--seconds, default 8). The clusters are stopped at the end of each
  * round, and on any error or signal (cleanup.ts).
  *
  * Excluded from the timed part: cluster start, leader election, writing the keys, the
@@ -45,19 +49,36 @@ export interface E2ePlan {
   clients: readonly number[];
   seconds: number;
   warmupSeconds: number;
+  /**
+   * Seconds of unmeasured load on each system after its keys are written and before its first
+   * point (half puts, half gets, {@link WARM_CLIENTS} clients), so that every point measures
+   * warm processes, as a service runs (see the module comment).
+   */
+  systemWarmupSeconds: number;
   rounds: number;
   againstEtcd: boolean;
 }
+
+/** The clients of the per-system warm-up. */
+export const WARM_CLIENTS = 16;
 
 /** The plan for `ctx`: --quick is tsraft only, 1 and 4 clients, 1 s points, one round. */
 export function e2ePlan(ctx: BenchContext): E2ePlan {
   const rounds = (dflt: number): number => ctx.rounds ?? (ctx.runsGiven === true ? ctx.runs : dflt);
   if (ctx.quick)
-    return { clients: ctx.clients ?? [1, 4], seconds: ctx.pointSeconds ?? 1, warmupSeconds: 0.25, rounds: rounds(1), againstEtcd: ctx.againstEtcd === true };
+    return {
+      clients: ctx.clients ?? [1, 4],
+      seconds: ctx.pointSeconds ?? 1,
+      warmupSeconds: 0.25,
+      systemWarmupSeconds: ctx.systemWarmupSeconds ?? 0.5,
+      rounds: rounds(1),
+      againstEtcd: ctx.againstEtcd === true,
+    };
   return {
     clients: ctx.clients ?? DEFAULT_CLIENTS,
     seconds: ctx.pointSeconds ?? 8,
     warmupSeconds: 2,
+    systemWarmupSeconds: ctx.systemWarmupSeconds ?? 10,
     rounds: rounds(3),
     againstEtcd: ctx.againstEtcd === true,
   };
@@ -88,6 +109,25 @@ async function preload(sys: E2eSystem): Promise<void> {
   const r = await runLoad({ ...leader, clients: 64, next: everyKeyOnce(set), warmupSeconds: 0, seconds: Infinity, timeoutMs: TIMEOUT_MS });
   if (r.errorCount > 0 || r.ok !== KEYS) {
     throw new BenchError("TSRAFT_BENCH_PRELOAD", `${sys.impl}: writing the ${KEYS} keys: ${r.ok} ok, errors ${JSON.stringify(r.errors)}`);
+  }
+}
+
+/**
+ * Warms `sys` up: `seconds` of unmeasured load, half puts and half gets, {@link WARM_CLIENTS}
+ * clients. Errors are not fatal here (a point that follows reports its own).
+ */
+async function warmUp(sys: E2eSystem, sets: ReadonlyMap<string, RequestSet>, seconds: number): Promise<void> {
+  if (seconds <= 0) return;
+  const leader = await sys.leader(30_000);
+  for (const op of ["put", "get"] as const) {
+    await runLoad({
+      ...leader,
+      clients: WARM_CLIENTS,
+      next: randomKeys(sets.get(`${sys.impl} ${op}`)!, 0x1b873593),
+      warmupSeconds: 0,
+      seconds: seconds / 2,
+      timeoutMs: TIMEOUT_MS,
+    });
   }
 }
 
@@ -167,6 +207,7 @@ export async function runE2e(ctx: BenchContext, plan: E2ePlan): Promise<PointRes
         const sets = new Map<string, RequestSet>();
         for (const s of systems) for (const op of ["put", "get"] as const) sets.set(`${s.impl} ${op}`, s.requests(op, KEYS, VALUE_BYTES));
         const order = roundOrder(systems, round);
+        for (const s of order) await warmUp(s, sets, plan.systemWarmupSeconds);
         for (const clients of plan.clients) {
           for (const op of ["put", "get"] as const) {
             for (const s of order) {
