@@ -38,6 +38,7 @@ import { PersistBatch } from "./persist-batch.js";
 import { checkReconfig } from "./reconfig-check.js";
 import { TaskQueue } from "./task-queue.js";
 import { knobsOf, type RaftNodeKnobs } from "./testing-knobs.js";
+import type { ProposalWaiters } from "./proposal-waiters.js";
 import { Deadlines, ReadBatcher, type Waiter, type WaiterMap } from "./waiters.js";
 
 /** What the `persist` callback must make durable before it resolves. */
@@ -279,7 +280,7 @@ export class RaftNode<R = unknown> {
   private readonly lastHeard = new Map<NodeId, number>();
 
   private readonly deadlines: Deadlines;
-  private readonly proposals: WaiterMap<R>;
+  private readonly proposals: ProposalWaiters<R>;
   private readonly confChanges: WaiterMap<ConfState>;
   private readonly reads: ReadBatcher;
   private transfers: { target: NodeId; w: Waiter<void> }[] = [];
@@ -332,7 +333,7 @@ export class RaftNode<R = unknown> {
     this.strictReconfig = options.strictReconfig ?? true;
     if (options.snapshot !== undefined) positive("snapshot.entries", options.snapshot.entries);
     this.deadlines = new Deadlines(this.timeoutMs);
-    this.proposals = this.deadlines.newMap<R>();
+    this.proposals = this.deadlines.newProposals<R>();
     this.confChanges = this.deadlines.newMap<ConfState>();
     this.reads = new ReadBatcher(
       {
@@ -469,9 +470,7 @@ export class RaftNode<R = unknown> {
     this.pendingEntries.push({ term: 0, index: 0, type: EntryType.EntryNormal, data: sealed });
     this.pendingSeqs.push(seq);
     this.pendingBytes += sealed.length;
-    const p = new Promise<R>((resolve, reject) => {
-      this.deadlines.add(this.proposals, seq, "propose", resolve, reject);
-    });
+    const p = this.proposals.add(seq, this.deadlines.deadline());
     if (this.pendingBytes >= MAX_PROPOSAL_BATCH_BYTES) this.flushProposals();
     this.scheduleReady();
     return p;
@@ -864,12 +863,12 @@ export class RaftNode<R = unknown> {
     if (isThenable(result)) {
       return result.then(
         (r) => {
-          if (seq >= 0) this.proposals.get(seq)?.resolve(r);
+          if (seq >= 0) this.proposals.resolve(seq, r);
         },
         (err: unknown) => this.refuseEntry(e, seq, err),
       );
     }
-    if (seq >= 0) this.proposals.get(seq)?.resolve(result);
+    if (seq >= 0) this.proposals.resolve(seq, result);
     return undefined;
   }
 
@@ -881,7 +880,7 @@ export class RaftNode<R = unknown> {
     if (isFatal(err)) throw err;
     this.counters.entriesRefused++;
     this.logger.warn(`raft node: entry ${e.index} refused: ${err instanceof Error ? err.message : String(err)}`);
-    if (seq >= 0) this.proposals.get(seq)?.reject(new EntryRefusedError(e.index, err));
+    if (seq >= 0) this.proposals.reject(seq, new EntryRefusedError(e.index, err));
   }
 
   private applyConfChangeEntry(e: Entry): Promise<void> | undefined {
@@ -1020,7 +1019,7 @@ export class RaftNode<R = unknown> {
         return;
       }
       const why = errorCode(err) === "TSRAFT_PROPOSAL_DROPPED" && this.rawNode().basicStatus().softState.lead === NONE ? new NoLeaderError() : err;
-      for (const seq of seqs) this.proposals.get(seq)?.reject(why);
+      for (const seq of seqs) this.proposals.reject(seq, why);
     }
   }
 
