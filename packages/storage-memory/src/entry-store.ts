@@ -6,8 +6,11 @@
  * Why the tail: raft reads back what was just appended (committed entries to apply, entries
  * for a follower that is barely behind), and handing out the objects it gave us costs nothing,
  * where an entry rebuilt from the columns costs an object and a view. Appending only pushes
- * onto the tail; once it holds twice its bound ({@link TAIL_ENTRIES} entries and
- * {@link TAIL_BYTES} payload bytes), its older half is spilled into the runs in one pass. So
+ * onto the tail; once it holds twice its bound in entries or bytes, the older entries are
+ * spilled into the runs in one pass, keeping the newest within the bound. The bound in entries
+ * is {@link TAIL_ENTRIES}, or the entries of the last {@link TAIL_APPENDS} appends if more (a
+ * leader under load appends thousands at once and applies them an append or two later), at
+ * most {@link MAX_TAIL_ENTRIES}; in bytes {@link TAIL_BYTES} of payload. So
  * entries compacted while still in the tail are never copied, and the tail's bound keeps what
  * the store costs per entry of a long log at the columns' 13 bytes plus the payload.
  *
@@ -29,6 +32,17 @@ export const RUN_BYTES = 1 << 20;
 export const TAIL_ENTRIES = 512;
 /** Payload bytes of recent entries kept as the caller's objects. */
 export const TAIL_BYTES = 512 * 1024;
+/**
+ * The tail keeps at least the entries of this many recent appends (within
+ * {@link MAX_TAIL_ENTRIES} and {@link TAIL_BYTES}): raft reads back the committed entries of
+ * the last appends to apply them, and with batches of thousands of entries (a leader under
+ * load) a tail of {@link TAIL_ENTRIES} would have spilled them first, making an object and a
+ * view per entry on every member: measured 460 bytes per proposal in `pnpm bench driver-3node`
+ * at C = 4,096 (bench/README.md).
+ */
+export const TAIL_APPENDS = 4;
+/** The most entries the tail keeps as the caller's objects, whatever the appends' sizes. */
+export const MAX_TAIL_ENTRIES = 16_384;
 
 /**
  * Consecutive entries `[firstIndex(), lastIndex()]` (see the module comment).
@@ -46,6 +60,10 @@ export class EntryStore {
   #tail: Entry[] = [];
   #tailFirst: number;
   #tailBytes = 0;
+  /** Entries of each of the last {@link TAIL_APPENDS} appends (a ring), and their sum. */
+  #recent = new Uint32Array(TAIL_APPENDS);
+  #recentAt = 0;
+  #recentSum = 0;
 
   /** An empty store whose first entry will have index `first`. */
   constructor(first: number) {
@@ -83,6 +101,10 @@ export class EntryStore {
     const at = ents[from]!.index;
     if (at <= this.#last) this.#truncate(at);
     this.#last += n - from;
+    const k = this.#recentAt;
+    this.#recentSum += n - from - this.#recent[k]!;
+    this.#recent[k] = n - from;
+    this.#recentAt = (k + 1) % TAIL_APPENDS;
     this.#pushTail(ents, from);
   }
 
@@ -196,11 +218,12 @@ export class EntryStore {
       bytes += e.data?.length ?? 0;
     }
     this.#tailBytes = bytes;
-    if (tail.length <= 2 * TAIL_ENTRIES && bytes <= 2 * TAIL_BYTES) return;
+    const bound = Math.min(MAX_TAIL_ENTRIES, Math.max(TAIL_ENTRIES, this.#recentSum));
+    if (tail.length <= 2 * bound && bytes <= 2 * TAIL_BYTES) return;
     // Keep the newest entries within both bounds; spill the older ones into the runs.
     let keep = 0;
     let kept = 0;
-    for (let j = tail.length - 1; j >= 0 && keep < TAIL_ENTRIES; j--) {
+    for (let j = tail.length - 1; j >= 0 && keep < bound; j--) {
       const len = tail[j]!.data?.length ?? 0;
       if (kept + len > TAIL_BYTES) break;
       kept += len;
