@@ -23,6 +23,7 @@
 import { entrySize } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
 import { EntryColumns } from "./entry-columns.js";
+import { EntryRing } from "./entry-ring.js";
 
 /** A run stops taking entries once it holds this many. */
 export const RUN_ENTRIES = 4096;
@@ -47,7 +48,7 @@ export const MAX_TAIL_ENTRIES = 16_384;
 /**
  * Consecutive entries `[firstIndex(), lastIndex()]` (see the module comment).
  *
- * Invariant: `#tail[k]` is the caller's object for index `#tailFirst + k`;
+ * Invariant: `#tail.at(k)` is the caller's object for index `#tailFirst + k`;
  * `#tailFirst + #tail.length === #last + 1` and `#tailFirst >= #first`.
  * Invariant: the runs hold the indexes below `#tailFirst`: they are consecutive
  * (`runs[k + 1].first === runs[k].end`), the first starts at or before `#first` and the last
@@ -57,7 +58,7 @@ export class EntryStore {
   #runs: EntryColumns[] = [];
   #first: number;
   #last: number;
-  #tail: Entry[] = [];
+  #tail = new EntryRing();
   #tailFirst: number;
   #tailBytes = 0;
   /** Entries of each of the last {@link TAIL_APPENDS} appends (a ring), and their sum. */
@@ -84,7 +85,7 @@ export class EntryStore {
 
   /** The term of entry `i`, for `firstIndex() <= i <= lastIndex()` (not checked). */
   term(i: number): number {
-    if (i >= this.#tailFirst) return this.#tail[i - this.#tailFirst]!.term;
+    if (i >= this.#tailFirst) return this.#tail.at(i - this.#tailFirst).term;
     const r = this.#run(i);
     return r.term(i - r.first);
   }
@@ -128,7 +129,7 @@ export class EntryStore {
       out[i - lo] = run.entry(i - run.first);
     }
     const tail = this.#tail;
-    for (; i < end; i++) out[i - lo] = tail[i - tailFirst]!;
+    for (; i < end; i++) out[i - lo] = tail.at(i - tailFirst);
     return out;
   }
 
@@ -148,7 +149,7 @@ export class EntryStore {
     }
     const tail = this.#tail;
     for (; i < hi; i++) {
-      size += entrySize(tail[i - tailFirst]!);
+      size += entrySize(tail.at(i - tailFirst));
       if (size > maxSize && i > lo) return i;
     }
     return hi;
@@ -165,8 +166,8 @@ export class EntryStore {
     if (first > this.#tailFirst) {
       // (every run is gone: they all ended at #tailFirst)
       const drop = first - this.#tailFirst;
-      for (let j = 0; j < drop; j++) this.#tailBytes -= this.#tail[j]!.data?.length ?? 0;
-      this.#tail = this.#tail.slice(drop);
+      for (let j = 0; j < drop; j++) this.#tailBytes -= this.#tail.at(j).data?.length ?? 0;
+      this.#tail.dropFront(drop);
       this.#tailFirst = first;
     }
   }
@@ -199,13 +200,13 @@ export class EntryStore {
       while (k > 0 && runs[k - 1]!.first >= at) k--;
       runs.length = k;
       if (k > 0) runs[k - 1]!.truncate(at - runs[k - 1]!.first);
-      this.#tail = [];
+      this.#tail.truncate(0);
       this.#tailFirst = at;
       this.#tailBytes = 0;
     } else {
       const keep = at - this.#tailFirst;
-      for (let j = keep; j < this.#tail.length; j++) this.#tailBytes -= this.#tail[j]!.data?.length ?? 0;
-      this.#tail.length = keep;
+      for (let j = keep; j < this.#tail.length; j++) this.#tailBytes -= this.#tail.at(j).data?.length ?? 0;
+      this.#tail.truncate(keep);
     }
   }
 
@@ -224,7 +225,7 @@ export class EntryStore {
     let keep = 0;
     let kept = 0;
     for (let j = tail.length - 1; j >= 0 && keep < bound; j--) {
-      const len = tail[j]!.data?.length ?? 0;
+      const len = tail.at(j).data?.length ?? 0;
       if (kept + len > TAIL_BYTES) break;
       kept += len;
       keep++;
@@ -235,9 +236,9 @@ export class EntryStore {
       if (run === undefined || run.length >= RUN_ENTRIES || run.payloadBytes >= RUN_BYTES) {
         run = this.#newRun(run, this.#tailFirst + k);
       }
-      run.push(tail[k]!);
+      run.push(tail.at(k));
     }
-    this.#tail = tail.slice(spill);
+    tail.dropFront(spill);
     this.#tailFirst += spill;
     this.#tailBytes = kept;
   }
