@@ -11,10 +11,16 @@
  * empty requests, 16 threads): 33,000 proposals/s with 1 client, 3.5 M/s with 4,096. Here
  * everything runs on one Node thread.
  *
+ * Each run also counts the bytes allocated per proposal (`v8.GCProfiler`: the heap in use
+ * before each collection minus after the one before, plus the growth from the last; all three
+ * members and the proposers): a second figure, `bytes/proposal`, deterministic to about 2%
+ * where the throughput on a shared machine is not.
+ *
  * `BENCH_METRICS=1` binds `@tsraft/prometheus` to every member (prom-client, the diagnostics
  * channels subscribed), to measure what metrics cost; the figure's `metrics` param says which.
  * @module
  */
+import v8 from "node:v8";
 import type { Entry, Message, NodeId } from "@tsraft/raftpb";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { RaftNode } from "@tsraft/node";
@@ -96,8 +102,34 @@ class Cluster {
   }
 }
 
-/** Runs `clients` closed-loop proposers until `total` proposals resolved; returns proposals/s. */
-async function measure(leader: RaftNode<number>, clients: number, total: number): Promise<number> {
+/** What one measured run gives. */
+interface Measured {
+  perSecond: number;
+  bytesPerProposal: number;
+}
+
+/**
+ * Bytes allocated while `run` runs: the heap in use before each collection minus after the
+ * one before (from `v8.GCProfiler`), plus the growth from the last collection to the end.
+ */
+async function allocatedDuring(run: () => Promise<void>): Promise<number> {
+  const used = (): number => v8.getHeapStatistics().used_heap_size;
+  const prof = new v8.GCProfiler();
+  prof.start();
+  const start = used();
+  await run();
+  const end = used();
+  let total = 0;
+  let prev = start;
+  for (const g of prof.stop().statistics) {
+    total += g.beforeGC.heapStatistics.usedHeapSize - prev;
+    prev = g.afterGC.heapStatistics.usedHeapSize;
+  }
+  return total + end - prev;
+}
+
+/** Runs `clients` closed-loop proposers until `total` proposals resolved. */
+async function measure(leader: RaftNode<number>, clients: number, total: number): Promise<Measured> {
   let started = 0;
   const worker = async (): Promise<void> => {
     while (started < total) {
@@ -105,9 +137,13 @@ async function measure(leader: RaftNode<number>, clients: number, total: number)
       await leader.propose(EMPTY);
     }
   };
-  const t0 = now();
-  await Promise.all(Array.from({ length: clients }, worker));
-  return started / (now() - t0);
+  let seconds = 0;
+  const bytes = await allocatedDuring(async () => {
+    const t0 = now();
+    await Promise.all(Array.from({ length: clients }, worker));
+    seconds = now() - t0;
+  });
+  return { perSecond: started / seconds, bytesPerProposal: bytes / started };
 }
 
 /** See the module comment. */
@@ -119,18 +155,23 @@ export const driver3node: Workload = {
     for (const clients of (process.env.DRIVER_C ?? "1,64,4096").split(",").map(Number)) {
       const n = ctx.quick ? Math.min(2_000, clients * 50) : clients === 1 ? 50_000 : 400_000;
       const runs: number[] = [];
+      const bytes: number[] = [];
       for (let r = 0; r < ctx.runs + 1; r++) {
         gc();
         const c = new Cluster(3);
         const leader = await c.start();
         const v = await measure(leader, clients, r === 0 ? Math.ceil(n / 5) : n);
         await c.stop();
-        if (r > 0) runs.push(v); // the first run warms up
+        if (r === 0) continue; // the first run warms up
+        runs.push(v.perSecond);
+        bytes.push(Math.round(v.bytesPerProposal));
       }
-      ctx.progress(`driver-3node C=${clients}: ${runs.map((x) => Math.round(x)).join(", ")} proposals/s`);
+      ctx.progress(`driver-3node C=${clients}: ${runs.map((x) => Math.round(x)).join(", ")} proposals/s; ${bytes.join(", ")} bytes allocated/proposal`);
+      const params = { C: clients, N: n, payload: 0, ...(benchMetrics() ? { metrics: "prom-client" } : {}) };
+      out.push({ name: "driver-3node", params, unit: "bytes/proposal", runs: bytes, lowerIsBetter: true });
       out.push({
         name: "driver-3node",
-        params: { C: clients, N: n, payload: 0, ...(benchMetrics() ? { metrics: "prom-client" } : {}) },
+        params,
         unit: "proposals/s",
         runs,
         curve: {

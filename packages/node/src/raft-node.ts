@@ -38,6 +38,7 @@ import { PersistBatch } from "./persist-batch.js";
 import { checkReconfig } from "./reconfig-check.js";
 import { TaskQueue } from "./task-queue.js";
 import { knobsOf, type RaftNodeKnobs } from "./testing-knobs.js";
+import type { ProposalWaiters } from "./proposal-waiters.js";
 import { Deadlines, ReadBatcher, type Waiter, type WaiterMap } from "./waiters.js";
 
 /** What the `persist` callback must make durable before it resolves. */
@@ -279,17 +280,16 @@ export class RaftNode<R = unknown> {
   private readonly lastHeard = new Map<NodeId, number>();
 
   private readonly deadlines: Deadlines;
-  private readonly proposals: WaiterMap<R>;
+  private readonly proposals: ProposalWaiters<R>;
   private readonly confChanges: WaiterMap<ConfState>;
   private readonly reads: ReadBatcher;
   private transfers: { target: NodeId; w: Waiter<void> }[] = [];
   /**
    * Proposals made since the last Ready, proposed to raft as one MsgProp when the next Ready is
    * built (one message and one step for many proposals; a follower forwards them to the leader
-   * as one message). Invariant: pendingSeqs[i] is the request of pendingEntries[i].
+   * as one message). Each is an envelope (its sequence number inside: {@link seqOf}).
    */
-  private pendingEntries: Entry[] = [];
-  private pendingSeqs: number[] = [];
+  private pendingData: Uint8Array[] = [];
   private pendingBytes = 0;
   /** A conf change of ours that raft refused during the `propose` call under way (see {@link onConfChangeRefused}). */
   private refusedNow: { seq: number; reason: string } | undefined;
@@ -332,7 +332,7 @@ export class RaftNode<R = unknown> {
     this.strictReconfig = options.strictReconfig ?? true;
     if (options.snapshot !== undefined) positive("snapshot.entries", options.snapshot.entries);
     this.deadlines = new Deadlines(this.timeoutMs);
-    this.proposals = this.deadlines.newMap<R>();
+    this.proposals = this.deadlines.newProposals<R>();
     this.confChanges = this.deadlines.newMap<ConfState>();
     this.reads = new ReadBatcher(
       {
@@ -466,12 +466,9 @@ export class RaftNode<R = unknown> {
     }
     const seq = this.nextSeq++;
     const sealed = seal(this.tag, seq, data);
-    this.pendingEntries.push({ term: 0, index: 0, type: EntryType.EntryNormal, data: sealed });
-    this.pendingSeqs.push(seq);
+    this.pendingData.push(sealed);
     this.pendingBytes += sealed.length;
-    const p = new Promise<R>((resolve, reject) => {
-      this.deadlines.add(this.proposals, seq, "propose", resolve, reject);
-    });
+    const p = this.proposals.add(seq, this.deadlines.deadline());
     if (this.pendingBytes >= MAX_PROPOSAL_BATCH_BYTES) this.flushProposals();
     this.scheduleReady();
     return p;
@@ -864,12 +861,12 @@ export class RaftNode<R = unknown> {
     if (isThenable(result)) {
       return result.then(
         (r) => {
-          if (seq >= 0) this.proposals.get(seq)?.resolve(r);
+          if (seq >= 0) this.proposals.resolve(seq, r);
         },
         (err: unknown) => this.refuseEntry(e, seq, err),
       );
     }
-    if (seq >= 0) this.proposals.get(seq)?.resolve(result);
+    if (seq >= 0) this.proposals.resolve(seq, result);
     return undefined;
   }
 
@@ -881,7 +878,7 @@ export class RaftNode<R = unknown> {
     if (isFatal(err)) throw err;
     this.counters.entriesRefused++;
     this.logger.warn(`raft node: entry ${e.index} refused: ${err instanceof Error ? err.message : String(err)}`);
-    if (seq >= 0) this.proposals.get(seq)?.reject(new EntryRefusedError(e.index, err));
+    if (seq >= 0) this.proposals.reject(seq, new EntryRefusedError(e.index, err));
   }
 
   private applyConfChangeEntry(e: Entry): Promise<void> | undefined {
@@ -987,40 +984,24 @@ export class RaftNode<R = unknown> {
   // ---------------------------------------------------------------------------------------------
   // helpers
 
-  /** Proposes the queued proposals to raft as one MsgProp; on refusal, rejects them all. */
+  /**
+   * Proposes the queued proposals to raft as one MsgProp (`proposeBatch`: raft makes the
+   * entries, once); on refusal, rejects them all.
+   */
   private flushProposals(): void {
-    const ents = this.pendingEntries;
-    if (ents.length === 0 || this.runState !== "running") return;
-    const seqs = this.pendingSeqs;
-    this.pendingEntries = [];
-    this.pendingSeqs = [];
+    const batch = this.pendingData;
+    if (batch.length === 0 || this.runState !== "running") return;
+    this.pendingData = [];
     this.pendingBytes = 0;
-    const self = this.opts.raft.id;
-    const m: Message = {
-      type: MessageType.MsgProp,
-      to: NONE,
-      from: self,
-      term: 0,
-      logTerm: 0,
-      index: 0,
-      entries: ents,
-      commit: 0,
-      vote: undefined,
-      snapshot: undefined,
-      reject: false,
-      rejectHint: 0,
-      context: undefined,
-      responses: undefined,
-    };
     try {
-      this.rawNode().step(m);
+      this.rawNode().proposeBatch(batch);
     } catch (err) {
       if (!isRaftError(err)) {
         this.fail(err);
         return;
       }
       const why = errorCode(err) === "TSRAFT_PROPOSAL_DROPPED" && this.rawNode().basicStatus().softState.lead === NONE ? new NoLeaderError() : err;
-      for (const seq of seqs) this.proposals.get(seq)?.reject(why);
+      for (const data of batch) this.proposals.reject(seqOf(data), why);
     }
   }
 
@@ -1170,8 +1151,7 @@ export class RaftNode<R = unknown> {
 
   /** Stops the timers and rejects everything pending. */
   private halt(reason: Error): void {
-    this.pendingEntries = [];
-    this.pendingSeqs = [];
+    this.pendingData = [];
     this.pendingBytes = 0;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.ticker = undefined;

@@ -6,6 +6,7 @@
  * @module
  */
 import { RequestTimeoutError } from "./errors.js";
+import { ProposalWaiters } from "./proposal-waiters.js";
 
 /** A promise's settle functions, settled at most once, rejected once its deadline passed. */
 export interface Waiter<T> {
@@ -33,6 +34,7 @@ export class WaiterMap<T> extends Map<number, Waiter<T>> {
 export class Deadlines {
   private clock = performance.now();
   private readonly maps: WaiterMap<never>[] = [];
+  private readonly proposalRings: ProposalWaiters<never>[] = [];
   /** Waiters that are not keyed by the caller (reads, transfers): keyed here by a counter. */
   private readonly misc = new WaiterMap<unknown>();
   private nextMiscKey = 0;
@@ -47,6 +49,18 @@ export class Deadlines {
     const m = new WaiterMap<T>();
     this.maps.push(m as unknown as WaiterMap<never>);
     return m;
+  }
+
+  /** A new ring of pending proposals (see proposal-waiters.ts), swept with the others. */
+  newProposals<T>(): ProposalWaiters<T> {
+    const p = new ProposalWaiters<T>(this.timeoutMs);
+    this.proposalRings.push(p as unknown as ProposalWaiters<never>);
+    return p;
+  }
+
+  /** The deadline of a request made now. */
+  deadline(): number {
+    return this.clock + this.timeoutMs;
   }
 
   /**
@@ -73,6 +87,7 @@ export class Deadlines {
   /** Rejects every waiter whose deadline passed; `now` is a `performance.now()` reading. */
   sweep(now: number): void {
     this.clock = now;
+    for (const p of this.proposalRings) p.sweep(now);
     for (const m of this.maps) {
       for (const w of m.values()) {
         const p = w as PendingWaiter<never>;
@@ -84,6 +99,7 @@ export class Deadlines {
 
   /** Rejects every waiter with `reason`. */
   rejectAll(reason: unknown): void {
+    for (const p of this.proposalRings) p.rejectAll(reason);
     for (const m of this.maps) for (const w of [...m.values()]) w.reject(reason);
   }
 }

@@ -311,6 +311,7 @@ describe("proposals with no leader throw ProposalDroppedError and leave the node
       const hadReady = n.hasReady();
       assert.throws(() => n.propose(enc("x")), ProposalDroppedError);
       assert.throws(() => n.proposeConfChange(cc(ConfChangeType.ConfChangeAddNode, 4n)), ProposalDroppedError);
+      assert.throws(() => n.proposeBatch([enc("x1"), enc("x2")]), ProposalDroppedError);
       assert.equal(statusKey(n), before);
       assert.equal(n.hasReady(), hadReady);
       drainMessages(n, s);
@@ -334,6 +335,63 @@ describe("proposals with no leader throw ProposalDroppedError and leave the node
     net.get(2n).node.propose(enc("late"));
     net.stabilize();
     for (const id of [1n, 2n, 3n]) assert.deepEqual(net.appliedData(id), ["late"]);
+  });
+});
+
+describe("proposeBatch", () => {
+  test("on the leader: the entries in order, applied everywhere", () => {
+    const net = new Network([1n, 2n, 3n]);
+    net.stabilize();
+    net.elect(1n);
+    const n = net.get(1n).node;
+    const last = net.get(1n).storage.lastIndex();
+    n.proposeBatch([]); // nothing
+    assert.equal(n.hasReady(), false);
+    n.proposeBatch([enc("a"), enc("b"), enc("c")]);
+    net.stabilize();
+    const st = net.get(1n).storage;
+    assert.deepEqual(
+      st.entries(last + 1, st.lastIndex() + 1, Infinity).map((e) => [e.index, new TextDecoder().decode(e.data)]),
+      [
+        [last + 1, "a"],
+        [last + 2, "b"],
+        [last + 3, "c"],
+      ],
+    );
+    for (const id of net.ids()) assert.deepEqual(net.appliedData(id), ["a", "b", "c"]);
+  });
+
+  test("from a follower: one MsgProp with every entry, in order", () => {
+    const net = new Network([1n, 2n, 3n]);
+    net.stabilize();
+    net.elect(1n);
+    net.tickStabilize();
+    net.get(2n).node.proposeBatch([enc("x"), enc("y")]);
+    net.processReady(2n);
+    const props = net.take((m) => m.type === MessageType.MsgProp);
+    assert.equal(props.length, 1);
+    assert.deepEqual(
+      props[0]!.entries.map((e) => new TextDecoder().decode(e.data)),
+      ["x", "y"],
+    );
+    net.deliver(props[0]!);
+    net.stabilize();
+    for (const id of net.ids()) assert.deepEqual(net.appliedData(id), ["x", "y"]);
+  });
+
+  test("all or none: a batch over maxUncommittedEntriesSize appends nothing", () => {
+    const { n, s } = leaderOf3({ maxUncommittedEntriesSize: 10 });
+    n.propose(enc("12345")); // uncommitted now (a first proposal is taken whatever its size)
+    drain(n, s);
+    const last = s.lastIndex();
+    assert.throws(() => n.proposeBatch([enc("12345"), enc("67890"), enc("abcde")]), ProposalDroppedError);
+    assert.equal(n.hasReady(), false);
+    n.proposeBatch([enc("1")]);
+    const rd = n.ready();
+    assert.deepEqual(
+      rd.entries.map((e) => e.index),
+      [last + 1],
+    );
   });
 });
 

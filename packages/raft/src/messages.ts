@@ -1,28 +1,7 @@
 /**
- * Making messages. A leaf module (it imports only raftpb and util.ts) so that raft.ts and the
- * per-role handlers it imports (election.ts, membership.ts, step-*.ts) can all make messages
- * without importing values back from raft.ts.
+ * Making messages: raftpb's {@link newMessage}, the one factory every package uses (one field
+ * order, one hidden class). Re-exported here so that raft.ts and the per-role handlers it
+ * imports (election.ts, membership.ts, step-*.ts) keep importing it from a leaf module.
  * @module
  */
-import type { Message, MessageType, NodeId } from "@tsraft/raftpb";
-import { NO_ENTRIES } from "./util.js";
-
-/** Makes a message with every field in one order (one hidden class for all messages). */
-export function newMessage(type: MessageType, to: NodeId, from: NodeId, term: number): Message {
-  return {
-    type,
-    to,
-    from,
-    term,
-    logTerm: 0,
-    index: 0,
-    entries: NO_ENTRIES,
-    commit: 0,
-    vote: undefined,
-    snapshot: undefined,
-    reject: false,
-    rejectHint: 0,
-    context: undefined,
-    responses: undefined,
-  };
-}
+export { newMessage } from "@tsraft/raftpb";

@@ -216,6 +216,20 @@ export class RawNode {
   }
 
   /**
+   * Proposes each of `data` as one entry, in order, in one MsgProp: one step for the batch, and
+   * on a follower one message to the leader. All or none: when it throws, nothing was appended.
+   * The entries are raft's own objects (no copy is taken, as {@link step} must), and `data`'s
+   * arrays are kept by reference, as {@link propose} keeps its `data`.
+   * @throws {@link ProposalDroppedError} as {@link propose}.
+   */
+  proposeBatch(data: readonly Uint8Array[]): void {
+    if (data.length === 0) return;
+    const m = newMessage(MessageType.MsgProp, NONE, this.raft.id, 0);
+    m.entries = data.map((d): Entry => ({ term: 0, index: 0, type: EntryType.EntryNormal, data: d }));
+    this.raft.step(m);
+  }
+
+  /**
    * Proposes a configuration change. A change proposed while another is unapplied (or one that
    * does not fit the joint state) is replaced by an empty entry by the leader.
    * @throws {@link ProposalDroppedError} as {@link propose}.

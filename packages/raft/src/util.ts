@@ -7,8 +7,8 @@ import { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, entrySize } from 
 import type { Entry, NodeId } from "@tsraft/raftpb";
 import { panic } from "./errors.js";
 
-/** An empty, frozen entry list shared by messages that carry no entries (typed read-only). */
-export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+/** raftpb's empty, frozen entry list, shared by messages that carry no entries (typed read-only). */
+export { NO_ENTRIES } from "@tsraft/raftpb";
 
 const LOCAL_TYPES = new Set<MessageType>([
   MessageType.MsgHup,

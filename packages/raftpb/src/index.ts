@@ -29,6 +29,7 @@ export type {
   ConfChangeV2,
 } from "./types.js";
 export { DecodeError, EncodeError, MAX_DEPTH } from "./errors.js";
+export { newMessage, NO_ENTRIES } from "./new-message.js";
 export {
   encodeMessage,
   encodeEntry,

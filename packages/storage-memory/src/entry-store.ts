@@ -6,8 +6,11 @@
  * Why the tail: raft reads back what was just appended (committed entries to apply, entries
  * for a follower that is barely behind), and handing out the objects it gave us costs nothing,
  * where an entry rebuilt from the columns costs an object and a view. Appending only pushes
- * onto the tail; once it holds twice its bound ({@link TAIL_ENTRIES} entries and
- * {@link TAIL_BYTES} payload bytes), its older half is spilled into the runs in one pass. So
+ * onto the tail; once it holds twice its bound in entries or bytes, the older entries are
+ * spilled into the runs in one pass, keeping the newest within the bound. The bound in entries
+ * is {@link TAIL_ENTRIES}, or the entries of the last {@link TAIL_APPENDS} appends if more (a
+ * leader under load appends thousands at once and applies them an append or two later), at
+ * most {@link MAX_TAIL_ENTRIES}; in bytes {@link TAIL_BYTES} of payload. So
  * entries compacted while still in the tail are never copied, and the tail's bound keeps what
  * the store costs per entry of a long log at the columns' 13 bytes plus the payload.
  *
@@ -20,6 +23,7 @@
 import { entrySize } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
 import { EntryColumns } from "./entry-columns.js";
+import { EntryRing } from "./entry-ring.js";
 
 /** A run stops taking entries once it holds this many. */
 export const RUN_ENTRIES = 4096;
@@ -29,11 +33,22 @@ export const RUN_BYTES = 1 << 20;
 export const TAIL_ENTRIES = 512;
 /** Payload bytes of recent entries kept as the caller's objects. */
 export const TAIL_BYTES = 512 * 1024;
+/**
+ * The tail keeps at least the entries of this many recent appends (within
+ * {@link MAX_TAIL_ENTRIES} and {@link TAIL_BYTES}): raft reads back the committed entries of
+ * the last appends to apply them, and with batches of thousands of entries (a leader under
+ * load) a tail of {@link TAIL_ENTRIES} would have spilled them first, making an object and a
+ * view per entry on every member: measured 460 bytes per proposal in `pnpm bench driver-3node`
+ * at C = 4,096 (bench/README.md).
+ */
+export const TAIL_APPENDS = 4;
+/** The most entries the tail keeps as the caller's objects, whatever the appends' sizes. */
+export const MAX_TAIL_ENTRIES = 16_384;
 
 /**
  * Consecutive entries `[firstIndex(), lastIndex()]` (see the module comment).
  *
- * Invariant: `#tail[k]` is the caller's object for index `#tailFirst + k`;
+ * Invariant: `#tail.at(k)` is the caller's object for index `#tailFirst + k`;
  * `#tailFirst + #tail.length === #last + 1` and `#tailFirst >= #first`.
  * Invariant: the runs hold the indexes below `#tailFirst`: they are consecutive
  * (`runs[k + 1].first === runs[k].end`), the first starts at or before `#first` and the last
@@ -43,9 +58,13 @@ export class EntryStore {
   #runs: EntryColumns[] = [];
   #first: number;
   #last: number;
-  #tail: Entry[] = [];
+  #tail = new EntryRing();
   #tailFirst: number;
   #tailBytes = 0;
+  /** Entries of each of the last {@link TAIL_APPENDS} appends (a ring), and their sum. */
+  #recent = new Uint32Array(TAIL_APPENDS);
+  #recentAt = 0;
+  #recentSum = 0;
 
   /** An empty store whose first entry will have index `first`. */
   constructor(first: number) {
@@ -66,7 +85,7 @@ export class EntryStore {
 
   /** The term of entry `i`, for `firstIndex() <= i <= lastIndex()` (not checked). */
   term(i: number): number {
-    if (i >= this.#tailFirst) return this.#tail[i - this.#tailFirst]!.term;
+    if (i >= this.#tailFirst) return this.#tail.at(i - this.#tailFirst).term;
     const r = this.#run(i);
     return r.term(i - r.first);
   }
@@ -83,6 +102,10 @@ export class EntryStore {
     const at = ents[from]!.index;
     if (at <= this.#last) this.#truncate(at);
     this.#last += n - from;
+    const k = this.#recentAt;
+    this.#recentSum += n - from - this.#recent[k]!;
+    this.#recent[k] = n - from;
+    this.#recentAt = (k + 1) % TAIL_APPENDS;
     this.#pushTail(ents, from);
   }
 
@@ -106,7 +129,7 @@ export class EntryStore {
       out[i - lo] = run.entry(i - run.first);
     }
     const tail = this.#tail;
-    for (; i < end; i++) out[i - lo] = tail[i - tailFirst]!;
+    for (; i < end; i++) out[i - lo] = tail.at(i - tailFirst);
     return out;
   }
 
@@ -126,7 +149,7 @@ export class EntryStore {
     }
     const tail = this.#tail;
     for (; i < hi; i++) {
-      size += entrySize(tail[i - tailFirst]!);
+      size += entrySize(tail.at(i - tailFirst));
       if (size > maxSize && i > lo) return i;
     }
     return hi;
@@ -143,8 +166,8 @@ export class EntryStore {
     if (first > this.#tailFirst) {
       // (every run is gone: they all ended at #tailFirst)
       const drop = first - this.#tailFirst;
-      for (let j = 0; j < drop; j++) this.#tailBytes -= this.#tail[j]!.data?.length ?? 0;
-      this.#tail = this.#tail.slice(drop);
+      for (let j = 0; j < drop; j++) this.#tailBytes -= this.#tail.at(j).data?.length ?? 0;
+      this.#tail.dropFront(drop);
       this.#tailFirst = first;
     }
   }
@@ -177,13 +200,13 @@ export class EntryStore {
       while (k > 0 && runs[k - 1]!.first >= at) k--;
       runs.length = k;
       if (k > 0) runs[k - 1]!.truncate(at - runs[k - 1]!.first);
-      this.#tail = [];
+      this.#tail.truncate(0);
       this.#tailFirst = at;
       this.#tailBytes = 0;
     } else {
       const keep = at - this.#tailFirst;
-      for (let j = keep; j < this.#tail.length; j++) this.#tailBytes -= this.#tail[j]!.data?.length ?? 0;
-      this.#tail.length = keep;
+      for (let j = keep; j < this.#tail.length; j++) this.#tailBytes -= this.#tail.at(j).data?.length ?? 0;
+      this.#tail.truncate(keep);
     }
   }
 
@@ -196,12 +219,13 @@ export class EntryStore {
       bytes += e.data?.length ?? 0;
     }
     this.#tailBytes = bytes;
-    if (tail.length <= 2 * TAIL_ENTRIES && bytes <= 2 * TAIL_BYTES) return;
+    const bound = Math.min(MAX_TAIL_ENTRIES, Math.max(TAIL_ENTRIES, this.#recentSum));
+    if (tail.length <= 2 * bound && bytes <= 2 * TAIL_BYTES) return;
     // Keep the newest entries within both bounds; spill the older ones into the runs.
     let keep = 0;
     let kept = 0;
-    for (let j = tail.length - 1; j >= 0 && keep < TAIL_ENTRIES; j--) {
-      const len = tail[j]!.data?.length ?? 0;
+    for (let j = tail.length - 1; j >= 0 && keep < bound; j--) {
+      const len = tail.at(j).data?.length ?? 0;
       if (kept + len > TAIL_BYTES) break;
       kept += len;
       keep++;
@@ -212,9 +236,9 @@ export class EntryStore {
       if (run === undefined || run.length >= RUN_ENTRIES || run.payloadBytes >= RUN_BYTES) {
         run = this.#newRun(run, this.#tailFirst + k);
       }
-      run.push(tail[k]!);
+      run.push(tail.at(k));
     }
-    this.#tail = tail.slice(spill);
+    tail.dropFront(spill);
     this.#tailFirst += spill;
     this.#tailBytes = kept;
   }

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { EntryType, entrySize } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
-import { EntryColumns, EntryStore, RUN_ENTRIES, TAIL_ENTRIES } from "@tsraft/storage-memory";
+import { EntryColumns, EntryStore, MAX_TAIL_ENTRIES, RUN_ENTRIES, TAIL_APPENDS, TAIL_ENTRIES } from "@tsraft/storage-memory";
 
 /** A small seeded PRNG (mulberry32), so that a failure replays. */
 function rng(seed: number): () => number {
@@ -141,5 +141,48 @@ describe("EntryColumns", () => {
     run.trim();
     assert.ok(run.arrayBytes() < before / 10, `${run.arrayBytes()} < ${before / 10}`);
     for (let k = 0; k < 10; k++) assert.deepEqual(run.entry(k).data, new Uint8Array(10).fill(k + 1));
+  });
+});
+
+describe("EntryStore's recent tail", () => {
+  const batch = (first: number, n: number): Entry[] =>
+    Array.from({ length: n }, (_, k) => ({ term: 1, index: first + k, type: EntryType.EntryNormal, data: new Uint8Array(17) }));
+
+  test(`keeps the caller's objects of the last ${TAIL_APPENDS} appends, however large (within MAX_TAIL_ENTRIES)`, () => {
+    // A leader under load appends thousands of entries at once and reads them back once they
+    // commit, an append or two later: they must still be the caller's objects (no object and
+    // view made per entry).
+    const store = new EntryStore(1);
+    const n = 4 * TAIL_ENTRIES;
+    let first = 1;
+    const appended: Entry[][] = [];
+    for (let a = 0; a < 10; a++) {
+      const b = batch(first, n);
+      store.append(b);
+      appended.push(b);
+      first += n;
+    }
+    for (const b of appended.slice(-TAIL_APPENDS)) {
+      const got = store.slice(b[0]!.index, b[0]!.index + n, Number.MAX_SAFE_INTEGER);
+      got.forEach((e, k) => assert.equal(e, b[k], `entry ${e.index} is not the caller's object`));
+    }
+    // Older ones were spilled into the columns (fresh objects, the same contents).
+    const old = appended[0]!;
+    const got = store.slice(old[0]!.index, old[0]!.index + n, Number.MAX_SAFE_INTEGER);
+    assert.notEqual(got[0], old[0]);
+    assert.deepEqual(got, old);
+  });
+
+  test("holds at most 2 * MAX_TAIL_ENTRIES of the caller's objects", () => {
+    const store = new EntryStore(1);
+    const n = 3 * MAX_TAIL_ENTRIES;
+    const b1 = batch(1, n);
+    const b2 = batch(1 + n, n);
+    store.append(b1);
+    store.append(b2);
+    const got = store.slice(1, 1 + 2 * n, Number.MAX_SAFE_INTEGER);
+    const kept = got.filter((e, k) => e === (k < n ? b1[k] : b2[k - n])).length;
+    assert.ok(kept >= MAX_TAIL_ENTRIES && kept <= 2 * MAX_TAIL_ENTRIES, `${kept} of the caller's objects kept`);
+    assert.deepEqual(got, [...b1, ...b2]);
   });
 });

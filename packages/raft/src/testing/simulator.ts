@@ -12,7 +12,7 @@
  * application loop (take a Ready; persist it, send, apply, advance — see sim-node.ts).
  * @module
  */
-import { MessageType } from "@tsraft/raftpb";
+import { MessageType, newMessage } from "@tsraft/raftpb";
 import type { ConfState, Message, NodeId } from "@tsraft/raftpb";
 import { errorCode } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
@@ -618,18 +618,7 @@ export class Simulator<S extends StateMachine = StateMachine> {
     const l = this.leader();
     n.node!.campaign();
     if (l !== undefined && l !== n) {
-      n.node!.step({
-        type: MessageType.MsgTimeoutNow,
-        from: l.id,
-        to: n.id,
-        term: l.node!.raft.term,
-        logTerm: 0,
-        index: 0,
-        entries: [],
-        commit: 0,
-        reject: false,
-        rejectHint: 0,
-      });
+      n.node!.step(newMessage(MessageType.MsgTimeoutNow, n.id, l.id, l.node!.raft.term));
     }
     const st = n.node!.raft.state;
     if (st !== "follower") this.#fail("learner-never-campaigns", `learner ${n.id} became ${st} at term ${n.node!.raft.term}`, [n.slot]);
