@@ -749,6 +749,15 @@ export class RaftNode<R = unknown> {
     const req = batch.request();
     const early = this.knobs.sendResponsesBeforePersist === true;
     if (early) this.deliver(batch.responses, "peers");
+    let responses = batch.responses;
+    if (this.knobs.sendVotesBeforePersist === true && !early) {
+      // Planted bug (testing-knobs.ts): the votes go before the write that records them.
+      const votes = responses.filter((m) => m.type === MessageType.MsgVoteResp && m.to !== this.opts.raft.id);
+      if (votes.length > 0) {
+        this.deliver(votes, "peers");
+        responses = responses.filter((m) => !votes.includes(m));
+      }
+    }
     if (req !== undefined) {
       this.counters.writes++;
       this.counters.readiesPersisted += batch.size;
@@ -757,7 +766,7 @@ export class RaftNode<R = unknown> {
     }
     if (this.runState !== "running") return;
     if (snap !== undefined) await this.installSnapshot(snap);
-    this.deliver(batch.responses, early ? "self" : "all");
+    this.deliver(responses, early ? "self" : "all");
     this.scheduleReady();
   }
 

@@ -12,6 +12,11 @@ export interface RaftNodeKnobs {
    * before the write is durable. The ordering test must fail with it.
    */
   sendResponsesBeforePersist?: boolean;
+  /**
+   * Planted bug: deliver a write's granted votes (MsgVoteResp) to the candidates before the
+   * HardState recording the vote is durable. The whole-stack simulator must catch it.
+   */
+  sendVotesBeforePersist?: boolean;
 }
 
 const knobs = new WeakMap<object, RaftNodeKnobs>();
