@@ -129,8 +129,8 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
         }
         return { index: e.index, out };
       },
-      restore: (snap: Snapshot) => {
-        sm.restore(snap.data ?? new Uint8Array(0));
+      restore: async (snap: Snapshot) => {
+        await sm.restore(snap.data ?? new Uint8Array(0));
         if (owner.alive) this.checker.restore(this.id, inc, snap.metadata.index, sm.fingerprint());
       },
       snapshot: {

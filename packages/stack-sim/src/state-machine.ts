@@ -12,9 +12,9 @@ export interface StackStateMachine<O> {
   /** Applies a committed command. Must be deterministic; may throw (a refusal, the same on every member). */
   apply(index: number, data: Uint8Array): O;
   /** The whole state as bytes (a snapshot). */
-  snapshot(): Uint8Array;
+  snapshot(): Uint8Array | Promise<Uint8Array>;
   /** Replaces the state with a snapshot's. */
-  restore(data: Uint8Array): void;
+  restore(data: Uint8Array): void | Promise<void>;
   /**
    * A string that identifies the state: two members that applied the same index must return
    * the same (checked after every apply; keep it cheap, e.g. a hash).

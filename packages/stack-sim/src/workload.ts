@@ -30,8 +30,18 @@ export interface StackWorkload<SM extends StackStateMachine<O>, I, O> {
   createStateMachine(): SM;
   /** The next request of `client`. Writes must carry unique data (a request id), so an acknowledged write can be recognised. */
   nextRequest(r: Prng, client: number): Request<I>;
+  /**
+   * The command proposed once the faults healed (the liveness check), carrying `tag` (unique in
+   * the run). Default: `tag`'s UTF-8 bytes (a state machine that refuses those must set this).
+   */
+  finalWrite?(tag: string): Uint8Array;
   /** Answers a read on a member's state machine, once the read index is applied there. */
   read(sm: SM, input: I): O;
+  /**
+   * Planted bug, to prove a history checker bites: reads are answered from the member's state
+   * at once, without ReadIndex (a deposed leader then serves stale values). Default false.
+   */
+  unsafeLocalReads?: boolean;
   /** Checks the client history; returns why it is wrong, or undefined. */
   checkHistory?(history: readonly HistoryOp<I, O>[]): string | undefined;
 }
