@@ -16,3 +16,5 @@ export type { Violation } from "./checks.js";
 export { Trace } from "./trace.js";
 export type { TraceEvent } from "./trace.js";
 export { SimLoop, Owner } from "./sim-loop.js";
+export { renderTimeline } from "./timeline-html.js";
+export type { TimelineInfo } from "./timeline-html.js";

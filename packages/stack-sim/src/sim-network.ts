@@ -79,35 +79,36 @@ export class SimNetwork {
     for (const m of msgs) {
       this.stats.sent++;
       const label = `${MessageType[m.type]} t${m.term}${m.reject ? " rej" : ""}${m.entries.length > 0 ? ` ${m.entries.length}e@${m.index + 1}` : ""}`;
-      this.trace.add(this.loop.now, "send", from, label, m.to);
+      const id = this.stats.sent;
+      this.trace.add(this.loop.now, "send", from, label, m.to, id);
       if (!this.connected(from, m.to) || this.rand.chance(f.drop)) {
-        this.lost(from, m, label);
+        this.lost(from, m, label, id);
         continue;
       }
       const copies = this.rand.chance(f.duplicate) ? 2 : 1;
       if (copies === 2) this.stats.duplicated++;
       for (let i = 0; i < copies; i++) {
         const delay = this.rand.range(f.minDelayMs, f.maxDelayMs);
-        this.loop.at(this.wire, delay, () => this.arrive(from, m, label));
+        this.loop.at(this.wire, delay, () => this.arrive(from, m, label, id));
       }
     }
   }
 
-  private arrive(from: NodeId, m: Message, label: string): void {
+  private arrive(from: NodeId, m: Message, label: string, id: number): void {
     const to = this.endpoints.get(m.to);
     if (to === undefined || !to.owner.alive || !this.connected(from, m.to)) {
-      this.lost(from, m, label);
+      this.lost(from, m, label, id);
       return;
     }
     this.stats.delivered++;
-    this.trace.add(this.loop.now, "deliver", m.to, label, from);
+    this.trace.add(this.loop.now, "deliver", m.to, label, from, id);
     to.step(m);
     if (m.type === MessageType.MsgSnap) this.endpoints.get(from)?.reportSnapshot(m.to, true);
   }
 
-  private lost(from: NodeId, m: Message, label: string): void {
+  private lost(from: NodeId, m: Message, label: string, id: number): void {
     this.stats.dropped++;
-    this.trace.add(this.loop.now, "drop", from, label, m.to);
+    this.trace.add(this.loop.now, "drop", from, label, m.to, id);
     if (m.type === MessageType.MsgSnap) this.endpoints.get(from)?.reportSnapshot(m.to, false);
   }
 }

@@ -17,6 +17,8 @@ export interface TraceEvent {
   to?: number;
   /** A message's type and term, a crash's losses, a request's outcome. */
   what: string;
+  /** A message's number (its send, delivery and drop share it). */
+  id?: number;
 }
 
 /** See the module comment. */
@@ -25,10 +27,12 @@ export class Trace {
   private h = 0x811c9dc5;
 
   /** Records an event (and folds it into the hash). */
-  add(t: number, kind: TraceEvent["kind"], node: NodeId | number, what: string, to?: NodeId | number): void {
-    const e: TraceEvent = to === undefined ? { t, kind, node: Number(node), what } : { t, kind, node: Number(node), to: Number(to), what };
+  add(t: number, kind: TraceEvent["kind"], node: NodeId | number, what: string, to?: NodeId | number, id?: number): void {
+    const e: TraceEvent = { t, kind, node: Number(node), what };
+    if (to !== undefined) e.to = Number(to);
+    if (id !== undefined) e.id = id;
     this.events.push(e);
-    this.fold(`${t}|${kind}|${e.node}|${e.to ?? ""}|${what}`);
+    this.fold(`${t}|${kind}|${e.node}|${e.to ?? ""}|${what}|${id ?? ""}`);
   }
 
   /** Folds something into the hash without recording it (e.g. every applied entry). */
