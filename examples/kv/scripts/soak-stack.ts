@@ -6,7 +6,8 @@
  *   pnpm soak:stack --count 1000            seeds 1..1000
  *   pnpm soak:stack --seed 4711 --count 1   replays seed 4711 (and writes its timeline)
  *   pnpm soak:stack --minutes 10            as many as fit in 10 minutes
- *   options: --out DIR (timelines; default ./stack-soak), --timeline (write it even when clean)
+ *   options: --out DIR (timelines; default ./stack-soak), --timeline (write it even when clean),
+ *   --dup-proposals (the network may duplicate forwarded proposals too: see NetworkFaults)
  *
  * Not shrunk: the replay is the whole seed (the run is deterministic; a seed's run is a few
  * seconds of virtual time).
@@ -26,6 +27,7 @@ const count = Number(flag("count") ?? (flag("minutes") === undefined ? 100 : Num
 const untilMs = flag("minutes") === undefined ? Infinity : Date.now() + Number(flag("minutes")) * 60_000;
 const outDir = resolve(flag("out") ?? "stack-soak");
 const alwaysTimeline = process.argv.includes("--timeline");
+const dupProposals = process.argv.includes("--dup-proposals");
 if (!Number.isSafeInteger(first) || !(count > 0)) {
   console.error("soak:stack: --seed and --count must be positive integers");
   process.exit(2);
@@ -39,8 +41,8 @@ let acked = 0;
 let requests = 0;
 let failed = false;
 for (let seed = first; done < count && Date.now() < untilMs; seed++) {
-  const replay = `pnpm soak:stack --seed ${seed} --count 1`;
-  const r = await runStackSchedule({ seed, workload: kvWorkload(), replay });
+  const replay = `pnpm soak:stack --seed ${seed} --count 1${dupProposals ? " --dup-proposals" : ""}`;
+  const r = await runStackSchedule({ seed, workload: kvWorkload(), replay, network: { duplicateProposals: dupProposals } });
   done++;
   refusals += r.refusals;
   crashes += r.crashes;

@@ -11,7 +11,7 @@ import { setKnobs, type RaftNodeKnobs } from "@tsraft/node/testing";
 import { MessageType } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import type { Prng } from "@tsraft/raft/testing";
-import { DiskStorage, WalCorruptError, type DiskStorageOptions, type WalIO } from "@tsraft/wal";
+import { CrcMismatchError, DiskStorage, WalCorruptError, type DiskStorageOptions, type WalIO } from "@tsraft/wal";
 import { SimFS, setWalFaults, type WalFaultSwitches } from "@tsraft/wal/testing";
 import type { StackChecker } from "./checks.js";
 import { Owner, type SimLoop } from "./sim-loop.js";
@@ -43,9 +43,16 @@ export interface MemberSettings {
   walFaults: Partial<WalFaultSwitches>;
 }
 
-/** Whether `e` is the reader's refusal of the wal README's known issue (a zeroed or torn sector followed by valid records in the last segment). */
-export function isTornTailRefusal(e: unknown): boolean {
-  return e instanceof WalCorruptError && /zero-filled block followed by a valid record/.test(e.message);
+/**
+ * Whether `e`, thrown by `DiskStorage.open`, is the reader's refusal of the wal README's known
+ * issue: a zeroed or torn sector followed by valid records in the last segment (`lastSegment`,
+ * the name of the last `.wal` file), reported as `WalCorruptError` "zero-filled block followed
+ * by a valid record" or as `CrcMismatchError`. The same errors in an earlier segment are damage.
+ */
+export function isTornTailRefusal(e: unknown, lastSegment: string | undefined): boolean {
+  const inLast = (file: string): boolean => lastSegment !== undefined && (file === lastSegment || file.endsWith(`/${lastSegment}`));
+  if (e instanceof WalCorruptError) return /zero-filled block followed by a valid record/.test(e.message) && inLast(e.file);
+  return e instanceof CrcMismatchError && inLast(e.file);
 }
 
 /** See the module comment. */
@@ -97,7 +104,8 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
     try {
       storage = await DiskStorage.open("/data", opts);
     } catch (e) {
-      if (isTornTailRefusal(e)) {
+      const segments = this.fs.exists("/data/wal") ? this.fs.list("/data/wal").filter((f) => f.endsWith(".wal")) : [];
+      if (isTornTailRefusal(e, segments[segments.length - 1])) {
         this.refused = (e as Error).message;
         this.trace.add(this.loop.now, "refused", this.id, this.refused);
         return false;
