@@ -627,7 +627,7 @@ export class RaftNode<R = unknown> {
     if (this.runState !== "running") return;
     if (this.observers.size !== 0 && this.raftState === "leader") this.checkHeartbeats();
     this.rawNode().tick();
-    this.deadlines.sweep(this.sched.now());
+    if (this.knobs.neverTimeOut !== true) this.deadlines.sweep(this.sched.now());
     this.scheduleReady();
   }
 

@@ -17,6 +17,12 @@ export interface RaftNodeKnobs {
    * HardState recording the vote is durable. The whole-stack simulator must catch it.
    */
   sendVotesBeforePersist?: boolean;
+  /**
+   * Planted bug: requests never time out (the deadline sweep on ticks is skipped), so a
+   * proposal whose message was lost waits forever. The simulator's promises-settle check must
+   * catch it.
+   */
+  neverTimeOut?: boolean;
 }
 
 const knobs = new WeakMap<object, RaftNodeKnobs>();

@@ -98,7 +98,7 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
   };
   const history: HistoryOp<I, O>[] = [];
   /** Requests in flight, by member incarnation name. */
-  const inFlight = new Map<string, Set<HistoryOp<I, O>>>();
+  const inFlight = new Map<string, Set<{ ret: number }>>();
   let faulting = true;
   let clientsOn = true;
 
@@ -235,22 +235,31 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
   const quorum = Math.floor(n / 2) + 1;
   if (checker.violation === undefined && standing.length >= quorum) {
     let finalIndex = 0;
-    const tag = `final/${o.seed}`;
-    const final = o.workload.finalWrite?.(tag) ?? enc.encode(tag);
     const deadline = loop.now + 5 * settings.requestTimeoutMs;
-    let asking = false;
+    // A client retries once its request's timeout passed (the promise should have settled by then).
+    let attempt = 0;
+    let askedAt = -Infinity;
     const ask = (): void => {
-      if (finalIndex > 0 || asking) return;
+      if (finalIndex > 0 || loop.now - askedAt <= settings.requestTimeoutMs + 3 * settings.tickMs) return;
       const m = rand.pick(standing);
       if (!m.up) return;
-      asking = true;
+      askedAt = loop.now;
+      const tag = `final/${o.seed}/${++attempt}`;
+      const final = o.workload.finalWrite?.(tag) ?? enc.encode(tag);
+      const inc = m.owner!.name;
+      const op = { ret: Infinity };
+      let set = inFlight.get(inc);
+      if (set === undefined) inFlight.set(inc, (set = new Set()));
+      set.add(op);
       m.node!.propose(final).then(
         (r) => {
+          set.delete(op);
           checker.ack(r.index, new TextDecoder().decode(final));
-          finalIndex = r.index;
+          if (finalIndex === 0) finalIndex = r.index;
         },
         () => {
-          asking = false;
+          set.delete(op);
+          askedAt = -Infinity;
         },
       );
     };
