@@ -65,6 +65,10 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
   incarnations = 0;
   /** Set when the disk's log was refused at a restart (the known issue): the member stays down. */
   refused: string | undefined;
+  /** Whether an fsync of this member failed with EIO (injected): the node must stop then, and may. */
+  eioInjected = false;
+  /** Called when the node stopped after an injected EIO (the process exits: the harness crashes and restarts it). */
+  onFailed: ((m: SimMember<SM, O>) => void) | undefined;
   /** Called after a live incarnation sent messages (the harness's crash-after-send campaign). */
   onSent: ((m: SimMember<SM, O>, msgs: readonly Message[]) => void) | undefined;
 
@@ -157,7 +161,8 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
       onFatal: (err: unknown) => {
         if (!owner.alive) return; // the process crashed: its writes fail with EIO
         this.trace.add(this.loop.now, "fail", this.id, String(err));
-        this.checker.fail("node-failed", `member ${this.id} (${inc}) stopped: ${String(err)}`);
+        if (this.eioInjected && this.onFailed !== undefined) this.onFailed(this);
+        else this.checker.fail("node-failed", `member ${this.id} (${inc}) stopped: ${String(err)}`);
       },
     };
     setKnobs(options, this.settings.nodeKnobs);
@@ -173,6 +178,22 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
     this.trace.add(this.loop.now, "restart", this.id, inc);
     await node.start({ bootstrap: this.peers.map((id) => ({ id })) });
     return true;
+  }
+
+  /**
+   * Makes the next fsync of this member's disk fail with EIO (its unsynced pages are lost for
+   * good, as on Linux). The node must stop (never trust a retried fsync) or, for a snapshot
+   * file, may log the failure and go on.
+   */
+  injectEio(): void {
+    let armed = true;
+    this.eioInjected = true;
+    this.fs.faults.eio = () => {
+      if (!armed) return false;
+      armed = false;
+      this.trace.add(this.loop.now, "fail", this.id, "fsync: EIO (injected)");
+      return true;
+    };
   }
 
   /** A power loss: the process and its page cache are gone. Returns the sectors and directory changes lost. */

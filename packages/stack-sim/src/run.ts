@@ -36,6 +36,8 @@ export interface StackRunOptions<SM extends StackStateMachine<O>, I, O> {
    * (default 0.5; votes are rare).
    */
   crashAfterSend?: { appResp: number; vote: number };
+  /** Whether faults include an fsync failing with EIO on a member (default true). */
+  eio?: boolean;
   network?: Partial<NetworkFaults>;
   /** Member settings (default: 10 ms ticks, election after 10, 1 s request timeout, snapshots every 25 entries, 16 KiB segments, fsyncs of 1-4 ms, no fault switches). */
   settings?: Partial<MemberSettings>;
@@ -51,6 +53,8 @@ export interface StackRunResult<I, O> {
   /** Restarts refused by the reader (the wal README's known issue): a liveness refusal, not a safety violation. */
   refusals: number;
   crashes: number;
+  /** fsyncs made to fail with EIO. */
+  eios: number;
   powerLosses: number;
   /** Unsynced sectors and directory changes lost at crashes. */
   lostAtCrashes: number;
@@ -91,6 +95,7 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
   const ids: NodeId[] = Array.from({ length: n }, (_, i) => BigInt(i + 1));
   const members = ids.map((id) => new SimMember<SM, O>(id, ids, settings, loop, net, trace, checker, rand, () => o.workload.createStateMachine()));
   const res = {
+    eios: 0,
     crashes: 0,
     powerLosses: 0,
     lostAtCrashes: 0,
@@ -201,12 +206,23 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
       if (rand.chance(0.5)) net.partition([cut], ids);
       else net.partition([cut], [rand.pick(ids.filter((i) => i !== cut))]);
       at(rand.range(50, 400), () => net.heal());
+    } else if (x < 0.85 && live.length > 0 && o.eio !== false) {
+      rand.pick(live).injectEio();
+      res.eios++;
     }
     at(rand.range(1, 2 * (o.faultEveryMs ?? 150)), fault);
   };
   at(rand.range(50, 2 * (o.faultEveryMs ?? 150)), fault);
   const cas = o.crashAfterSend ?? { appResp: 0.01, vote: 0.5 };
   for (const m of members) {
+    // A node stopped by an injected EIO: its process exits; it restarts on what its disk kept.
+    m.onFailed = (failed) => {
+      at(0, () => {
+        if (!failed.up) return;
+        crash(failed);
+        restartLater(failed);
+      });
+    };
     m.onSent = (from, msgs) => {
       if (!faulting) return;
       let p = 0;
@@ -296,6 +312,7 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
     violation: checker.violation,
     refusals: refused,
     crashes: res.crashes,
+    eios: res.eios,
     powerLosses: res.powerLosses,
     lostAtCrashes: res.lostAtCrashes,
     acked: checker.acked.size,
