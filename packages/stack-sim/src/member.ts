@@ -65,7 +65,7 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
   incarnations = 0;
   /** Set when the disk's log was refused at a restart (the known issue): the member stays down. */
   refused: string | undefined;
-  /** Whether an fsync of this member failed with EIO (injected): the node must stop then, and may. */
+  /** Whether an injected EIO failed an fsync of this incarnation: the node must stop then (or, for a snapshot file, may go on). */
   eioInjected = false;
   /** Called when the node stopped after an injected EIO (the process exits: the harness crashes and restarts it). */
   onFailed: ((m: SimMember<SM, O>) => void) | undefined;
@@ -187,10 +187,10 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
    */
   injectEio(): void {
     let armed = true;
-    this.eioInjected = true;
     this.fs.faults.eio = () => {
       if (!armed) return false;
       armed = false;
+      this.eioInjected = true;
       this.trace.add(this.loop.now, "fail", this.id, "fsync: EIO (injected)");
       return true;
     };
@@ -200,6 +200,9 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
   crash(): number {
     if (this.owner !== undefined) this.owner.alive = false;
     this.net.attach(this.id, undefined);
+    // An injected EIO not met yet goes with the process (it was this process's fsync that was to fail).
+    this.fs.faults.eio = undefined;
+    this.eioInjected = false;
     const st = this.fs.stats;
     const before = st.sectorsOld + st.sectorsBetween + st.lostDirChanges;
     this.fs.crash();

@@ -34,7 +34,7 @@ test("whole-stack schedules: no violation", async () => {
     stops += r.trace.events.filter((e) => e.kind === "fail" && !e.what.includes("(injected)")).length;
   }
   console.log(
-    `# seeds ${lo}-${hi}: ${crashes} crashes (${lost} unsynced sectors or directory changes lost), ${eios} fsyncs failed with EIO (${stops} nodes stopped), ` +
+    `# seeds ${lo}-${hi}: ${crashes} crashes (${lost} unsynced sectors or directory changes lost), ${eios} EIOs injected (${stops} nodes stopped on one), ` +
       `${acked} writes acknowledged, ${refusals} restarts refused (wal README, known issue)`,
   );
   assert.ok(crashes > hi - lo && acked > hi - lo, "the schedules crash members and acknowledge writes");
