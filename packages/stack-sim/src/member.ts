@@ -47,11 +47,13 @@ export interface MemberSettings {
  * Whether `e`, thrown by `DiskStorage.open`, is the reader's refusal of the wal README's known
  * issue: a zeroed or torn sector followed by valid records in the last segment (`lastSegment`,
  * the name of the last `.wal` file), reported as `WalCorruptError` "zero-filled block followed
- * by a valid record" or as `CrcMismatchError`. The same errors in an earlier segment are damage.
+ * by a valid record", as `WalCorruptError` "undecodable record" (the frame's header intact, a
+ * sector of its body zeroed: the soak's seed 5174, a valid record at 1072 after the damage at
+ * 504), or as `CrcMismatchError`. The same errors in an earlier segment are damage.
  */
 export function isTornTailRefusal(e: unknown, lastSegment: string | undefined): boolean {
   const inLast = (file: string): boolean => lastSegment !== undefined && (file === lastSegment || file.endsWith(`/${lastSegment}`));
-  if (e instanceof WalCorruptError) return /zero-filled block followed by a valid record/.test(e.message) && inLast(e.file);
+  if (e instanceof WalCorruptError) return /zero-filled block followed by a valid record|undecodable record/.test(e.message) && inLast(e.file);
   return e instanceof CrcMismatchError && inLast(e.file);
 }
 
