@@ -110,7 +110,7 @@ describe("e2e clusters", () => {
       const progress: string[] = [];
       const points = await runE2e(
         { quick: true, runs: 1, tmpdir, progress: (m) => progress.push(m) },
-        { clients: [2], seconds: 0.3, warmupSeconds: 0.1, rounds: 1, againstEtcd: true },
+        { clients: [2], seconds: 0.3, warmupSeconds: 0.1, systemWarmupSeconds: 0.2, rounds: 1, againstEtcd: true },
       );
       const impls = [...new Set(points.map((p) => p.impl))];
       assert.deepEqual(impls.sort(), ["etcd-3.4.23", "tsraft"]);

@@ -7,6 +7,8 @@
  * @module
  */
 export { RaftNode, SLOW_APPLY_MS } from "./raft-node.js";
+export { realScheduler } from "./scheduler.js";
+export type { Scheduler, TimerHandle } from "./scheduler.js";
 export type {
   RaftNodeOptions,
   StartOptions,

@@ -17,7 +17,6 @@
  * {@link RaftNodeOptions}); {@link TcpTransport} is one network the application may use.
  * @module
  */
-import { randomBytes } from "node:crypto";
 import { RaftError, RawNode, errorCode, isRaftError, silentLogger } from "@tsraft/raft";
 import type { BasicStatus, ConfChangeRefusal, Config, Logger, Peer, SnapshotStatus, StateType, Status } from "@tsraft/raft";
 import { EntryType, MessageType, NONE, decodeConfChange, decodeConfChangeV2 } from "@tsraft/raftpb";
@@ -35,6 +34,7 @@ import {
   type RaftObserver,
 } from "./events.js";
 import { PersistBatch } from "./persist-batch.js";
+import { realScheduler, type Scheduler, type TimerHandle } from "./scheduler.js";
 import { checkReconfig } from "./reconfig-check.js";
 import { TaskQueue } from "./task-queue.js";
 import { knobsOf, type RaftNodeKnobs } from "./testing-knobs.js";
@@ -149,6 +149,11 @@ export interface RaftNodeOptions<R = unknown> {
   onFatal?(err: unknown): void;
   /** The driver's own log lines (refused entries, snapshot failures, dropped requests). Default silent. */
   logger?: Logger;
+  /**
+   * The clock, timers, turns and entropy the node uses (README "Deterministic simulation"):
+   * a simulator passes its own to own time and ordering. Default {@link realScheduler}.
+   */
+  scheduler?: Scheduler;
 }
 
 /** How {@link RaftNode.start} begins. */
@@ -214,10 +219,9 @@ const EMPTY = new Uint8Array(0);
 const MAX_PROPOSAL_BATCH_BYTES = 1024 * 1024;
 const ZERO_HS: HardState = { term: 0, vote: NONE, commit: 0 };
 
-function randomTag(): Tag {
-  const b = randomBytes(8);
-  const hi = b.readUInt32BE(0);
-  const lo = b.readUInt32BE(4);
+function randomTag(s: Scheduler): Tag {
+  const hi = s.random32() >>> 0;
+  const lo = s.random32() >>> 0;
   // (0, 0) is the bootstrap tag.
   return hi === 0 && lo === 0 ? { hi: 1, lo } : { hi, lo };
 }
@@ -253,10 +257,11 @@ export class RaftNode<R = unknown> {
   private readonly readRetryMs: number;
   private readonly strictReconfig: boolean;
   private readonly knobs: RaftNodeKnobs;
-  private readonly tag: Tag = randomTag();
+  private readonly sched: Scheduler;
+  private readonly tag: Tag;
   private raw: RawNode | undefined;
   private runState: RunState = "new";
-  private ticker: NodeJS.Timeout | undefined;
+  private ticker: TimerHandle | undefined;
   private loopScheduled = false;
   private nextSeq = 1;
 
@@ -275,8 +280,8 @@ export class RaftNode<R = unknown> {
    * or is written on its own one tick later (see {@link runWriter}).
    */
   private deferredHS: HardState | undefined;
-  private deferredTimer: NodeJS.Timeout | undefined;
-  /** When this node last received a message from each peer (`performance.now()`), for strictReconfig. */
+  private deferredTimer: TimerHandle | undefined;
+  /** When this node last received a message from each peer (the scheduler's `now()`), for strictReconfig. */
   private readonly lastHeard = new Map<NodeId, number>();
 
   private readonly deadlines: Deadlines;
@@ -325,13 +330,15 @@ export class RaftNode<R = unknown> {
   constructor(options: RaftNodeOptions<R>) {
     this.opts = options;
     this.knobs = knobsOf(options);
+    this.sched = options.scheduler ?? realScheduler;
+    this.tag = randomTag(this.sched);
     this.logger = options.logger ?? silentLogger;
     this.tickMs = positive("tickMs", options.tickMs ?? 100);
     this.timeoutMs = positive("requestTimeoutMs", options.requestTimeoutMs ?? 5000);
     this.readRetryMs = positive("readRetryMs", options.readRetryMs ?? 500);
     this.strictReconfig = options.strictReconfig ?? true;
     if (options.snapshot !== undefined) positive("snapshot.entries", options.snapshot.entries);
-    this.deadlines = new Deadlines(this.timeoutMs);
+    this.deadlines = new Deadlines(this.timeoutMs, this.sched.now());
     this.proposals = this.deadlines.newProposals<R>();
     this.confChanges = this.deadlines.newMap<ConfState>();
     this.reads = new ReadBatcher(
@@ -344,6 +351,7 @@ export class RaftNode<R = unknown> {
         },
       },
       this.readRetryMs,
+      this.sched,
     );
     this.writer = new TaskQueue<WriterTask>(
       (q) => this.runWriter(q),
@@ -393,7 +401,7 @@ export class RaftNode<R = unknown> {
     this.lead = bs.softState.lead;
     this.raftState = bs.softState.raftState;
     this.runState = "running";
-    this.ticker = setInterval(() => this.tick(), this.tickMs);
+    this.ticker = this.sched.setInterval(() => this.tick(), this.tickMs);
     this.scheduleReady();
     return bootstrapped;
   }
@@ -416,7 +424,7 @@ export class RaftNode<R = unknown> {
   /** Steps a message received from a peer. Messages that raft refuses are dropped (logged at debug). */
   step(m: Message): void {
     if (this.runState !== "running") return;
-    if (m.from !== NONE) this.lastHeard.set(m.from, performance.now());
+    if (m.from !== NONE) this.lastHeard.set(m.from, this.sched.now());
     if (m.type === MessageType.MsgHeartbeatResp) this.heartbeatAnswered(m.from);
     this.stepRaw(m);
     this.scheduleReady();
@@ -493,7 +501,7 @@ export class RaftNode<R = unknown> {
       if (bs.softState.lead !== NONE && bs.softState.raftState !== "leader") return Promise.reject(new NotLeaderError(bs.softState.lead));
       if (bs.softState.raftState === "leader") {
         const window = this.opts.raft.electionTick * this.tickMs;
-        const now = performance.now();
+        const now = this.sched.now();
         const refusal = checkReconfig(cc, raw.status().config, this.opts.raft.id, (id) => now - (this.lastHeard.get(id) ?? -Infinity) <= window);
         if (refusal !== undefined) return Promise.reject(refusal);
       }
@@ -616,7 +624,7 @@ export class RaftNode<R = unknown> {
     if (this.runState !== "running") return;
     if (this.observers.size !== 0 && this.raftState === "leader") this.checkHeartbeats();
     this.rawNode().tick();
-    this.deadlines.sweep(performance.now());
+    if (this.knobs.neverTimeOut !== true) this.deadlines.sweep(this.sched.now());
     this.scheduleReady();
   }
 
@@ -624,7 +632,7 @@ export class RaftNode<R = unknown> {
     if (this.runState !== "running" || this.loopScheduled) return;
     this.loopScheduled = true;
     // setImmediate: messages and proposals that arrive in the same turn share one Ready.
-    setImmediate(() => {
+    this.sched.setImmediate(() => {
       this.loopScheduled = false;
       try {
         this.drainReadies();
@@ -711,11 +719,10 @@ export class RaftNode<R = unknown> {
     this.deliver(batch.responses, "all");
     this.scheduleReady();
     if (this.deferredTimer === undefined) {
-      this.deferredTimer = setTimeout(() => {
+      this.deferredTimer = this.sched.setTimeout(() => {
         this.deferredTimer = undefined;
         if (this.deferredHS !== undefined && this.runState === "running") this.writer.push({ kind: "flush-commit" });
       }, this.tickMs);
-      this.deferredTimer.unref();
     }
   }
 
@@ -739,6 +746,15 @@ export class RaftNode<R = unknown> {
     const req = batch.request();
     const early = this.knobs.sendResponsesBeforePersist === true;
     if (early) this.deliver(batch.responses, "peers");
+    let responses = batch.responses;
+    if (this.knobs.sendVotesBeforePersist === true && !early) {
+      // Planted bug (testing-knobs.ts): the votes go before the write that records them.
+      const votes = responses.filter((m) => m.type === MessageType.MsgVoteResp && m.to !== this.opts.raft.id);
+      if (votes.length > 0) {
+        this.deliver(votes, "peers");
+        responses = responses.filter((m) => !votes.includes(m));
+      }
+    }
     if (req !== undefined) {
       this.counters.writes++;
       this.counters.readiesPersisted += batch.size;
@@ -747,7 +763,7 @@ export class RaftNode<R = unknown> {
     }
     if (this.runState !== "running") return;
     if (snap !== undefined) await this.installSnapshot(snap);
-    this.deliver(batch.responses, early ? "self" : "all");
+    this.deliver(responses, early ? "self" : "all");
     this.scheduleReady();
   }
 
@@ -809,7 +825,7 @@ export class RaftNode<R = unknown> {
         continue;
       }
       const ents = t.msg.entries;
-      const t0 = performance.now();
+      const t0 = this.sched.now();
       for (let i = 0; i < ents.length; i++) {
         const e = ents[i]!;
         if (e.index <= this.applied) continue; // at or below an installed snapshot
@@ -819,7 +835,7 @@ export class RaftNode<R = unknown> {
         this.counters.entriesApplied++;
         if (this.runState !== "running") return;
       }
-      if (performance.now() - t0 > SLOW_APPLY_MS) this.counters.slowApplies++;
+      if (this.sched.now() - t0 > SLOW_APPLY_MS) this.counters.slowApplies++;
       this.reads.applied(this.applied);
       for (const r of t.msg.responses ?? []) this.stepRaw(r);
       // Conf change promises settle only now that raft knows the change is applied: a change
@@ -1043,12 +1059,12 @@ export class RaftNode<R = unknown> {
 
   /** Notes the heartbeats among messages about to be sent (for round-trip times). */
   private noteHeartbeats(out: readonly Message[]): void {
-    const now = performance.now();
+    const now = this.sched.now();
     for (const m of out) if (m.type === MessageType.MsgHeartbeat) this.heartbeats.sent(m.to, now);
   }
 
   private heartbeatAnswered(from: NodeId): void {
-    const ms = this.heartbeats.answered(from, performance.now());
+    const ms = this.heartbeats.answered(from, this.sched.now());
     // An answer after more than an election timeout is a follower coming back, not a round trip.
     if (ms !== undefined && ms <= this.opts.raft.electionTick * this.tickMs && peerRttChannel.hasSubscribers) {
       peerRttChannel.publish({ node: this.opts.raft.id, peer: from, seconds: ms / 1000 });
@@ -1059,7 +1075,7 @@ export class RaftNode<R = unknown> {
   /** As leader, with observers: followers that left heartbeats unanswered for an election timeout. */
   private checkHeartbeats(): void {
     const limit = this.opts.raft.electionTick * this.tickMs;
-    for (const [peer, silentMs] of this.heartbeats.overdue(performance.now(), limit)) this.emit({ type: "peer-heartbeat-failing", peer, silentMs });
+    for (const [peer, silentMs] of this.heartbeats.overdue(this.sched.now(), limit)) this.emit({ type: "peer-heartbeat-failing", peer, silentMs });
   }
 
   /** Vote requests this node sends (one event per kind and batch) and votes it grants. */
@@ -1144,7 +1160,7 @@ export class RaftNode<R = unknown> {
     if (this.observers.size !== 0) this.emit({ type: "fatal", error: err });
     if (this.opts.onFatal !== undefined) this.opts.onFatal(err);
     else
-      setImmediate(() => {
+      this.sched.setImmediate(() => {
         throw err;
       });
   }
@@ -1153,9 +1169,9 @@ export class RaftNode<R = unknown> {
   private halt(reason: Error): void {
     this.pendingData = [];
     this.pendingBytes = 0;
-    if (this.ticker !== undefined) clearInterval(this.ticker);
+    if (this.ticker !== undefined) this.sched.clearInterval(this.ticker);
     this.ticker = undefined;
-    if (this.deferredTimer !== undefined) clearTimeout(this.deferredTimer);
+    if (this.deferredTimer !== undefined) this.sched.clearTimeout(this.deferredTimer);
     this.deferredTimer = undefined;
     this.reads.halt(reason);
     this.deadlines.rejectAll(reason);

@@ -12,6 +12,17 @@ export interface RaftNodeKnobs {
    * before the write is durable. The ordering test must fail with it.
    */
   sendResponsesBeforePersist?: boolean;
+  /**
+   * Planted bug: deliver a write's granted votes (MsgVoteResp) to the candidates before the
+   * HardState recording the vote is durable. The whole-stack simulator must catch it.
+   */
+  sendVotesBeforePersist?: boolean;
+  /**
+   * Planted bug: requests never time out (the deadline sweep on ticks is skipped), so a
+   * proposal whose message was lost waits forever. The simulator's promises-settle check must
+   * catch it.
+   */
+  neverTimeOut?: boolean;
 }
 
 const knobs = new WeakMap<object, RaftNodeKnobs>();

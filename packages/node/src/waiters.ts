@@ -7,6 +7,7 @@
  */
 import { RequestTimeoutError } from "./errors.js";
 import { ProposalWaiters } from "./proposal-waiters.js";
+import type { Scheduler, TimerHandle } from "./scheduler.js";
 
 /** A promise's settle functions, settled at most once, rejected once its deadline passed. */
 export interface Waiter<T> {
@@ -28,19 +29,26 @@ export class WaiterMap<T> extends Map<number, Waiter<T>> {
 /**
  * Deadlines of pending requests without a timer per request (a proposal costs no timer): each
  * waiter records its deadline, and the node calls {@link sweep} on every tick. The clock is the
- * time of the last sweep (`performance.now()` once per tick, not per request), so a request
+ * time of the last sweep (the scheduler's `now()` once per tick, not per request), so a request
  * times out between `timeoutMs` and `timeoutMs` plus one tick after it was made.
  */
 export class Deadlines {
-  private clock = performance.now();
+  private clock: number;
   private readonly maps: WaiterMap<never>[] = [];
   private readonly proposalRings: ProposalWaiters<never>[] = [];
   /** Waiters that are not keyed by the caller (reads, transfers): keyed here by a counter. */
   private readonly misc = new WaiterMap<unknown>();
   private nextMiscKey = 0;
 
-  /** @param timeoutMs the timeout of every waiter made here */
-  constructor(readonly timeoutMs: number) {
+  /**
+   * @param timeoutMs the timeout of every waiter made here
+   * @param now the clock's reading now (the scheduler's `now()`)
+   */
+  constructor(
+    readonly timeoutMs: number,
+    now: number,
+  ) {
+    this.clock = now;
     this.maps.push(this.misc as WaiterMap<never>);
   }
 
@@ -84,7 +92,7 @@ export class Deadlines {
     });
   }
 
-  /** Rejects every waiter whose deadline passed; `now` is a `performance.now()` reading. */
+  /** Rejects every waiter whose deadline passed; `now` is a reading of the scheduler's `now()`. */
   sweep(now: number): void {
     this.clock = now;
     for (const p of this.proposalRings) p.sweep(now);
@@ -152,12 +160,13 @@ export interface ReadBatcherHost {
  */
 export class ReadBatcher {
   private queue: Waiter<number>[] = [];
-  private inFlight: { seq: number; waiters: Waiter<number>[]; retry: NodeJS.Timeout } | undefined;
+  private inFlight: { seq: number; waiters: Waiter<number>[]; retry: TimerHandle } | undefined;
   private applying: { index: number; w: Waiter<number> }[] = [];
 
   constructor(
     private readonly host: ReadBatcherHost,
     private readonly retryMs: number,
+    private readonly scheduler: Scheduler,
   ) {}
 
   /** Queues a reader and issues a request if none is in flight. */
@@ -183,13 +192,12 @@ export class ReadBatcher {
       return;
     }
     const seq = this.host.nextSeq();
-    const retry = setTimeout(() => {
+    const retry = this.scheduler.setTimeout(() => {
       if (this.inFlight?.seq !== seq) return;
       this.inFlight = undefined;
       this.queue = [...waiters, ...this.queue];
       this.issue();
     }, this.retryMs);
-    retry.unref();
     this.inFlight = { seq, waiters, retry };
     this.host.requestReadIndex(seq);
   }
@@ -198,7 +206,7 @@ export class ReadBatcher {
   answered(seq: number, index: number): void {
     const f = this.inFlight;
     if (f === undefined || f.seq !== seq) return; // a late answer to a request asked again
-    clearTimeout(f.retry);
+    this.scheduler.clearTimeout(f.retry);
     this.inFlight = undefined;
     for (const w of f.waiters) if (!w.settled) this.applying.push({ index, w });
     this.issue();
@@ -221,7 +229,7 @@ export class ReadBatcher {
     for (const w of this.queue) w.reject(reason);
     this.queue = [];
     if (this.inFlight !== undefined) {
-      clearTimeout(this.inFlight.retry);
+      this.scheduler.clearTimeout(this.inFlight.retry);
       for (const w of this.inFlight.waiters) w.reject(reason);
       this.inFlight = undefined;
     }

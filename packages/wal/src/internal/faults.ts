@@ -1,8 +1,8 @@
 /**
  * Test-only fault switches of the WAL and DiskStorage. Each breaks one durability rule so that
  * tests can prove the simulated disk's checks catch the violation (`test/sim-fs.test.ts`).
- * Not exported from the package (no `exports` entry reaches this file); tests import it by
- * path. All are off unless a test turns them on.
+ * Not exported from the package index: `@tsraft/wal/testing` exports `setWalFaults` for tests
+ * of other packages (the whole-stack simulator). All are off unless a test turns them on.
  *
  * The switches are per-storage testing knobs, as raft's are per node: attached to one options
  * object (`setWalFaults(options, ...)`), they reach only the WAL and DiskStorage opened with it

@@ -5,3 +5,5 @@
  */
 export { SimFS } from "./sim-fs.js";
 export type { SimFaults, SimFSStats } from "./sim-fs.js";
+export { setWalFaults } from "../internal/faults.js";
+export type { WalFaultSwitches } from "../internal/faults.js";

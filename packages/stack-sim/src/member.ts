@@ -1,0 +1,237 @@
+/**
+ * One member of a simulated cluster: its disk (a {@link SimFS} that outlives crashes), and its
+ * current incarnation (a DiskStorage opened on what the disk kept, a RaftNode on the simulated
+ * scheduler, the application's state machine). A crash is a power loss: the process with its
+ * timers and page cache is gone (`SimFS.crash()`); a restart is `DiskStorage.open` and a new
+ * RaftNode, as a real member restarts.
+ * @module
+ */
+import { RaftNode } from "@tsraft/node";
+import { setKnobs, type RaftNodeKnobs } from "@tsraft/node/testing";
+import { MessageType } from "@tsraft/raftpb";
+import type { ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
+import type { Prng } from "@tsraft/raft/testing";
+import { CrcMismatchError, DiskStorage, WalCorruptError, type DiskStorageOptions, type WalIO } from "@tsraft/wal";
+import { SimFS, setWalFaults, type WalFaultSwitches } from "@tsraft/wal/testing";
+import type { StackChecker } from "./checks.js";
+import { Owner, type SimLoop } from "./sim-loop.js";
+import type { SimNetwork } from "./sim-network.js";
+import type { StackStateMachine } from "./state-machine.js";
+import type { Trace } from "./trace.js";
+
+const ZERO_HS: HardState = { term: 0, vote: 0n, commit: 0 };
+const dec = new TextDecoder();
+
+/** What a proposal's promise resolves with: the index it was applied at, and the state machine's result. */
+export interface AppliedResult<O> {
+  index: number;
+  out: O;
+}
+
+/** The settings a member runs with (the same for every member of a run). */
+export interface MemberSettings {
+  /** Virtual ms per tick. */
+  tickMs: number;
+  electionTick: number;
+  requestTimeoutMs: number;
+  /** Take a snapshot every this many applied entries. */
+  snapshotEntries: number;
+  segmentSizeBytes: number;
+  /** Virtual ms an fsync takes, drawn uniformly in [lo, hi] per call. */
+  syncMs: readonly [number, number];
+  nodeKnobs: RaftNodeKnobs;
+  walFaults: Partial<WalFaultSwitches>;
+}
+
+/**
+ * Whether `e`, thrown by `DiskStorage.open`, is the reader's refusal of the wal README's known
+ * issue: a zeroed or torn sector followed by valid records in the last segment (`lastSegment`,
+ * the name of the last `.wal` file), reported as `WalCorruptError` "zero-filled block followed
+ * by a valid record", as `WalCorruptError` "undecodable record" (the frame's header intact, a
+ * sector of its body zeroed: the soak's seed 5174, a valid record at 1072 after the damage at
+ * 504), or as `CrcMismatchError`. The same errors in an earlier segment are damage.
+ */
+export function isTornTailRefusal(e: unknown, lastSegment: string | undefined): boolean {
+  const inLast = (file: string): boolean => lastSegment !== undefined && (file === lastSegment || file.endsWith(`/${lastSegment}`));
+  if (e instanceof WalCorruptError) return /zero-filled block followed by a valid record|undecodable record/.test(e.message) && inLast(e.file);
+  return e instanceof CrcMismatchError && inLast(e.file);
+}
+
+/** See the module comment. */
+export class SimMember<SM extends StackStateMachine<O>, O> {
+  readonly fs: SimFS;
+  owner: Owner | undefined;
+  node: RaftNode<AppliedResult<O>> | undefined;
+  sm: SM | undefined;
+  /** Incarnations started so far. */
+  incarnations = 0;
+  /** Set when the disk's log was refused at a restart (the known issue): the member stays down. */
+  refused: string | undefined;
+  /** Whether an injected EIO failed an fsync of this incarnation: the node must stop then (or, for a snapshot file, may go on). */
+  eioInjected = false;
+  /** Called when the node stopped after an injected EIO (the process exits: the harness crashes and restarts it). */
+  onFailed: ((m: SimMember<SM, O>) => void) | undefined;
+  /** Called after a live incarnation sent messages (the harness's crash-after-send campaign). */
+  onSent: ((m: SimMember<SM, O>, msgs: readonly Message[]) => void) | undefined;
+
+  constructor(
+    readonly id: NodeId,
+    readonly peers: readonly NodeId[],
+    private readonly settings: MemberSettings,
+    private readonly loop: SimLoop,
+    private readonly net: SimNetwork,
+    private readonly trace: Trace,
+    private readonly checker: StackChecker,
+    private readonly rand: Prng,
+    private readonly makeStateMachine: () => SM,
+  ) {
+    this.fs = new SimFS(rand.next32());
+  }
+
+  /** Whether the member runs now. */
+  get up(): boolean {
+    return this.owner?.alive === true && this.node !== undefined;
+  }
+
+  /** Prepares the disk (the data directory, synced) as a provisioning step would. */
+  async provision(): Promise<void> {
+    await this.fs.io().mkdir("/data", { recursive: true });
+    this.fs.syncAll();
+  }
+
+  /** Starts an incarnation on what the disk kept. Returns false if the disk's log was refused. */
+  async start(): Promise<boolean> {
+    const inc = `${this.id}.${++this.incarnations}`;
+    const owner = new Owner(inc);
+    const io = this.tracedIO(owner);
+    const opts: DiskStorageOptions = { io, segmentSizeBytes: this.settings.segmentSizeBytes, zeroAheadBytes: 0 };
+    setWalFaults(opts, this.settings.walFaults);
+    let storage: DiskStorage;
+    try {
+      storage = await DiskStorage.open("/data", opts);
+    } catch (e) {
+      const segments = this.fs.exists("/data/wal") ? this.fs.list("/data/wal").filter((f) => f.endsWith(".wal")) : [];
+      if (isTornTailRefusal(e, segments[segments.length - 1])) {
+        this.refused = (e as Error).message;
+        this.trace.add(this.loop.now, "refused", this.id, this.refused);
+        return false;
+      }
+      this.checker.fail("restart", `member ${this.id} cannot restart on what its disk kept: ${String(e)}`);
+      return false;
+    }
+    const sm = this.makeStateMachine();
+    const s = this.settings;
+    const options = {
+      raft: { id: this.id, electionTick: s.electionTick, heartbeatTick: 1, storage, preVote: true, checkQuorum: true, random: this.rand.fork() },
+      tickMs: s.tickMs,
+      requestTimeoutMs: s.requestTimeoutMs,
+      readRetryMs: s.tickMs * 5,
+      scheduler: this.loop.schedulerFor(owner),
+      persist: (p: { hardState?: HardState; entries: readonly Entry[]; snapshot?: Snapshot }) => storage.save(p.hardState ?? ZERO_HS, p.entries, p.snapshot),
+      send: (msgs: Message[]) => {
+        if (!owner.alive) return;
+        for (const m of msgs) if (m.type === MessageType.MsgVoteResp && !m.reject) this.checker.voteGranted(this.id, m.to, m.term);
+        this.net.send(this.id, msgs);
+        this.onSent?.(this, msgs);
+      },
+      apply: (e: { index: number; data: Uint8Array }): AppliedResult<O> => {
+        const out = sm.apply(e.index, e.data);
+        if (owner.alive) {
+          const data = dec.decode(e.data);
+          this.checker.apply(this.id, inc, e.index, data, sm.fingerprint());
+          this.trace.fold(`${inc} applied ${e.index}`);
+        }
+        return { index: e.index, out };
+      },
+      restore: async (snap: Snapshot) => {
+        await sm.restore(snap.data ?? new Uint8Array(0));
+        if (owner.alive) this.checker.restore(this.id, inc, snap.metadata.index, sm.fingerprint());
+      },
+      snapshot: {
+        entries: s.snapshotEntries,
+        take: () => sm.snapshot(),
+        save: async (x: { index: number; confState: ConfState; data: Uint8Array }) => {
+          await storage.createSnapshot(x.index, x.confState, x.data);
+          await storage.compact(x.index);
+        },
+      },
+      onLeaderChange: (lead: NodeId, state: string, term: number) => {
+        if (!owner.alive) return;
+        if (state === "leader") this.checker.leader(this.id, term);
+        this.trace.add(this.loop.now, "leader", this.id, `${state} lead=${lead} t${term}`);
+      },
+      onFatal: (err: unknown) => {
+        if (!owner.alive) return; // the process crashed: its writes fail with EIO
+        this.trace.add(this.loop.now, "fail", this.id, String(err));
+        if (this.eioInjected && this.onFailed !== undefined) this.onFailed(this);
+        else this.checker.fail("node-failed", `member ${this.id} (${inc}) stopped: ${String(err)}`);
+      },
+    };
+    setKnobs(options, this.settings.nodeKnobs);
+    const node = new RaftNode<AppliedResult<O>>(options);
+    this.owner = owner;
+    this.node = node;
+    this.sm = sm;
+    this.net.attach(this.id, {
+      owner,
+      step: (m) => node.step(m),
+      reportSnapshot: (to, ok) => node.reportSnapshot(to, ok ? "finish" : "failure"),
+    });
+    this.trace.add(this.loop.now, "restart", this.id, inc);
+    await node.start({ bootstrap: this.peers.map((id) => ({ id })) });
+    return true;
+  }
+
+  /**
+   * Makes the next fsync of this member's disk fail with EIO (its unsynced pages are lost for
+   * good, as on Linux). The node must stop (never trust a retried fsync) or, for a snapshot
+   * file, may log the failure and go on.
+   */
+  injectEio(): void {
+    let armed = true;
+    this.fs.faults.eio = () => {
+      if (!armed) return false;
+      armed = false;
+      this.eioInjected = true;
+      this.trace.add(this.loop.now, "fail", this.id, "fsync: EIO (injected)");
+      return true;
+    };
+  }
+
+  /** A power loss: the process and its page cache are gone. Returns the sectors and directory changes lost. */
+  crash(): number {
+    if (this.owner !== undefined) this.owner.alive = false;
+    this.net.attach(this.id, undefined);
+    // An injected EIO not met yet goes with the process (it was this process's fsync that was to fail).
+    this.fs.faults.eio = undefined;
+    this.eioInjected = false;
+    const st = this.fs.stats;
+    const before = st.sectorsOld + st.sectorsBetween + st.lostDirChanges;
+    this.fs.crash();
+    const lost = st.sectorsOld + st.sectorsBetween + st.lostDirChanges - before;
+    this.trace.add(this.loop.now, "crash", this.id, `lost ${lost} unsynced sectors or directory changes`);
+    this.node = undefined;
+    this.sm = undefined;
+    return lost;
+  }
+
+  /**
+   * The disk as this incarnation's process sees it: an fsync takes `syncMs` virtual ms (drawn
+   * per call), so there is a window in which written data is not durable yet and a crash loses
+   * it; fsyncs are recorded in the trace when they complete. An fsync still under way when the
+   * process crashes never completes.
+   */
+  private tracedIO(owner: Owner): WalIO {
+    const io = this.fs.io();
+    const [lo, hi] = this.settings.syncMs;
+    return {
+      ...io,
+      fdatasync: (fd, cb) => {
+        this.loop.at(owner, this.rand.range(lo, hi), () => {
+          this.trace.add(this.loop.now, "fsync", this.id, "");
+          io.fdatasync(fd, cb);
+        });
+      },
+    };
+  }
+}
