@@ -11,8 +11,8 @@
  *   maxCommittedSizePerReady, 1 MiB) and the size accounting cost, not memory bandwidth. Trend:
  *   time per entry against the payload.
  * - log-growth: rawnode-1node's cycle with B = 1 (propose one entry, then Ready / persist /
- *   apply / advance), run until the log holds 1,000,000 entries, timed in windows of 100,000
- *   entries; each proposal has its own 128-byte payload (a real log holds distinct payloads, so
+ *   apply / advance), 10,000 untimed cycles (V8 re-optimizing after the run's setup; see
+ *   `logGrowthRun`), then 1,000,000 more timed in windows of 100,000 entries; each proposal has its own 128-byte payload (a real log holds distinct payloads, so
  *   the heap grows as it would). Two series: the MemoryStorage never compacted (it holds every
  *   entry at the end), and compacted to the applied index every 10,000 entries (`compact`
  *   inside the timed part). Trend: time per cycle against the log size (index reached).
@@ -113,7 +113,7 @@ export const clusterPayload: Workload = {
   },
 };
 
-/** Cycles run on a throw-away leader after the measured one is set up (see {@link logGrowthRun}). */
+/** Untimed cycles at the start of each log-growth run (see {@link logGrowthRun}). */
 export const LOG_GROWTH_SETTLE = 10_000;
 
 /**
@@ -122,24 +122,23 @@ export const LOG_GROWTH_SETTLE = 10_000;
  * entries (0: never). `atWindow`, if given, is called before each window and after the last
  * (untimed; `bench/tools/log-growth-callgrind.sh` marks the windows with it).
  *
- * Setting up a leader (bootstrap, campaign: conf change entries, votes) deoptimizes the
- * cycle's hot functions, which V8 then re-optimizes during the next few thousand cycles: by
- * callgrind's count 76,000 instructions per entry in the first 5,000 entries of a run and
- * 30,000 in the next 5,000, against 15,000 after (2026-12-02). Timed from the first cycle, that
- * made the first window of every run slow (0.5-0.7 of the median with compaction), a cost of
- * starting the run rather than of the log's size. So the measured leader is set up first, then
- * a second one, which runs {@link LOG_GROWTH_SETTLE} untimed cycles while the measured one
- * waits with its log empty.
+ * The windows start after {@link LOG_GROWTH_SETTLE} untimed cycles on the same leader (so the
+ * log holds that many entries when the first window starts). Setting up a leader (bootstrap,
+ * campaign: conf change entries, votes) deoptimizes the cycle's hot functions, and so does
+ * the collection of the previous run's objects (V8 drops optimized code that embedded them:
+ * "weak objects"); V8 re-optimizes them during the next few thousand cycles. By callgrind's
+ * count (`bench/tools/log-growth-callgrind.sh`, 2026-12-02) that cost 76,000 instructions per
+ * entry in a run's first 5,000 entries and 30,000 in the next 5,000, against 15,000 after:
+ * timed from the first cycle, the first window of every run was slow (0.5-0.7 of the median
+ * with compaction), a cost of starting the run rather than of the log's size.
  */
 export function logGrowthRun(total: number, window: number, compactEvery: number, atWindow?: () => void): number[] {
   const n = singleLeader();
-  const settle = singleLeader();
-  const scratch = { compacted: 0, applied: 0 };
-  for (let k = 0; k < LOG_GROWTH_SETTLE; k++) growthCycle(settle, compactEvery || LOG_GROWTH_SETTLE, scratch);
   const st = n.st;
   const at = { compacted: st.firstIndex() - 1, applied: st.firstIndex() - 1 };
+  gc(); // before the settling cycles: what it frees must not drop optimized code in a window
+  for (let k = 0; k < LOG_GROWTH_SETTLE; k++) growthCycle(n, compactEvery, at);
   const out: number[] = [];
-  gc();
   for (let w = 0; w < total / window; w++) {
     atWindow?.();
     const start = now();
@@ -147,9 +146,9 @@ export function logGrowthRun(total: number, window: number, compactEvery: number
     out.push(window / (now() - start));
   }
   atWindow?.();
-  if (n.applied !== total) throw new Error(`log-growth: applied ${n.applied} of ${total}`);
+  if (n.applied !== LOG_GROWTH_SETTLE + total) throw new Error(`log-growth: applied ${n.applied} of ${LOG_GROWTH_SETTLE + total}`);
   const held = st.lastIndex() - st.firstIndex() + 1;
-  if (compactEvery === 0 ? held < total : held > compactEvery) throw new Error(`log-growth: storage holds ${held} entries`);
+  if (compactEvery === 0 ? held < LOG_GROWTH_SETTLE + total : held > compactEvery) throw new Error(`log-growth: storage holds ${held} entries`);
   return out;
 }
 
@@ -181,8 +180,9 @@ export const logGrowth: Workload = {
     const every = ctx.quick ? 2_000 : 10_000;
     const out: Figure[] = [];
     logGrowthRun(Math.min(total, 100_000), Math.min(window, 10_000), every); // warm-up
+    // x: the entries the log has received at the end of each window.
     const xs: number[] = [];
-    for (let w = 1; w <= total / window; w++) xs.push(w * window);
+    for (let w = 1; w <= total / window; w++) xs.push(LOG_GROWTH_SETTLE + w * window);
     for (const compactEvery of [0, every]) {
       const perRun: number[][] = [];
       for (let r = 0; r < runs; r++) {
