@@ -29,7 +29,7 @@ for ((k = 1; k <= 10; k++)); do per+=($((irs[k] / window))); done
 sorted=($(printf '%s\n' "${per[@]}" | sort -n))
 med=$(((sorted[4] + sorted[5]) / 2))
 printf 'log-growth compactEvery=%s total=%s: instructions per entry by window (and / median %s)\n' "$every" "$total" "$med"
-printf '(timed entries, counted after the run'"'"'s 10,000 untimed settling cycles)\n'
+printf '(timed entries, counted after the run'"'"'s untimed settling cycles)\n'
 for ((k = 0; k < 10; k++)); do
   printf '  window %2d: entries %8d..%8d  %6d  %.2f\n' $((k + 1)) $((k * window + 1)) $(((k + 1) * window)) "${per[k]}" "$(echo "${per[k]} / $med" | bc -l)"
 done
