@@ -11,8 +11,8 @@
  *   maxCommittedSizePerReady, 1 MiB) and the size accounting cost, not memory bandwidth. Trend:
  *   time per entry against the payload.
  * - log-growth: rawnode-1node's cycle with B = 1 (propose one entry, then Ready / persist /
- *   apply / advance), run until the log holds 1,000,000 entries, timed in windows of 100,000
- *   entries; each proposal has its own 128-byte payload (a real log holds distinct payloads, so
+ *   apply / advance), 50,000 untimed cycles (V8 re-optimizing after the run's setup; see
+ *   `logGrowthRun`), then 1,000,000 more timed in windows of 100,000 entries; each proposal has its own 128-byte payload (a real log holds distinct payloads, so
  *   the heap grows as it would). Two series: the MemoryStorage never compacted (it holds every
  *   entry at the end), and compacted to the applied index every 10,000 entries (`compact`
  *   inside the timed part). Trend: time per cycle against the log size (index reached).
@@ -22,7 +22,7 @@
  * @module
  */
 import { gc, median, now, type Figure, type Workload } from "../harness.js";
-import { clusterRun, payload, singleLeader } from "./rawnode.js";
+import { type BenchNode, clusterRun, payload, singleLeader } from "./rawnode.js";
 import { trendFigure } from "./trend.js";
 
 export const clusterNNode: Workload = {
@@ -113,43 +113,65 @@ export const clusterPayload: Workload = {
   },
 };
 
+/** Untimed cycles at the start of each log-growth run (see {@link logGrowthRun}). */
+export const LOG_GROWTH_SETTLE = 50_000;
+
 /**
  * One run of log-growth: entries/s of each window of `window` cycles (B = 1) until `total`
  * entries were applied; MemoryStorage compacted to the applied index every `compactEvery`
- * entries (0: never).
+ * entries (0: never). `atWindow`, if given, is called before each window and after the last
+ * (untimed; `bench/tools/log-growth-callgrind.sh` marks the windows with it).
+ *
+ * The windows start after {@link LOG_GROWTH_SETTLE} untimed cycles on the same leader (so the
+ * log holds that many entries when the first window starts). Setting up a leader (bootstrap,
+ * campaign: conf change entries, votes) deoptimizes the cycle's hot functions, and so does
+ * the collection of the previous run's objects (V8 drops optimized code that embedded them:
+ * "weak objects"); V8 re-optimizes them during the next few thousand cycles. By callgrind's
+ * count (`bench/tools/log-growth-callgrind.sh`, 2026-12-02) that cost 76,000 instructions per
+ * entry in a run's first 5,000 entries and 30,000 in the next 5,000, against 15,000 after:
+ * timed from the first cycle, the first window of every run was slow (0.5-0.7 of the median
+ * with compaction), a cost of starting the run rather than of the log's size. 10,000 settling
+ * cycles are enough when V8 compiles on the main thread (`--single-threaded`, as the callgrind
+ * tool runs it); with its compiler on a background thread of a loaded machine the first
+ * window of the compacted series still came out at 0.61-0.87 of its run's median in 6 runs
+ * (load average 6.2-6.4), and at 0.96-1.12 in 5 of 6 with 50,000 (one 0.59, at 5.7-6.4).
  */
-export function logGrowthRun(total: number, window: number, compactEvery: number): number[] {
+export function logGrowthRun(total: number, window: number, compactEvery: number, atWindow?: () => void): number[] {
   const n = singleLeader();
-  const rn = n.rn;
   const st = n.st;
-  let compacted = st.firstIndex() - 1;
-  let applied = compacted;
+  const at = { compacted: st.firstIndex() - 1, applied: st.firstIndex() - 1 };
+  gc(); // before the settling cycles: what it frees must not drop optimized code in a window
+  for (let k = 0; k < LOG_GROWTH_SETTLE; k++) growthCycle(n, compactEvery, at);
   const out: number[] = [];
-  gc();
   for (let w = 0; w < total / window; w++) {
+    atWindow?.();
     const start = now();
-    for (let k = 0; k < window; k++) {
-      const data = payload(128);
-      rn.propose(data);
-      while (rn.hasReady()) {
-        const rd = rn.ready();
-        n.persist(rd);
-        n.apply(rd);
-        const ce = rd.committedEntries;
-        if (ce.length > 0) applied = ce[ce.length - 1]!.index;
-        rn.advance(rd);
-      }
-      if (compactEvery > 0 && applied - compacted >= compactEvery) {
-        st.compact(applied);
-        compacted = applied;
-      }
-    }
+    for (let k = 0; k < window; k++) growthCycle(n, compactEvery, at);
     out.push(window / (now() - start));
   }
-  if (n.applied !== total) throw new Error(`log-growth: applied ${n.applied} of ${total}`);
+  atWindow?.();
+  if (n.applied !== LOG_GROWTH_SETTLE + total) throw new Error(`log-growth: applied ${n.applied} of ${LOG_GROWTH_SETTLE + total}`);
   const held = st.lastIndex() - st.firstIndex() + 1;
-  if (compactEvery === 0 ? held < total : held > compactEvery) throw new Error(`log-growth: storage holds ${held} entries`);
+  if (compactEvery === 0 ? held < LOG_GROWTH_SETTLE + total : held > compactEvery) throw new Error(`log-growth: storage holds ${held} entries`);
   return out;
+}
+
+/** One cycle of log-growth: propose a fresh 128-byte payload, Ready loop, compact every `compactEvery` (0: never). */
+function growthCycle(n: BenchNode, compactEvery: number, at: { compacted: number; applied: number }): void {
+  const rn = n.rn;
+  rn.propose(payload(128));
+  while (rn.hasReady()) {
+    const rd = rn.ready();
+    n.persist(rd);
+    n.apply(rd);
+    const ce = rd.committedEntries;
+    if (ce.length > 0) at.applied = ce[ce.length - 1]!.index;
+    rn.advance(rd);
+  }
+  if (compactEvery > 0 && at.applied - at.compacted >= compactEvery) {
+    n.st.compact(at.applied);
+    at.compacted = at.applied;
+  }
 }
 
 export const logGrowth: Workload = {
@@ -162,8 +184,9 @@ export const logGrowth: Workload = {
     const every = ctx.quick ? 2_000 : 10_000;
     const out: Figure[] = [];
     logGrowthRun(Math.min(total, 100_000), Math.min(window, 10_000), every); // warm-up
+    // x: the entries the log has received at the end of each window.
     const xs: number[] = [];
-    for (let w = 1; w <= total / window; w++) xs.push(w * window);
+    for (let w = 1; w <= total / window; w++) xs.push(LOG_GROWTH_SETTLE + w * window);
     for (const compactEvery of [0, every]) {
       const perRun: number[][] = [];
       for (let r = 0; r < runs; r++) {

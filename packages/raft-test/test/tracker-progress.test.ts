@@ -327,3 +327,28 @@ describe("Progress property", () => {
     );
   });
 });
+
+test("ProgressMap lookups see every set, delete and clear (the last lookup is cached)", () => {
+  const mk = (match: number): Progress => new Progress({ next: match + 1, match, inflights: new Inflights(4), recentActive: true });
+  const m = new ProgressMap();
+  const a = mk(1);
+  m.set(1n, a);
+  assert.equal(m.get(1n), a);
+  assert.equal(m.get(2n), undefined);
+  assert.equal(m.has(2n), false);
+  const b = mk(2);
+  m.set(2n, b); // the last lookup was of 2n: a miss
+  assert.equal(m.get(2n), b);
+  assert.equal(m.has(2n), true);
+  const b2 = mk(3);
+  m.set(2n, b2); // replaced while cached
+  assert.equal(m.get(2n), b2);
+  assert.equal(m.ackedIndex(BigInt(2)), 3); // an equal bigint, another object
+  m.delete(2n);
+  assert.equal(m.get(2n), undefined);
+  assert.equal(m.has(2n), false);
+  assert.equal(m.get(1n), a);
+  m.clear();
+  assert.equal(m.get(1n), undefined);
+  assert.equal(m.has(1n), false);
+});

@@ -24,7 +24,7 @@ import { stepLeader } from "./step-leader.js";
 import { newMessage } from "./messages.js";
 import { ProgressTracker, describeConfig } from "./tracker/index.js";
 import type { FaultSwitches } from "./internal/faults.js";
-import { NO_ENTRIES, entsSize, hexId, payloadsSize } from "./util.js";
+import { NO_ENTRIES, NO_MESSAGES, entsSize, hexId, payloadsSize } from "./util.js";
 
 /** The role of a node. */
 export type StateType = "follower" | "candidate" | "pre-candidate" | "leader";
@@ -70,13 +70,23 @@ export class Raft {
   state: StateType = "follower";
   /** Whether this node is a learner in the current configuration. */
   isLearner = false;
-  /** Messages to send now (after the Ready's entries are persisted, in the sync loop). */
-  msgs: Message[] = [];
+  /**
+   * Messages to send now (after the Ready's entries are persisted, in the sync loop).
+   * Invariant: empty only as the shared frozen {@link NO_MESSAGES}; a non-empty queue is raft's
+   * own array until a Ready hands it out (and raft starts a new one).
+   */
+  msgs: readonly Message[] = NO_MESSAGES;
   /**
    * Messages that may only be sent once the unstable state in the same Ready is durable
-   * (MsgAppResp, vote responses), including the ones to self.
+   * (MsgAppResp, vote responses), including the ones to self. Empty as `msgs` is.
    */
-  msgsAfterAppend: Message[] = [];
+  msgsAfterAppend: readonly Message[] = NO_MESSAGES;
+  /**
+   * A self-acknowledgement (MsgAppResp to itself) that RawNode stepped on advance() in the
+   * synchronous loop and gave back: {@link appendEntry} refills it instead of making one per
+   * Ready. Only a message nobody else holds gets here (see RawNode.advance).
+   */
+  spareSelfAck: Message | undefined = undefined;
   lead: NodeId = NONE;
   /** The peer a leadership transfer is under way to, or NONE. */
   leadTransferee: NodeId = NONE;
@@ -200,11 +210,11 @@ export class Raft {
       // (An empty queue gets a new one-element array: an empty array grown by push allocates
       // room for 17, about 150 bytes per Ready.)
       if (this.msgsAfterAppend.length === 0) this.msgsAfterAppend = [m];
-      else this.msgsAfterAppend.push(m);
+      else (this.msgsAfterAppend as Message[]).push(m); // (non-empty: raft's own array)
     } else {
       if (m.to === this.id) panic(`message should not be self-addressed when sending ${MessageType[t]}`);
       if (this.msgs.length === 0) this.msgs = [m];
-      else this.msgs.push(m);
+      else (this.msgs as Message[]).push(m); // (non-empty: raft's own array)
     }
     if (this.trace !== undefined) traceSend(this, m);
   }
@@ -459,7 +469,13 @@ export class Raft {
     if (prev !== undefined && prev.to === this.id && prev.type === MessageType.MsgAppResp && !prev.reject && prev.term === this.term) {
       prev.index = li;
     } else {
-      const m = newMessage(MessageType.MsgAppResp, this.id, this.id, 0);
+      let m = this.spareSelfAck;
+      if (m === undefined) m = newMessage(MessageType.MsgAppResp, this.id, this.id, 0);
+      else {
+        // Refilled: only `term` (set by send) and `index` differ from a new self-ack.
+        this.spareSelfAck = undefined;
+        m.term = 0;
+      }
       m.index = li;
       this.send(m);
     }

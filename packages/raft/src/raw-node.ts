@@ -16,7 +16,7 @@ import { Raft, type SoftState, type StateType } from "./raft.js";
 import { traceConfChange, traceState } from "./trace.js";
 import type { ReadState } from "./read-only.js";
 import type { ProgressState } from "./tracker/index.js";
-import { NO_ENTRIES, entsSize, isLocalMsgTarget, isResponseMsg } from "./util.js";
+import { NO_ENTRIES, NO_MESSAGES, entsSize, isLocalMsgTarget, isResponseMsg } from "./util.js";
 
 /**
  * What the application must do next. Act on the fields in this order (synchronous mode):
@@ -27,16 +27,18 @@ import { NO_ENTRIES, entsSize, isLocalMsgTarget, isResponseMsg } from "./util.js
  *    `applyConfChange()` for conf change entries;
  * 4. call `advance(rd)`.
  *
- * Arrays and entries in a Ready belong to the application once handed out; raft does not
- * touch them again (entries are shared with raft's log and must not be mutated).
+ * Arrays and entries in a Ready may be kept by the application once handed out; raft does not
+ * touch them again. They are read-only: entries are shared with raft's log, and an empty list
+ * is one shared frozen array (a fresh empty array per field and Ready cost 128 bytes per
+ * Ready; see the raft README, "The Ready cycle").
  */
 export interface Ready {
   /** The leader and role, when they changed since the last Ready. */
   softState?: SoftState;
   /** The term, vote and commit index to persist, when they changed (never all-zero). */
   hardState?: HardState;
-  /** Answers to `readIndex()` calls, ready once the state machine has applied `index`. */
-  readStates: ReadState[];
+  /** Answers to `readIndex()` calls, ready once the state machine has applied `index` (read-only). */
+  readStates: readonly ReadState[];
   /** Entries to persist before sending `messages` (read-only: shared with raft's log). */
   entries: readonly Entry[];
   /** A snapshot to persist and apply (never an empty one). */
@@ -46,12 +48,15 @@ export interface Ready {
   /**
    * Messages to send after the entries and HardState of this Ready are persisted. With
    * `asyncStorageWrites`, this also holds the MsgStorageAppend / MsgStorageApply messages for
-   * the local storage threads (see the README).
+   * the local storage threads (see the README). Read-only.
    */
-  messages: Message[];
+  messages: readonly Message[];
   /** Whether the write of this Ready must be synced to disk (new entries, or a term/vote change). */
   mustSync: boolean;
 }
+
+/** A Ready's `readStates` when there are none. */
+const NO_READ_STATES: readonly ReadState[] = Object.freeze([]);
 
 /** What the reused proposal array holds between calls. */
 const NO_ENTRY: Entry = Object.freeze({ term: 0, index: 0, type: EntryType.EntryNormal });
@@ -307,11 +312,10 @@ export class RawNode {
     const r = this.raft;
     // Proposals deferred since the last Ready go out now, batched (see Config.batchProposals).
     r.flushProposals();
-    const unstable = r.raftLog.nextUnstableEnts();
-    const committed = r.raftLog.nextCommittedEnts(!this.asyncStorageWrites) as Entry[];
-    const entries = unstable === NO_ENTRIES ? [] : unstable;
-    const committedEntries = committed === NO_ENTRIES ? [] : committed;
-    const readStates = r.readStates.length > 0 ? r.readStates : [];
+    // Empty lists are the shared frozen ones (NO_ENTRIES, ...): no array per empty field.
+    const entries = r.raftLog.nextUnstableEnts();
+    const committedEntries = r.raftLog.nextCommittedEnts(!this.asyncStorageWrites);
+    const readStates = r.readStates.length > 0 ? r.readStates : NO_READ_STATES;
     // The HardState is compared field by field and built only when it changed: no object for
     // the comparison itself.
     const ph = this.prevHardState;
@@ -329,8 +333,8 @@ export class RawNode {
     if (snap !== undefined) rd.snapshot = snap;
 
     if (this.asyncStorageWrites) {
-      if (needStorageAppendMsg(r, rd)) rd.messages.push(newStorageAppendMsg(r, rd));
-      if (rd.committedEntries.length > 0) rd.messages.push(newStorageApplyMsg(r, rd.committedEntries));
+      if (needStorageAppendMsg(r, rd)) rd.messages = withMessage(rd.messages, newStorageAppendMsg(r, rd));
+      if (rd.committedEntries.length > 0) rd.messages = withMessage(rd.messages, newStorageApplyMsg(r, rd.committedEntries));
     } else {
       // In the synchronous loop the application persists before it sends, so the responses
       // that wait for durability go out with everything else (the self-addressed ones are
@@ -338,7 +342,7 @@ export class RawNode {
       const after = r.msgsAfterAppend;
       for (let i = 0; i < after.length; i++) {
         const m = after[i]!;
-        if (m.to !== r.id) rd.messages.push(m);
+        if (m.to !== r.id) rd.messages = withMessage(rd.messages, m);
       }
     }
     return rd;
@@ -359,10 +363,11 @@ export class RawNode {
       if (needStorageAppendRespMsg(r, rd)) this.stepOnAdvance(fillStorageAppendResp(this.appendResp, r, rd));
       if (rd.committedEntries.length > 0) this.stepOnAdvance(fillStorageApplyResp(this.applyResp, rd.committedEntries));
     }
-    r.msgs = [];
-    // Never handed out (copied into the Ready or the MsgStorageAppend above); an empty one is
-    // kept as it is (send() replaces an empty queue by a one-element array).
-    if (r.msgsAfterAppend.length !== 0) r.msgsAfterAppend = [];
+    // Handed out (as rd.messages) when not empty; an empty queue is the shared frozen one, which
+    // send() replaces by a one-element array.
+    if (r.msgs.length !== 0) r.msgs = NO_MESSAGES;
+    // Never handed out (copied into the Ready or the MsgStorageAppend above).
+    if (r.msgsAfterAppend.length !== 0) r.msgsAfterAppend = NO_MESSAGES;
     r.raftLog.acceptUnstable();
     const ce = rd.committedEntries;
     if (ce.length > 0) r.raftLog.acceptApplying(ce[ce.length - 1]!.index, entsSize(ce), !this.asyncStorageWrites);
@@ -379,11 +384,16 @@ export class RawNode {
     const steps = this.steps;
     const n = this.nSteps;
     this.nSteps = 0;
+    const r = this.raft;
     try {
       for (let i = 0; i < n; i++) {
         const m = steps[i]!;
         steps[i] = undefined;
-        this.raft.step(m);
+        r.step(m);
+        // The leader's self-acknowledgement never left this node (sync mode: acceptReady took
+        // it from msgsAfterAppend for this array only), and raft keeps no reference to a
+        // MsgAppResp it stepped: give it back for the next appendEntry to refill.
+        if (m.type === MessageType.MsgAppResp && m.to === r.id && m.from === r.id) r.spareSelfAck = m;
       }
     } finally {
       for (let i = 0; i < n; i++) steps[i] = undefined;
@@ -464,6 +474,13 @@ export class RawNode {
     }
     return s;
   }
+}
+
+/** `msgs` with `m` appended: in place if `msgs` is a queue raft handed over, a new array if it is the shared empty one. */
+function withMessage(msgs: readonly Message[], m: Message): readonly Message[] {
+  if (msgs.length === 0) return [m];
+  (msgs as Message[]).push(m);
+  return msgs;
 }
 
 function needStorageAppendMsg(r: Raft, rd: Ready): boolean {

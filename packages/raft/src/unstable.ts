@@ -15,6 +15,8 @@ import { NO_ENTRIES } from "./util.js";
  * Invariant: if `snapshot` is set, `offset === snapshot.metadata.index + 1` or entries follow it.
  * Invariant: `offset <= offsetInProgress <= offset + entries.length`: entries below
  *   `offsetInProgress` were handed to the application in a Ready and are being written.
+ * Invariant: when `entriesShared` is true, `entries` itself was handed out (by
+ *   {@link Unstable.nextEntries}) and is never written again: appends copy it first.
  */
 export class Unstable {
   /** The incoming snapshot, if any, not yet persisted. */
@@ -27,6 +29,11 @@ export class Unstable {
   snapshotInProgress = false;
   /** The first index not yet handed out for persistence. */
   offsetInProgress: number;
+  /**
+   * Whether `entries` is the array a Ready holds (handed out whole by {@link nextEntries}
+   * instead of a copy: at one entry per Ready, the common case, that saves an array per Ready).
+   */
+  private entriesShared = false;
 
   constructor(
     offset: number,
@@ -57,11 +64,16 @@ export class Unstable {
     return k < this.entries.length ? this.entries[k]!.term : undefined;
   }
 
-  /** Entries not yet handed out for persistence (empty when none). */
+  /**
+   * Entries not yet handed out for persistence (empty when none). Read-only: when none was
+   * handed out before, this is the unstable log's own array, which is not written again.
+   */
   nextEntries(): readonly Entry[] {
     const inProgress = this.offsetInProgress - this.offset;
     if (this.entries.length === inProgress) return NO_ENTRIES;
-    return inProgress === 0 ? this.entries.slice() : this.entries.slice(inProgress);
+    if (inProgress !== 0) return this.entries.slice(inProgress);
+    this.entriesShared = true;
+    return this.entries;
   }
 
   /** True when there are entries not yet handed out. */
@@ -102,7 +114,7 @@ export class Unstable {
       return;
     }
     const num = index + 1 - this.offset;
-    this.entries = num === this.entries.length ? NO_ENTRIES : this.entries.slice(num);
+    this.setEntries(num === this.entries.length ? NO_ENTRIES : this.entries.slice(num));
     this.offset = index + 1;
     if (this.offsetInProgress < this.offset) this.offsetInProgress = this.offset;
   }
@@ -119,7 +131,7 @@ export class Unstable {
   restore(s: Snapshot): void {
     this.offset = s.metadata.index + 1;
     this.offsetInProgress = this.offset;
-    this.entries = NO_ENTRIES;
+    this.setEntries(NO_ENTRIES);
     this.snapshot = s;
     this.snapshotInProgress = false;
   }
@@ -133,9 +145,10 @@ export class Unstable {
     const end = this.offset + this.entries.length;
     if (fromIndex === end) {
       // The common case: a plain append (a copy of exactly `ents` when empty: an empty array
-      // grown by push allocates room for 17 entries). The array is ours (never handed out:
-      // nextEntries and slice copy), except the shared empty one.
-      if (this.entries === NO_ENTRIES) this.entries = ents.slice();
+      // grown by push allocates room for 17 entries). The array is ours unless it is the shared
+      // empty one or was handed out whole by nextEntries.
+      if (this.entries.length === 0) this.setEntries(ents.slice());
+      else if (this.entriesShared) this.setEntries(this.entries.concat(ents));
       else {
         const mine = this.entries as Entry[];
         for (let i = 0; i < ents.length; i++) mine.push(ents[i]!);
@@ -143,7 +156,7 @@ export class Unstable {
     } else if (fromIndex <= this.offset) {
       // Everything unstable is replaced.
       this.logger.info(`replace the unstable entries from index ${fromIndex}`);
-      this.entries = ents.slice();
+      this.setEntries(ents.slice());
       this.offset = fromIndex;
       this.offsetInProgress = this.offset;
     } else {
@@ -151,9 +164,15 @@ export class Unstable {
       this.logger.info(`truncate the unstable entries before index ${fromIndex}`);
       const keep = this.slice(this.offset, fromIndex);
       for (let i = 0; i < ents.length; i++) keep.push(ents[i]!);
-      this.entries = keep;
+      this.setEntries(keep);
       if (this.offsetInProgress > fromIndex) this.offsetInProgress = fromIndex;
     }
+  }
+
+  /** Replaces `entries` by `ents`, an array nobody else holds (or the shared empty one). */
+  private setEntries(ents: readonly Entry[]): void {
+    this.entries = ents;
+    this.entriesShared = false;
   }
 
   /** A copy of the unstable entries in `[lo, hi)`. */

@@ -4,11 +4,18 @@
  * @module
  */
 import { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, MessageType, entrySize } from "@tsraft/raftpb";
-import type { Entry, NodeId } from "@tsraft/raftpb";
+import type { Entry, Message, NodeId } from "@tsraft/raftpb";
 import { panic } from "./errors.js";
 
 /** raftpb's empty, frozen entry list, shared by messages that carry no entries (typed read-only). */
 export { NO_ENTRIES } from "@tsraft/raftpb";
+
+/**
+ * An empty, frozen message list: raft's queues (`msgs`, `msgsAfterAppend`) when empty, and a
+ * Ready's `messages` when it has none. An empty array costs an allocation per Ready; a queue
+ * that receives a message is replaced by a one-element array (see `Raft.send`).
+ */
+export const NO_MESSAGES: readonly Message[] = Object.freeze([]);
 
 const LOCAL_TYPES = new Set<MessageType>([
   MessageType.MsgHup,

@@ -13,7 +13,7 @@
  * @module
  */
 import { emptyConfState } from "@tsraft/raftpb";
-import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
+import type { ConfState, Entry, HardState, NodeId, Snapshot } from "@tsraft/raftpb";
 import { CompactedError, SnapOutOfDateError, UnavailableError } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
 import { EntryStore } from "./entry-store.js";
@@ -43,7 +43,11 @@ const MAX_TYPE = 0x7f;
  * Every method is synchronous; there is no locking (JavaScript runs them one at a time).
  */
 export class MemoryStorage implements Storage {
-  #hardState: HardState = { term: 0, vote: 0n, commit: 0 };
+  // The saved HardState, as its three fields: setHardState runs once per Ready that changes
+  // it, and a copy per call cost an object (48 bytes) per Ready.
+  #term = 0;
+  #vote: NodeId = 0n;
+  #commit = 0;
   #snapshot: Snapshot = { metadata: { confState: emptyConfState(), index: 0, term: 0 } };
   // Invariant: #store.firstIndex() === #base + 1. #base is the index of the dummy entry (the
   // index given to the last applySnapshot or compact, 0 at first) and #baseTerm its term; it is
@@ -61,16 +65,17 @@ export class MemoryStorage implements Storage {
    * the ConfState is shared and must not be mutated.
    */
   initialState(): InitialState {
-    const hs = this.#hardState;
     return {
-      hardState: { term: hs.term, vote: hs.vote, commit: hs.commit },
+      hardState: { term: this.#term, vote: this.#vote, commit: this.#commit },
       confState: this.#snapshot.metadata.confState,
     };
   }
 
   /** Saves the current HardState (copied). */
   setHardState(st: HardState): void {
-    this.#hardState = { term: st.term, vote: st.vote, commit: st.commit };
+    this.#term = st.term;
+    this.#vote = st.vote;
+    this.#commit = st.commit;
   }
 
   /**

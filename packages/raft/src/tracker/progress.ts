@@ -267,6 +267,23 @@ export class Progress {
  */
 export class ProgressMap extends Map<NodeId, Progress> implements AckedIndexer {
   #sorted: NodeId[] | undefined = undefined;
+  // The last id looked up and its progress (a hit skips hashing the bigint key).
+  #lastId: NodeId | undefined = undefined;
+  #lastPr: Progress | undefined = undefined;
+
+  /** The progress of `id`. */
+  override get(id: NodeId): Progress | undefined {
+    if (id === this.#lastId) return this.#lastPr;
+    const pr = super.get(id);
+    this.#lastId = id;
+    this.#lastPr = pr;
+    return pr;
+  }
+
+  /** Whether `id` has a progress. */
+  override has(id: NodeId): boolean {
+    return this.get(id) !== undefined;
+  }
 
   /** Makes a map of the given entries. */
   constructor(entries?: Iterable<readonly [NodeId, Progress]>) {
@@ -276,12 +293,14 @@ export class ProgressMap extends Map<NodeId, Progress> implements AckedIndexer {
 
   /** Sets the progress of `id`; a new id invalidates the cached order. */
   override set(id: NodeId, pr: Progress): this {
+    this.#lastId = undefined;
     if (!super.has(id)) this.#sorted = undefined;
     return super.set(id, pr);
   }
 
   /** Removes the progress of `id`. */
   override delete(id: NodeId): boolean {
+    this.#lastId = undefined;
     const had = super.delete(id);
     if (had) this.#sorted = undefined;
     return had;
@@ -289,6 +308,7 @@ export class ProgressMap extends Map<NodeId, Progress> implements AckedIndexer {
 
   /** Removes every progress. */
   override clear(): void {
+    this.#lastId = undefined;
     this.#sorted = undefined;
     super.clear();
   }
