@@ -35,7 +35,8 @@ command -v valgrind >/dev/null || { echo "overhead-callgrind.sh: needs valgrind 
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/tsraft-overhead.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 inclusive() { # inclusive instructions of the first function matching $2 in callgrind file $1
-  callgrind_annotate --inclusive=yes "$1" 2>/dev/null | awk -v pat="$2" '$0 ~ pat { gsub(",", "", $1); print $1; exit }'
+  callgrind_annotate --inclusive=yes "$1" 2>/dev/null >"$1.txt"
+  awk -v pat="$2" '$0 ~ pat { gsub(",", "", $1); print $1; exit }' "$1.txt"
 }
 for root in "${ROOTS[@]}"; do
   d=$OUT/$(echo "$root" | tr '/' '_')
