@@ -47,7 +47,7 @@ for root in "${ROOTS[@]}"; do
   f=$d/cg.out.2
   total=$(inclusive "$f" "PROGRAM TOTALS")
   opt=$(inclusive "$f" "Runtime_CompileOptimized")
-  gc=$(inclusive "$f" "Heap::CollectGarbage\\(")
+  gc=$(inclusive "$f" "Heap::CollectGarbage[(]")
   opt=${opt:-0}
   gc=${gc:-0}
   rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "?")
