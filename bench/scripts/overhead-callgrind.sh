@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Instructions per proposal of RaftNode (driver-3node's cluster, C = 1), counted by callgrind:
-# a deterministic measure that resolves well under 1%, where wall-time A/Bs on the shared
-# machine spread by about ±3%. Used for the "Overhead" figures of packages/prometheus/README.md.
+# Instructions per proposal of RaftNode (driver-3node's cluster, C = 1), counted by callgrind,
+# for the "Overhead" figures of packages/prometheus/README.md. Not load-sensitive, but not exact
+# either: two runs started together agree within 0.03%, separate invocations of one build have
+# differed by up to 9% (V8's optimizing compiler still runs in the counted window, and GC
+# heuristics depend on time). Enough for costs of several percent; run each ROOT several times.
 #
 #   bash bench/scripts/overhead-callgrind.sh [--warm W] [--n N] [--metrics] ROOT...
 #
@@ -10,8 +12,7 @@
 # (default 20,000: the JIT settles), then N more (default 5,000) between two getrusage calls;
 # callgrind dumps at each (--dump-before=getrusage), so the second dump holds exactly those N
 # proposals. Node runs with --single-threaded (the JIT compiles on the main thread, no
-# concurrent GC threads) and fixed hash and random seeds: two runs of one build then differ by
-# about 0.03%. Printed per ROOT: all instructions per proposal, and the part outside V8's
+# concurrent GC threads) and fixed hash and random seeds. Printed per ROOT: all instructions per proposal, and the part outside V8's
 # optimizing compiler and the garbage collector ("mutator"), whose timing moves with small code
 # changes. --metrics binds @tsraft/prometheus to every member. Takes about 2-6 minutes per ROOT
 # (valgrind runs node about 50x slower); ROOTs run one after the other.
