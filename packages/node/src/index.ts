@@ -46,8 +46,8 @@ export {
 export type { RefusalReason } from "./transport-errors.js";
 export { parsePeerAddress } from "./peer-address.js";
 export type { PeerAddress } from "./peer-address.js";
-export { PEER_RTT_CHANNEL, SNAPSHOT_SEND_CHANNEL, SEND_FAILED_CHANNEL } from "./diagnostics.js";
-export type { PeerRttMessage, SnapshotSendMessage, SendFailedMessage } from "./diagnostics.js";
+export { PEER_RTT_CHANNEL, SNAPSHOT_SEND_CHANNEL, SEND_FAILED_CHANNEL, SLOW_APPLY_CHANNEL } from "./diagnostics.js";
+export type { PeerRttMessage, SnapshotSendMessage, SendFailedMessage, SlowApplyMessage } from "./diagnostics.js";
 export { DEFAULT_OBSERVER_QUEUE } from "./events.js";
 export type {
   RaftEvent,

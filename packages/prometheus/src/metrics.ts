@@ -10,8 +10,8 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { NodeId } from "@tsraft/raftpb";
 import type { BasicStatus, Status } from "@tsraft/raft";
-import { PEER_RTT_CHANNEL, SEND_FAILED_CHANNEL, SNAPSHOT_SEND_CHANNEL } from "@tsraft/node";
-import type { NodeStats, PeerRttMessage, SendFailedMessage, SnapshotSendMessage } from "@tsraft/node";
+import { PEER_RTT_CHANNEL, SEND_FAILED_CHANNEL, SLOW_APPLY_CHANNEL, SNAPSHOT_SEND_CHANNEL } from "@tsraft/node";
+import type { NodeStats, PeerRttMessage, SendFailedMessage, SlowApplyMessage, SnapshotSendMessage } from "@tsraft/node";
 import { SNAP_SAVE_CHANNEL, WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL } from "@tsraft/wal";
 import type { SnapSaveMessage, WalSyncMessage, WalWriteMessage } from "@tsraft/wal";
 
@@ -175,7 +175,6 @@ function bindNode(node: MetricsNode, id: NodeId, p: string, registry: Registry, 
   gauge("server_proposals_pending", "The current number of pending proposals to commit.", () => stats()?.proposalsPending);
   fromStats("server_proposals_failed_total", "The total number of failed proposals seen.", (s) => s.proposalsFailed);
   fromStats("server_read_indexes_failed_total", "The total number of failed read indexes seen.", (s) => s.readIndexesFailed);
-  fromStats("server_slow_apply_total", "The total number of slow apply requests (likely overloaded from slow disk).", (s) => s.slowApplies);
   fromStats("server_entries_refused_total", "Committed entries the application refused (a result, the same on every member).", (s) => s.entriesRefused);
   fromStats("server_conf_changes_refused_total", "Conf changes raft refused, or whose hook threw.", (s) => s.confChangesRefused);
   fromStats("server_snapshot_failures_total", "Snapshot takes or saves that failed.", (s) => s.snapshotFailures);
@@ -227,6 +226,12 @@ function bindNode(node: MetricsNode, id: NodeId, p: string, registry: Registry, 
     labelNames: ["To"],
     registers,
   });
+  // From the channel, not from stats(): RaftNode times its applies only while it has a subscriber.
+  const slowApply = new Counter({
+    name: p + "server_slow_apply_total",
+    help: "The total number of slow apply requests (likely overloaded from slow disk).",
+    registers,
+  });
   const snapSendOk = new Counter({
     name: p + "network_snapshot_send_success",
     help: "Total number of successful snapshot sends.",
@@ -253,6 +258,12 @@ function bindNode(node: MetricsNode, id: NodeId, p: string, registry: Registry, 
       (m) => {
         const msg = m as SendFailedMessage;
         if (msg.node === id) sentFailures.inc({ To: msg.peer.toString(16) }, msg.messages);
+      },
+    ],
+    [
+      SLOW_APPLY_CHANNEL,
+      (m) => {
+        if ((m as SlowApplyMessage).node === id) slowApply.inc();
       },
     ],
     [

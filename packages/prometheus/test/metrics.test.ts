@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { channel } from "node:diagnostics_channel";
 import type { BasicStatus, Status } from "@tsraft/raft";
-import { PEER_RTT_CHANNEL, SEND_FAILED_CHANNEL, SNAPSHOT_SEND_CHANNEL } from "@tsraft/node";
+import { PEER_RTT_CHANNEL, SEND_FAILED_CHANNEL, SLOW_APPLY_CHANNEL, SNAPSHOT_SEND_CHANNEL } from "@tsraft/node";
 import type { NodeStats } from "@tsraft/node";
 import { SNAP_SAVE_CHANNEL, WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL } from "@tsraft/wal";
 import { bindMetrics } from "@tsraft/prometheus";
@@ -63,7 +63,7 @@ test("counters and gauges read from the node when scraped, with etcd's names", a
       "tsraft_server_proposals_pending 7",
       "tsraft_server_proposals_failed_total 4",
       "tsraft_server_read_indexes_failed_total 5",
-      "tsraft_server_slow_apply_total 6",
+      "tsraft_server_slow_apply_total 0", // from the channel, not from stats()
       'tsraft_server_follower_match_lag{To="2"} 3',
       'tsraft_server_follower_match_lag{To="1a"} 90',
       'tsraft_server_follower_next_lag{To="2"} 2',
@@ -89,6 +89,8 @@ test("channel messages: only this node's and this directory's are counted", asyn
     channel(SEND_FAILED_CHANNEL).publish({ node: 1n, peer: 0x1an, messages: 3 });
     channel(SNAPSHOT_SEND_CHANNEL).publish({ node: 1n, peer: 0x1an, ok: false });
     channel(SNAPSHOT_SEND_CHANNEL).publish({ node: 1n, peer: 2n, ok: true });
+    channel(SLOW_APPLY_CHANNEL).publish({ node: 1n, seconds: 0.2, entries: 3 });
+    channel(SLOW_APPLY_CHANNEL).publish({ node: 2n, seconds: 0.2, entries: 3 });
     const lines = (await text(m)).split("\n");
     for (const line of [
       'tsraft_disk_wal_fsync_duration_seconds_bucket{le="0.002"} 0',
@@ -101,6 +103,7 @@ test("channel messages: only this node's and this directory's are counted", asyn
       'tsraft_network_peer_sent_failures_total{To="1a"} 3',
       'tsraft_network_snapshot_send_failures{To="1a"} 1',
       'tsraft_network_snapshot_send_success{To="2"} 1',
+      "tsraft_server_slow_apply_total 1",
     ])
       assert.ok(lines.includes(line), `missing ${line}`);
     assert.ok(!lines.some((l) => l.startsWith('tsraft_network_peer_round_trip_time_seconds_count{To="1"}')));
@@ -110,7 +113,7 @@ test("channel messages: only this node's and this directory's are counted", asyn
 });
 
 test("close() unsubscribes: the channels have no subscribers left", () => {
-  const names = [WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL, SNAP_SAVE_CHANNEL, PEER_RTT_CHANNEL, SEND_FAILED_CHANNEL, SNAPSHOT_SEND_CHANNEL];
+  const names = [WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL, SNAP_SAVE_CHANNEL, PEER_RTT_CHANNEL, SEND_FAILED_CHANNEL, SNAPSHOT_SEND_CHANNEL, SLOW_APPLY_CHANNEL];
   for (const n of names) assert.equal(channel(n).hasSubscribers, false, n);
   const m = bindMetrics({ node: { node, id: 1n } });
   for (const n of names) assert.equal(channel(n).hasSubscribers, true, n);
