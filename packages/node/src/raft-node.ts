@@ -287,7 +287,10 @@ export class RaftNode<R = unknown> {
   private deferredHS: HardState | undefined;
   private deferredTimer: TimerHandle | undefined;
   /** When this node last received a message from each peer (the scheduler's `now()`), for strictReconfig. */
+  /** The tick (a count of {@link tick} calls) at which each peer was last heard from: no clock read per message. */
   private readonly lastHeard = new Map<NodeId, number>();
+  /** Ticks since start. */
+  private ticks = 0;
 
   private readonly deadlines: Deadlines;
   private readonly proposals: ProposalWaiters<R>;
@@ -429,7 +432,7 @@ export class RaftNode<R = unknown> {
   /** Steps a message received from a peer. Messages that raft refuses are dropped (logged at debug). */
   step(m: Message): void {
     if (this.runState !== "running") return;
-    if (m.from !== NONE) this.lastHeard.set(m.from, this.sched.now());
+    if (m.from !== NONE) this.lastHeard.set(m.from, this.ticks);
     if (m.type === MessageType.MsgHeartbeatResp) this.heartbeatAnswered(m.from);
     this.stepRaw(m);
     this.scheduleReady();
@@ -505,8 +508,8 @@ export class RaftNode<R = unknown> {
       const bs = raw.basicStatus();
       if (bs.softState.lead !== NONE && bs.softState.raftState !== "leader") return Promise.reject(new NotLeaderError(bs.softState.lead));
       if (bs.softState.raftState === "leader") {
-        const window = this.opts.raft.electionTick * this.tickMs;
-        const now = this.sched.now();
+        const window = this.opts.raft.electionTick;
+        const now = this.ticks;
         const refusal = checkReconfig(cc, raw.status().config, this.opts.raft.id, (id) => now - (this.lastHeard.get(id) ?? -Infinity) <= window);
         if (refusal !== undefined) return Promise.reject(refusal);
       }
@@ -627,6 +630,7 @@ export class RaftNode<R = unknown> {
 
   private tick(): void {
     if (this.runState !== "running") return;
+    this.ticks++;
     if (this.observers.size !== 0 && this.raftState === "leader") this.checkHeartbeats();
     this.rawNode().tick();
     if (this.knobs.neverTimeOut !== true) this.deadlines.sweep(this.sched.now());
