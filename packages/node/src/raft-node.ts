@@ -286,8 +286,7 @@ export class RaftNode<R = unknown> {
    */
   private deferredHS: HardState | undefined;
   private deferredTimer: TimerHandle | undefined;
-  /** When this node last received a message from each peer (the scheduler's `now()`), for strictReconfig. */
-  /** The tick (a count of {@link tick} calls) at which each peer was last heard from: no clock read per message. */
+  /** The tick (a count of {@link tick} calls) at which each peer was last heard from, for strictReconfig: no clock read per message. */
   private readonly lastHeard = new Map<NodeId, number>();
   /** Ticks since start. */
   private ticks = 0;
