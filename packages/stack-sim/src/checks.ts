@@ -15,6 +15,8 @@
  * | restart                  | a member restarts on what its disk kept (the one typed refusal of the wal README's known issue is counted apart) |
  * | node-failed              | no live node stops on a fatal error (no disk fault is injected that should stop it) |
  * | linearizable             | the client history is linearizable (the workload's checker)                    |
+ * | integrity                | every entry a member applies carries data a client proposed (a bit flipped on the disk, taken as data, is caught here) |
+ * | disk-full                | a member whose WAL write failed with ENOSPC stops at once with a `WalNoSpaceError` (and loses nothing it acknowledged: acknowledged-write) |
  * @module
  */
 import type { NodeId } from "@tsraft/raftpb";
@@ -41,6 +43,8 @@ export class StackChecker {
   private readonly applied = new Map<number, Applied>();
   /** Acknowledged writes: index to data. */
   readonly acked = new Map<number, string>();
+  /** The data of every write a client proposed (writes carry unique data). */
+  private readonly proposals = new Set<string>();
   /** Per node incarnation: the last index applied. */
   private readonly lastApplied = new Map<string, number>();
 
@@ -64,6 +68,17 @@ export class StackChecker {
     const had = this.votes.get(k);
     if (had === undefined) this.votes.set(k, candidate);
     else if (had !== candidate) this.fail("one-vote-per-term", `node ${voter} voted for ${had} and for ${candidate} in term ${term}`);
+  }
+
+  /** A client proposed a write of `data`. */
+  proposed(data: string): void {
+    this.proposals.add(data);
+  }
+
+  /** Incarnation `inc` of `node` hands `data` at `index` to its state machine (before the state machine sees it). */
+  applying(node: NodeId, inc: string, index: number, data: string): void {
+    if (!this.proposals.has(data))
+      this.fail("integrity", `node ${node} (${inc}) applied at ${index} data no client proposed: ${JSON.stringify(data.slice(0, 80))}`);
   }
 
   /** Incarnation `inc` of `node` applied `data` at `index`; its state's fingerprint after it. */

@@ -11,7 +11,8 @@ import { setKnobs, type RaftNodeKnobs } from "@tsraft/node/testing";
 import { MessageType } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import type { Prng } from "@tsraft/raft/testing";
-import { CrcMismatchError, DiskStorage, WalCorruptError, type DiskStorageOptions, type WalIO } from "@tsraft/wal";
+import { CrcMismatchError, DiskStorage, WalCorruptError, isWalError, type DiskStorageOptions, type WalIO } from "@tsraft/wal";
+import { errorCode } from "@tsraft/raft";
 import { SimFS, setWalFaults, type WalFaultSwitches } from "@tsraft/wal/testing";
 import type { StackChecker } from "./checks.js";
 import { Owner, type SimLoop } from "./sim-loop.js";
@@ -41,7 +42,18 @@ export interface MemberSettings {
   syncMs: readonly [number, number];
   nodeKnobs: RaftNodeKnobs;
   walFaults: Partial<WalFaultSwitches>;
+  /**
+   * Probability that a restart reads one flipped bit (a bad spot on the way from the disk,
+   * present for the whole of `DiskStorage.open`) in a sealed WAL segment (one before the last)
+   * or a snapshot file, when the disk has one. The open must refuse it (a typed error: the
+   * member stays down, counted as a refusal) or not use it (a snapshot file skipped); the
+   * `integrity` check catches flipped data that gets applied.
+   */
+  flipOnRestart: number;
 }
+
+/** How long (virtual ms) a node may go on after its WAL met ENOSPC before the `disk-full` check fails. */
+export const DISK_FULL_GRACE_MS = 100;
 
 /**
  * Whether `e`, thrown by `DiskStorage.open`, is the reader's refusal of the wal README's known
@@ -65,8 +77,15 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
   sm: SM | undefined;
   /** Incarnations started so far. */
   incarnations = 0;
-  /** Set when the disk's log was refused at a restart (the known issue): the member stays down. */
+  /** Set when the disk's log was refused at a restart (the known issue, or a bit flip read at the open): the member stays down. */
   refused: string | undefined;
+  /** Why: the wal README's known issue, or a bit flip refused by the open. */
+  refusedFor: "torn-tail" | "bit-flip" | undefined;
+  /** Whether an injected ENOSPC is armed or was met by this incarnation: the node must stop with a WalNoSpaceError then. */
+  noSpaceInjected = false;
+  private noSpaceReported: Owner | undefined;
+  /** Restarts that read a flipped bit (see `MemberSettings.flipOnRestart`). */
+  flips = 0;
   /** Whether an injected EIO failed an fsync of this incarnation: the node must stop then (or, for a snapshot file, may go on). */
   eioInjected = false;
   /** Called when the node stopped after an injected EIO (the process exits: the harness crashes and restarts it). */
@@ -84,6 +103,8 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
     private readonly checker: StackChecker,
     private readonly rand: Prng,
     private readonly makeStateMachine: () => SM,
+    /** The member's own generator for the bit flips (apart from `rand`, so seeds without a flip run as before). */
+    private readonly flipRand: Prng,
   ) {
     this.fs = new SimFS(rand.next32());
   }
@@ -107,18 +128,34 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
     const opts: DiskStorageOptions = { io, segmentSizeBytes: this.settings.segmentSizeBytes, zeroAheadBytes: 0 };
     setWalFaults(opts, this.settings.walFaults);
     let storage: DiskStorage;
+    const flipped = this.armFlip();
+    const flipsBefore = this.fs.stats.flippedReads;
     try {
       storage = await DiskStorage.open("/data", opts);
     } catch (e) {
       const segments = this.fs.exists("/data/wal") ? this.fs.list("/data/wal").filter((f) => f.endsWith(".wal")) : [];
-      if (isTornTailRefusal(e, segments[segments.length - 1])) {
-        this.refused = (e as Error).message;
+      const readFlip = this.fs.stats.flippedReads > flipsBefore;
+      this.fs.faults.flipBit = undefined;
+      if (readFlip && isWalError(e)) {
+        // The open refused what it read: the member stays down (an operator's case), never runs on it.
+        this.refused = `${(e as Error).message} (a bit flipped on reading ${flipped})`;
+        this.refusedFor = "bit-flip";
         this.trace.add(this.loop.now, "refused", this.id, this.refused);
         return false;
       }
-      this.checker.fail("restart", `member ${this.id} cannot restart on what its disk kept: ${String(e)}`);
+      if (isTornTailRefusal(e, segments[segments.length - 1])) {
+        this.refused = (e as Error).message;
+        this.refusedFor = "torn-tail";
+        this.trace.add(this.loop.now, "refused", this.id, this.refused);
+        return false;
+      }
+      this.checker.fail(
+        "restart",
+        `member ${this.id} cannot restart on what its disk kept: ${String(e)}${readFlip ? ` (a bit flipped on reading ${flipped})` : ""}`,
+      );
       return false;
     }
+    this.fs.faults.flipBit = undefined; // the bad spot was on the way from the disk at the open
     const sm = this.makeStateMachine();
     const s = this.settings;
     const options = {
@@ -135,6 +172,7 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
         this.onSent?.(this, msgs);
       },
       apply: (e: { index: number; data: Uint8Array }): AppliedResult<O> => {
+        if (owner.alive) this.checker.applying(this.id, inc, e.index, dec.decode(e.data));
         const out = sm.apply(e.index, e.data);
         if (owner.alive) {
           const data = dec.decode(e.data);
@@ -163,7 +201,10 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
       onFatal: (err: unknown) => {
         if (!owner.alive) return; // the process crashed: its writes fail with EIO
         this.trace.add(this.loop.now, "fail", this.id, String(err));
-        if (this.eioInjected && this.onFailed !== undefined) this.onFailed(this);
+        const noSpace = errorCode(err) === "TSRAFT_WAL_NO_SPACE";
+        if (this.noSpaceInjected && !noSpace && !this.eioInjected && /ENOSPC/.test(String(err))) {
+          this.checker.fail("disk-full", `member ${this.id} (${inc}) stopped on ENOSPC without a WalNoSpaceError: ${String(err)}`);
+        } else if ((this.eioInjected || (this.noSpaceInjected && noSpace)) && this.onFailed !== undefined) this.onFailed(this);
         else this.checker.fail("node-failed", `member ${this.id} (${inc}) stopped: ${String(err)}`);
       },
     };
@@ -198,6 +239,42 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
     };
   }
 
+  /**
+   * Fills the disk: the WAL's writes fail with ENOSPC after a few more KiB. The node must stop
+   * with a `WalNoSpaceError` (the `disk-full` check) and lose nothing it acknowledged; the
+   * space is freed when its process is gone (an operator's cleanup before the restart).
+   */
+  injectEnospc(): void {
+    this.noSpaceInjected = true;
+    this.fs.faults.enospcAfterBytes = this.fs.stats.bytesWritten + this.rand.range(0, 1024);
+    this.trace.add(this.loop.now, "fail", this.id, "disk almost full (injected)");
+  }
+
+  /**
+   * With probability `flipOnRestart`, a bad spot for this restart's open: one bit of a sealed
+   * segment or a snapshot file, read flipped. Returns the file, or undefined when none is armed.
+   */
+  private armFlip(): string | undefined {
+    if (this.settings.flipOnRestart <= 0 || !this.flipRand.chance(this.settings.flipOnRestart)) return undefined;
+    const ls = (dir: string, ext: string): string[] =>
+      this.fs.exists(dir)
+        ? this.fs
+            .list(dir)
+            .filter((f) => f.endsWith(ext))
+            .map((f) => `${dir}/${f}`)
+        : [];
+    const targets = [...ls("/data/wal", ".wal").slice(0, -1), ...ls("/data/snap", ".snap")];
+    if (targets.length === 0) return undefined;
+    const path = this.flipRand.pick(targets);
+    const size = this.fs.readFile(path).length;
+    if (size === 0) return undefined;
+    const offset = this.flipRand.int(size);
+    this.fs.faults.flipBit = { path, offset, bit: this.flipRand.int(8) };
+    this.flips++;
+    this.trace.add(this.loop.now, "fail", this.id, `bit flip on reading ${path}@${offset} (injected)`);
+    return `${path}@${offset}`;
+  }
+
   /** A power loss: the process and its page cache are gone. Returns the sectors and directory changes lost. */
   crash(): number {
     if (this.owner !== undefined) this.owner.alive = false;
@@ -205,6 +282,9 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
     // An injected EIO not met yet goes with the process (it was this process's fsync that was to fail).
     this.fs.faults.eio = undefined;
     this.eioInjected = false;
+    // A full disk: space is freed before the restart.
+    this.fs.faults.enospcAfterBytes = undefined;
+    this.noSpaceInjected = false;
     const st = this.fs.stats;
     const before = st.sectorsOld + st.sectorsBetween + st.lostDirChanges;
     this.fs.crash();
@@ -213,6 +293,20 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
     this.node = undefined;
     this.sm = undefined;
     return lost;
+  }
+
+  /** The WAL's write failed with ENOSPC: the node must have stopped within {@link DISK_FULL_GRACE_MS} (the `disk-full` check). */
+  private noSpaceMet(owner: Owner): void {
+    if (this.noSpaceReported === owner) return;
+    this.noSpaceReported = owner;
+    this.trace.add(this.loop.now, "fail", this.id, "write: ENOSPC");
+    const at = this.loop.now;
+    this.loop.at(owner, DISK_FULL_GRACE_MS, () => {
+      // The incarnation is still running (a stop crashes it at once: this event dies with it).
+      if (this.up && this.owner === owner) {
+        this.checker.fail("disk-full", `member ${this.id} (${owner.name}) met ENOSPC at ${at} ms and was still running ${DISK_FULL_GRACE_MS} ms later`);
+      }
+    });
   }
 
   /**
@@ -226,6 +320,12 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
     const [lo, hi] = this.settings.syncMs;
     return {
       ...io,
+      write: (fd, buffer, offset, length, position, cb) => {
+        io.write(fd, buffer, offset, length, position, (err, n) => {
+          if (err?.code === "ENOSPC" && owner.alive) this.noSpaceMet(owner);
+          cb(err, n);
+        });
+      },
       fdatasync: (fd, cb) => {
         this.loop.at(owner, this.rand.range(lo, hi), () => {
           this.trace.add(this.loop.now, "fsync", this.id, "");

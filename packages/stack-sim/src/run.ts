@@ -27,7 +27,7 @@ export interface StackRunOptions<SM extends StackStateMachine<O>, I, O> {
   clients?: number;
   /** Virtual ms of faults and requests before the heal (default 2000). */
   durationMs?: number;
-  /** Mean virtual ms between two faults (crash or partition; default 250). */
+  /** Mean virtual ms between two faults (crash, partition, EIO, ENOSPC; default 150). */
   faultEveryMs?: number;
   /**
    * Probabilities that a member crashes right after it sent a message that promises durable
@@ -38,8 +38,10 @@ export interface StackRunOptions<SM extends StackStateMachine<O>, I, O> {
   crashAfterSend?: { appResp: number; vote: number };
   /** Whether faults include an fsync failing with EIO on a member (default true). */
   eio?: boolean;
+  /** Whether faults include a member's disk filling up: its WAL writes fail with ENOSPC (default true). */
+  enospc?: boolean;
   network?: Partial<NetworkFaults>;
-  /** Member settings (default: 10 ms ticks, election after 10, 1 s request timeout, snapshots every 25 entries, 16 KiB segments, fsyncs of 1-4 ms, no fault switches). */
+  /** Member settings (default: 10 ms ticks, election after 10, 1 s request timeout, snapshots every 25 entries, 16 KiB segments, fsyncs of 1-8 ms, no fault switches, a bit flip read at 5% of the restarts). */
   settings?: Partial<MemberSettings>;
   /** The command that replays this run, put in the result (the soak's). */
   replay?: string;
@@ -50,11 +52,17 @@ export interface StackRunResult<I, O> {
   seed: number;
   /** The first violation, if any. */
   violation: Violation | undefined;
-  /** Restarts refused by the reader (the wal README's known issue): a liveness refusal, not a safety violation. */
+  /** Restarts refused (the wal README's known issue, or a bit flip read at the open): a liveness refusal, not a safety violation. */
   refusals: number;
   crashes: number;
   /** fsyncs made to fail with EIO. */
   eios: number;
+  /** Disks made to fill up (writes failing with ENOSPC). */
+  enospcs: number;
+  /** Restarts that read a flipped bit in a sealed segment or a snapshot file. */
+  flips: number;
+  /** Of `refusals`, those of restarts that read a flipped bit (the open refused it with a typed error). */
+  flipRefusals: number;
   powerLosses: number;
   /** Unsynced sectors and directory changes lost at crashes. */
   lostAtCrashes: number;
@@ -89,13 +97,18 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
     syncMs: [1, 8],
     nodeKnobs: {},
     walFaults: {},
+    flipOnRestart: 0.05,
     ...o.settings,
   };
   const n = o.members ?? 3;
   const ids: NodeId[] = Array.from({ length: n }, (_, i) => BigInt(i + 1));
-  const members = ids.map((id) => new SimMember<SM, O>(id, ids, settings, loop, net, trace, checker, rand, () => o.workload.createStateMachine()));
+  const members = ids.map(
+    (id) =>
+      new SimMember<SM, O>(id, ids, settings, loop, net, trace, checker, rand, () => o.workload.createStateMachine(), new Prng(o.seed * 7919 + Number(id))),
+  );
   const res = {
     eios: 0,
+    enospcs: 0,
     crashes: 0,
     powerLosses: 0,
     lostAtCrashes: 0,
@@ -154,6 +167,7 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
     trace.add(loop.now, "propose", m.id, `c${client} ${rq.write === undefined ? "read" : "write"}`);
     if (rq.write !== undefined) {
       const data = rq.write;
+      checker.proposed(new TextDecoder().decode(data));
       node.propose(data).then(
         (r) => {
           checker.ack(r.index, new TextDecoder().decode(data));
@@ -209,6 +223,9 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
     } else if (x < 0.85 && live.length > 0 && o.eio !== false) {
       rand.pick(live).injectEio();
       res.eios++;
+    } else if (x >= 0.85 && x < 0.88 && live.length > 0 && o.enospc !== false) {
+      rand.pick(live).injectEnospc();
+      res.enospcs++;
     }
     at(rand.range(1, 2 * (o.faultEveryMs ?? 150)), fault);
   };
@@ -262,6 +279,7 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
       askedAt = loop.now;
       const tag = `final/${o.seed}/${++attempt}`;
       const final = o.workload.finalWrite?.(tag) ?? enc.encode(tag);
+      checker.proposed(new TextDecoder().decode(final));
       const inc = m.owner!.name;
       const op = { ret: Infinity };
       let set = inFlight.get(inc);
@@ -322,6 +340,9 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
     refusals: refused,
     crashes: res.crashes,
     eios: res.eios,
+    enospcs: res.enospcs,
+    flips: members.reduce((a, m) => a + m.flips, 0),
+    flipRefusals: members.filter((m) => m.refusedFor === "bit-flip").length,
     powerLosses: res.powerLosses,
     lostAtCrashes: res.lostAtCrashes,
     acked: checker.acked.size,

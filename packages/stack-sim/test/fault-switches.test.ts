@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runStackSchedule, type MemberSettings } from "../src/index.js";
 import { logWorkload } from "./counter-workload.js";
+import { FLIPS_IN_SEALED_SEGMENTS } from "./flip-settings.js";
 
 const cases: { name: string; settings: Partial<MemberSettings>; budget: number; expect?: RegExp }[] = [
   // A follower's MsgAppResp and a granted vote sent before the write that they promise is durable.
@@ -17,6 +18,11 @@ const cases: { name: string; settings: Partial<MemberSettings>; budget: number; 
   { name: "node neverTimeOut", settings: { nodeKnobs: { neverTimeOut: true } }, budget: 40, expect: /^promises-settle/ },
   // The WAL acknowledging a save before fdatasync.
   { name: "wal ackBeforeSync", settings: { walFaults: { ackBeforeSync: true } }, budget: 30 },
+  // The WAL taking a write that failed with ENOSPC for done (the node goes on, the batch never written).
+  { name: "wal swallowNoSpace", settings: { walFaults: { swallowNoSpace: true } }, budget: 20, expect: /^disk-full/ },
+  // The reader not checking the CRCs of sealed segments, with a bit flipped on reading one at
+  // every restart (1 KiB segments and no snapshots, so that sealed segments hold the log).
+  { name: "wal skipSealedCrc", settings: { walFaults: { skipSealedCrc: true }, ...FLIPS_IN_SEALED_SEGMENTS }, budget: 15, expect: /^integrity/ },
 ];
 
 for (const c of cases) {

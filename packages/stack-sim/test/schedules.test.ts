@@ -1,7 +1,9 @@
 /**
  * Whole-stack schedules with the simulator's own small state machine: crashes (one member, the
  * whole cluster, right after a durable-state response was sent), fsyncs failing with EIO (the
- * node must stop; it restarts on what its disk kept), partitions, a lossy network;
+ * node must stop; it restarts on what its disk kept), disks filling up (ENOSPC: the node must
+ * stop with a WalNoSpaceError), bits flipped on reading a sealed segment or a snapshot file at
+ * a restart (refused), partitions, a lossy network;
  * every check of the run (README of this package) must hold. Seeds are fixed (STACK_SEEDS=a-b
  * runs others); a restart the reader refuses (the wal README's known issue) is counted apart.
  */
@@ -23,6 +25,10 @@ test("whole-stack schedules: no violation", async () => {
   let lost = 0;
   let eios = 0;
   let stops = 0;
+  let enospcs = 0;
+  let noSpaceStops = 0;
+  let flips = 0;
+  let flipRefusals = 0;
   for (let seed = lo; seed <= hi; seed++) {
     const r = await runStackSchedule({ seed, workload: logWorkload() });
     assert.equal(r.violation, undefined, `seed ${seed}: ${r.violation?.invariant}: ${r.violation?.detail} (replay: STACK_SEEDS=${seed}-${seed})`);
@@ -31,12 +37,19 @@ test("whole-stack schedules: no violation", async () => {
     acked += r.acked;
     lost += r.lostAtCrashes;
     eios += r.eios;
-    stops += r.trace.events.filter((e) => e.kind === "fail" && !e.what.includes("(injected)")).length;
+    const fails = r.trace.events.filter((e) => e.kind === "fail" && !e.what.includes("(injected)") && e.what !== "write: ENOSPC");
+    noSpaceStops += fails.filter((e) => e.what.startsWith("WalNoSpaceError")).length;
+    stops += fails.filter((e) => !e.what.startsWith("WalNoSpaceError")).length;
+    enospcs += r.enospcs;
+    flips += r.flips;
+    flipRefusals += r.flipRefusals;
   }
   console.log(
     `# seeds ${lo}-${hi}: ${crashes} crashes (${lost} unsynced sectors or directory changes lost), ${eios} EIOs injected (${stops} nodes stopped on one), ` +
-      `${acked} writes acknowledged, ${refusals} restarts refused (wal README, known issue)`,
+      `${enospcs} disks filled (${noSpaceStops} nodes stopped on ENOSPC), ${flips} restarts read a flipped bit (${flipRefusals} refused), ` +
+      `${acked} writes acknowledged, ${refusals - flipRefusals} restarts refused (wal README, known issue)`,
   );
   assert.ok(crashes > hi - lo && acked > hi - lo, "the schedules crash members and acknowledge writes");
   assert.ok(eios > 0 && stops > 0, "fsyncs failed, and nodes stopped on them");
+  assert.ok(enospcs > 0 && noSpaceStops > 0, "disks filled, and nodes stopped on ENOSPC");
 });

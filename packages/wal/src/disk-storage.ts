@@ -283,7 +283,8 @@ export class DiskStorage implements Storage {
   /**
    * Opens (or creates) the storage in `dir`: loads the newest snapshot the WAL knows, opens the
    * WAL at it (repairing a torn tail once, like etcd's server), and reads the log.
-   * @throws the errors of {@link WAL.open}, {@link WAL.readAll} and {@link Snapshotter.load}.
+   * @throws the errors of {@link WAL.open}, {@link WAL.readAll} and
+   *   {@link Snapshotter.loadNewestRecorded} (a damaged snapshot file is refused, not skipped).
    */
   static async open(dir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
     const walDir = join(dir, "wal");
@@ -300,7 +301,9 @@ export class DiskStorage implements Storage {
     const walSnaps = await WAL.snapshotEntries(walDir, walOpts);
     let snap = emptySnap();
     try {
-      snap = await snapshotter.loadNewestAvailable(walSnaps);
+      // Strict: a damaged snapshot file the WAL has a record of is refused (typed), never
+      // replaced by an older one that the HardState and the log may have moved past.
+      snap = await snapshotter.loadNewestRecorded(walSnaps);
     } catch (e) {
       if (errorCode(e) !== "TSRAFT_SNAP_NO_SNAPSHOT") throw e;
     }

@@ -23,6 +23,7 @@ export type WalErrorCode =
   | "TSRAFT_WAL_SNAPSHOT_NOT_FOUND"
   | "TSRAFT_WAL_SNAPSHOT_MISMATCH"
   | "TSRAFT_WAL_STATE"
+  | "TSRAFT_WAL_NO_SPACE"
   | "TSRAFT_SNAP_NO_SNAPSHOT"
   | "TSRAFT_SNAP_CRC_MISMATCH"
   | "TSRAFT_SNAP_CORRUPT";
@@ -166,6 +167,30 @@ export class WalStateError extends WalError {
   constructor(message: string) {
     super("TSRAFT_WAL_STATE", `wal: ${message}`);
   }
+}
+
+/**
+ * The disk is full: a write of the WAL or of a snapshot file failed with `ENOSPC` (the `cause`).
+ * A WAL that met it refuses every later write with this error (its records after the last
+ * durable save are in an unknown state until a restart repairs the tail); nothing it
+ * acknowledged is lost. RaftNode's `persist` rejecting with it stops the node (`onFatal`):
+ * free space, then restart (`DiskStorage.open` repairs a torn tail). A snapshot save that
+ * fails with it leaves the log as it was (RaftNode logs it and goes on).
+ */
+export class WalNoSpaceError extends WalError {
+  /** The file (or directory) whose write failed. */
+  readonly path: string;
+  constructor(path: string, options?: RaftErrorOptions) {
+    super("TSRAFT_WAL_NO_SPACE", `wal: no space left on the device writing ${path} (ENOSPC): free space, then restart`, options);
+    this.path = path;
+  }
+}
+
+/** `err` as a {@link WalNoSpaceError} if it is node's `ENOSPC` (`path`: where), else `err` itself. */
+export function noSpaceOr(err: unknown, path: string): unknown {
+  if (err instanceof WalNoSpaceError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" ? new WalNoSpaceError(path, { cause: err }) : err;
 }
 
 /** No snapshot file could be loaded (`snap.ErrNoSnapshot`). */

@@ -31,6 +31,7 @@ export {
   WalSnapshotNotFoundError,
   WalSnapshotMismatchError,
   WalStateError,
+  WalNoSpaceError,
   NoSnapshotError,
   SnapCrcMismatchError,
   SnapCorruptError,

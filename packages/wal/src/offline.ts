@@ -19,6 +19,8 @@ export interface ReadLimits {
   readChunkBytes: number;
   /** The file system (node:fs unless a test simulates one). */
   io: WalIO;
+  /** Test-only fault switches (see internal/faults.ts). */
+  faults?: { readonly skipSealedCrc: boolean };
 }
 
 /** Checks every record from `snap` on, without locking (see `WAL.verify`). */
@@ -28,7 +30,7 @@ export async function verifyWal(dir: string, snap: WalSnapshot, opts: ReadLimits
     dir,
     sel,
     opts.readChunkBytes,
-    { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true },
+    { start: snap, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true, skipSealedCrc: opts.faults?.skipSealedCrc },
     opts.io,
   );
   if (!res.matched) throw new WalSnapshotNotFoundError();
@@ -42,7 +44,14 @@ export async function snapshotRecords(dir: string, opts: ReadLimits): Promise<{ 
     dir,
     sel,
     opts.readChunkBytes,
-    { start: { index: -1, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true },
+    {
+      start: { index: -1, term: 0 },
+      strictTail: false,
+      maxRecordBytes: opts.maxRecordBytes,
+      copyData: false,
+      skipEntries: true,
+      skipSealedCrc: opts.faults?.skipSealedCrc,
+    },
     opts.io,
   );
   return { snapshots: res.snapshots, commit: res.hardState.commit };
@@ -62,7 +71,14 @@ export async function repairWal(dir: string, opts: ReadLimits): Promise<boolean>
           dir,
           [last],
           opts.readChunkBytes,
-          { start: { index: last.index, term: 0 }, strictTail: false, maxRecordBytes: opts.maxRecordBytes, copyData: false, skipEntries: true },
+          {
+            start: { index: last.index, term: 0 },
+            strictTail: false,
+            maxRecordBytes: opts.maxRecordBytes,
+            copyData: false,
+            skipEntries: true,
+            skipSealedCrc: opts.faults?.skipSealedCrc,
+          },
           opts.io,
         )
       ).res;

@@ -14,7 +14,7 @@ import { decodeSnapshot } from "@tsraft/raftpb";
 import type { Snapshot } from "@tsraft/raftpb";
 import { join } from "node:path";
 import { snapSaveChannel } from "./diagnostics.js";
-import { NoSnapshotError, SnapCorruptError, SnapCrcMismatchError } from "./errors.js";
+import { NoSnapshotError, type WalNoSpaceError, SnapCorruptError, SnapCrcMismatchError, noSpaceOr } from "./errors.js";
 import { nodeIO } from "./io.js";
 import type { WalIO } from "./io.js";
 import { ProtoError, decodeSnapFile } from "./proto.js";
@@ -84,7 +84,8 @@ export class Snapshotter {
    * empty snapshot (index 0) is not written, as in etcd. The file is written in pieces from the
    * snapshot's own data (never copied into one file buffer) and its CRC computed in pieces,
    * yielding to the event loop between them.
-   * @throws `EncodeError` for a snapshot that has no encoding; the file system's errors.
+   * @throws `EncodeError` for a snapshot that has no encoding; {@link WalNoSpaceError} when a
+   *   write of the file fails with ENOSPC; the file system's other errors.
    */
   async save(snapshot: Snapshot): Promise<void> {
     const md = snapshot.metadata;
@@ -101,6 +102,8 @@ export class Snapshotter {
         pos += piece.length;
       }
       await h.sync();
+    } catch (e) {
+      throw noSpaceOr(e, tmp); // the .tmp file stays until purge: no snapshot was made
     } finally {
       await h.close();
     }
@@ -132,6 +135,26 @@ export class Snapshotter {
    */
   loadNewestAvailable(walSnapshots: readonly WalSnapshot[]): Promise<Snapshot> {
     return this.loadMatching((s) => walSnapshots.some((w) => w.index === s.metadata.index && w.term === s.metadata.term));
+  }
+
+  /**
+   * The newest snapshot file among `walSnapshots` (the WAL's snapshot records), read strictly:
+   * a damaged one is an error, not a reason to go back to an older one. Every file the WAL has
+   * a record of was durable before its record was written, so damage there is not a crash's
+   * doing but the disk's (bit rot, or bits flipped on the way from it); going back to an older
+   * snapshot would pair it with a HardState and log that may need the newer one. Nothing is
+   * renamed: a flip on the way from the disk leaves the file good for the next try. Files the
+   * WAL has no record of are not read.
+   * @throws {@link NoSnapshotError} if no file matches a record; {@link SnapCrcMismatchError} or
+   *   {@link SnapCorruptError} for the newest matching file.
+   */
+  async loadNewestRecorded(walSnapshots: readonly WalSnapshot[]): Promise<Snapshot> {
+    const recorded = new Set(walSnapshots.map((w) => snapName(w.term, w.index)));
+    for (const name of await this.names()) {
+      if (!recorded.has(name)) continue;
+      return readSnapFile(join(this.dir, name), this.io);
+    }
+    throw new NoSnapshotError();
   }
 
   private async loadMatching(match: (s: Snapshot) => boolean): Promise<Snapshot> {

@@ -12,7 +12,7 @@ import { isEmptyHardState } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { dirname, join } from "node:path";
 import { walSyncChannel, walWriteChannel } from "./diagnostics.js";
-import { WalConfigError, WalExistsError, WalSnapshotNotFoundError, WalStateError } from "./errors.js";
+import { WalConfigError, WalExistsError, WalNoSpaceError, WalSnapshotNotFoundError, WalStateError, noSpaceOr } from "./errors.js";
 import { walFaultsOf, type WalFaultSwitches } from "./internal/faults.js";
 import { nodeIO } from "./io.js";
 import type { WalFileHandle, WalIO } from "./io.js";
@@ -332,6 +332,7 @@ export class WAL {
         strictTail: this.writeMode,
         maxRecordBytes: this.opts.maxRecordBytes,
         copyData: this.opts.copyEntryData,
+        skipSealedCrc: this.opts.faults.skipSealedCrc,
         onEntry: onEntry === undefined ? undefined : (e, si, off, crc) => onEntry(e, this.held[si]!.name, off, crc),
       },
       this.opts.io,
@@ -366,8 +367,15 @@ export class WAL {
     this.qTerm = Math.max(res.hardState.term, res.maxEntryTerm);
   }
 
+  /** The path of the tail segment (where a failed write was going). */
+  private tailPath(): string {
+    const t = this.held[this.held.length - 1];
+    return t === undefined ? this.dir : join(this.dir, t.name);
+  }
+
   private checkWritable(what: string): void {
     if (this.closed) throw new WalStateError(`${what} after close`);
+    if (this.failed instanceof WalNoSpaceError) throw this.failed; // the disk is full: the same typed error on every later call
     if (this.failed !== undefined) throw new WalStateError(`${what} after a failed write or sync: ${String(this.failed)}`);
     if (this.enc === undefined) throw new WalStateError(this.writeMode ? `${what} before readAll` : `${what} on a WAL opened for reading`);
   }
@@ -381,7 +389,8 @@ export class WAL {
    * the save's first record (undefined when there was nothing to write).
    * @throws {@link WalStateError} (rejected) if the WAL is closed, failed, not read yet, or the
    *   entries are not a contiguous run that continues the log, or the HardState's commit is
-   *   beyond the last index; I/O errors reject this and every later call.
+   *   beyond the last index; I/O errors reject this and every later call ({@link WalNoSpaceError}
+   *   when the disk is full: every later call is rejected with the same error).
    */
   save(hardState: HardState, entries: readonly Entry[]): Promise<WalPosition | undefined> {
     try {
@@ -519,9 +528,14 @@ export class WAL {
         if (enc.len > 0 && walWriteChannel.hasSubscribers) walWriteChannel.publish({ dir: this.dir, bytes: enc.len });
         for (const p of batch) p.resolve(p.pos);
       } catch (e) {
-        this.failed = e;
-        for (const p of batch) p.reject(e);
-        for (const p of this.queue.splice(0)) p.reject(e);
+        const err = noSpaceOr(e, this.tailPath());
+        if (err instanceof WalNoSpaceError && this.opts.faults.swallowNoSpace) {
+          for (const p of batch) p.resolve(p.pos); // planted bug: the batch was never written
+          continue;
+        }
+        this.failed = err;
+        for (const p of batch) p.reject(err);
+        for (const p of this.queue.splice(0)) p.reject(err);
       }
     }
     this.flushing = undefined;

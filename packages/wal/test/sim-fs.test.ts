@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
-import { CrcMismatchError, DiskStorage, WalCorruptError, WalError, WalStateError } from "@tsraft/wal";
+import { CrcMismatchError, DiskStorage, WalCorruptError, WalError, WalNoSpaceError, WalStateError } from "@tsraft/wal";
 import type { DiskStorageOptions } from "@tsraft/wal";
 import { SimFS } from "@tsraft/wal/testing";
 import { setWalFaults, walFaultsOf, type WalFaultSwitches } from "../src/internal/faults.js";
@@ -327,6 +327,46 @@ describe("DiskStorage over the simulated disk", () => {
     assert.ok(refusedReads > 0, "some reads were refused");
   });
 
+  test("a bit flipped reading the snapshot file the WAL records: open refuses it (typed), renames nothing, never falls back to an older one", async () => {
+    const cs = { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    let refused = 0;
+    for (let seed = 1; seed <= 10; seed++) {
+      const fs = new SimFS(seed);
+      await fs.io().mkdir("/n", { recursive: true });
+      fs.syncAll();
+      const s = await DiskStorage.open("/n", small(fs));
+      const r = prng(seed);
+      for (let i = 1; i <= 30; i++) {
+        await s.save({ term: 1, vote: 1n, commit: i }, [entry(i, 1, r)]);
+        if (i === 10 || i === 20) {
+          await s.createSnapshot(i, cs, enc(`state at ${i}`));
+          await s.compact(i);
+        }
+      }
+      await s.close();
+      const snaps = fs.list("/n/snap");
+      const newest = snaps.filter((n) => n.endsWith(".snap")).pop()!;
+      const size = fs.readFile(`/n/snap/${newest}`).length;
+      fs.faults.flipBit = { path: `/n/snap/${newest}`, offset: Math.floor(r() * size), bit: Math.floor(r() * 8) };
+      try {
+        const s2 = await DiskStorage.open("/n", small(fs));
+        // A flip the file's checks cannot see (none expected: every byte is under the CRC or decoded).
+        assert.equal(s2.snapshot().metadata.index, 20, `seed ${seed}: opened at an older snapshot`);
+        await s2.close();
+      } catch (e) {
+        assert.ok(e instanceof WalError && /^TSRAFT_SNAP_/.test(e.code), `seed ${seed}: ${String(e)}`);
+        refused++;
+      }
+      fs.faults.flipBit = undefined;
+      assert.deepEqual(fs.list("/n/snap"), snaps, "nothing renamed");
+      const s3 = await DiskStorage.open("/n", small(fs));
+      assert.equal(s3.snapshot().metadata.index, 20);
+      assert.equal(s3.lastIndex(), 30);
+      await s3.close();
+    }
+    assert.equal(refused, 10);
+  });
+
   test("an EIO on fdatasync stops the WAL for good; nothing acknowledged is lost", async () => {
     for (let seed = 1; seed <= 20; seed++) {
       const fs = new SimFS(seed);
@@ -373,13 +413,54 @@ describe("DiskStorage over the simulated disk", () => {
         break;
       }
     }
-    assert.equal((err as NodeJS.ErrnoException).code, "ENOSPC");
-    await assert.rejects(s.save({ term: 1, vote: 1n, commit: 0 }, [entry(i, 1, r)]), WalStateError);
+    // A typed error (the node stops on it), with node's error as the cause.
+    assert.ok(err instanceof WalNoSpaceError, String(err));
+    assert.equal(err.code, "TSRAFT_WAL_NO_SPACE");
+    assert.equal((err.cause as NodeJS.ErrnoException).code, "ENOSPC");
+    assert.match(err.path, /\.wal$/);
+    // Every later write is refused with the same error, even once space is back.
     fs.faults.enospcAfterBytes = undefined;
+    await assert.rejects(s.save({ term: 1, vote: 1n, commit: 0 }, [entry(i, 1, r)]), (e: unknown) => e instanceof WalNoSpaceError);
     fs.crash();
     const s2 = await DiskStorage.open("/n", small(fs));
     assert.ok(s2.lastIndex() >= acked.length);
     for (const e of acked) assert.ok(same(s2.entries(e.index, e.index + 1, Infinity)[0]!, e));
+    await s2.close();
+  });
+
+  test("ENOSPC writing a snapshot file: a WalNoSpaceError, the log as it was", async () => {
+    const fs = new SimFS(4);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    const s = await DiskStorage.open("/n", small(fs));
+    const r = prng(4);
+    for (let i = 1; i <= 5; i++) await s.save({ term: 1, vote: 1n, commit: i }, [entry(i, 1, r)]);
+    fs.faults.enospcAfterBytes = fs.stats.bytesWritten + 10;
+    await assert.rejects(
+      s.createSnapshot(5, undefined, new Uint8Array(4096).fill(7)),
+      (e: unknown) => e instanceof WalNoSpaceError && e.code === "TSRAFT_WAL_NO_SPACE",
+    );
+    fs.faults.enospcAfterBytes = undefined;
+    assert.equal(s.snapshot().metadata.index, 0);
+    await s.save({ term: 1, vote: 1n, commit: 6 }, [entry(6, 1, r)]); // the WAL itself did not fail
+    await s.close();
+  });
+
+  test("planted bug swallowNoSpace: saves that were never written resolve (so the simulator's disk-full check must catch it)", async () => {
+    const fs = new SimFS(5);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    const opts = small(fs);
+    setWalFaults(opts, { swallowNoSpace: true });
+    const s = await DiskStorage.open("/n", opts);
+    const r = prng(5);
+    await s.save({ term: 1, vote: 1n, commit: 0 }, [entry(1, 1, r)]);
+    fs.faults.enospcAfterBytes = fs.stats.bytesWritten;
+    await s.save({ term: 1, vote: 1n, commit: 1 }, [entry(2, 1, r)]); // resolves: not on disk
+    fs.faults.enospcAfterBytes = undefined;
+    fs.crash();
+    const s2 = await DiskStorage.open("/n", small(fs));
+    assert.equal(s2.lastIndex(), 1, "the acknowledged entry 2 is lost");
     await s2.close();
   });
 });

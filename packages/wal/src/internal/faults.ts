@@ -16,10 +16,20 @@ export interface WalFaultSwitches {
   readonly ackBeforeSync: boolean;
   /** DiskStorage serves (to raft) the entries of a save before the save is durable. */
   readonly serveBeforeDurable: boolean;
+  /**
+   * The WAL takes a write that failed with ENOSPC for done: the batch's saves resolve (as if
+   * written and synced) and the WAL goes on, instead of failing with `WalNoSpaceError`.
+   */
+  readonly swallowNoSpace: boolean;
+  /**
+   * The reader does not check the CRC of the records of a segment before the last one (a
+   * sealed segment), so a bit flipped on the way from the disk is taken as data.
+   */
+  readonly skipSealedCrc: boolean;
 }
 
 /** Every switch off: what every storage has unless a test attaches switches to its options. */
-export const NO_WAL_FAULTS: WalFaultSwitches = Object.freeze({ ackBeforeSync: false, serveBeforeDurable: false });
+export const NO_WAL_FAULTS: WalFaultSwitches = Object.freeze({ ackBeforeSync: false, serveBeforeDurable: false, swallowNoSpace: false, skipSealedCrc: false });
 
 const attached = new WeakMap<object, WalFaultSwitches>();
 

@@ -17,7 +17,8 @@
  *   fsync, so an unsynced create or rename may vanish;
  * - faults (`faults`): fsync/fdatasync failing with EIO (the pages written since the last sync
  *   are then lost for good, as on Linux: a retried fsync "succeeds" without them), writes
- *   failing with ENOSPC past a byte budget, and reads of chosen files returning one flipped bit;
+ *   failing with ENOSPC past a byte budget, and reads of chosen files returning one flipped bit
+ *   (at a random place in each read, or at one fixed place of one file: `flipBit`);
  * - processes: {@link SimFS.io} is the file system as one process sees it; after a crash every
  *   call through an earlier process's view fails (its descriptors and locks are gone).
  *
@@ -79,6 +80,11 @@ export interface SimFaults {
   enospcAfterBytes?: number | undefined;
   /** Reads of `path` return one flipped bit (in the range read) when this returns true. */
   flipBitsOnRead?: ((path: string) => boolean) | undefined;
+  /**
+   * A bad spot on the way from the disk: every read of `path` that covers byte `offset` returns
+   * it with bit `bit` (0-7) flipped, as long as this is set (the content itself is intact).
+   */
+  flipBit?: { readonly path: string; readonly offset: number; readonly bit: number } | undefined;
 }
 
 /** Counters of a {@link SimFS}. */
@@ -417,11 +423,16 @@ export class SimFS {
     const file = this.#asFile(f);
     const n = Math.max(0, Math.min(length, file.size - position));
     buffer.set(file.buf.subarray(position, position + n), offset);
-    this.#maybeFlip(f.path, buffer, offset, n);
+    this.#maybeFlip(f.path, buffer, offset, n, position);
     return n;
   }
 
-  #maybeFlip(path: string, buffer: Uint8Array, offset: number, n: number): void {
+  #maybeFlip(path: string, buffer: Uint8Array, offset: number, n: number, position = 0): void {
+    const fb = this.faults.flipBit;
+    if (fb !== undefined && this.#norm(fb.path) === this.#norm(path) && fb.offset >= position && fb.offset < position + n) {
+      buffer[offset + fb.offset - position]! ^= 1 << (fb.bit & 7);
+      this.stats.flippedReads++;
+    }
     if (n === 0 || this.faults.flipBitsOnRead === undefined || !this.faults.flipBitsOnRead(path)) return;
     const at = offset + Math.floor(this.#rand() * n);
     buffer[at]! ^= 1 << Math.floor(this.#rand() * 8);
