@@ -17,4 +17,8 @@ export { Trace } from "./trace.js";
 export type { TraceEvent } from "./trace.js";
 export { SimLoop, Owner } from "./sim-loop.js";
 export { renderTimeline } from "./timeline-html.js";
+export { shrinkSchedule } from "./shrink.js";
+export type { ShrinkRun, ShrinkOutcome } from "./shrink.js";
+export { DEFAULT_SCHEDULE, scheduleArgs, parseScheduleArgs, scheduleOptions } from "./schedule-params.js";
+export type { ScheduleParams } from "./schedule-params.js";
 export type { TimelineInfo } from "./timeline-html.js";

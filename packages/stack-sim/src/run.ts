@@ -30,6 +30,17 @@ export interface StackRunOptions<SM extends StackStateMachine<O>, I, O> {
   /** Mean virtual ms between two faults (crash, partition, EIO, ENOSPC; default 150). */
   faultEveryMs?: number;
   /**
+   * At most this many client requests in all (default: no limit): a budget the shrinker lowers
+   * (`shrink.ts`). Reached, the clients stop asking.
+   */
+  maxRequests?: number;
+  /**
+   * At most this many faults injected (crashes, power losses, partitions, EIOs, ENOSPCs, crashes
+   * after a send; default: no limit): a budget the shrinker lowers. The network's own drops and
+   * duplicates are not counted (`network.drop`, `network.duplicate`).
+   */
+  maxFaults?: number;
+  /**
    * Probabilities that a member crashes right after it sent a message that promises durable
    * state, before anything else runs: the moment a response sent before its write is durable
    * would be lost. `appResp`: a MsgAppResp (default 0.01); `vote`: a granted MsgVoteResp
@@ -57,6 +68,8 @@ export interface StackRunResult<I, O> {
   crashes: number;
   /** fsyncs made to fail with EIO. */
   eios: number;
+  /** Faults injected (what `maxFaults` counts). */
+  faults: number;
   /** Disks made to fill up (writes failing with ENOSPC). */
   enospcs: number;
   /** Restarts that read a flipped bit in a sealed segment or a snapshot file. */
@@ -109,6 +122,7 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
   const res = {
     eios: 0,
     enospcs: 0,
+    faults: 0,
     crashes: 0,
     powerLosses: 0,
     lostAtCrashes: 0,
@@ -139,7 +153,7 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
     inFlight.delete(inc);
   };
   const request = (client: number): void => {
-    if (!clientsOn) return;
+    if (!clientsOn || (o.maxRequests !== undefined && res.requests >= o.maxRequests)) return;
     const live = up();
     if (live.length === 0) {
       at(20, () => request(client));
@@ -202,28 +216,34 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
     res.lostAtCrashes += m.crash();
     res.crashes++;
   };
+  const budgetLeft = (): boolean => o.maxFaults === undefined || res.faults < o.maxFaults;
   const fault = (): void => {
-    if (!faulting) return;
+    if (!faulting || !budgetLeft()) return;
     const x = rand.float();
     const live = up();
     if (x < 0.5 && live.length > 0) {
+      res.faults++;
       const m = rand.pick(live);
       crash(m);
       restartLater(m);
     } else if (x < 0.6) {
+      res.faults++;
       res.powerLosses++;
       for (const m of live) crash(m);
       for (const m of live) restartLater(m);
     } else if (x < 0.8) {
+      res.faults++;
       // One member cut from all, or one pair cut (the two may then campaign for the same term).
       const cut = rand.pick(ids);
       if (rand.chance(0.5)) net.partition([cut], ids);
       else net.partition([cut], [rand.pick(ids.filter((i) => i !== cut))]);
       at(rand.range(50, 400), () => net.heal());
     } else if (x < 0.85 && live.length > 0 && o.eio !== false) {
+      res.faults++;
       rand.pick(live).injectEio();
       res.eios++;
     } else if (x >= 0.85 && x < 0.88 && live.length > 0 && o.enospc !== false) {
+      res.faults++;
       rand.pick(live).injectEnospc();
       res.enospcs++;
     }
@@ -241,13 +261,14 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
       });
     };
     m.onSent = (from, msgs) => {
-      if (!faulting) return;
+      if (!faulting || !budgetLeft()) return;
       let p = 0;
       for (const x of msgs) {
         if (x.type === MessageType.MsgAppResp) p = Math.max(p, cas.appResp);
         else if (x.type === MessageType.MsgVoteResp && !x.reject) p = Math.max(p, cas.vote);
       }
       if (p === 0 || !rand.chance(p)) return;
+      res.faults++;
       crash(from);
       restartLater(from);
     };
@@ -340,6 +361,7 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
     refusals: refused,
     crashes: res.crashes,
     eios: res.eios,
+    faults: res.faults,
     enospcs: res.enospcs,
     flips: members.reduce((a, m) => a + m.flips, 0),
     flipRefusals: members.filter((m) => m.refusedFor === "bit-flip").length,
