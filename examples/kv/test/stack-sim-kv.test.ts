@@ -28,7 +28,9 @@ test("KV over the whole stack: safe, linearizable, every promise settles", async
     refusals += r.refusals;
     flipRefusals += r.flipRefusals;
   }
-  console.log(`# seeds ${lo}-${hi}: ${ops} client requests, ${acked} writes acknowledged, ${refusals} restarts refused (${flipRefusals} on a flipped bit, the others the wal README's known issue)`);
+  console.log(
+    `# seeds ${lo}-${hi}: ${ops} client requests, ${acked} writes acknowledged, ${refusals} restarts refused (${flipRefusals} on a flipped bit, the others the wal README's known issue)`,
+  );
   assert.ok(acked > hi - lo);
 });
 
