@@ -172,10 +172,10 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
         this.onSent?.(this, msgs);
       },
       apply: (e: { index: number; data: Uint8Array }): AppliedResult<O> => {
-        if (owner.alive) this.checker.applying(this.id, inc, e.index, dec.decode(e.data));
+        const data = owner.alive ? dec.decode(e.data) : "";
+        if (owner.alive) this.checker.applying(this.id, inc, e.index, data);
         const out = sm.apply(e.index, e.data);
         if (owner.alive) {
-          const data = dec.decode(e.data);
           this.checker.apply(this.id, inc, e.index, data, sm.fingerprint());
           this.trace.fold(`${inc} applied ${e.index}`);
         }

@@ -20,7 +20,7 @@ import { isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { EntryColumns } from "@tsraft/storage-memory";
 import { LRUCache } from "lru-cache";
-import { WalStateError } from "./errors.js";
+import { WalStateError, noSpaceOr } from "./errors.js";
 import { carryWalFaults, walFaultsOf, type WalFaultSwitches } from "./internal/faults.js";
 import { nodeIO } from "./io.js";
 import type { WalIO } from "./io.js";
@@ -284,9 +284,19 @@ export class DiskStorage implements Storage {
    * Opens (or creates) the storage in `dir`: loads the newest snapshot the WAL knows, opens the
    * WAL at it (repairing a torn tail once, like etcd's server), and reads the log.
    * @throws the errors of {@link WAL.open}, {@link WAL.readAll} and
-   *   {@link Snapshotter.loadNewestRecorded} (a damaged snapshot file is refused, not skipped).
+   *   {@link Snapshotter.loadNewestRecorded} (a damaged snapshot file is refused, not skipped);
+   *   `WalNoSpaceError` when a write it needs (creating the WAL, repairing a torn tail) meets a
+   *   full disk.
    */
   static async open(dir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
+    try {
+      return await DiskStorage.openOrCreate(dir, options);
+    } catch (e) {
+      throw noSpaceOr(e, dir); // creating the WAL, repairing or zero-filling its tail write
+    }
+  }
+
+  private static async openOrCreate(dir: string, options: DiskStorageOptions): Promise<DiskStorage> {
     const walDir = join(dir, "wal");
     const snapDir = join(dir, "snap");
     const io = options.io ?? nodeIO;

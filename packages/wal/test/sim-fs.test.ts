@@ -428,6 +428,18 @@ describe("DiskStorage over the simulated disk", () => {
     await s2.close();
   });
 
+  test("ENOSPC at open (creating the WAL on a full disk): a WalNoSpaceError; with space, it opens", async () => {
+    const fs = new SimFS(6);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    fs.faults.enospcAfterBytes = fs.stats.bytesWritten;
+    await assert.rejects(DiskStorage.open("/n", small(fs)), (e: unknown) => e instanceof WalNoSpaceError && e.path === "/n");
+    fs.faults.enospcAfterBytes = undefined;
+    const s = await DiskStorage.open("/n", small(fs));
+    assert.equal(s.lastIndex(), 0);
+    await s.close();
+  });
+
   test("ENOSPC writing a snapshot file: a WalNoSpaceError, the log as it was", async () => {
     const fs = new SimFS(4);
     await fs.io().mkdir("/n", { recursive: true });
