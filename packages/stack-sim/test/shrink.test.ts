@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   DEFAULT_SCHEDULE,
   parseScheduleArgs,
@@ -26,6 +27,28 @@ test("schedule parameters round-trip through their command-line form; bad values
   assert.throws(() => parseScheduleArgs(["--max-faults", "-1"]), /--max-faults/);
   assert.throws(() => parseScheduleArgs(["--clients", "1.5"]), /--clients/);
   assert.throws(() => parseScheduleArgs(["--drop", "2"]), /--drop/);
+});
+
+test("property: every schedule's command-line form parses back to it", () => {
+  const budget = fc.option(fc.nat(100_000), { nil: undefined });
+  const probability = fc.double({ min: 0, max: 1, noNaN: true }).map((x) => Math.abs(x)); // no -0: "0" parses to +0
+  fc.assert(
+    fc.property(
+      fc.record({
+        seed: fc.nat(),
+        durationMs: fc.nat(100_000),
+        clients: fc.nat(20),
+        maxRequests: budget,
+        maxFaults: budget,
+        drop: probability,
+        duplicate: probability,
+      }),
+      (p: ScheduleParams) => {
+        assert.deepEqual(parseScheduleArgs(scheduleArgs(p)), p);
+      },
+    ),
+    { seed: 16, numRuns: 500 },
+  );
 });
 
 test("a failing schedule shrinks (node sendVotesBeforePersist, seed 18): smaller, the same check fails, its replay command reproduces it", async () => {
