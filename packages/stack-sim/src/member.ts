@@ -45,9 +45,9 @@ export interface MemberSettings {
   /**
    * Probability that a restart reads one flipped bit (a bad spot on the way from the disk,
    * present for the whole of `DiskStorage.open`) in a sealed WAL segment (one before the last)
-   * or a snapshot file, when the disk has one. The open must refuse it (a typed error: the
-   * member stays down, counted as a refusal) or not use it (a snapshot file skipped); the
-   * `integrity` check catches flipped data that gets applied.
+   * or a snapshot file, when the disk has one. The open must refuse it with a typed error of
+   * `@tsraft/wal` (the member stays down, counted as a refusal), or go on if the flip fell on
+   * bytes it does not use; the `integrity` check catches flipped data that gets applied.
    */
   flipOnRestart: number;
 }
@@ -240,7 +240,7 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
   }
 
   /**
-   * Fills the disk: the WAL's writes fail with ENOSPC after a few more KiB. The node must stop
+   * Fills the disk: writes fail with ENOSPC after up to 1 KiB more. The node must stop
    * with a `WalNoSpaceError` (the `disk-full` check) and lose nothing it acknowledged; the
    * space is freed when its process is gone (an operator's cleanup before the restart).
    */
