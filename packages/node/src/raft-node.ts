@@ -1081,9 +1081,16 @@ export class RaftNode<R = unknown> {
   }
 
   private heartbeatAnswered(from: NodeId): void {
-    const ms = this.heartbeats.answered(from, this.sched.now());
+    const now = this.sched.now();
+    const ms = this.heartbeats.answered(from, now);
     // An answer after more than an election timeout is a follower coming back, not a round trip.
-    if (ms !== undefined && ms <= this.opts.raft.electionTick * this.tickMs && peerRttChannel.hasSubscribers) {
+    // One round trip per follower and tick is published (see PeerRttMessage).
+    if (
+      ms !== undefined &&
+      ms <= this.opts.raft.electionTick * this.tickMs &&
+      peerRttChannel.hasSubscribers &&
+      this.heartbeats.sample(from, now, this.tickMs)
+    ) {
       peerRttChannel.publish({ node: this.opts.raft.id, peer: from, seconds: ms / 1000 });
     }
     if (this.heartbeats.resumed(from) && this.observers.size !== 0) this.emit({ type: "peer-heartbeat-resumed", peer: from });
