@@ -120,7 +120,11 @@ export interface RaftNodeOptions<R = unknown> {
    * the write is durable are sent only once it resolves. A rejection is fatal: the node stops.
    */
   persist(req: PersistRequest): Promise<void>;
-  /** Sends messages to peers. Must not throw or block: drop what cannot be sent. */
+  /**
+   * Sends messages to peers. Must not throw or block: drop what cannot be sent. Must deliver
+   * each message at most once: a forwarded proposal delivered twice is appended and applied
+   * twice (see the README, "Transports deliver each message at most once").
+   */
   send(messages: Message[]): void;
   /**
    * Applies a committed normal entry; the result settles the matching `propose()` promise.
