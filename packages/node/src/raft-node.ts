@@ -272,6 +272,8 @@ export class RaftNode<R = unknown> {
   private runState: RunState = "new";
   private ticker: TimerHandle | undefined;
   private loopScheduled = false;
+  /** Inside {@link drainReadies}: a message stepped by a synchronous transport then waits for the next turn. */
+  private draining = false;
   private nextSeq = 1;
 
   /** Invariant: applied = the index of the last entry (or snapshot) handed to the state machine. */
@@ -436,7 +438,16 @@ export class RaftNode<R = unknown> {
   step(m: Message): void {
     if (this.runState !== "running") return;
     if (m.from !== NONE) this.lastHeard.set(m.from, this.ticks);
-    if (m.type === MessageType.MsgHeartbeatResp) this.heartbeatAnswered(m.from);
+    if (m.type === MessageType.MsgHeartbeatResp) {
+      this.heartbeatAnswered(m.from);
+      this.stepRaw(m);
+      // The answer that completes a ReadIndex quorum: take the read state now, not on the next
+      // turn, so that the readers are answered before this turn goes on to the other followers'
+      // answers to the same heartbeat (one each, all redundant once a quorum answered).
+      if (this.reads.pending() && !this.draining) this.drainNow();
+      else this.scheduleReady();
+      return;
+    }
     this.stepRaw(m);
     this.scheduleReady();
   }
@@ -646,12 +657,19 @@ export class RaftNode<R = unknown> {
     // setImmediate: messages and proposals that arrive in the same turn share one Ready.
     this.sched.setImmediate(() => {
       this.loopScheduled = false;
-      try {
-        this.drainReadies();
-      } catch (err) {
-        this.fail(err);
-      }
+      this.drainNow();
     });
+  }
+
+  private drainNow(): void {
+    this.draining = true;
+    try {
+      this.drainReadies();
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.draining = false;
+    }
   }
 
   private drainReadies(): void {
