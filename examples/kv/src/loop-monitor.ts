@@ -9,7 +9,7 @@
  * time is the machine's doing (other processes had the CPUs), not this process's code.
  * @module
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 
 /** The probe's period, in ms. */
 export const PROBE_MS = 20;
@@ -42,13 +42,49 @@ export interface LoopReport {
 
 const SCHEDSTAT = "/proc/thread-self/schedstat";
 
-/** [ns on a CPU, ns waiting for one] of the calling thread, or undefined where unavailable. */
-function schedstat(): [number, number] | undefined {
-  try {
-    const f = readFileSync(SCHEDSTAT, "latin1").split(" ");
-    return [Number(f[0]), Number(f[1])];
-  } catch {
-    return undefined;
+/**
+ * The main thread's `/proc/.../schedstat`, opened once (the link is resolved at open, so the file
+ * stays the main thread's) and re-read from offset 0 by each probe: about 2 us a read against
+ * 35 for opening, reading and closing it each time (measured 2026-12-02, loaded machine).
+ */
+class SchedStat {
+  private readonly buf = Buffer.alloc(128);
+  private constructor(private fd: number | undefined) {}
+
+  /** The calling (main) thread's file, or one that always answers undefined where there is none. */
+  static open(): SchedStat {
+    try {
+      return new SchedStat(openSync(SCHEDSTAT, "r"));
+    } catch {
+      return new SchedStat(undefined);
+    }
+  }
+
+  /** [ns on a CPU, ns waiting for one], or undefined where unavailable. */
+  read(): [number, number] | undefined {
+    if (this.fd === undefined) return undefined;
+    try {
+      const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+      const text = this.buf.toString("latin1", 0, n);
+      const a = text.indexOf(" ");
+      const b = text.indexOf(" ", a + 1);
+      const run = Number(text.slice(0, a));
+      const wait = Number(text.slice(a + 1, b));
+      return Number.isFinite(run) && Number.isFinite(wait) && a > 0 && b > a ? [run, wait] : undefined;
+    } catch {
+      this.close();
+      return undefined;
+    }
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    this.fd = undefined;
   }
 }
 
@@ -61,11 +97,13 @@ export class LoopMonitor {
   private maxLagAt = 0;
   private maxRun = -1;
   private stalls: Stall[] = [];
+  private sched: SchedStat | undefined;
 
   start(): void {
     if (this.timer !== undefined) return;
     this.last = performance.now();
-    this.lastSched = schedstat();
+    this.sched = SchedStat.open();
+    this.lastSched = this.sched.read();
     this.timer = setInterval(() => this.probe(), PROBE_MS);
     this.timer.unref();
   }
@@ -73,13 +111,15 @@ export class LoopMonitor {
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.sched?.close();
+    this.sched = undefined;
   }
 
   private probe(): void {
     const now = performance.now();
     const lag = Math.max(0, now - this.last - PROBE_MS);
     this.last = now;
-    const sched = this.lastSched === undefined ? undefined : schedstat();
+    const sched = this.lastSched === undefined ? undefined : this.sched?.read();
     let runMs: number | undefined;
     let waitMs: number | undefined;
     if (sched !== undefined && this.lastSched !== undefined) {

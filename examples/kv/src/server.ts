@@ -351,7 +351,7 @@ export class KvServer {
 
   /** A member's HTTP address, from the replicated membership or the configuration. */
   httpAddrOf(id: NodeId): string | undefined {
-    return this.sm.memberRecords().get(id.toString())?.addr?.http ?? this.cfg.cluster.get(id)?.http;
+    return this.sm.memberRecord(id.toString())?.addr?.http ?? this.cfg.cluster.get(id)?.http;
   }
 
   /** The members as the replicated state records them. */

@@ -166,6 +166,11 @@ export class KvStateMachine {
     return new Map(this.members);
   }
 
+  /** The record of member `id` (decimal), without copying the table as {@link memberRecords} does. */
+  memberRecord(id: string): MemberRecord | undefined {
+    return this.members.get(id);
+  }
+
   /** A number that changes whenever the state does (keys, members, alarm). */
   changes(): number {
     return this.version;

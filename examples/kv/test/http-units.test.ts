@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpError, UNHANDLED_EXIT_CODE, UNHANDLED_MARKER, parseHostPort } from "@tsraft/example-kv";
 import type { KvServer } from "@tsraft/example-kv";
-import { handleHttp } from "../src/http-api.js";
+import { answerJson, handleHttp } from "../src/http-api.js";
 import { toHttpError } from "../src/http-errors.js";
 import { parseMemberId, parseTarget, percentDecode } from "../src/http-request.js";
 
@@ -200,4 +200,15 @@ describe("unhandled rejections and uncaught exceptions", () => {
       assert.match(r.stderr, new RegExp(`^${UNHANDLED_MARKER} `, "m"));
     });
   }
+});
+
+describe("answerJson", () => {
+  test("plain answers as JSON.stringify writes them; bigints at any depth as decimal strings; cycles still refused", () => {
+    const plain = { key: "k", value: "v", index: 7, leader: { id: "1", http: null } };
+    assert.equal(answerJson(plain), JSON.stringify(plain));
+    assert.equal(answerJson({ ok: true, blocked: [2n, 18446744073709551615n], deep: { id: 3n } }), '{"ok":true,"blocked":["2","18446744073709551615"],"deep":{"id":"3"}}');
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic["self"] = cyclic;
+    assert.throws(() => answerJson(cyclic), TypeError);
+  });
 });

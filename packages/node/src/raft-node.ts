@@ -120,7 +120,11 @@ export interface RaftNodeOptions<R = unknown> {
    * the write is durable are sent only once it resolves. A rejection is fatal: the node stops.
    */
   persist(req: PersistRequest): Promise<void>;
-  /** Sends messages to peers. Must not throw or block: drop what cannot be sent. */
+  /**
+   * Sends messages to peers. Must not throw or block: drop what cannot be sent. Must deliver
+   * each message at most once: a forwarded proposal delivered twice is appended and applied
+   * twice (see the README, "Transports deliver each message at most once").
+   */
   send(messages: Message[]): void;
   /**
    * Applies a committed normal entry; the result settles the matching `propose()` promise.
@@ -268,6 +272,8 @@ export class RaftNode<R = unknown> {
   private runState: RunState = "new";
   private ticker: TimerHandle | undefined;
   private loopScheduled = false;
+  /** Inside {@link drainReadies}: a message stepped by a synchronous transport then waits for the next turn. */
+  private draining = false;
   private nextSeq = 1;
 
   /** Invariant: applied = the index of the last entry (or snapshot) handed to the state machine. */
@@ -432,7 +438,16 @@ export class RaftNode<R = unknown> {
   step(m: Message): void {
     if (this.runState !== "running") return;
     if (m.from !== NONE) this.lastHeard.set(m.from, this.ticks);
-    if (m.type === MessageType.MsgHeartbeatResp) this.heartbeatAnswered(m.from);
+    if (m.type === MessageType.MsgHeartbeatResp) {
+      this.heartbeatAnswered(m.from);
+      this.stepRaw(m);
+      // The answer that completes a ReadIndex quorum: take the read state now, not on the next
+      // turn, so that the readers are answered before this turn goes on to the other followers'
+      // answers to the same heartbeat (one each, all redundant once a quorum answered).
+      if (this.reads.pending() && !this.draining) this.drainNow();
+      else this.scheduleReady();
+      return;
+    }
     this.stepRaw(m);
     this.scheduleReady();
   }
@@ -642,12 +657,19 @@ export class RaftNode<R = unknown> {
     // setImmediate: messages and proposals that arrive in the same turn share one Ready.
     this.sched.setImmediate(() => {
       this.loopScheduled = false;
-      try {
-        this.drainReadies();
-      } catch (err) {
-        this.fail(err);
-      }
+      this.drainNow();
     });
+  }
+
+  private drainNow(): void {
+    this.draining = true;
+    try {
+      this.drainReadies();
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.draining = false;
+    }
   }
 
   private drainReadies(): void {
@@ -1081,9 +1103,16 @@ export class RaftNode<R = unknown> {
   }
 
   private heartbeatAnswered(from: NodeId): void {
-    const ms = this.heartbeats.answered(from, this.sched.now());
+    const now = this.sched.now();
+    const ms = this.heartbeats.answered(from, now);
     // An answer after more than an election timeout is a follower coming back, not a round trip.
-    if (ms !== undefined && ms <= this.opts.raft.electionTick * this.tickMs && peerRttChannel.hasSubscribers) {
+    // One round trip per follower and tick is published (see PeerRttMessage).
+    if (
+      ms !== undefined &&
+      ms <= this.opts.raft.electionTick * this.tickMs &&
+      peerRttChannel.hasSubscribers &&
+      this.heartbeats.sample(from, now, this.tickMs)
+    ) {
       peerRttChannel.publish({ node: this.opts.raft.id, peer: from, seconds: ms / 1000 });
     }
     if (this.heartbeats.resumed(from) && this.observers.size !== 0) this.emit({ type: "peer-heartbeat-resumed", peer: from });

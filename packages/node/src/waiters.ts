@@ -169,6 +169,11 @@ export class ReadBatcher {
     private readonly scheduler: Scheduler,
   ) {}
 
+  /** Whether a ReadIndex request is in flight (its answer is awaited). */
+  pending(): boolean {
+    return this.inFlight !== undefined;
+  }
+
   /** Queues a reader and issues a request if none is in flight. */
   add(w: Waiter<number>): void {
     this.queue.push(w);
