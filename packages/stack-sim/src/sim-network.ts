@@ -25,10 +25,11 @@ export interface NetworkFaults {
   /** Probability that a message is delivered twice (the copy at another delay). */
   duplicate: number;
   /**
-   * Whether a forwarded proposal (MsgProp) may be duplicated too. Default false: RaftNode does
-   * not deduplicate proposals, so a duplicated MsgProp is appended and applied twice (found by
-   * the soak at seed 1788 of the KV workload: a compare-and-set applied twice, its proposer
-   * told the second result). A transport over TCP does not duplicate messages.
+   * Whether a forwarded proposal (MsgProp) may be duplicated too. Default false: at-most-once
+   * delivery is the transport's contract (node README), which TcpTransport keeps; a duplicated
+   * MsgProp is appended and applied twice (found by the soak at seed 1788 of the KV workload: a
+   * compare-and-set applied twice, its proposer told the second result). True shows what a
+   * transport that breaks the contract does.
    */
   duplicateProposals?: boolean;
 }
