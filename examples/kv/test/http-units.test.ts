@@ -206,7 +206,10 @@ describe("answerJson", () => {
   test("plain answers as JSON.stringify writes them; bigints at any depth as decimal strings; cycles still refused", () => {
     const plain = { key: "k", value: "v", index: 7, leader: { id: "1", http: null } };
     assert.equal(answerJson(plain), JSON.stringify(plain));
-    assert.equal(answerJson({ ok: true, blocked: [2n, 18446744073709551615n], deep: { id: 3n } }), '{"ok":true,"blocked":["2","18446744073709551615"],"deep":{"id":"3"}}');
+    assert.equal(
+      answerJson({ ok: true, blocked: [2n, 18446744073709551615n], deep: { id: 3n } }),
+      '{"ok":true,"blocked":["2","18446744073709551615"],"deep":{"id":"3"}}',
+    );
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic["self"] = cyclic;
     assert.throws(() => answerJson(cyclic), TypeError);

@@ -328,7 +328,9 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
     if (checker.violation === undefined && !everyoneThere() && standing().length >= quorum) {
       checker.fail(
         "liveness",
-        `after the heal, ${finalIndex > 0 ? `the final proposal (index ${finalIndex}) not applied by every member` : "no final proposal was acknowledged"} within ${5 * settings.requestTimeoutMs} ms: ${standing().map((m) => `${m.id}: ${m.up ? `applied ${m.node!.appliedIndex()}` : "down"}`).join(", ")}`,
+        `after the heal, ${finalIndex > 0 ? `the final proposal (index ${finalIndex}) not applied by every member` : "no final proposal was acknowledged"} within ${5 * settings.requestTimeoutMs} ms: ${standing()
+          .map((m) => `${m.id}: ${m.up ? `applied ${m.node!.appliedIndex()}` : "down"}`)
+          .join(", ")}`,
       );
     }
   }
