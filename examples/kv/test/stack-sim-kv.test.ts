@@ -60,3 +60,12 @@ test("a member whose restart is refused after the heal no longer owes liveness (
     assert.ok(r.flipRefusals >= 1, `seed ${seed}: a restart refused on a flipped bit (${r.flipRefusals})`);
   }
 });
+
+test("a full disk met by a snapshot's WAL record stops the member (seed 1343)", async () => {
+  // The leader's snapshot save met ENOSPC writing the snapshot's WAL record; RaftNode used to log
+  // it and lead on (heartbeats need no write) with a WAL that refuses every write: the disk-full
+  // check caught it still running 100 ms later. A full disk in a snapshot save now stops the node.
+  const r = await runStackSchedule({ seed: 1343, workload: kvWorkload() });
+  assert.equal(r.violation, undefined, `${r.violation?.invariant}: ${r.violation?.detail}`);
+  assert.ok(r.enospcs >= 1, `a disk filled up (${r.enospcs})`);
+});

@@ -85,7 +85,9 @@ export interface SnapshotPolicy {
   take(index: number): Uint8Array | Promise<Uint8Array>;
   /**
    * Saves the snapshot durably and compacts the log (e.g. `DiskStorage.createSnapshot` then
-   * `compact`, and purging old files). Called by the writer, between two `persist` calls.
+   * `compact`, and purging old files). Called by the writer, between two `persist` calls. A
+   * rejection is logged and counted, and the node goes on, except for `FatalError` and a full
+   * disk (an error with code `TSRAFT_WAL_NO_SPACE`, DiskStorage's `WalNoSpaceError`), which stop it.
    */
   save(snapshot: { index: number; confState: ConfState; data: Uint8Array }): Promise<void>;
 }
@@ -242,6 +244,17 @@ function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
 /** Whether `err` is the application's request to stop the node (tested by `code`, which survives duplicate installs). */
 function isFatal(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "TSRAFT_FATAL";
+}
+
+/**
+ * Whether a snapshot `save` failed on a full disk (DiskStorage's `WalNoSpaceError`, tested by
+ * code so that this package needs no WAL): the snapshot's WAL record may be half written, the WAL
+ * then refuses every later write, and so would the next persist. The node stops at once, as for a
+ * rejected persist, rather than lead on until a write comes (a leader's heartbeats need no
+ * write, so an idle cluster would keep a leader that cannot commit).
+ */
+function isNoSpace(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "TSRAFT_WAL_NO_SPACE";
 }
 
 /**
@@ -833,6 +846,7 @@ export class RaftNode<R = unknown> {
       this.snapshotIndex = index;
       this.counters.snapshotsTaken++;
     } catch (err) {
+      if (isNoSpace(err)) throw err; // fatal: see isNoSpace
       this.snapshotFailed("saving", index, err);
     } finally {
       this.snapshotInFlight = false;

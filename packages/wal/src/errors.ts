@@ -175,7 +175,8 @@ export class WalStateError extends WalError {
  * durable save are in an unknown state until a restart repairs the tail); nothing it
  * acknowledged is lost. RaftNode's `persist` rejecting with it stops the node (`onFatal`):
  * free space, then restart (`DiskStorage.open` repairs a torn tail). A snapshot save that
- * fails with it leaves the log as it was (RaftNode logs it and goes on).
+ * fails with it (the snapshot file, or its WAL record, after which the WAL refuses later writes)
+ * stops RaftNode too.
  */
 export class WalNoSpaceError extends WalError {
   /** The file (or directory) whose write failed. */
