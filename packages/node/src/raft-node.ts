@@ -1076,8 +1076,9 @@ export class RaftNode<R = unknown> {
 
   /**
    * Notes the heartbeats among messages about to be sent (for round-trip times). The clock is
-   * read only when there is one: most Readies carry appends, and a read costs about 490
-   * instructions, 2% of a proposal with prom-client bound (test/clock-reads.test.ts).
+   * read only when there is one: most Readies carry appends, and reading it on each was 821
+   * instructions per proposal (0.57%) with prom-client bound (`pnpm bench:overhead`;
+   * test/clock-reads.test.ts).
    */
   private noteHeartbeats(out: readonly Message[]): void {
     let now: number | undefined;

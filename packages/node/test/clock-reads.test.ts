@@ -1,8 +1,8 @@
 /**
- * What the proposal path costs in clock reads (`Scheduler.now()`), which are the dearest of the
- * observability costs (about 490 instructions each under callgrind, see the prometheus README
- * "Overhead"): with a subscriber on PEER_RTT_CHANNEL (as bindMetrics has) the heartbeats sent are
- * timed, but a Ready whose messages hold no heartbeat must not read the clock.
+ * What the proposal path costs in clock reads (`Scheduler.now()`), the dearest part of the
+ * observability costs (see the prometheus README "Overhead"): with a subscriber on
+ * PEER_RTT_CHANNEL (as bindMetrics has) the heartbeats sent are timed, but a Ready whose messages
+ * hold no heartbeat must not read the clock (reading it there was 821 instructions per proposal).
  */
 import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
