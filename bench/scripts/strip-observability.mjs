@@ -40,4 +40,4 @@ for (const file of new Set(edits.map((e) => e[0]))) {
   const path = join(copy, file);
   writeFileSync(path, `// @ts-nocheck (stripped copy, see bench/scripts/strip-observability.mjs)\n${readFileSync(path, "utf8")}`);
 }
-console.log(`stripped ${edits.length} kinds of observability sites in ${copy}`);
+console.error(`stripped ${edits.length} kinds of observability sites in ${copy}`);
