@@ -1,11 +1,14 @@
 /**
- * A fixed RaftNode workload for instruction counts (see overhead-callgrind.sh): the driver-3node
+ * A fixed RaftNode workload for instruction counts (see overhead-callgrind.mjs): the driver-3node
  * cluster (3 RaftNodes over MemoryStorage in this process, messages handed over on a microtask,
  * one closed-loop proposer of empty payloads on the leader), run for N proposals. Ticks are
- * 60 s apart, so none fall in the run (under valgrind wall time is 50x longer, and tick counts
- * would differ between runs). WARM proposals run first (JIT tiers settle), then N proposals between
+ * 23 days apart (Node's longest interval), so none fall in the run: under valgrind on a loaded
+ * machine a run takes minutes, and ticks (heartbeats) at load-dependent points made counts differ. 2 x WARM proposals run first (JIT tiers settle), then N proposals between
  * two `process.resourceUsage()` calls: under `valgrind --tool=callgrind --dump-before=getrusage`
- * the instructions of exactly those N proposals are the second dump.
+ * the instructions of exactly those N proposals are the second dump. Nothing depends on the clock
+ * (the election is polled with setImmediate), and with --expose-gc a full GC runs between two
+ * warm-ups of WARM proposals each, so that under `node --predictable` runs enter the window in
+ * the same state and V8's optimizing compiler has (nearly) nothing left to do in it.
  * Usage: node proposal-driver.mjs ROOT WARM N [metrics], where ROOT is a built checkout (its
  * packages' dist are imported, as `pnpm bench` does).
  */
@@ -44,8 +47,8 @@ for (const id of ids) {
   let applied = 0;
   const node = new RaftNode({
     raft: { id, electionTick: 10, heartbeatTick: 1, storage, maxSizePerMsg: 1024 * 1024, maxInflightMsgs: 256 },
-    tickMs: 60_000,
-    requestTimeoutMs: 600_000,
+    tickMs: 2_000_000_000,
+    requestTimeoutMs: 2_000_000_000,
     strictReconfig: false,
     persist: async (p) => {
       if (p.snapshot !== undefined) storage.applySnapshot(p.snapshot);
@@ -62,14 +65,24 @@ for (const id of ids) {
 for (const node of nodes.values()) await node.start({ bootstrap: ids.map((id) => ({ id })) });
 const leader = nodes.get(1n);
 // Campaign until elected (raft refuses while the bootstrap conf changes are not applied yet).
-while ([...nodes.values()].some((x) => x.leader() !== 1n)) {
-  if (leader.leader() !== 1n) leader.campaign();
-  await new Promise((r) => setTimeout(r, 5));
+// Polled with setImmediate, not a timer, so that the number of turns does not depend on time.
+for (let turns = 0; [...nodes.values()].some((x) => x.leader() !== 1n); turns++) {
+  if (turns > 100_000) throw new Error("no leader");
+  if (leader.leader() !== 1n && turns % 16 === 0) leader.campaign();
+  await new Promise((r) => setImmediate(r));
 }
-await leader.propose(EMPTY);
-for (let i = 0; i < warm; i++) await leader.propose(EMPTY);
+// One function runs every phase, so that the window compiles nothing new (a loop of its own
+// in the module body was compiled on-stack in the window, 75 ms of the optimizing compiler).
+const run = async (k) => {
+  for (let i = 0; i < k; i++) await leader.propose(EMPTY);
+};
+await run(warm);
+// A full GC, then more warm-up: a GC just before the window changed allocation-site feedback
+// and sent 23 optimized functions back to the compiler inside the window (--trace-opt).
+globalThis.gc?.();
+await run(warm);
 const before = process.resourceUsage(); // marker: callgrind dumps here
-for (let i = 0; i < n; i++) await leader.propose(EMPTY);
+await run(n);
 const after = process.resourceUsage(); // marker
 console.log(JSON.stringify({ proposals: n, cpuUsPerProposal: (after.userCPUTime + after.systemCPUTime - before.userCPUTime - before.systemCPUTime) / n }));
 for (const node of nodes.values()) await node.stop();
