@@ -8,6 +8,7 @@
 /** Our workload -> the run.sh workload it is compared with. */
 export const COUNTERPARTS: ReadonlyMap<string, string> = new Map([
   ["rawnode-1node", "rawnode-1node"],
+  ["rawnode-1node-one-cycle", "rawnode-1node"],
   ["cluster-3node", "cluster-3node"],
   ["codec-msgapp", "codec-msgapp"],
   ["wal-write", "wal-write"],

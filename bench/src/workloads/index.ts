@@ -11,7 +11,7 @@ import { codecPayload } from "./codec-payload.js";
 import { driver3node } from "./driver.js";
 import { e2e } from "./e2e.js";
 import { memoryEntriesWorkload, memoryUnstableWorkload } from "./memory.js";
-import { cluster3node, cluster3nodeEtcdPattern, rawnode1node } from "./rawnode.js";
+import { cluster3node, cluster3nodeEtcdPattern, rawnode1node, rawnode1nodeOneCycle } from "./rawnode.js";
 import { cluster3nodeRss } from "./rss.js";
 import { clusterNNode, clusterPayload, logGrowth } from "./scaling.js";
 import { walReplayGrowth } from "./wal-replay-growth.js";
@@ -26,6 +26,7 @@ export const workloads: Workload[] = [
   walReplayWorkload,
   memoryEntriesWorkload,
   cluster3nodeEtcdPattern,
+  rawnode1nodeOneCycle,
   memoryUnstableWorkload,
   cluster3nodeRss,
   clusterNNode,

@@ -21,6 +21,12 @@ import { gc, now, type BenchContext, type Figure, type Workload } from "../harne
 export interface NodeOptions {
   /** tsraft's default (true) sends the proposals of one Ready as one MsgApp per follower; false: one MsgApp per propose(), as etcd. */
   batchProposals?: boolean;
+  /**
+   * tsraft's opt-in one-cycle mode (`soleVoterCommitOnAppend`): a sole-voter leader commits its
+   * entries as it appends them, one Ready per entry at B = 1 (etcd 3.4's count), where the
+   * default (etcd-io/raft v3.6's protocol) takes two. Changes nothing with two or more voters.
+   */
+  soleVoterCommitOnAppend?: boolean;
 }
 
 /** One node of the benchmark: a RawNode, its storage, and what it applied. */
@@ -88,8 +94,8 @@ export function payload(size: number): Uint8Array {
  * A bootstrapped single voter (id 1) that campaigned and ran Ready cycles (ticking when it had
  * none) until it is leader with nothing pending, as the baseline's rawnode1 does before timing.
  */
-export function singleLeader(): BenchNode {
-  const n = new BenchNode(1n, [1n]);
+export function singleLeader(options: NodeOptions = {}): BenchNode {
+  const n = new BenchNode(1n, [1n], options);
   n.rn.campaign();
   for (let i = 0; n.rn.basicStatus().softState.raftState !== "leader" || n.rn.hasReady(); i++) {
     if (i > 1000) throw new Error("single voter: no leader");
@@ -106,8 +112,8 @@ export function singleLeader(): BenchNode {
 }
 
 /** One run of rawnode-1node: entries/s for N proposals in batches of B. */
-export function rawnode1(N: number, B: number, size = 128): number {
-  const n = singleLeader();
+export function rawnode1(N: number, B: number, size = 128, options: NodeOptions = {}): number {
+  const n = singleLeader(options);
   const data = payload(size);
   gc();
   const start = now();
@@ -209,22 +215,52 @@ function runs(ctx: BenchContext, label: string, f: () => number): number[] {
   return out;
 }
 
+function rawnode1Figures(ctx: BenchContext, name: string, options: NodeOptions, info: Record<string, unknown>): Figure[] {
+  const N = ctx.quick ? 5_000 : 500_000;
+  const figures: Figure[] = [];
+  for (const B of [1, 64]) {
+    rawnode1(Math.min(N, 50_000), B, 128, options); // warm-up
+    const fig: Figure = {
+      name,
+      params: { B, N, payload: 128 },
+      unit: "entries/s",
+      runs: runs(ctx, `${name} B=${B}`, () => rawnode1(N, B, 128, options)),
+      info,
+    };
+    if (name !== "rawnode-1node") fig.baselineName = "rawnode-1node";
+    figures.push(fig);
+  }
+  return figures;
+}
+
 export const rawnode1node: Workload = {
   name: "rawnode-1node",
   describe: "one voter RawNode over MemoryStorage: propose B, then Ready/persist/apply/advance until N applied",
   async run(ctx) {
-    const N = ctx.quick ? 5_000 : 500_000;
-    const figures: Figure[] = [];
-    for (const B of [1, 64]) {
-      rawnode1(Math.min(N, 50_000), B); // warm-up
-      figures.push({
-        name: "rawnode-1node",
-        params: { B, N, payload: 128 },
-        unit: "entries/s",
-        runs: runs(ctx, `rawnode-1node B=${B}`, () => rawnode1(N, B)),
-      });
-    }
-    return figures;
+    return rawnode1Figures(
+      ctx,
+      "rawnode-1node",
+      {},
+      {
+        mode: "default (etcd-io/raft v3.6's protocol): the leader's own entries commit on the Ready after the one that persists them; 2 Readies per entry at B=1",
+      },
+    );
+  },
+};
+
+export const rawnode1nodeOneCycle: Workload = {
+  name: "rawnode-1node-one-cycle",
+  describe:
+    "rawnode-1node with soleVoterCommitOnAppend (opt-in): the sole voter commits its entries in the Ready that persists them, 1 Ready per entry at B=1 as etcd 3.4",
+  async run(ctx) {
+    return rawnode1Figures(
+      ctx,
+      "rawnode-1node-one-cycle",
+      { soleVoterCommitOnAppend: true },
+      {
+        mode: "soleVoterCommitOnAppend: true (opt-in; etcd 3.4's count of Readies): 1 Ready per entry at B=1",
+      },
+    );
   },
 };
 

@@ -4,6 +4,7 @@
 // afterwards, whatever the node does next, and that the cycle still commits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { EntryType, MessageType, newMessage } from "@tsraft/raftpb";
 import type { Entry, Message } from "@tsraft/raftpb";
 import { RawNode, type Ready } from "@tsraft/raft";
 import { Prng } from "@tsraft/raft/testing";
@@ -144,4 +145,40 @@ test("a single voter commits every proposal with the self-acknowledgement refill
     assert.equal(rn.basicStatus().hardState.commit, start + i + 1);
   }
   assert.equal(applied, 50);
+});
+
+test("committed entries are never the stale copies of entries a later append replaced", () => {
+  // RaftLog hands out the entries the last Ready persisted as the next committed entries
+  // without reading them back (recentStable); an append that replaces some of them must make
+  // it read them again. Follower 2: entries 4..6 of term 2 persisted, then a leader of term 3
+  // replaces 5..6 and commits 6.
+  const st = new MemoryStorage();
+  const rn = new RawNode({ id: 2n, electionTick: 10, heartbeatTick: 1, storage: st });
+  rn.bootstrap([{ id: 1n }, { id: 2n }, { id: 3n }]);
+  const cycle = (): Ready => {
+    const rd = rn.ready();
+    if (rd.entries.length > 0) st.append(rd.entries);
+    if (rd.hardState !== undefined) st.setHardState(rd.hardState);
+    rn.advance(rd);
+    return rd;
+  };
+  while (rn.hasReady()) cycle();
+  const ent = (index: number, term: number): Entry => ({ term, index, type: EntryType.EntryNormal, data: enc(`${index}@${term}`) });
+  const app = (from: bigint, term: number, index: number, logTerm: number, entries: Entry[], commit: number): Message => {
+    const m = newMessage(MessageType.MsgApp, 2n, from, term);
+    m.index = index;
+    m.logTerm = logTerm;
+    m.entries = entries;
+    m.commit = commit;
+    return m;
+  };
+  rn.step(app(1n, 2, 3, 1, [ent(4, 2), ent(5, 2), ent(6, 2)], 3));
+  assert.deepEqual(
+    cycle().entries.map((e) => e.index),
+    [4, 5, 6],
+  );
+  rn.step(app(3n, 3, 4, 2, [ent(5, 3), ent(6, 3)], 6));
+  const got: string[] = [];
+  while (rn.hasReady()) for (const e of cycle().committedEntries) got.push(new TextDecoder().decode(e.data));
+  assert.deepEqual(got, ["4@2", "5@3", "6@3"]);
 });

@@ -81,8 +81,12 @@ test("ready() throws the storage's error when committed entries cannot be read, 
   net.elect(1n);
   const n1 = net.get(1n);
   n1.node.propose(enc("x"));
-  // Persist the entry but do not apply it yet: take the Ready apart by hand.
+  // Persist the entry but do not apply it yet: take the Ready apart by hand. "y" is proposed
+  // before advance(), so that x alone becomes stable and committed: raft then reads x back
+  // from the storage for the next Ready (when the committed entries are exactly the entries
+  // the last Ready persisted, it hands those out without a read).
   const rd = n1.node.ready();
+  n1.node.propose(enc("y"));
   flaky.append(rd.entries);
   if (rd.hardState !== undefined) flaky.setHardState(rd.hardState);
   n1.node.advance(rd);
@@ -94,7 +98,7 @@ test("ready() throws the storage's error when committed entries cannot be read, 
   flaky.failAtOrBelow = 0;
   assert.deepEqual(n1.node.basicStatus(), st);
   net.stabilize();
-  assert.deepEqual(net.appliedData(1n), ["x"]);
+  assert.deepEqual(net.appliedData(1n), ["x", "y"]);
 });
 
 test("a Storage.snapshot() failure on the send path is handled the same way: logged, that follower skipped, retried", () => {

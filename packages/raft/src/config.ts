@@ -73,6 +73,31 @@ export interface Config {
    */
   batchProposals?: boolean;
   /**
+   * One Ready cycle per proposal on a leader that is the only voter: its own new entries are
+   * committed when it appends them, so the Ready that hands them out to persist also hands them
+   * out to apply (and carries the new commit index), as etcd 3.4 does. Default false: the
+   * leader counts its own entries only once `advance()` reports them persisted (through a
+   * MsgAppResp to itself), so the commit comes in the next Ready, as etcd-io/raft v3.6 does and
+   * as etcd's interaction scripts print.
+   *
+   * Applies only while this node is the leader and every quorum of its configuration is this
+   * node alone (one voter, this one; when joint, both halves are that voter). With two or more
+   * voters nothing changes. Learners are allowed.
+   *
+   * Why it is safe: the entry is committed once a quorum has persisted it, and here the quorum
+   * is the leader alone. The commit moves before the leader's write, but nothing can observe it
+   * before that write: the application learns it from this Ready (`hardState.commit`,
+   * `committedEntries`) and must persist the Ready's `entries` before it applies
+   * `committedEntries` and before it sends `messages` (which is how a learner could learn it),
+   * and a commit index persisted in the HardState is written with, or after, the entries it
+   * covers. A crash before the write loses the entries and the commit together, and nobody has
+   * applied them. That argument needs the synchronous Ready loop, so this option cannot be
+   * combined with `asyncStorageWrites` (which sends messages while the entries are being
+   * written): {@link ConfigError} then. With more voters the same shortcut would let a follower
+   * apply an entry only one member holds durably, which is why it is limited to a sole voter.
+   */
+  soleVoterCommitOnAppend?: boolean;
+  /**
    * Enable asynchronous storage writes: Ready carries MsgStorageAppend / MsgStorageApply
    * messages instead of being acknowledged by `advance()`. See the README.
    */
@@ -113,6 +138,7 @@ export interface ResolvedConfig {
   stepDownOnRemoval: boolean;
   handOverOnRemoval: boolean;
   batchProposals: boolean;
+  soleVoterCommitOnAppend: boolean;
   asyncStorageWrites: boolean;
   logger: Logger;
   random: RandomSource;
@@ -165,6 +191,14 @@ export function validateConfig(c: Config): ResolvedConfig {
     throw new ConfigError("readOnlyOption", "CheckQuorum must be enabled when ReadOnlyOption is ReadOnlyLeaseBased");
   }
   const applied = nonNegativeInt("applied", c.applied, 0);
+  const asyncStorageWrites = c.asyncStorageWrites ?? false;
+  const soleVoterCommitOnAppend = c.soleVoterCommitOnAppend ?? false;
+  if (soleVoterCommitOnAppend && asyncStorageWrites) {
+    throw new ConfigError(
+      "soleVoterCommitOnAppend",
+      "cannot be combined with asyncStorageWrites (messages may leave before the entries they commit are durable)",
+    );
+  }
   return {
     id: c.id,
     electionTick: c.electionTick,
@@ -184,7 +218,8 @@ export function validateConfig(c: Config): ResolvedConfig {
     stepDownOnRemoval: c.stepDownOnRemoval ?? true,
     handOverOnRemoval: c.handOverOnRemoval ?? true,
     batchProposals: c.batchProposals ?? true,
-    asyncStorageWrites: c.asyncStorageWrites ?? false,
+    soleVoterCommitOnAppend,
+    asyncStorageWrites,
     logger: c.logger ?? silentLogger,
     random: c.random ?? seededRandom(Number(c.id & 0xffff_ffffn) ^ Number(c.id >> 32n)),
     faults: faultsOf(c),

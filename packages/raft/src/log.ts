@@ -52,6 +52,17 @@ export class RaftLog {
   applyingEntsSize = 0;
   /** True while no more committed entries may be handed out (the byte budget is used). */
   applyingEntsPaused = false;
+  /**
+   * The entries the last {@link stableTo} moved out of the unstable log, when it moved all of
+   * them: that array, and the index of its first entry. They are persisted now, and the next
+   * committed entries are usually exactly these (the sync loop's second Ready, after the
+   * leader's self-acknowledgement commits them), which {@link nextCommittedEnts} then hands out
+   * instead of reading them back from the storage. Read-only (the unstable log no longer holds
+   * the array, and handed-out arrays are never written). Forgotten when an append replaces any
+   * of their indexes and on a snapshot restore.
+   */
+  private recentStable: readonly Entry[] = NO_ENTRIES;
+  private recentStableOffset = 0;
   private readonly logger: Logger;
 
   constructor(storage: Storage, logger: Logger, maxApplyingEntsSize: number = NO_LIMIT) {
@@ -94,6 +105,7 @@ export class RaftLog {
     if (ents.length === 0) return this.lastIndex();
     const after = ents[0]!.index - 1;
     if (after < this.committed) panic(`after(${after}) is out of range [committed(${this.committed})]`);
+    if (after < this.recentStableOffset + this.recentStable.length - 1) this.recentStable = NO_ENTRIES; // some replaced
     this.unstable.truncateAndAppend(ents);
     return this.lastIndex();
   }
@@ -168,6 +180,18 @@ export class RaftLog {
     if (lo >= hi) return NO_ENTRIES;
     const maxSize = this.maxApplyingEntsSize - this.applyingEntsSize;
     if (maxSize <= 0) panic(`applying entry size (${this.applyingEntsSize}-${this.maxApplyingEntsSize})=${maxSize} not positive`);
+    const u = this.unstable;
+    if (lo === u.offset && hi === u.offset + u.entries.length && u.snapshot === undefined) {
+      // Exactly the unstable entries (committed in the Ready that persists them: a follower's
+      // MsgApp that carries its own commit, a sole voter with soleVoterCommitOnAppend): hand out
+      // the unstable log's own array, as nextUnstableEnts does, instead of a copy.
+      return limitSize(u.shareEntries(), maxSize);
+    }
+    const rs = this.recentStable;
+    if (lo === this.recentStableOffset && hi === lo + rs.length && rs.length > 0 && u.snapshot === undefined) {
+      // Exactly the entries persisted by the last Ready (see recentStable): no read back.
+      return limitSize(rs, maxSize);
+    }
     return this.slice(lo, hi, maxSize);
   }
 
@@ -225,7 +249,16 @@ export class RaftLog {
   }
 
   stableTo(index: number, term: number): void {
-    this.unstable.stableTo(index, term);
+    const u = this.unstable;
+    const ents = u.entries;
+    const offset = u.offset;
+    u.stableTo(index, term);
+    if (ents.length > 0 && u.entries.length === 0 && u.offset === offset + ents.length) {
+      this.recentStable = ents;
+      this.recentStableOffset = offset;
+    } else if (u.offset !== offset) {
+      this.recentStable = NO_ENTRIES;
+    }
   }
 
   stableSnapTo(i: number): void {
@@ -327,6 +360,7 @@ export class RaftLog {
   restore(s: Snapshot): void {
     this.logger.info(`log [${this.toString()}] starts to restore snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
     this.committed = s.metadata.index;
+    this.recentStable = NO_ENTRIES;
     this.unstable.restore(s);
   }
 

@@ -20,7 +20,7 @@ import type { Logger } from "./logger.js";
 import type { RandomSource } from "./rand.js";
 import { ReadOnly, type ReadState } from "./read-only.js";
 import { stepCandidate, stepFollower } from "./step-follower.js";
-import { stepLeader } from "./step-leader.js";
+import { releasePendingReadIndexMessages, stepLeader } from "./step-leader.js";
 import { newMessage } from "./messages.js";
 import { ProgressTracker, describeConfig } from "./tracker/index.js";
 import type { FaultSwitches } from "./internal/faults.js";
@@ -114,6 +114,8 @@ export class Raft {
   readonly batchProposals: boolean;
   /** Proposals were appended since the last broadcast (with `batchProposals`). */
   appendsPending = false;
+  /** Config.soleVoterCommitOnAppend: a sole-voter leader commits its entries as it appends them. */
+  readonly soleVoterCommitOnAppend: boolean;
   readonly logger: Logger;
   readonly random: RandomSource;
   /** Test-only fault switches (all off in normal operation; see internal/faults.ts). */
@@ -153,6 +155,7 @@ export class Raft {
     this.stepDownOnRemoval = c.stepDownOnRemoval;
     this.handOverOnRemoval = c.handOverOnRemoval;
     this.batchProposals = c.batchProposals;
+    this.soleVoterCommitOnAppend = c.soleVoterCommitOnAppend;
     this.tickFn = this.tickElection;
     this.stepFn = stepFollower;
 
@@ -479,7 +482,23 @@ export class Raft {
       m.index = li;
       this.send(m);
     }
+    // (The self-ack above still raises the leader's match once the entries are durable.)
+    if (this.soleVoterCommitOnAppend && (this.trk.config.voters.soleVoter() === this.id || this.faults.commitOnAppendWithPeers)) {
+      this.commitOnAppend(li);
+    }
     return true;
+  }
+
+  /**
+   * Config.soleVoterCommitOnAppend: the leader, the only voter (checked by the caller), commits
+   * `li`, the last entry it just appended, before persisting it. Safe because nothing reveals
+   * the commit before the Ready that carries these entries has been persisted (see the option's
+   * TSDoc); the leader's own match still moves only on the self-ack.
+   */
+  private commitOnAppend(li: number): void {
+    if (!this.raftLog.maybeCommit(li, this.term)) return;
+    if (this.trace !== undefined) traceState(this, "Commit");
+    releasePendingReadIndexMessages(this);
   }
 
   /** The follower/candidate tick: campaign when the election timeout has passed. */

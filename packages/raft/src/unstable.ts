@@ -76,6 +76,15 @@ export class Unstable {
     return this.entries;
   }
 
+  /**
+   * All the unstable entries, as the unstable log's own array, which is not written again
+   * (appends copy it first). Read-only.
+   */
+  shareEntries(): readonly Entry[] {
+    if (this.entries.length > 0) this.entriesShared = true;
+    return this.entries;
+  }
+
   /** True when there are entries not yet handed out. */
   hasNextEntries(): boolean {
     return this.offsetInProgress - this.offset < this.entries.length;

@@ -26,6 +26,12 @@ export interface FaultSwitches {
   readonly readIndexBeforeTermCommit: boolean;
   /** Let a learner campaign (promotable() ignores the learner flag). */
   readonly learnerPromotable: boolean;
+  /**
+   * With `soleVoterCommitOnAppend`, take its shortcut (commit on append, before the write)
+   * whatever the voters: unsafe with two or more, where a follower may then apply an entry only
+   * the leader holds durably.
+   */
+  readonly commitOnAppendWithPeers: boolean;
 }
 
 /** Every switch off: what every node has unless a test attaches switches to its options. */
@@ -36,6 +42,7 @@ export const NO_FAULTS: FaultSwitches = Object.freeze({
   forgetVote: false,
   readIndexBeforeTermCommit: false,
   learnerPromotable: false,
+  commitOnAppendWithPeers: false,
 });
 
 const attached = new WeakMap<object, FaultSwitches>();

@@ -22,6 +22,8 @@ export class JointConfig {
   /** Cached union of the two, built on first use. */
   #ids: ReadonlySet<NodeId> | undefined;
   #sorted: readonly NodeId[] | undefined;
+  /** Cached {@link soleVoter}: null until computed. */
+  #sole: NodeId | undefined | null = null;
 
   /** Makes the joint configuration `incoming && outgoing` (`outgoing` empty by default). */
   constructor(incoming: MajorityConfig = EMPTY, outgoing: MajorityConfig = EMPTY) {
@@ -44,6 +46,22 @@ export class JointConfig {
   sortedIds(): readonly NodeId[] {
     if (this.#sorted === undefined) this.#sorted = Array.from(this.ids()).sort(compareNodeIds);
     return this.#sorted;
+  }
+
+  /**
+   * The voter that alone makes a quorum of every half, if there is one: the one voter of
+   * `incoming`, when `outgoing` is empty or holds that same voter alone. Undefined otherwise
+   * (no voters, two or more, or halves with different voters).
+   */
+  soleVoter(): NodeId | undefined {
+    if (this.#sole !== null) return this.#sole;
+    let sole: NodeId | undefined;
+    if (this.incoming.size === 1) {
+      const id = this.incoming.sortedIds()[0]!;
+      if (this.outgoing.size === 0 || (this.outgoing.size === 1 && this.outgoing.has(id))) sole = id;
+    }
+    this.#sole = sole;
+    return sole;
   }
 
   /** Whether `id` is a voter in either half. */
