@@ -15,13 +15,13 @@ if (copy === undefined) throw new Error("usage: strip-observability.mjs COPY");
 /** [file, pattern, replacement, expected matches] */
 const edits = [
   // raft: every `if (….trace !== undefined) trace…(…);` statement
-  ["packages/raft/src/raft.ts", /^\s*if \(this\.trace !== undefined\) trace\w+\([^;]*\);\n/gm, "", 7],
+  ["packages/raft/src/raft.ts", /^\s*if \(this\.trace !== undefined\) trace\w+\([^;]*\);\n/gm, "", 8],
   ["packages/raft/src/raft.ts", /if \(moved && this\.trace !== undefined\) traceState\(this, "Commit"\);/g, "", 1],
   ["packages/raft/src/raw-node.ts", /^\s*if \(this\.raft\.trace !== undefined\) trace\w+\([^;]*\);\n/gm, "", 2],
   ["packages/raft/src/step-leader.ts", /^\s*if \(r\.trace !== undefined\) traceConfChange\([^;]*\);\n/gm, "", 1],
   // node: the checks on the proposal path
   ["packages/node/src/raft-node.ts", /^\s*if \(this\.observers\.size !== 0 && this\.raftState === "leader"\) this\.checkHeartbeats\(\);\n/gm, "", 1],
-  ["packages/node/src/raft-node.ts", /^\s*if \(m\.type === MessageType\.MsgHeartbeatResp\) this\.heartbeatAnswered\(m\.from\);\n/gm, "", 1],
+  ["packages/node/src/raft-node.ts", /^\s*this\.heartbeatAnswered\(m\.from\);\n/gm, "", 1],
   ["packages/node/src/raft-node.ts", /^\s*if \(peerRttChannel\.hasSubscribers \|\| this\.observers\.size !== 0\) this\.noteHeartbeats\(out\);\n/gm, "", 1],
   ["packages/node/src/raft-node.ts", /^\s*if \(this\.observers\.size !== 0\) this\.observeVotes\(out\);\n/gm, "", 1],
   ["packages/node/src/raft-node.ts", /^\s*if \(this\.observers\.size !== 0 && which !== "self"\) this\.observeVotes\(responses\);\n/gm, "", 1],
