@@ -27,15 +27,21 @@ const cases: { name: string; settings: Partial<MemberSettings>; budget: number; 
 
 for (const c of cases) {
   test(`${c.name}: caught within ${c.budget} schedules`, async () => {
+    // The first schedule whose violation is the expected check's (any check's without `expect`):
+    // an earlier schedule may be caught by another check first (a flipped index breaks agreement
+    // before any data looks unproposed), which shows the switch caught but not that check biting.
     let found: string | undefined;
+    const others: string[] = [];
     let seed = 0;
     while (found === undefined && seed < c.budget) {
       seed++;
       const r = await runStackSchedule({ seed, workload: logWorkload(), settings: c.settings });
-      if (r.violation !== undefined) found = `${r.violation.invariant}: ${r.violation.detail}`;
+      if (r.violation === undefined) continue;
+      const v = `${r.violation.invariant}: ${r.violation.detail}`;
+      if (c.expect === undefined || c.expect.test(v)) found = v;
+      else others.push(`seed ${seed}: ${v}`);
     }
-    assert.ok(found !== undefined, `no violation in ${seed} schedules`);
-    if (c.expect !== undefined) assert.match(found, c.expect);
-    console.log(`# ${c.name}: caught at seed ${seed}: ${found}`);
+    assert.ok(found !== undefined, `no ${c.expect ?? "violation"} in ${seed} schedules (others: ${others.join("; ") || "none"})`);
+    console.log(`# ${c.name}: caught at seed ${seed}: ${found}${others.length > 0 ? ` (before it, other checks: ${others.join("; ")})` : ""}`);
   });
 }
