@@ -7,10 +7,9 @@
 import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { MemoryStorage } from "@tsraft/storage-memory";
-import { PEER_RTT_CHANNEL, RaftNode } from "@tsraft/node";
-import type { PeerRttMessage, PersistRequest } from "@tsraft/node";
-import type { Message, NodeId } from "@tsraft/raftpb";
+import { PEER_RTT_CHANNEL, type RaftNode } from "@tsraft/node";
+import type { PeerRttMessage } from "@tsraft/node";
+import { leaderOf, memCluster } from "./mem-node.js";
 
 const TICK_MS = 20;
 const made: RaftNode[] = [];
@@ -19,31 +18,7 @@ afterEach(async () => {
 });
 
 function cluster(): RaftNode[] {
-  const nodes = new Map<NodeId, RaftNode>();
-  for (const id of [1n, 2n, 3n]) {
-    const storage = new MemoryStorage();
-    const node = new RaftNode({
-      raft: { id, electionTick: 10, heartbeatTick: 1, storage },
-      tickMs: TICK_MS,
-      requestTimeoutMs: 3000,
-      persist: async (p: PersistRequest) => {
-        if (p.snapshot !== undefined) storage.applySnapshot(p.snapshot);
-        if (p.entries.length > 0) storage.append(p.entries);
-        if (p.hardState !== undefined) storage.setHardState(p.hardState);
-      },
-      send: (msgs: readonly Message[]) => {
-        for (const m of msgs) {
-          const to = nodes.get(m.to);
-          if (to !== undefined) setImmediate(() => to.step(m));
-        }
-      },
-      apply: () => 0,
-      restore: () => {},
-    });
-    nodes.set(id, node);
-    made.push(node);
-  }
-  return [...nodes.values()];
+  return [...memCluster({ ids: [1n, 2n, 3n], tickMs: TICK_MS, made }).values()];
 }
 
 test("a leader publishes at most one round trip per follower and tick, not one per ReadIndex heartbeat", async () => {
@@ -56,12 +31,7 @@ test("a leader publishes at most one round trip per follower and tick, not one p
     const nodes = cluster();
     const peers = [{ id: 1n }, { id: 2n }, { id: 3n }];
     for (const n of nodes) await n.start({ bootstrap: peers });
-    const end = Date.now() + 10_000;
-    let leader: RaftNode | undefined;
-    while ((leader = nodes.find((n) => n.basicStatus().softState.raftState === "leader")) === undefined) {
-      if (Date.now() > end) throw new Error("no leader");
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    const leader = await leaderOf(nodes);
     await leader.propose(new Uint8Array([1])); // a committed entry of its term: ReadIndex answers now
     seen.length = 0;
     const t0 = performance.now();

@@ -6,11 +6,10 @@
  */
 import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryStorage } from "@tsraft/storage-memory";
-import { RaftNode } from "@tsraft/node";
-import type { PersistRequest } from "@tsraft/node";
+import type { RaftNode } from "@tsraft/node";
 import { MessageType } from "@tsraft/raftpb";
 import type { Message, NodeId } from "@tsraft/raftpb";
+import { leaderOf, memCluster } from "./mem-node.js";
 
 const made: RaftNode[] = [];
 afterEach(async () => {
@@ -18,43 +17,20 @@ afterEach(async () => {
 });
 
 test("the heartbeat answer that completes a ReadIndex quorum resolves the read without another turn", async () => {
-  const nodes = new Map<NodeId, RaftNode>();
   let hold: NodeId | undefined; // answers to this node's heartbeats are held, not delivered
   const held: Message[] = [];
-  for (const id of [1n, 2n, 3n]) {
-    const storage = new MemoryStorage();
-    const node = new RaftNode({
-      raft: { id, electionTick: 10, heartbeatTick: 1, storage },
-      tickMs: 10,
-      requestTimeoutMs: 3000,
-      persist: async (p: PersistRequest) => {
-        if (p.snapshot !== undefined) storage.applySnapshot(p.snapshot);
-        if (p.entries.length > 0) storage.append(p.entries);
-        if (p.hardState !== undefined) storage.setHardState(p.hardState);
-      },
-      send: (msgs: readonly Message[]) => {
-        for (const m of msgs) {
-          if (m.to === hold && m.type === MessageType.MsgHeartbeatResp) {
-            held.push(m);
-            continue;
-          }
-          const to = nodes.get(m.to);
-          if (to !== undefined) setImmediate(() => to.step(m));
-        }
-      },
-      apply: () => 0,
-      restore: () => {},
-    });
-    nodes.set(id, node);
-    made.push(node);
-  }
+  const nodes = memCluster({
+    ids: [1n, 2n, 3n],
+    tickMs: 10,
+    made,
+    intercept: (m) => {
+      if (m.to !== hold || m.type !== MessageType.MsgHeartbeatResp) return false;
+      held.push(m);
+      return true;
+    },
+  });
   for (const n of nodes.values()) await n.start({ bootstrap: [{ id: 1n }, { id: 2n }, { id: 3n }] });
-  const end = Date.now() + 10_000;
-  let leader: RaftNode | undefined;
-  while ((leader = [...nodes.values()].find((n) => n.basicStatus().softState.raftState === "leader")) === undefined) {
-    if (Date.now() > end) throw new Error("no leader");
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const leader = await leaderOf([...nodes.values()]);
   await leader.propose(new Uint8Array([1])); // an entry of its term is committed: reads are answered
   hold = leader.basicStatus().id;
   let resolved = false;

@@ -9,7 +9,7 @@ import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryStorage } from "@tsraft/storage-memory";
 import { RaftNode } from "@tsraft/node";
-import type { PersistRequest } from "@tsraft/node";
+import { leaderOf, persistTo } from "./mem-node.js";
 
 const made: RaftNode[] = [];
 afterEach(async () => {
@@ -23,11 +23,7 @@ async function oneMember(saveError: () => Error): Promise<{ node: RaftNode; fata
     raft: { id: 1n, electionTick: 10, heartbeatTick: 1, storage },
     tickMs: 5,
     requestTimeoutMs: 3000,
-    persist: async (p: PersistRequest) => {
-      if (p.snapshot !== undefined) storage.applySnapshot(p.snapshot);
-      if (p.entries.length > 0) storage.append(p.entries);
-      if (p.hardState !== undefined) storage.setHardState(p.hardState);
-    },
+    persist: persistTo(storage),
     send: () => {},
     apply: () => 0,
     restore: () => {},
@@ -42,11 +38,7 @@ async function oneMember(saveError: () => Error): Promise<{ node: RaftNode; fata
   });
   made.push(node);
   await node.start({ bootstrap: [{ id: 1n }] });
-  const end = Date.now() + 5000;
-  while (node.leader() !== 1n) {
-    if (Date.now() > end) throw new Error("no leader");
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await leaderOf([node]);
   return { node, fatal };
 }
 
