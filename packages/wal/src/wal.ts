@@ -355,8 +355,14 @@ export class WAL {
       await tail.truncate(res.tailOffset);
       await tail.truncate(fileSize);
     }
+    // Make what the reader accepted durable before anything is appended to it: the zero fill
+    // above (a crash that undid it but kept later records would put them against the stale
+    // bytes: a garbage length word, a log that never opens again; etcd's ZeroToEnd has no
+    // sync), and whatever a previous process left only in the page cache (it ended without
+    // a crash: records appended now must not outlive them). One fdatasync per open.
+    await tail.datasync();
     this.tailOffset = this.stableOffset = res.tailOffset;
-    this.unsynced = true; // what the previous writer left may still be only in the page cache
+    this.unsynced = false;
     await this.openDsync(this.held[this.held.length - 1]!.name);
     this.enc = new BatchEncoder(res.crc);
     this.metadata = res.metadata;

@@ -553,6 +553,62 @@ describe("found by the simulated disk", () => {
   });
 });
 
+describe("the tail a crash left behind (soak:stack seed 323748)", () => {
+  /**
+   * A disk whose last segment ends in a torn write: synced records, then zeros, then the stale
+   * second sector of a record whose first sector the crash lost. Returns the segment's path and
+   * where the stale bytes are.
+   */
+  const tornDisk = async (seed: number): Promise<{ fs: SimFS; seg: string; stale: number }> => {
+    const fs = new SimFS(seed);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    const s = await DiskStorage.open("/n", small(fs));
+    for (let i = 1; i <= 3; i++) await s.save({ term: 1, vote: 1n, commit: i - 1 }, [{ index: i, term: 1, type: EntryType.EntryNormal, data: enc(`e${i}`) }]);
+    await s.close();
+    const seg = `/n/wal/${fs.list("/n/wal").filter((n) => n.endsWith(".wal"))[0]!}`;
+    const img = fs.readFile(seg);
+    let end = img.length;
+    while (end > 0 && img[end - 1] === 0) end--;
+    const stale = (Math.floor(end / 512) + 1) * 512; // the next sector: a zero length word first
+    img.set([0x22, 0x59, 0x01, 0x73, 0xdd, 0x99, 0xbb, 0x35, 0xc4, 0xc7, 0xc2], stale);
+    img.set(enc('key":"c","value":"c0-15"'), stale + 32);
+    fs.writeFileDurable(seg, img);
+    return { fs, seg, stale };
+  };
+
+  // The open zero-fills what follows the last record (etcd's ZeroToEnd). Unsynced, a crash could
+  // undo that truncate while keeping records written after it: they would then end against the
+  // stale bytes, which read as a garbage length word (RecordTooLargeError) and the member could
+  // never restart. So the open makes the zero fill durable before it returns.
+  test("the open's zero fill of a dirty tail is durable: a crash after it brings no stale bytes back", async () => {
+    for (let seed = 1; seed <= 16; seed++) {
+      const { fs, seg, stale } = await tornDisk(seed);
+      const s = await DiskStorage.open("/n", small(fs));
+      await s.save({ term: 1, vote: 1n, commit: 3 }, []); // commit only: written, not synced
+      fs.crash();
+      const after = fs.readFile(seg);
+      assert.equal(after[stale] ?? 0, 0, `seed ${seed}: the stale bytes came back at ${stale}`);
+      await (await DiskStorage.open("/n", small(fs))).close();
+    }
+  });
+
+  // The same through a clean restart: the first process's zero fill is still only in the page
+  // cache, so the second open reads a clean tail; its own writes must not outlive that fill.
+  test("a restart without a crash, then a crash: the tail the first open zeroed stays zeroed", async () => {
+    for (let seed = 1; seed <= 16; seed++) {
+      const { fs, seg, stale } = await tornDisk(seed);
+      const a = await DiskStorage.open("/n", small(fs));
+      await a.abandon(); // the process dies (kill -9): the page cache stays
+      const b = await DiskStorage.open("/n", small(fs));
+      await b.save({ term: 1, vote: 1n, commit: 3 }, []);
+      fs.crash();
+      assert.equal(fs.readFile(seg)[stale] ?? 0, 0, `seed ${seed}: the stale bytes came back at ${stale}`);
+      await (await DiskStorage.open("/n", small(fs))).close();
+    }
+  });
+});
+
 describe("the simulated disk catches each wal fault switch", () => {
   const cases = [
     // Unsynced saves acknowledged: lost after a crash, or a hole before later records (the

@@ -80,7 +80,7 @@ export function parsePrometheusText(text: string): Map<string, Family> {
       f.type = m[2] as Family["type"];
       families.set(m[1]!, f);
     } else if (line.startsWith("#")) {
-      continue; // a comment
+      // a comment: nothing to read
     } else if ((m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: (-?\d+))?$/.exec(line)) !== null) {
       const f = familyOf(m[1]!);
       if (f === undefined) throw new Error(`sample of an undeclared family: ${line}`);
