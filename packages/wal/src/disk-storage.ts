@@ -16,15 +16,15 @@
 import { join } from "node:path";
 import { CompactedError, SnapOutOfDateError, UnavailableError, errorCode } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
-import { isEmptyHardState } from "@tsraft/raftpb";
+import { bytesEqual, isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { EntryColumns } from "@tsraft/storage-memory";
 import { LRUCache } from "lru-cache";
-import { WalStateError, noSpaceOr } from "./errors.js";
+import { WalCorruptError, WalStateError, noSpaceOr } from "./errors.js";
 import { carryWalFaults, walFaultsOf, type WalFaultSwitches } from "./internal/faults.js";
 import { nodeIO } from "./io.js";
 import type { WalIO } from "./io.js";
-import { LogReader, ScanStop } from "./reader.js";
+import { LogReader, ScanStop, entryShape } from "./reader.js";
 import type { ReadOptions } from "./reader.js";
 import { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
 import { Snapshotter } from "./snapshotter.js";
@@ -587,15 +587,23 @@ export class DiskStorage implements Storage {
       maxRecordBytes: this.maxRecordBytes,
       copyData: true,
       rawEntries: true,
-      onEntry: (e) => {
+      onEntry: (e, _si, off) => {
         if (e.index < lo || e.index > hi || e.term !== this.terms[e.index - this.offset]) return;
-        if (blk[e.index - b * BLOCK] === undefined) missing--;
+        const prev = blk[e.index - b * BLOCK];
+        if (prev === undefined) missing--;
+        // The same index and term again must be the same entry (raft never writes another): a
+        // HardState record whose type bit flipped reads as one (reader.ts, entryShape).
+        else if (entryShape(prev) !== entryShape(e) || !bytesEqual(prev.data, e.data)) {
+          throw new WalCorruptError(reading, off, `entry ${e.index} rewritten by another entry of the same term ${e.term}`);
+        }
         blk[e.index - b * BLOCK] = e;
       },
     };
     const segs = this.wal.segments();
     const tail = segs[segs.length - 1]!;
+    let reading = "";
     const read = (seg: SegmentName, from: WalPosition | undefined, enough: () => boolean): void => {
+      reading = seg.name;
       const limit = seg === tail ? this.wal.stableTailBytes() : undefined;
       const r = readSegmentSync(this.io, join(this.dir, "wal", seg.name), seg, limit, from, opts, this.scratch ?? new Uint8Array(this.readChunkBytes), enough);
       this.scratch = r.buf;

@@ -6,7 +6,7 @@
  * rules and why).
  * @module
  */
-import { bytesEqual } from "@tsraft/raftpb";
+import { EntryType, bytesEqual } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { crc32c, crc32cView } from "./crc32c.js";
 import { classify, damageError, findRecordAfter, firstNonZero } from "./damage.js";
@@ -96,6 +96,8 @@ interface State {
   lastState: HardState | undefined;
   /** terms[k]: the term of the entry at start.index + 1 + k (entries read after the start). */
   terms: number[];
+  /** shapes[k]: {@link entryShape} of the same entry. */
+  shapes: number[];
 }
 
 /**
@@ -135,7 +137,7 @@ export class LogReader {
       maxEntryTerm: 0,
       torn: undefined,
     };
-    this.st = { res: this.res, lastEntryTerm: 0, maxIndex: 0, lastState: undefined, seenMetadata: false, terms: [] };
+    this.st = { res: this.res, lastEntryTerm: 0, maxIndex: 0, lastState: undefined, seenMetadata: false, terms: [], shapes: [] };
   }
 
   /** Starts the next segment (consecutive sequence numbers, checked by the caller). */
@@ -354,11 +356,23 @@ export function readSegments(segments: readonly SegmentBytes[], opts: ReadOption
   return r.res;
 }
 
+/**
+ * What tells two entries of one index and term apart cheaply: type and data length (0 without
+ * a data field, else length + 1). Equal for the same entry written twice; a HardState record read as an entry
+ * has no data field.
+ */
+export function entryShape(e: Entry): number {
+  return e.type * 0x100000000 + (e.data === undefined ? 0 : e.data.length + 1);
+}
+
 function applyEntry(st: State, e: Entry, opts: ReadOptions, name: string, si: number, fileOff: number, crcBefore: number): void {
   const res = st.res;
   const index = e.index;
   if (index < 1 || e.term < 1) throw new WalCorruptError(name, fileOff, `entry with index ${index} term ${e.term}`);
   if (e.type > 2) throw new WalCorruptError(name, fileOff, `entry of unknown type ${e.type}`);
+  // A conf change (v1) always carries its encoded ConfChange; without a data field this is a
+  // HardState record whose type bit flipped (README, "Type bits").
+  if (e.type === EntryType.EntryConfChange && e.data === undefined) throw new WalCorruptError(name, fileOff, `conf change entry ${index} without data`);
   if (index > st.maxIndex + 1) throw new WalCorruptError(name, fileOff, `entry ${index} leaves a gap after ${st.maxIndex}`);
   const start = opts.start.index;
   // Terms never decrease along the log: check against the entry before, when it is known.
@@ -370,8 +384,17 @@ function applyEntry(st: State, e: Entry, opts: ReadOptions, name: string, si: nu
   else if (index > start && !opts.skipEntries) {
     const up = index - start - 1;
     if (up > st.terms.length) throw new WalCorruptError(name, fileOff, `entry ${index} leaves a gap after ${start + st.terms.length}`);
-    if (up < st.terms.length) st.terms.length = up;
+    const shape = entryShape(e);
+    if (up < st.terms.length) {
+      // Raft never rewrites an index with another entry of the same term (Log Matching): a
+      // HardState record read as an entry (its type bit flipped) would.
+      if (st.terms[up] === e.term && st.shapes[up] !== shape)
+        throw new WalCorruptError(name, fileOff, `entry ${index} rewritten by another entry of the same term ${e.term}`);
+      st.terms.length = up;
+      st.shapes.length = up;
+    }
     st.terms.push(e.term);
+    st.shapes.push(shape);
     if (opts.onEntry !== undefined) opts.onEntry(e, si, fileOff, crcBefore);
     else {
       if (up < res.entries.length) res.entries.length = up;

@@ -609,6 +609,57 @@ describe("the tail a crash left behind (soak:stack seed 323748)", () => {
   });
 });
 
+describe("a HardState record whose type bit flipped (State 3 -> Entry 2: the type is outside the CRC)", () => {
+  // The HardState {term, vote, commit} encodes as the Entry {type: term, term: vote, index:
+  // commit}: one flipped bit made the last HardState an entry that rewrote entry `commit`, and
+  // the open dropped the acknowledged entries after it without a word.
+  const build = async (term: number, vote: bigint): Promise<{ fs: SimFS; seg: string; typeAt: (k: number) => number }> => {
+    const fs = new SimFS(1);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    const s = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    for (let i = 1; i <= 10; i++)
+      await s.save({ term, vote, commit: i - 1 }, [{ index: i, term, type: EntryType.EntryNormal, data: new Uint8Array(40).fill(i) }]);
+    await s.close();
+    const seg = `/n/wal/${fs.list("/n/wal").filter((n) => n.endsWith(".wal"))[0]!}`;
+    const b = fs.readFile(seg);
+    // the type byte of the k-th HardState record from the end (walpb.Record: 08 <type> 10 <crc>)
+    const typeAt = (k: number): number => {
+      let seen = 0;
+      for (let i = b.length - 3; i >= 0; i--) if (b[i] === 0x08 && b[i + 1] === 0x03 && b[i + 2] === 0x10 && ++seen === k) return i + 1;
+      throw new Error("no HardState record");
+    };
+    return { fs, seg, typeAt };
+  };
+  const flipAtRest = (fs: SimFS, seg: string, at: number): void => {
+    const b = fs.readFile(seg);
+    b[at]! ^= 1;
+    fs.writeFileDurable(seg, b);
+  };
+
+  test("term 1, vote 1: read as a conf change without data, refused at open", async () => {
+    const { fs, seg, typeAt } = await build(1, 1n);
+    flipAtRest(fs, seg, typeAt(1));
+    await assert.rejects(DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 })), /conf change entry 9 without data/);
+  });
+
+  test("term 2, vote 2: read as an entry of the same index and term as the one it rewrites, refused at open", async () => {
+    const { fs, seg, typeAt } = await build(2, 2n);
+    flipAtRest(fs, seg, typeAt(1));
+    await assert.rejects(DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 })), /entry 9 rewritten by another entry of the same term 2/);
+  });
+
+  test("term 2, vote 2, flipped on the way from the disk during a block read: refused, never served", async () => {
+    const { fs, seg, typeAt } = await build(2, 2n);
+    const s = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20, maxCachedBytes: 1 }));
+    fs.faults.flipBit = { path: seg, offset: typeAt(3), bit: 0 }; // the HardState of the save of entry 8 (commit 7)
+    assert.throws(() => s.entries(1, 11, Infinity), /entry 7 rewritten by another entry of the same term 2/);
+    fs.faults.flipBit = undefined;
+    assert.equal(s.entries(1, 11, Infinity).length, 10);
+    await s.close();
+  });
+});
+
 describe("the simulated disk catches each wal fault switch", () => {
   const cases = [
     // Unsynced saves acknowledged: lost after a crash, or a hole before later records (the
