@@ -72,7 +72,10 @@ export async function repairWal(dir: string, opts: ReadLimits): Promise<boolean>
           [last],
           opts.readChunkBytes,
           {
-            start: { index: last.index, term: 0 },
+            // no start snapshot to match: a snapshot record at the segment's first index (any
+            // term) is just a record here (with that index as start, its term was checked
+            // against 0 and the repair gave up)
+            start: { index: -1, term: 0 },
             strictTail: false,
             maxRecordBytes: opts.maxRecordBytes,
             copyData: false,

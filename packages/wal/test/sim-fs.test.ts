@@ -526,6 +526,30 @@ describe("found by the simulated disk", () => {
     await s.close();
   });
 
+  test("a torn tail is repaired when the last segment holds a snapshot record at its own first index", async () => {
+    // WAL.repair read the last segment with its first index as the start snapshot (term 0): a
+    // snapshot record at that index met it with another term (WalSnapshotMismatchError), the
+    // repair gave up, and the member could not open. Found by the SimFS crash runs (seed 1195
+    // of a branch with another record layout).
+    const fs = await fresh();
+    const s = await DiskStorage.open("/n", small(fs));
+    for (let i = 1; fs.list("/n/wal").filter((n) => n.endsWith(".wal")).length < 2; i++) await s.save({ term: 1, vote: 1n, commit: i - 1 }, ents(i, i, 1, 300));
+    const segs = fs.list("/n/wal").filter((n) => n.endsWith(".wal"));
+    const first = Number.parseInt(segs[segs.length - 1]!.split("-")[1]!, 16);
+    await s.save({ term: 1, vote: 1n, commit: first }, ents(first, first, 1));
+    await s.createSnapshot(first, cs1, enc(`sm${first}`));
+    await s.save({ term: 1, vote: 1n, commit: first }, ents(first + 1, first + 1, 1));
+    await s.close();
+    const seg = `/n/wal/${segs[segs.length - 1]!}`;
+    const img = fs.readFile(seg);
+    let end = img.length;
+    while (end > 0 && img[end - 1] === 0) end--;
+    fs.writeFileDurable(seg, img.subarray(0, end - 4)); // the last record (a HardState) cut short
+    const s2 = await DiskStorage.open("/n", small(fs));
+    assert.equal(s2.lastIndex(), first + 1);
+    await s2.close();
+  });
+
   test("a purge after opening at a later snapshot leaves no sequence gap (the segments before the held ones go first)", async () => {
     const fs = new SimFS(1);
     await fs.io().mkdir("/n", { recursive: true });
