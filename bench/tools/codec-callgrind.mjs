@@ -3,7 +3,7 @@
  * deterministic figure for changes to the raftpb codec, which wall-clock runs on a shared
  * machine cannot resolve (packages/raftpb/README.md, "Performance notes").
  *
- *   node bench/tools/codec-callgrind.mjs [--warm W] [--n N] [--out DIR] [LABEL=ROOT:OP ...]
+ *   node bench/tools/codec-callgrind.mjs [--warm W] [--n N] [--payload P] [--out DIR] [LABEL=ROOT:OP ...]
  *
  * ROOT is a built checkout (its packages/raftpb/dist is imported, as `pnpm bench` does); OP is
  * encode | encode-into | size | decode | decode-copy (default: this checkout's encode). Each variant
@@ -12,8 +12,8 @@
  * --predictable --predictable-gc-schedule and fixed seeds (one thread: no concurrent compiler
  * or GC, a GC schedule that does not depend on time), so the count does not depend on the
  * machine's load. The message is codec-msgapp's (bench/src/workloads/codec-msgapp.ts msgApp():
- * 64 entries of 128 bytes, 9,056 bytes encoded), built here so that old checkouts can be
- * measured with the same driver. Printed: one JSON line per variant (instructions per call:
+ * 64 entries of 128 bytes, 9,056 bytes encoded; `--payload P`: of P bytes, as codec-payload),
+ * built here so that old checkouts can be measured with the same driver. Printed: one JSON line per variant (instructions per call:
  * total, GC, optimizing compiler).
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -26,15 +26,16 @@ const args = process.argv.slice(2);
 
 if (args[0] === "--child") {
   // The measured process: ROOT OP W N.
-  const [, root, op, w, n] = args;
+  const [, root, op, w, n, p] = args;
+  const payload = Number(p);
   const pb = await import(pathToFileURL(join(root, "packages/raftpb/dist/index.js")).href);
-  const data = new Uint8Array(128);
-  for (let i = 0; i < 128; i++) data[i] = i & 0xff;
+  const data = new Uint8Array(payload);
+  for (let i = 0; i < payload; i++) data[i] = i & 0xff;
   const entries = [];
   for (let i = 0; i < 64; i++) entries.push({ term: 5, index: 1001 + i, type: 0, data: data.slice() });
   const m = { type: 3, to: 2n, from: 1n, term: 5, logTerm: 5, index: 1000, entries, commit: 999, reject: false, rejectHint: 0 };
   const bytes = pb.encodeMessage(m);
-  if (bytes.length !== 9056) throw new Error(`encoded ${bytes.length} bytes, not 9,056`);
+  if (payload === 128 && bytes.length !== 9056) throw new Error(`encoded ${bytes.length} bytes, not 9,056`);
   const sink = { n: 0 };
   const out = new Uint8Array(bytes.length);
   const copy = { copy: true };
@@ -58,6 +59,7 @@ if (args[0] === "--child") {
 
 let warm = 20000;
 let n = 20000;
+let payload = 128;
 let out;
 const variants = [];
 for (let i = 0; i < args.length; i++) {
@@ -65,6 +67,7 @@ for (let i = 0; i < args.length; i++) {
   if (a === "--warm") warm = Number(args[++i]);
   else if (a === "--n") n = Number(args[++i]);
   else if (a === "--out") out = resolve(args[++i]);
+  else if (a === "--payload") payload = Number(args[++i]);
   else {
     const m = /^([\w.-]+)=(.+?)(?::([\w-]+))?$/.exec(a);
     if (m === null) throw new Error(`bad variant ${a}: LABEL=ROOT[:OP]`);
@@ -82,7 +85,7 @@ function inclusive(annotated, re) {
 }
 
 for (const v of variants) {
-  const file = join(out, `cg.${v.label}.${v.op}.out`);
+  const file = join(out, `cg.${v.label}.${v.op}.${payload}.out`);
   const r = spawnSync(
     "valgrind",
     [
@@ -101,6 +104,7 @@ for (const v of variants) {
       v.op,
       String(warm),
       String(n),
+      String(payload),
     ],
     { encoding: "utf8", maxBuffer: 1 << 26 },
   );
@@ -114,6 +118,7 @@ for (const v of variants) {
       label: v.label,
       root: v.root,
       op: v.op,
+      payload,
       warm,
       n,
       perCall: Math.round(total / n),
