@@ -3,7 +3,10 @@
  *
  * Size-then-write: a first pass computes the exact encoded size (and validates every value),
  * a second pass writes into one `Uint8Array` of that size (carved from a shared slab, see
- * allocOutput), or into the caller's buffer (`encodeMessageInto`). See README.md "Choosing the
+ * allocOutput), or into the caller's buffer (`encodeMessageInto`). The common message (a
+ * MsgApp, a heartbeat, a vote: no snapshot, context, vote or responses, at most 16 KiB) is
+ * encoded by `encodeMessage` in one pass instead, straight into the slab
+ * (encodeMessageOnePass); anything else, invalid messages included, takes the two passes. See README.md "Choosing the
  * codec" for the measurements behind each choice, against protobufjs's `Writer` and its
  * reflection codec and against etcd.
  *
@@ -193,19 +196,7 @@ function checkedMessageSize(m: Message, depth: number): number {
     checkedUint53Size(m.index, "index");
   const entries = m.entries;
   if (!Array.isArray(entries)) throw new FieldError("entries", "is not an array");
-  const count = entries.length;
-  let sizes = entrySizes;
-  if (depth === 0 && sizes.length < count) sizes = entrySizes = new Int32Array(Math.max(count, 2 * sizes.length));
-  let i = 0;
-  try {
-    for (; i < count; i++) {
-      const es = checkedEntrySize(entries[i]!);
-      if (depth === 0) sizes[i] = es;
-      n += 1 + varintSize(es) + es;
-    }
-  } catch (err) {
-    throw prefixField(err, `entries[${i}].`);
-  }
+  n += depth === 0 ? checkedTopEntriesSize(entries) : checkedEntriesSize(entries);
   n += checkedUint53Size(m.commit, "commit");
   const ss = checkedMessageSnapshotSize(m.snapshot);
   n += 1 + varintSize(ss) + ss;
@@ -223,6 +214,64 @@ function checkedMessageSize(m: Message, depth: number): number {
     }
   }
   return n;
+}
+
+/**
+ * The size of the top-level message's entries field, validated, keeping each entry's size in
+ * `entrySizes` for writeTopEntries. The loop codec-msgapp spends its size pass in, written out
+ * with no calls on its fast path (an entry with term, index < 2^32, a valid type and data a
+ * `Uint8Array` or absent; 1- and 2-byte varints inline): callgrind counted 14,500 instructions
+ * per codec-msgapp size pass with checkedEntrySize and varintSize called per entry (V8 did not
+ * inline them), against 9,367 with this loop (2026-12-02, bench/tools/codec-callgrind.mjs; op size).
+ * Anything else goes through checkedEntrySize, which names the bad field.
+ */
+function checkedTopEntriesSize(entries: readonly Entry[]): number {
+  const count = entries.length;
+  let sizes = entrySizes;
+  if (sizes.length < count) sizes = entrySizes = new Int32Array(Math.max(count, 2 * sizes.length));
+  let n = 0;
+  for (let i = 0; i < count; i++) {
+    const e = entries[i]!;
+    let es = -1;
+    if (typeof e === "object" && e !== null) {
+      const term = e.term;
+      const index = e.index;
+      const type = e.type;
+      const data = e.data;
+      if (term >>> 0 === term && index >>> 0 === index && type >>> 0 === type && type <= MAX_ENTRY_TYPE) {
+        es = 4 + (term < 0x80 ? 1 : varintSize(term)) + (index < 0x80 ? 1 : index < 0x4000 ? 2 : varintSize(index));
+        if (data instanceof Uint8Array) {
+          const len = data.length;
+          es += 1 + (len < 0x80 ? 1 : len < 0x4000 ? 2 : varintSize(len)) + len;
+        } else if (data !== undefined) {
+          es = -1;
+        }
+      }
+    }
+    if (es < 0) es = checkedEntrySizeAt(e, i);
+    sizes[i] = es;
+    n += (es < 0x80 ? 2 : es < 0x4000 ? 3 : 1 + varintSize(es)) + es;
+  }
+  return n;
+}
+
+/** The size of a nested message's entries field, validated. */
+function checkedEntriesSize(entries: readonly Entry[]): number {
+  let n = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const es = checkedEntrySizeAt(entries[i]!, i);
+    n += 1 + varintSize(es) + es;
+  }
+  return n;
+}
+
+/** checkedEntrySize of `entries[i]`, errors naming `entries[i].field`. */
+function checkedEntrySizeAt(e: Entry, i: number): number {
+  try {
+    return checkedEntrySize(e);
+  } catch (err) {
+    throw prefixField(err, `entries[${i}].`);
+  }
 }
 
 /** The size of `Message.snapshot` (the empty snapshot when undefined), validated. */
@@ -433,10 +482,20 @@ const SLAB_SIZE = 128 * 1024;
 const ON_HEAP_MAX = 64;
 
 let slab = new ArrayBuffer(SLAB_SIZE);
+/** The current slab as bytes (encodeMessageOnePass writes into it before it knows the size). */
+let slabBytes = new Uint8Array(slab);
+/** Invariant: no result handed out overlaps the slab at or after slabOffset. */
 let slabOffset = 0;
 
+function newSlab(): void {
+  slab = new ArrayBuffer(SLAB_SIZE);
+  slabBytes = new Uint8Array(slab);
+  slabOffset = 0;
+}
+
 /**
- * An exact-length, zero-filled `Uint8Array` for one encoding. Between 65 bytes and 16 KiB it is
+ * An exact-length `Uint8Array` for one encoding (zero-filled, or with bytes of an abandoned
+ * one-pass encoding: every writer writes each byte of its result). Between 65 bytes and 16 KiB it is
  * a view into a shared 128 KiB slab (never overlapping another result), as Node's
  * `Buffer.allocUnsafe` and protobufjs's `Writer.finish()` hand out small buffers: measured on
  * codec-msgapp, a fresh 9 KiB `new Uint8Array` costs about 1.4 us of a 5 us encode (its own
@@ -446,10 +505,7 @@ let slabOffset = 0;
  */
 function allocOutput(n: number): Uint8Array {
   if (n <= ON_HEAP_MAX || n > POOL_MAX) return new Uint8Array(n);
-  if (slabOffset + n > SLAB_SIZE) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabOffset = 0;
-  }
+  if (slabOffset + n > SLAB_SIZE) newSlab();
   const out = new Uint8Array(slab, slabOffset, n);
   slabOffset = (slabOffset + n + 7) & ~7; // keep results 8-byte aligned
   return out;
@@ -473,6 +529,224 @@ function encodeWith<T>(type: string, v: T, size: (v: T) => number, write: (buf: 
   return buf;
 }
 
+/** writeEntriesOnePass's results other than an end position. */
+const GIVE_UP = -1;
+const NO_ROOM = -2;
+/** Where writeEntriesOnePass stopped when it returned NO_ROOM: the entry and the position. */
+let stoppedAt = 0;
+let stoppedPos = 0;
+
+/**
+ * Checks, sizes and writes `entries[from..]` at `pos`, never past `limit`: the end position, or
+ * GIVE_UP for an entry off the one pass's path, or NO_ROOM (stoppedAt, stoppedPos set) for an
+ * entry that would pass `limit`. A function of its own so that `buf` is fixed in the loop (V8
+ * then keeps its bounds and base in registers).
+ */
+function writeEntriesOnePass(buf: Uint8Array, pos: number, limit: number, entries: readonly Entry[], from: number): number {
+  for (let i = from; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e == null) return GIVE_UP; // other non-objects fail the checks below
+    const term = e.term;
+    const index = e.index;
+    const type = e.type;
+    const data = e.data;
+    if (!(term >>> 0 === term && index >>> 0 === index && type >>> 0 === type && type <= MAX_ENTRY_TYPE)) return GIVE_UP;
+    let es = 4 + (term < 0x80 ? 1 : varintSize(term)) + (index < 0x80 ? 1 : index < 0x4000 ? 2 : varintSize(index));
+    let len = 0;
+    if (data !== undefined) {
+      if (!(data instanceof Uint8Array)) return GIVE_UP;
+      len = data.length;
+      es += 1 + (len < 0x80 ? 1 : len < 0x4000 ? 2 : varintSize(len)) + len;
+    }
+    if (pos + es + 4 > limit) {
+      stoppedAt = i;
+      stoppedPos = pos;
+      return NO_ROOM;
+    }
+    buf[pos] = 0x3a;
+    if (es < 0x80) {
+      buf[(pos + 1) | 0] = es;
+      pos = (pos + 2) | 0;
+    } else if (es < 0x4000) {
+      buf[(pos + 1) | 0] = es | 0x80;
+      buf[(pos + 2) | 0] = es >>> 7;
+      pos = (pos + 3) | 0;
+    } else {
+      pos = writeVarint32(buf, pos + 1, es);
+    }
+    buf[pos] = 0x08;
+    buf[(pos + 1) | 0] = type;
+    buf[(pos + 2) | 0] = 0x10;
+    if (term < 0x80) {
+      buf[(pos + 3) | 0] = term;
+      pos = (pos + 4) | 0;
+    } else {
+      pos = writeVarint32(buf, pos + 3, term);
+    }
+    buf[pos] = 0x18;
+    if (index < 0x80) {
+      buf[(pos + 1) | 0] = index;
+      pos = (pos + 2) | 0;
+    } else if (index < 0x4000) {
+      buf[(pos + 1) | 0] = index | 0x80;
+      buf[(pos + 2) | 0] = index >>> 7;
+      pos = (pos + 3) | 0;
+    } else {
+      pos = writeVarint32(buf, pos + 1, index);
+    }
+    if (data !== undefined) {
+      buf[pos] = 0x22;
+      if (len < 0x80) {
+        buf[(pos + 1) | 0] = len;
+        pos = (pos + 2) | 0;
+      } else if (len < 0x4000) {
+        buf[(pos + 1) | 0] = len | 0x80;
+        buf[(pos + 2) | 0] = len >>> 7;
+        pos = (pos + 3) | 0;
+      } else {
+        pos = writeVarint32(buf, pos + 1, len);
+      }
+      if (len > 8) {
+        buf.set(data, pos);
+      } else {
+        for (let j = 0; j < len; j++) buf[(pos + j) | 0] = data[j]!;
+      }
+      pos = (pos + len) | 0;
+    }
+  }
+  return pos;
+}
+
+function isUint53(v: number): boolean {
+  return v >>> 0 === v || (typeof v === "number" && Number.isSafeInteger(v) && v >= 0);
+}
+
+function isUint64(v: bigint): boolean {
+  return typeof v === "bigint" && v >= 0n && v <= 0xffffffffffffffffn;
+}
+
+/**
+ * The last `to` and `from` seen by encodeMessageOnePass, checked, and their values as numbers
+ * (-1 at or above 2^32): a bigint comparison instead of two bigint range checks and a
+ * conversion (a runtime call) per id and message. -1n matches no bigint the check passes.
+ */
+let lastTo = -1n;
+let lastToNum = 0;
+let lastFrom = -1n;
+let lastFromNum = 0;
+
+/** `v` as a number if it is a uint64 below 2^32, -1 for one above, -2 for no uint64. */
+function idNumber(v: bigint): number {
+  if (!isUint64(v)) return -2;
+  return v <= 0xffffffffn ? Number(v) : -1;
+}
+
+/**
+ * One pass for the common message (no snapshot, context, vote or responses; entries with term
+ * and index below 2^32, a valid type, data a `Uint8Array` or absent; at most POOL_MAX bytes):
+ * checks and writes each field straight into the slab, sizing each entry from the fields it
+ * has just loaded, and hands out the written bytes; no size pass. The bytes are those of the
+ * two-pass path (writeMessage). Returns undefined, having handed out nothing, for any other
+ * message, invalid ones included: the caller then encodes it in two passes, which name the bad
+ * field. Measured with bench/tools/codec-callgrind.mjs on codec-msgapp's message (2026-12-02):
+ * see packages/raftpb/README.md, "Performance notes".
+ */
+function encodeMessageOnePass(m: Message): Uint8Array | undefined {
+  if (m.snapshot !== undefined || m.context !== undefined || m.vote !== undefined || m.responses !== undefined) return undefined;
+  const type = m.type;
+  const to = m.to;
+  const from = m.from;
+  const entries = m.entries;
+  if (!(type >>> 0 === type && type <= MAX_MESSAGE_TYPE && Array.isArray(entries))) return undefined;
+  if (to !== lastTo) {
+    const v = idNumber(to);
+    if (v === -2) return undefined;
+    lastTo = to;
+    lastToNum = v;
+  }
+  if (from !== lastFrom) {
+    const v = idNumber(from);
+    if (v === -2) return undefined;
+    lastFrom = from;
+    lastFromNum = v;
+  }
+  const toNum = lastToNum;
+  const fromNum = lastFromNum;
+  if (!(isUint53(m.term) && isUint53(m.logTerm) && isUint53(m.index) && isUint53(m.commit) && isUint53(m.rejectHint))) return undefined;
+  const count = entries.length;
+  // Messages of more than POOL_MAX bytes get their own buffer (two passes): guess from the
+  // first entry, so that a big message rarely writes POOL_MAX bytes in vain.
+  if (count > 0) {
+    const d = entries[0]?.data;
+    if (d instanceof Uint8Array && d.length * count > POOL_MAX) return undefined;
+  }
+  if (slabOffset + 64 > SLAB_SIZE) newSlab(); // room for the fields before the entries
+  let buf = slabBytes;
+  let start = slabOffset;
+  let limit = start + POOL_MAX;
+  let sizeLimited = true; // limit is start + POOL_MAX (else the slab's end)
+  if (limit > SLAB_SIZE) {
+    limit = SLAB_SIZE;
+    sizeLimited = false;
+  }
+  buf[start] = 0x08;
+  buf[start + 1] = type;
+  buf[start + 2] = 0x10;
+  let pos = toNum >= 0 ? writeVarint32(buf, start + 3, toNum) : writeVarint64(buf, start + 3, to);
+  buf[pos] = 0x18;
+  pos = fromNum >= 0 ? writeVarint32(buf, pos + 1, fromNum) : writeVarint64(buf, pos + 1, from);
+  buf[pos] = 0x20;
+  pos = writeVarint53(buf, pos + 1, m.term);
+  buf[pos] = 0x28;
+  pos = writeVarint53(buf, pos + 1, m.logTerm);
+  buf[pos] = 0x30;
+  pos = writeVarint53(buf, pos + 1, m.index);
+  let next = 0;
+  for (;;) {
+    const end = writeEntriesOnePass(buf, pos, limit, entries, next);
+    if (end >= 0) {
+      pos = end;
+      break;
+    }
+    if (end === GIVE_UP || sizeLimited) return undefined;
+    // The slab's end: move what is written to a new slab and go on from the entry that did not fit.
+    const moved = buf.subarray(start, stoppedPos);
+    newSlab();
+    buf = slabBytes;
+    buf.set(moved, 0);
+    pos = stoppedPos - start;
+    start = 0;
+    limit = POOL_MAX;
+    sizeLimited = true;
+    next = stoppedAt;
+  }
+  // The fields after the entries take at most 1 + 9 + 12 + 2 + 1 + 9 = 34 bytes.
+  if (pos + 34 > limit) {
+    if (sizeLimited || pos - start + 34 > POOL_MAX) return undefined;
+    const moved = buf.subarray(start, pos);
+    newSlab();
+    buf = slabBytes;
+    buf.set(moved, 0);
+    pos -= start;
+    start = 0;
+  }
+  buf[pos] = 0x40;
+  pos = writeVarint53(buf, pos + 1, m.commit);
+  buf[pos] = 0x4a;
+  buf[pos + 1] = EMPTY_SNAPSHOT_SIZE;
+  for (let k = 0; k < EMPTY_SNAPSHOT_SIZE; k++) buf[pos + 2 + k] = EMPTY_SNAPSHOT_BYTES[k]!;
+  pos += 2 + EMPTY_SNAPSHOT_SIZE;
+  buf[pos] = 0x50;
+  buf[pos + 1] = m.reject ? 1 : 0;
+  buf[pos + 2] = 0x58;
+  pos = writeVarint53(buf, pos + 3, m.rejectHint);
+  const n = pos - start;
+  // Small results are not slab views (see allocOutput): copied out, the slab space reused.
+  if (n <= ON_HEAP_MAX) return buf.slice(start, pos);
+  slabOffset = (pos + 7) & ~7;
+  return new Uint8Array(slab, start, n);
+}
+
 /**
  * Encodes a Message exactly as etcd v3.4 does, plus `vote` (13) when defined and `responses`
  * (14) when non-empty. `snapshot` is always written (the empty snapshot when undefined).
@@ -481,6 +755,8 @@ function encodeWith<T>(type: string, v: T, size: (v: T) => number, write: (buf: 
 export function encodeMessage(m: Message): Uint8Array {
   // Written out (not through encodeWith) because this is the hot path of MsgApp.
   if (m === null || typeof m !== "object") throw new EncodeError("Message", "(value)", "is not a Message");
+  const fast = encodeMessageOnePass(m);
+  if (fast !== undefined) return fast;
   let n: number;
   try {
     n = checkedMessageSize(m, 0);
