@@ -42,6 +42,16 @@ const TABLES: Int32Array = (() => {
  * @returns the new CRC as an unsigned 32-bit number.
  */
 export function crc32cJs(crc: number, buf: Uint8Array, start = 0, end = buf.length): number {
+  return crc32cInt32(crc | 0, buf, start, end) >>> 0;
+}
+
+/**
+ * {@link crc32cJs} on CRCs held as signed 32-bit integers (`crc | 0`): the write path's form,
+ * which V8 keeps unboxed (an unsigned CRC of 2^31 or more is a heap number, allocated by every
+ * call that returns one: half the calls).
+ * @returns the new CRC, `| 0` (`>>> 0` gives the unsigned value).
+ */
+export function crc32cInt32(crc: number, buf: Uint8Array, start: number, end: number): number {
   const t = TABLES;
   let c = ~crc;
   let i = start;
@@ -60,7 +70,7 @@ export function crc32cJs(crc: number, buf: Uint8Array, start = 0, end = buf.leng
       t[buf[i + 7]!]!;
   }
   for (; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
+  return ~c;
 }
 
 /** Ranges shorter than this go to the JavaScript version even when the native one is loaded. */
