@@ -73,6 +73,40 @@ export function crc32cInt32(crc: number, buf: Uint8Array, start: number, end: nu
   return ~c;
 }
 
+/** Whether this platform stores integers little-endian (what {@link crc32cInt32Words} needs). */
+export const LITTLE_ENDIAN: boolean = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * {@link crc32cInt32} reading the bytes four at a time: `words` is an `Int32Array` over the
+ * same `ArrayBuffer` as `buf`, both from byte 0 (so `words[k]` holds `buf[4k, 4k + 4)`), on a
+ * {@link LITTLE_ENDIAN} platform. Up to three bytes are taken one by one to reach a word
+ * boundary; then two word loads per 8 bytes instead of eight byte loads.
+ * @returns the new CRC, `| 0`.
+ */
+export function crc32cInt32Words(crc: number, buf: Uint8Array, words: Int32Array, start: number, end: number): number {
+  const t = TABLES;
+  let c = ~crc;
+  let i = start;
+  const head = Math.min((4 - (i & 3)) & 3, end - i);
+  for (const h = i + head; i < h; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  const end8 = end - ((end - i) & 7);
+  for (let k = i >> 2; i < end8; i += 8, k += 2) {
+    const lo = c ^ words[k]!;
+    const hi = words[k + 1]!;
+    c =
+      t[7 * 256 + (lo & 0xff)]! ^
+      t[6 * 256 + ((lo >>> 8) & 0xff)]! ^
+      t[5 * 256 + ((lo >>> 16) & 0xff)]! ^
+      t[4 * 256 + (lo >>> 24)]! ^
+      t[3 * 256 + (hi & 0xff)]! ^
+      t[2 * 256 + ((hi >>> 8) & 0xff)]! ^
+      t[256 + ((hi >>> 16) & 0xff)]! ^
+      t[hi >>> 24]!;
+  }
+  for (; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c;
+}
+
 /** Ranges shorter than this go to the JavaScript version even when the native one is loaded. */
 export const NATIVE_MIN_BYTES = 256;
 

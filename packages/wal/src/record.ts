@@ -8,7 +8,7 @@
  * @module
  */
 import type { Entry, HardState } from "@tsraft/raftpb";
-import { NATIVE_MIN_BYTES, crc32c, crc32cBackend, crc32cInt32, crc32cView } from "./crc32c.js";
+import { LITTLE_ENDIAN, NATIVE_MIN_BYTES, crc32c, crc32cBackend, crc32cInt32, crc32cInt32Words, crc32cView } from "./crc32c.js";
 import { ProtoError, ProtoReader, entrySizeOf, hardStateSizeOf, putHardState, putVarint, varintSize } from "./proto.js";
 
 /**
@@ -55,13 +55,16 @@ export function padOf(n: number): number {
  */
 export class BatchEncoder {
   buf: Uint8Array;
+  /** `buf`'s bytes as 32-bit words (same ArrayBuffer, from byte 0), for the CRC; undefined on big-endian platforms. */
+  private words: Int32Array | undefined;
   len = 0;
   /** The running CRC: the crc field of the last record encoded. */
   crc: number;
 
   constructor(crc: number, initialBytes = 1 << 16) {
     this.crc = crc;
-    this.buf = new Uint8Array(initialBytes);
+    this.buf = new Uint8Array((initialBytes + 3) & ~3);
+    this.words = LITTLE_ENDIAN ? new Int32Array(this.buf.buffer) : undefined;
   }
 
   /** Empties the buffer (keeps its memory and the running CRC). */
@@ -77,6 +80,7 @@ export class BatchEncoder {
     const nb = new Uint8Array(size);
     nb.set(this.buf.subarray(0, this.len));
     this.buf = nb;
+    if (this.words !== undefined) this.words = new Int32Array(nb.buffer);
   }
 
   /**
@@ -147,7 +151,8 @@ export class BatchEncoder {
       // Small payload: copied first, then one JavaScript CRC pass over header and payload
       // together (one call, no byte-wise tail between them).
       if (d !== undefined) buf.set(d, p);
-      crc = crc32cInt32(this.crc | 0, buf, hdrPos, p + dlen);
+      const words = this.words;
+      crc = words === undefined ? crc32cInt32(this.crc | 0, buf, hdrPos, p + dlen) : crc32cInt32Words(this.crc | 0, buf, words, hdrPos, p + dlen);
       shift = 5 - varintSize32(crc);
       if (shift > 0) buf.copyWithin(hdrPos - shift, hdrPos, p + dlen);
     } else {
