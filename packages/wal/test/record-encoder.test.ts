@@ -6,9 +6,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { encodeEntry } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
-import { NATIVE_MIN_BYTES } from "../src/crc32c.js";
+import { NATIVE_MIN_BYTES, crc32cBackend } from "../src/crc32c.js";
 import { BatchEncoder, RecordType } from "../src/record.js";
 
 function entries(): Entry[] {
@@ -38,4 +40,16 @@ test("BatchEncoder.entry writes exactly the general encoding of each entry recor
   assert.equal(fast.len, general.len);
   assert.deepEqual(fast.buf.subarray(0, fast.len), general.buf.subarray(0, general.len));
   assert.ok(shortCrcs > 50, `only ${shortCrcs} records with a short crc varint`);
+});
+
+test("the same with the JavaScript CRC only (TSRAFT_CRC32C=js: every payload takes the one-pass path)", (t) => {
+  if (crc32cBackend === "js") return t.skip("this process already runs the JavaScript CRC");
+  const env: NodeJS.ProcessEnv = { ...process.env, TSRAFT_CRC32C: "js" };
+  delete env["NODE_TEST_CONTEXT"]; // else the child reports to a parent runner that is not there
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    env,
+    encoding: "utf8",
+  });
+  assert.equal(child.status, 0, child.stdout + child.stderr);
+  assert.match(child.stdout, /pass 1\b/, "the child ran the comparison (and skipped this test)");
 });
