@@ -80,7 +80,8 @@ export const LITTLE_ENDIAN: boolean = new Uint8Array(new Uint32Array([1]).buffer
  * {@link crc32cInt32} reading the bytes four at a time: `words` is an `Int32Array` over the
  * same `ArrayBuffer` as `buf`, both from byte 0 (so `words[k]` holds `buf[4k, 4k + 4)`), on a
  * {@link LITTLE_ENDIAN} platform. Up to three bytes are taken one by one to reach a word
- * boundary; then two word loads per 8 bytes instead of eight byte loads.
+ * boundary; then two word loads per 8 bytes instead of eight byte loads, and one for 4 of the
+ * last 4-7.
  * @returns the new CRC, `| 0`.
  */
 export function crc32cInt32Words(crc: number, buf: Uint8Array, words: Int32Array, start: number, end: number): number {
@@ -102,6 +103,12 @@ export function crc32cInt32Words(crc: number, buf: Uint8Array, words: Int32Array
       t[2 * 256 + ((hi >>> 8) & 0xff)]! ^
       t[256 + ((hi >>> 16) & 0xff)]! ^
       t[hi >>> 24]!;
+  }
+  if (end - i >= 4) {
+    // one more word, slicing-by-4, before the last 0-3 bytes
+    const lo = c ^ words[i >> 2]!;
+    c = t[3 * 256 + (lo & 0xff)]! ^ t[2 * 256 + ((lo >>> 8) & 0xff)]! ^ t[256 + ((lo >>> 16) & 0xff)]! ^ t[lo >>> 24]!;
+    i += 4;
   }
   for (; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return ~c;
