@@ -8,8 +8,14 @@
  * @module
  */
 import type { Entry, HardState } from "@tsraft/raftpb";
-import { crc32c, crc32cJs, crc32cView } from "./crc32c.js";
+import { LITTLE_ENDIAN, NATIVE_MIN_BYTES, crc32c, crc32cBackend, crc32cInt32, crc32cInt32Words, crc32cView } from "./crc32c.js";
 import { ProtoError, ProtoReader, entrySizeOf, hardStateSizeOf, putHardState, putVarint, varintSize } from "./proto.js";
+
+/**
+ * Payloads shorter than this are copied before the CRC and checksummed with their header in one
+ * JavaScript pass; longer ones go to the native CRC as they are (see {@link BatchEncoder.entry}).
+ */
+const FUSED_CRC_MAX_BYTES = crc32cBackend === "native" ? NATIVE_MIN_BYTES : Infinity;
 
 /** walpb record types. */
 export const RecordType = {
@@ -23,6 +29,21 @@ export const RecordType = {
 /** etcd's `maxWALEntrySizeLimit`: the default maximum record length (10 MiB). */
 export const DEFAULT_MAX_RECORD_BYTES = 10 * 1024 * 1024;
 
+/** Varint length of the unsigned 32-bit value of `v` (given as an int32, `v | 0`). */
+function varintSize32(v: number): number {
+  return v >>> 7 === 0 ? 1 : v >>> 14 === 0 ? 2 : v >>> 21 === 0 ? 3 : v >>> 28 === 0 ? 4 : 5;
+}
+
+/** Writes the unsigned 32-bit value of `v` (given as an int32) as a varint at `pos`; returns the end. */
+function putVarint32(buf: Uint8Array, pos: number, v: number): number {
+  while (v >>> 7 !== 0) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
 /** Padding after a record of `n` bytes. */
 export function padOf(n: number): number {
   return (8 - (n % 8)) % 8;
@@ -34,13 +55,16 @@ export function padOf(n: number): number {
  */
 export class BatchEncoder {
   buf: Uint8Array;
+  /** `buf`'s bytes as 32-bit words (same ArrayBuffer, from byte 0), for the CRC; undefined on big-endian platforms. */
+  private words: Int32Array | undefined;
   len = 0;
   /** The running CRC: the crc field of the last record encoded. */
   crc: number;
 
   constructor(crc: number, initialBytes = 1 << 16) {
     this.crc = crc;
-    this.buf = new Uint8Array(initialBytes);
+    this.buf = new Uint8Array((initialBytes + 3) & ~3);
+    this.words = LITTLE_ENDIAN ? new Int32Array(this.buf.buffer) : undefined;
   }
 
   /** Empties the buffer (keeps its memory and the running CRC). */
@@ -56,6 +80,7 @@ export class BatchEncoder {
     const nb = new Uint8Array(size);
     nb.set(this.buf.subarray(0, this.len));
     this.buf = nb;
+    if (this.words !== undefined) this.words = new Int32Array(nb.buffer);
   }
 
   /**
@@ -93,9 +118,10 @@ export class BatchEncoder {
   }
 
   /**
-   * Appends an entry record. Specialised (the hot path of every save): the CRC is taken over
-   * the entry's header bytes and then over `e.data` itself (so the native CRC needs no view),
-   * and the payload is copied once, straight to its final place.
+   * Appends an entry record. Specialised (the hot path of every save): the payload is copied
+   * once, straight to its final place; a small one before the CRC, which then runs over header
+   * and payload in one JavaScript pass, a large one (native CRC) after it, the CRC taken over
+   * the header bytes and then over `e.data` itself (so the native call needs no view).
    */
   entry(e: Entry): void {
     const d = e.data;
@@ -119,18 +145,29 @@ export class BatchEncoder {
       buf[p++] = 0x22;
       p = putVarint(buf, p, dlen);
     }
-    let crc = crc32cJs(this.crc, buf, hdrPos, p); // the header: under 30 bytes
-    if (d !== undefined) crc = crc32cView(crc, d);
-    this.crc = crc;
-    const crcLen = varintSize(crc);
-    const shift = 5 - crcLen;
-    if (shift > 0) buf.copyWithin(hdrPos - shift, hdrPos, p);
-    if (d !== undefined) buf.set(d, p - shift);
+    let crc: number; // as an int32 (`| 0`), unboxed; `>>> 0` is the unsigned value
+    let shift: number;
+    if (dlen < FUSED_CRC_MAX_BYTES) {
+      // Small payload: copied first, then one JavaScript CRC pass over header and payload
+      // together (one call, no byte-wise tail between them).
+      if (d !== undefined) buf.set(d, p);
+      const words = this.words;
+      crc = words === undefined ? crc32cInt32(this.crc | 0, buf, hdrPos, p + dlen) : crc32cInt32Words(this.crc | 0, buf, words, hdrPos, p + dlen);
+      shift = 5 - varintSize32(crc);
+      if (shift > 0) buf.copyWithin(hdrPos - shift, hdrPos, p + dlen);
+    } else {
+      // Large payload: the native CRC over `e.data` itself (no view made for the call).
+      crc = crc32cView(crc32cInt32(this.crc | 0, buf, hdrPos, p) >>> 0, d!) | 0; // the header: under 30 bytes
+      shift = 5 - varintSize32(crc);
+      if (shift > 0) buf.copyWithin(hdrPos - shift, hdrPos, p);
+      buf.set(d!, p - shift);
+    }
+    this.crc = crc >>> 0;
     let q = start + 8;
     buf[q++] = 0x08;
     buf[q++] = RecordType.Entry;
     buf[q++] = 0x10;
-    q = putVarint(buf, q, crc);
+    q = putVarint32(buf, q, crc);
     buf[q++] = 0x1a;
     putVarint(buf, q, entLen);
     this.finish(start, maxRec - shift);

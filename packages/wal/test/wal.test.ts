@@ -264,6 +264,26 @@ describe("WAL", () => {
     }
   });
 
+  test("save refusals name the values (WalStateError messages)", async () => {
+    const dir = join(await tempDir(), "wal");
+    try {
+      const w = await WAL.create(dir, undefined);
+      const refused = async (hs: HardState, ents: Entry[], message: string) =>
+        assert.rejects(w.save(hs, ents), (e: Error) => e instanceof WalStateError && e.message === `wal: save: ${message}`);
+      await refused({ term: 1, vote: 0n, commit: 0 }, [ent(1, 0, 1)], "entry index 0 term 1: both must be integers >= 1");
+      await refused({ term: 1, vote: 0n, commit: 0 }, [ent(1.5, 1, 1)], "entry index 1 term 1.5: both must be integers >= 1");
+      await refused({ term: 1, vote: 0n, commit: 0 }, [ent(1, 2, 1)], "entry 2 leaves a gap after the last index 0");
+      await refused({ term: 1, vote: 0n, commit: 0 }, [ent(1, 1, 1), ent(1, 3, 1)], "entries are not contiguous (1 then 3)");
+      await refused({ term: 1, vote: 0n, commit: 5 }, [ent(1, 1, 1)], "HardState commit 5 is beyond the last index 1");
+      await refused({ term: 1, vote: 0n, commit: 1 }, [ent(2, 1, 1)], "HardState term 1 is below an entry's term 2");
+      await w.save({ term: 3, vote: 0n, commit: 0 }, []);
+      await refused({ term: 2, vote: 0n, commit: 0 }, [], "HardState term 2 is below the saved term 3");
+      await w.close();
+    } finally {
+      await removeTemp(dir);
+    }
+  });
+
   describe("etcd reads what we write", () => {
     const why = etcdReaderUnavailable();
     let reader: Awaited<ReturnType<typeof buildEtcdReader>> | undefined;
