@@ -22,8 +22,8 @@ const saves = Number(savesArg);
 const dir = mkdtempSync(join(resolve(dirArg), "save-cpu-"));
 const io = {
   ...nodeIO,
-  write: (fd, buf, off, len, pos, cb) => process.nextTick(cb, null, len),
-  fdatasync: (fd, cb) => process.nextTick(cb, null),
+  write: (_fd, _buf, _off, len, _pos, cb) => process.nextTick(cb, null, len),
+  fdatasync: (_fd, cb) => process.nextTick(cb, null),
 };
 try {
   const w = await WAL.create(join(dir, "wal"), new TextEncoder().encode("somedata"), { io, zeroAheadBytes: 0, segmentSizeBytes: 1 << 30 });
