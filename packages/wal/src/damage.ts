@@ -8,6 +8,7 @@
 import { crc32c } from "./crc32c.js";
 import { CrcMismatchError, RecordTooLargeError, WalCorruptError, type WalError } from "./errors.js";
 import { Frame, FrameStatus, RecordType, parseFrame } from "./record.js";
+import { markerClaim } from "./sync-marker.js";
 
 const SECTOR = 512;
 const ZERO_CHUNK = new Uint8Array(1 << 16);
@@ -88,6 +89,10 @@ function naturalValid(buf: Uint8Array, n: number, start: number, crc: number): n
   if (stored < 0 || p >= n || buf[p++] !== 0x1a) return -1;
   const len = rd();
   if (len < 0 || p + len > n) return -1;
+  // Entry, HardState and snapshot records always have data (their messages encode their fields
+  // even when zero); an empty one is not a record either implementation writes. (A sync marker
+  // carries the running CRC, so with its type bit flipped and its data cut off it would pass.)
+  if (len === 0 && type !== RecordType.Metadata) return -1;
   return crc32c(crc, buf, p, p + len) === stored ? p + len - start : -1;
 }
 
@@ -149,10 +154,13 @@ function lastNonZero(buf: Uint8Array, from: number, to: number): number {
 }
 
 /**
- * In the last segment a damaged record is a torn write (returns true) when nothing that looks
- * like a record follows it, its body is not a whole record in a damaged frame, one flipped bit
- * does not explain it, and either the file ends inside it, one of its 512-byte pieces is all zero
- * (etcd's rule), or the file is all zero from inside it to the end (a zero-filled tail).
+ * In the last segment a damaged record is a torn write (returns true) when its body is not a
+ * whole record in a damaged frame, one flipped bit does not explain it, and either: records
+ * follow it but the segment's sync markers say none of it was durable (`markersBefore`: the
+ * segment had markers before `off`; undefined: the segment is read from the middle, where the
+ * markers are not consulted); or nothing that looks like a record follows it and the file
+ * ends inside it, one of its 512-byte pieces is all zero (etcd's rule), or the file is all zero
+ * from inside it to the end (a zero-filled tail).
  */
 export function classify(
   buf: Uint8Array,
@@ -163,11 +171,15 @@ export function classify(
   crc: number,
   last: boolean,
   maxRecordBytes: number,
+  markersBefore: boolean | undefined = false,
 ): true | undefined {
   if (!last) return undefined;
   if (status === FrameStatus.PartialWord) return true;
   if (intactBody(buf, n, off, crc, f, status)) return undefined;
-  if (findRecordAfter(buf, n, off + 8, maxRecordBytes) >= 0) return undefined;
+  if (findRecordAfter(buf, n, off + 8, maxRecordBytes) >= 0) {
+    if (markersBefore === undefined || markerVerdict(buf, n, off + 8, off, markersBefore, maxRecordBytes) !== "torn") return undefined;
+    return explainedByBitFlip(buf, n, off, f, status, crc, Math.min(n, f.end)) ? undefined : true;
+  }
   if (status === FrameStatus.PastEnd) return true;
   if (status === FrameStatus.TooLarge) return undefined;
   const end = Math.min(n, f.end);
@@ -191,4 +203,34 @@ export function damageError(file: string, off: number, f: Frame, status: FrameSt
     default:
       return new WalCorruptError(file, off, `undecodable record: ${f.why}`);
   }
+}
+
+/** Whether the frame `f` (status Ok) is a marker. */
+export function isMarker(buf: Uint8Array, f: Frame): boolean {
+  return f.type === RecordType.Crc && f.hasData && markerClaim(buf, f.dataStart, f.dataEnd) >= 0;
+}
+
+/**
+ * What the markers of `buf[from, n)` (8-aligned offsets) say about damage at `damageAt`:
+ * "corrupt" if one claims the bytes there were durable, "torn" if there are markers (after it,
+ * or `markersBefore`) and none does, "none" if the segment has no markers at all.
+ */
+export function markerVerdict(
+  buf: Uint8Array,
+  n: number,
+  from: number,
+  damageAt: number,
+  markersBefore: boolean,
+  maxRecordBytes: number,
+): "corrupt" | "torn" | "none" {
+  const f = new Frame();
+  let seen = markersBefore;
+  for (let y = Math.ceil(from / 8) * 8; y + 8 <= n; y += 8) {
+    const w = buf[y]!;
+    if (w < 18 || w > 22 || buf[y + 1] !== 0) continue; // a marker's record is 18 to 22 bytes
+    if (parseFrame(buf, n, y, maxRecordBytes, f) !== FrameStatus.Ok || !isMarker(buf, f)) continue;
+    seen = true;
+    if (markerClaim(buf, f.dataStart, f.dataEnd) > damageAt) return "corrupt";
+  }
+  return seen ? "torn" : "none";
 }

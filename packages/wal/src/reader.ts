@@ -9,7 +9,7 @@
 import { EntryType, bytesEqual } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { crc32c, crc32cView } from "./crc32c.js";
-import { classify, damageError, findRecordAfter, firstNonZero } from "./damage.js";
+import { classify, damageError, findRecordAfter, firstNonZero, isMarker, markerVerdict } from "./damage.js";
 import { CrcMismatchError, WalCorruptError, WalSnapshotMismatchError, WalTornTailError } from "./errors.js";
 import { ProtoError, decodeWalSnapshot, readEntry, readEntryFast, readHardState } from "./proto.js";
 import type { WalSnapshot } from "./proto.js";
@@ -121,6 +121,12 @@ export class LogReader {
   private si = -1;
   private last = false;
   private rec = 0;
+  /**
+   * Whether the current segment had a sync marker (`sync-marker.ts`) among the records applied
+   * so far; undefined when it is read from the middle (`resumeSegment`: a block read of bytes
+   * that were durable, where damage is never a torn write).
+   */
+  private markers: boolean | undefined = false;
 
   constructor(opts: ReadOptions) {
     this.opts = opts;
@@ -147,6 +153,7 @@ export class LogReader {
     this.last = last;
     this.si++;
     this.rec = 0;
+    this.markers = false;
     const st = this.st;
     st.maxIndex = Math.max(st.maxIndex, firstIndex - 1);
     if (this.res.lastIndex < firstIndex - 1) this.res.lastIndex = firstIndex - 1;
@@ -160,6 +167,7 @@ export class LogReader {
   resumeSegment(name: string, firstIndex: number, crc: number): void {
     this.beginSegment(name, firstIndex, true);
     this.rec = 2;
+    this.markers = undefined;
     this.res.crc = crc;
     this.st.maxIndex = Number.MAX_SAFE_INTEGER - 1;
   }
@@ -185,7 +193,9 @@ export class LogReader {
           crc = crc32cView(crc32c(res.crc, buf, f.dataStart, f.dataEnd - pre.data.length), pre.data);
           if (this.opts.copyData) pre.data = pre.data.slice();
         } else if (f.type === RecordType.Crc) {
-          crc = f.crc; // checked by apply, against the chain
+          // checked by apply, against the chain; a marker-shaped one whose own check fails is
+          // damage (a torn marker), for the slow path
+          crc = this.rec > 1 && f.hasData && !isMarker(buf, f) ? ~f.crc : f.crc;
         } else {
           crc = f.hasData ? crc32c(res.crc, buf, f.dataStart, f.dataEnd) : res.crc;
         }
@@ -236,12 +246,28 @@ export class LogReader {
       if (status === FrameStatus.End) break;
       if (status === FrameStatus.Zero) {
         const y = findRecordAfter(buf, n, off + 8, opts.maxRecordBytes);
-        if (y >= 0) throw new WalCorruptError(this.name, off, `zero-filled block followed by a valid record at offset ${y}`);
+        if (y >= 0) {
+          // what follows a zeroed block was never durable if the markers say so: a torn write
+          if (!last || this.markers === undefined || markerVerdict(buf, n, off + 8, off, this.markers, opts.maxRecordBytes) !== "torn") {
+            throw new WalCorruptError(this.name, off, `zero-filled block followed by a valid record at offset ${y}`);
+          }
+          const err = new WalTornTailError(this.name, off);
+          if (opts.strictTail) throw err;
+          res.torn = err;
+          break;
+        }
         if (last) res.tailDirty = firstNonZero(buf, off, n) >= 0;
         break;
       }
       if (status === FrameStatus.Ok) {
-        const expect = f.type === RecordType.Crc ? -1 : f.hasData ? crc32c(res.crc, buf, f.dataStart, f.dataEnd) : res.crc;
+        const expect =
+          f.type === RecordType.Crc
+            ? this.rec > 1 && f.hasData && !isMarker(buf, f)
+              ? -2
+              : -1
+            : f.hasData
+              ? crc32c(res.crc, buf, f.dataStart, f.dataEnd)
+              : res.crc;
         if (expect === -1 || expect === f.crc || (opts.skipSealedCrc === true && !last)) {
           this.apply(buf, 0);
           off = f.end;
@@ -249,7 +275,7 @@ export class LogReader {
         }
       }
       // A record that cannot be read: a torn tail, or corruption.
-      const torn = classify(buf, n, off, f, status, res.crc, last, opts.maxRecordBytes);
+      const torn = classify(buf, n, off, f, status, res.crc, last, opts.maxRecordBytes, this.markers);
       if (torn === undefined) throw damageError(this.name, off, f, status, opts.maxRecordBytes);
       const err = new WalTornTailError(this.name, off);
       if (opts.strictTail) throw err;
@@ -272,7 +298,7 @@ export class LogReader {
     const name = this.name;
     // Layout every segment has: crc record first, metadata second, neither anywhere else. The
     // record type is not covered by the CRC; these rules make a flipped type bit visible.
-    if ((rec === 0) !== (f.type === RecordType.Crc))
+    if ((rec === 0) !== (f.type === RecordType.Crc) && !(rec > 1 && isMarker(buf, f)))
       throw new WalCorruptError(name, fileOff, rec === 0 ? "segment does not start with a crc record" : "crc record inside a segment");
     if ((rec === 1) !== (f.type === RecordType.Metadata))
       throw new WalCorruptError(name, fileOff, rec === 1 ? "second record is not metadata" : "metadata record inside a segment");
@@ -293,6 +319,12 @@ export class LogReader {
           return;
         }
         case RecordType.Crc:
+          if (rec > 1) {
+            // a sync marker: the chain goes on through it unchanged
+            if (f.crc !== res.crc) throw new CrcMismatchError(this.name, fileOff, "sync marker (running crc)");
+            if (this.markers !== undefined) this.markers = true;
+            return;
+          }
           if (f.hasData) throw new WalCorruptError(name, fileOff, "crc record with data");
           // The running CRC of the segments before must continue here; unknown for the first
           // segment read (etcd skips the check when its decoder's CRC is still 0).

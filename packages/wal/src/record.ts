@@ -10,6 +10,7 @@
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { LITTLE_ENDIAN, NATIVE_MIN_BYTES, crc32c, crc32cBackend, crc32cInt32, crc32cInt32Words, crc32cView } from "./crc32c.js";
 import { ProtoError, ProtoReader, entrySizeOf, hardStateSizeOf, putHardState, putVarint, varintSize } from "./proto.js";
+import { MARKER_DATA_BYTES, putMarker } from "./sync-marker.js";
 
 /**
  * Payloads shorter than this are copied before the CRC and checksummed with their header in one
@@ -200,6 +201,29 @@ export class BatchEncoder {
   raw(type: number, data: Uint8Array | undefined): void {
     if (data === undefined) this.append(type, -1, undefined);
     else this.append(type, data.length, (b, p) => b.set(data, p));
+  }
+
+  /**
+   * Appends a sync marker (see `sync-marker.ts`): a crc record carrying the running CRC (the
+   * chain goes on unchanged) with data saying that the segment's bytes before offset `durableTo`
+   * were durable when this batch was written.
+   */
+  marker(durableTo: number): void {
+    // record: 08 04 10 crc(1..5) 1a 0c data(12); frame: 8-byte word, record, padding
+    const crc = this.crc;
+    const recLen = 3 + varintSize(crc) + 2 + MARKER_DATA_BYTES;
+    this.ensure(8 + recLen + 7);
+    const buf = this.buf;
+    const start = this.len;
+    let p = start + 8;
+    buf[p++] = 0x08;
+    buf[p++] = RecordType.Crc;
+    buf[p++] = 0x10;
+    p = putVarint(buf, p, crc);
+    buf[p++] = 0x1a;
+    buf[p++] = MARKER_DATA_BYTES;
+    putMarker(buf, p, durableTo);
+    this.finish(start, recLen);
   }
 
   /**

@@ -175,6 +175,8 @@ export class WAL {
 
   /** Bytes of the tail known to hold only whole, written records (advanced after each flush). */
   private stableOffset = 0;
+  /** Bytes of the tail known durable (advanced after each sync): what a sync marker claims. */
+  private durableOffset = 0;
   private enc: BatchEncoder | undefined;
   private metadata: Uint8Array | undefined;
   /** Flush-time state: the last HardState written and etcd's `enti` (last entry index written). */
@@ -252,7 +254,7 @@ export class WAL {
       await syncDir(dirname(join(dir, ".")), io);
       const w = new WAL(dir, opts, lock, [{ name, seq: 0, index: 0 }], { index: 0, term: 0 });
       w.tail = await io.open(join(dir, name), "r+");
-      w.tailOffset = w.stableOffset = enc.len;
+      w.tailOffset = w.stableOffset = w.durableOffset = enc.len;
       await w.openDsync(name);
       w.enc = enc;
       enc.reset();
@@ -361,7 +363,7 @@ export class WAL {
     // sync), and whatever a previous process left only in the page cache (it ended without
     // a crash: records appended now must not outlive them). One fdatasync per open.
     await tail.datasync();
-    this.tailOffset = this.stableOffset = res.tailOffset;
+    this.tailOffset = this.stableOffset = this.durableOffset = res.tailOffset;
     this.unsynced = false;
     await this.openDsync(this.held[this.held.length - 1]!.name);
     this.enc = new BatchEncoder(res.crc);
@@ -496,6 +498,10 @@ export class WAL {
         const enc = this.enc!;
         enc.reset();
         let sync = false;
+        for (const p of batch) sync ||= p.mustSync;
+        // A batch that syncs starts with a sync marker: the bytes of the tail before
+        // `durableOffset` were durable before it was written (README, "Sync markers").
+        if (sync) enc.marker(this.durableOffset);
         const segment = this.held[this.held.length - 1]!.name;
         for (const p of batch) {
           if (p.kind !== "sync") p.pos = { segment, offset: this.tailOffset + enc.len, crc: enc.crc };
@@ -511,7 +517,6 @@ export class WAL {
             enc.raw(RecordType.Snapshot, p.snap);
             if (this.enti < p.snapIndex) this.enti = p.snapIndex;
           }
-          sync ||= p.mustSync;
         }
         if (this.opts.faults.ackBeforeSync) sync = false;
         const willCut = this.tailOffset + enc.len >= this.opts.segmentSizeBytes;
@@ -524,12 +529,16 @@ export class WAL {
           if (walSyncChannel.hasSubscribers) t0 = performance.now();
           await writeAllFd(this.dsyncTail.fd, enc.buf, enc.len, this.tailOffset, this.opts.io); // write + fdatasync in one
           this.tailOffset += enc.len;
+          this.durableOffset = this.tailOffset;
         } else {
           if (enc.len > 0) await writeAllFd(this.tail!.fd, enc.buf, enc.len, this.tailOffset, this.opts.io);
           this.tailOffset += enc.len;
           if (walSyncChannel.hasSubscribers) t0 = performance.now();
           if (willCut) await this.cut();
-          else if (sync) await datasyncFd(this.tail!.fd, this.opts.io);
+          else if (sync) {
+            await datasyncFd(this.tail!.fd, this.opts.io);
+            this.durableOffset = this.tailOffset;
+          }
           this.unsynced = !sync && !willCut && (this.unsynced || enc.len > 0);
         }
         this.stableOffset = this.tailOffset;
@@ -603,7 +612,7 @@ export class WAL {
       await h.sync();
       await this.opts.io.rename(tmp, join(this.dir, next.name));
       await syncDir(this.dir, this.opts.io);
-      this.tailOffset = enc.len;
+      this.tailOffset = this.durableOffset = enc.len;
       this.zeroedTo = 0;
       enc.reset();
     } catch (e) {

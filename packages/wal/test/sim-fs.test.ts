@@ -122,7 +122,7 @@ const same = (a: Entry, b: Entry): boolean =>
 async function crashRun(
   seed: number,
   rounds: number,
-  strict = process.env.SIMFS_STRICT !== undefined,
+  strict = process.env.SIMFS_LENIENT === undefined,
 ): Promise<{ acked: number; crashes: number; refused: string | undefined }> {
   const r = prng(seed);
   const fs = new SimFS(seed);
@@ -131,9 +131,9 @@ async function crashRun(
   let model: Model = { ents: new Map(), hs: { term: 0, vote: 0n, commit: 0 }, snapIndex: 0 };
   let acked = 0;
   let served: Model | undefined;
-  // The known issue (README, "Known issue"): after a crash, unsynced records behind a hole or
-  // a torn sector of the last segment make the reader refuse the log. Reported, not hidden:
-  // the run ends there and the caller counts it; SIMFS_STRICT=1 fails on it.
+  // The former known issue (README, "Sync markers"): after a crash, unsynced records behind a
+  // hole or a torn sector of the last segment made the reader refuse the log (7 runs of 1,500
+  // before the markers). Now a failure; SIMFS_LENIENT=1 counts such refusals instead.
   const open = async (o: DiskStorageOptions): Promise<DiskStorage | string> => {
     try {
       return await DiskStorage.open("/n", o);
@@ -238,7 +238,8 @@ function check(s: DiskStorage, m: Model, seed: number, round: number, what = "ac
   const where = `seed ${seed} round ${round} (${what})`;
   const hs = s.initialState().hardState;
   assert.ok(hs.term >= m.hs.term, `${where}: term ${hs.term} below the ${what} ${m.hs.term}`);
-  if (hs.term === m.hs.term) assert.equal(hs.vote, m.hs.vote, `${where}: the ${what} vote of term ${hs.term} changed`);
+  // A vote of 0 means none was cast yet in that term: a vote save in flight may have landed.
+  if (hs.term === m.hs.term && m.hs.vote !== 0n) assert.equal(hs.vote, m.hs.vote, `${where}: the ${what} vote of term ${hs.term} changed`);
   assert.ok(s.snapshot().metadata.index >= m.snapIndex, `${where}: snapshot ${s.snapshot().metadata.index} below the ${what} ${m.snapIndex}`);
   const first = s.firstIndex();
   // Every acknowledged entry is there, unchanged, up to where a save that was in flight at the
@@ -261,7 +262,7 @@ const SEEDS = Number(process.env.SIMFS_SEEDS ?? 120);
 const ONE = process.env.SIMFS_SEED === undefined ? undefined : Number(process.env.SIMFS_SEED);
 
 describe("DiskStorage over the simulated disk", () => {
-  test(`loses nothing acknowledged across random crashes (${ONE === undefined ? `seeds 1..${SEEDS}` : `seed ${ONE}`}, 4 crashes each; refusals to open of the known issue counted)`, async () => {
+  test(`loses nothing acknowledged across random crashes, and every crash leaves a log that opens (${ONE === undefined ? `seeds 1..${SEEDS}` : `seed ${ONE}`}, 4 crashes each)`, async () => {
     let acked = 0;
     let crashes = 0;
     const refused: string[] = [];
@@ -681,6 +682,80 @@ describe("a HardState record whose type bit flipped (State 3 -> Entry 2: the typ
     fs.faults.flipBit = undefined;
     assert.equal(s.entries(1, 11, Infinity).length, 10);
     await s.close();
+  });
+});
+
+describe("commit-only saves (the wal README's known issue)", () => {
+  // A commit-only save was written unsynced; the next synced save after it was a write plus a
+  // whole-file fdatasync. A power loss between the two kept the new records and dropped the
+  // older sector (or tore it): a hole before valid records in the last segment, which the reader
+  // refuses as damage, and the member could not restart. Now a commit-only save is held and
+  // written with the next batch that syncs, so every synced batch is one O_DSYNC write with
+  // nothing unsynced before it.
+  test("a power loss between a commit-only save and the next synced one never leaves a hole the reader refuses", async () => {
+    const ent = (i: number, size: number): Entry => ({ index: i, term: 1, type: EntryType.EntryNormal, data: new Uint8Array(size).fill(i) });
+    for (let seed = 1; seed <= 60; seed++) {
+      const fs = new SimFS(seed);
+      await fs.io().mkdir("/n", { recursive: true });
+      fs.syncAll();
+      const s = await DiskStorage.open("/n", small(fs));
+      await s.save({ term: 1, vote: 1n, commit: 0 }, [ent(1, 500), ent(2, 300)]);
+      await s.save({ term: 1, vote: 1n, commit: 2 }, []); // commit only
+      const p = s.save({ term: 1, vote: 1n, commit: 2 }, [ent(3, 700)]);
+      p.catch(() => undefined);
+      for (let t = 0; t < seed % 4; t++) await new Promise((res) => setImmediate(res));
+      fs.crash();
+      const r = await DiskStorage.open("/n", small(fs)).then(
+        (o) => o,
+        (e: unknown) => e as Error,
+      );
+      assert.ok(!(r instanceof Error), `seed ${seed}: the log was refused: ${String(r)}`);
+      assert.ok(r.lastIndex() >= 2, `seed ${seed}: acknowledged entries lost`);
+      await r.close();
+    }
+  });
+});
+
+describe("sync markers: damage no marker claims durable is a torn write; damage one claims is refused", () => {
+  const ent = (i: number, size = 300): Entry => ({ index: i, term: 1, type: EntryType.EntryNormal, data: new Uint8Array(size).fill(i) });
+  /** Five synced saves of one 300-byte entry each; where each save's records start and end. */
+  const five = async (): Promise<{ fs: SimFS; seg: string; at: number[] }> => {
+    const fs = new SimFS(1);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    const s = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    const seg = `/n/wal/${fs.list("/n/wal").filter((n) => n.endsWith(".wal"))[0]!}`;
+    const at: number[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const before = fs.readFile(seg);
+      let end = before.length;
+      while (end > 0 && before[end - 1] === 0) end--;
+      at.push(Math.ceil(end / 8) * 8); // where save i starts (its marker)
+      await s.save({ term: 1, vote: 1n, commit: i - 1 }, [ent(i)]);
+    }
+    await s.close();
+    return { fs, seg, at };
+  };
+  test("a sector lost inside the last save (a crash during its write): torn, repaired, the saves before it kept", async () => {
+    const { fs, seg, at } = await five();
+    const b = fs.readFile(seg);
+    b.fill(0, at[4]! + 64, at[4]! + 128); // inside save 5's entry, records of it after
+    fs.writeFileDurable(seg, b);
+    const s = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    assert.equal(s.lastIndex(), 4, "saves 1-4 kept, save 5 cut");
+    await s.close();
+  });
+
+  test("a sector lost inside an earlier save, which a later save's marker claims durable: refused, nothing cut", async () => {
+    const { fs, seg, at } = await five();
+    const b = fs.readFile(seg);
+    b.fill(0, at[2]! + 64, at[2]! + 128); // inside save 3; saves 4 and 5 claim it durable
+    fs.writeFileDurable(seg, b);
+    await assert.rejects(
+      DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 })),
+      (e: unknown) => e instanceof CrcMismatchError || e instanceof WalCorruptError,
+    );
+    assert.ok(!fs.list("/n/wal").some((n) => n.endsWith(".broken")), "nothing repaired");
   });
 });
 
