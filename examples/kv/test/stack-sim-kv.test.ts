@@ -29,7 +29,7 @@ test("KV over the whole stack: safe, linearizable, every promise settles", async
     flipRefusals += r.flipRefusals;
   }
   console.log(
-    `# seeds ${lo}-${hi}: ${ops} client requests, ${acked} writes acknowledged, ${refusals} restarts refused (${flipRefusals} on a flipped bit, the others the wal README's known issue)`,
+    `# seeds ${lo}-${hi}: ${ops} client requests, ${acked} writes acknowledged, ${refusals} restarts refused (${flipRefusals} on a flipped bit; any other is a violation)`,
   );
   assert.ok(acked > hi - lo);
 });

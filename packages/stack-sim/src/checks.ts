@@ -12,7 +12,7 @@
  * | acknowledged-write       | a proposal whose promise resolved is applied at its index, with its data, on every member that gets there (after any crashes) |
  * | liveness                 | after faults heal, a new proposal is applied by every member that could restart |
  * | promises-settle          | every promise of a live node settles (resolved, rejected or timed out)         |
- * | restart                  | a member restarts on what its disk kept (the one typed refusal of the wal README's known issue is counted apart) |
+ * | restart                  | a member restarts on what its disk kept (a typed refusal of a bit flipped on reading it at the open is counted apart) |
  * | node-failed              | no live node stops on a fatal error (no disk fault is injected that should stop it) |
  * | linearizable             | the client history is linearizable (the workload's checker)                    |
  * | integrity                | every entry a member applies carries data a client proposed (a bit flipped on the disk, taken as data, is caught here) |

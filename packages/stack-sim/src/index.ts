@@ -10,7 +10,6 @@ export type { StackRunOptions, StackRunResult } from "./run.js";
 export type { StackStateMachine } from "./state-machine.js";
 export type { StackWorkload, HistoryOp, Request } from "./workload.js";
 export type { MemberSettings, AppliedResult } from "./member.js";
-export { isTornTailRefusal } from "./member.js";
 export type { NetworkFaults } from "./sim-network.js";
 export type { Violation } from "./checks.js";
 export { Trace } from "./trace.js";

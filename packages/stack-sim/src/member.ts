@@ -11,7 +11,7 @@ import { setKnobs, type RaftNodeKnobs } from "@tsraft/node/testing";
 import { MessageType } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Message, NodeId, Snapshot } from "@tsraft/raftpb";
 import type { Prng } from "@tsraft/raft/testing";
-import { CrcMismatchError, DiskStorage, WalCorruptError, isWalError, type DiskStorageOptions, type WalIO } from "@tsraft/wal";
+import { DiskStorage, isWalError, type DiskStorageOptions, type WalIO } from "@tsraft/wal";
 import { errorCode } from "@tsraft/raft";
 import { SimFS, setWalFaults, type WalFaultSwitches } from "@tsraft/wal/testing";
 import type { StackChecker } from "./checks.js";
@@ -55,20 +55,6 @@ export interface MemberSettings {
 /** How long (virtual ms) a node may go on after its WAL met ENOSPC before the `disk-full` check fails. */
 export const DISK_FULL_GRACE_MS = 100;
 
-/**
- * Whether `e`, thrown by `DiskStorage.open`, is the reader's refusal of the wal README's known
- * issue: a zeroed or torn sector followed by valid records in the last segment (`lastSegment`,
- * the name of the last `.wal` file), reported as `WalCorruptError` "zero-filled block followed
- * by a valid record", as `WalCorruptError` "undecodable record" (the frame's header intact, a
- * sector of its body zeroed: the soak's seed 5174, a valid record at 1072 after the damage at
- * 504), or as `CrcMismatchError`. The same errors in an earlier segment are damage.
- */
-export function isTornTailRefusal(e: unknown, lastSegment: string | undefined): boolean {
-  const inLast = (file: string): boolean => lastSegment !== undefined && (file === lastSegment || file.endsWith(`/${lastSegment}`));
-  if (e instanceof WalCorruptError) return /zero-filled block followed by a valid record|undecodable record/.test(e.message) && inLast(e.file);
-  return e instanceof CrcMismatchError && inLast(e.file);
-}
-
 /** See the module comment. */
 export class SimMember<SM extends StackStateMachine<O>, O> {
   readonly fs: SimFS;
@@ -77,10 +63,10 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
   sm: SM | undefined;
   /** Incarnations started so far. */
   incarnations = 0;
-  /** Set when the disk's log was refused at a restart (the known issue, or a bit flip read at the open): the member stays down. */
+  /** Set when the disk's log was refused at a restart for a bit flipped on reading it: the member stays down. */
   refused: string | undefined;
-  /** Why: the wal README's known issue, or a bit flip refused by the open. */
-  refusedFor: "torn-tail" | "bit-flip" | undefined;
+  /** Why: a bit flip refused by the open (the only refusal that is not a violation). */
+  refusedFor: "bit-flip" | undefined;
   /** Whether an injected ENOSPC is armed or was met by this incarnation: the node must stop with a WalNoSpaceError then. */
   noSpaceInjected = false;
   private noSpaceReported: Owner | undefined;
@@ -133,19 +119,12 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
     try {
       storage = await DiskStorage.open("/data", opts);
     } catch (e) {
-      const segments = this.fs.exists("/data/wal") ? this.fs.list("/data/wal").filter((f) => f.endsWith(".wal")) : [];
       const readFlip = this.fs.stats.flippedReads > flipsBefore;
       this.fs.faults.flipBit = undefined;
       if (readFlip && isWalError(e)) {
         // The open refused what it read: the member stays down (an operator's case), never runs on it.
         this.refused = `${(e as Error).message} (a bit flipped on reading ${flipped})`;
         this.refusedFor = "bit-flip";
-        this.trace.add(this.loop.now, "refused", this.id, this.refused);
-        return false;
-      }
-      if (isTornTailRefusal(e, segments[segments.length - 1])) {
-        this.refused = (e as Error).message;
-        this.refusedFor = "torn-tail";
         this.trace.add(this.loop.now, "refused", this.id, this.refused);
         return false;
       }

@@ -63,7 +63,7 @@ export interface StackRunResult<I, O> {
   seed: number;
   /** The first violation, if any. */
   violation: Violation | undefined;
-  /** Restarts refused (the wal README's known issue, or a bit flip read at the open): a liveness refusal, not a safety violation. */
+  /** Restarts refused on a bit flipped on reading the disk at the open: a liveness refusal, not a safety violation (any other refusal is a `restart` violation). */
   refusals: number;
   crashes: number;
   /** fsyncs made to fail with EIO. */

@@ -501,7 +501,7 @@ export class WAL {
         for (const p of batch) sync ||= p.mustSync;
         // A batch that syncs starts with a sync marker: the bytes of the tail before
         // `durableOffset` were durable before it was written (README, "Sync markers").
-        if (sync) enc.marker(this.durableOffset);
+        if (sync && !this.opts.faults.noSyncMarkers) enc.marker(this.durableOffset);
         const segment = this.held[this.held.length - 1]!.name;
         for (const p of batch) {
           if (p.kind !== "sync") p.pos = { segment, offset: this.tailOffset + enc.len, crc: enc.crc };

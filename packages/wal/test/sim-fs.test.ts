@@ -766,6 +766,9 @@ describe("the simulated disk catches each wal fault switch", () => {
     { fault: "ackBeforeSync", budget: 30, expect: /\b(acknowledged|served)\b|zero-filled block followed by a valid record/ },
     // Entries served before they are written: lost after a crash, or not found on a read-back.
     { fault: "serveBeforeDurable", budget: 30, expect: /served .* lost|not found in the WAL segments/ },
+    // No sync markers: a crash between a commit-only save and the next synced one leaves a
+    // hole the reader must refuse (the strict runs fail on a refused log).
+    { fault: "noSyncMarkers", budget: 80, expect: /zero-filled block followed by a valid record|crc mismatch|undecodable record/ },
   ] as const;
   for (const c of cases) {
     test(`${c.fault}: caught (${c.expect.source}) within ${c.budget} crash runs`, async () => {

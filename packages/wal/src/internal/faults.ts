@@ -26,10 +26,21 @@ export interface WalFaultSwitches {
    * sealed segment), so a bit flipped on the way from the disk is taken as data.
    */
   readonly skipSealedCrc: boolean;
+  /**
+   * The WAL writes no sync markers, so the reader judges damage in the last segment without
+   * them (as before 2026-12-02): a crash can leave a log it refuses.
+   */
+  readonly noSyncMarkers: boolean;
 }
 
 /** Every switch off: what every storage has unless a test attaches switches to its options. */
-export const NO_WAL_FAULTS: WalFaultSwitches = Object.freeze({ ackBeforeSync: false, serveBeforeDurable: false, swallowNoSpace: false, skipSealedCrc: false });
+export const NO_WAL_FAULTS: WalFaultSwitches = Object.freeze({
+  ackBeforeSync: false,
+  serveBeforeDurable: false,
+  swallowNoSpace: false,
+  skipSealedCrc: false,
+  noSyncMarkers: false,
+});
 
 const attached = new WeakMap<object, WalFaultSwitches>();
 
