@@ -207,7 +207,7 @@ describe("EntryStore's spare runs (compaction reuses released runs' arrays)", ()
   test("a log compacted as it grows allocates no new slabs once it has spare runs", () => {
     // Counts the slabs made (Uint8Arrays of at least 64 KiB): before the spare runs, every
     // 10,000 entries freed two or three 0.5 MiB slabs and allocated as many (bench/README.md,
-    // log-growth: what that did to glibc's heap).
+    // log-growth).
     const store = new EntryStore(1);
     grow(store, 1, 50_000, 10_000);
     const Base = globalThis.Uint8Array;
