@@ -13,7 +13,7 @@
  * - log-growth: rawnode-1node's cycle with B = 1 (propose one entry, then Ready / persist /
  *   apply / advance), 50,000 untimed cycles (V8 re-optimizing after the run's setup; see
  *   `logGrowthRun`), then 1,000,000 more timed in windows of 100,000 entries; each proposal has its own 128-byte payload (a real log holds distinct payloads, so
- *   the heap grows as it would). Two series: the MemoryStorage never compacted (it holds every
+ *   the heap grows as it would), carved from 64 KiB buffers (`PayloadPool`: why). Two series: the MemoryStorage never compacted (it holds every
  *   entry at the end), and compacted to the applied index every 10,000 entries (`compact`
  *   inside the timed part). Trend: time per cycle against the log size (index reached).
  *
@@ -22,7 +22,7 @@
  * @module
  */
 import { gc, median, now, type Figure, type Workload } from "../harness.js";
-import { type BenchNode, clusterRun, payload, singleLeader } from "./rawnode.js";
+import { type BenchNode, clusterRun, singleLeader } from "./rawnode.js";
 import { trendFigure } from "./trend.js";
 
 export const clusterNNode: Workload = {
@@ -140,13 +140,14 @@ export function logGrowthRun(total: number, window: number, compactEvery: number
   const n = singleLeader();
   const st = n.st;
   const at = { compacted: st.firstIndex() - 1, applied: st.firstIndex() - 1 };
+  const pool = new PayloadPool();
   gc(); // before the settling cycles: what it frees must not drop optimized code in a window
-  for (let k = 0; k < LOG_GROWTH_SETTLE; k++) growthCycle(n, compactEvery, at);
+  for (let k = 0; k < LOG_GROWTH_SETTLE; k++) growthCycle(n, compactEvery, at, pool);
   const out: number[] = [];
   for (let w = 0; w < total / window; w++) {
     atWindow?.();
     const start = now();
-    for (let k = 0; k < window; k++) growthCycle(n, compactEvery, at);
+    for (let k = 0; k < window; k++) growthCycle(n, compactEvery, at, pool);
     out.push(window / (now() - start));
   }
   atWindow?.();
@@ -156,10 +157,40 @@ export function logGrowthRun(total: number, window: number, compactEvery: number
   return out;
 }
 
-/** One cycle of log-growth: propose a fresh 128-byte payload, Ready loop, compact every `compactEvery` (0: never). */
-function growthCycle(n: BenchNode, compactEvery: number, at: { compacted: number; applied: number }): void {
+/** Bytes of each buffer log-growth's payloads are carved from (512 payloads of 128 bytes). */
+const PAYLOAD_POOL_BYTES = 64 * 1024;
+
+/**
+ * log-growth's payloads: each proposal its own 128 bytes, carved from 64 KiB buffers, as Node's
+ * Buffer pool and a socket's read buffer hand out small payloads. Until 2026-12-02 (evening)
+ * each was a fresh `new Uint8Array(128)`: above V8's 64-byte limit for typed arrays inside the
+ * heap, so one malloc'd backing store per proposal, freed by V8's concurrent ArrayBuffer
+ * sweeper on a helper thread while the main thread allocated the next ones from the same
+ * glibc arena. That cost 25-30% of the main thread's CPU per entry in the compacted series,
+ * and the main thread waited on malloc's lock in the runs whose windows fell (bench/README.md,
+ * log-growth): the caller's allocator, not the log.
+ */
+class PayloadPool {
+  #buf = new Uint8Array(0);
+  #at = 0;
+
+  /** The next `size` bytes (b[i] = i & 0xff, as rawnode.ts `payload`), never handed out before. */
+  next(size: number): Uint8Array {
+    if (this.#at + size > this.#buf.length) {
+      this.#buf = new Uint8Array(Math.max(PAYLOAD_POOL_BYTES, size));
+      this.#at = 0;
+    }
+    const b = this.#buf.subarray(this.#at, this.#at + size);
+    this.#at += size;
+    for (let i = 0; i < size; i++) b[i] = i & 0xff;
+    return b;
+  }
+}
+
+/** One cycle of log-growth: propose a new 128-byte payload, Ready loop, compact every `compactEvery` (0: never). */
+function growthCycle(n: BenchNode, compactEvery: number, at: { compacted: number; applied: number }, pool: PayloadPool): void {
   const rn = n.rn;
-  rn.propose(payload(128));
+  rn.propose(pool.next(128));
   while (rn.hasReady()) {
     const rd = rn.ready();
     n.persist(rd);

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { EntryType, entrySize } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
-import { EntryColumns, EntryStore, MAX_TAIL_ENTRIES, RUN_ENTRIES, TAIL_APPENDS, TAIL_ENTRIES } from "@tsraft/storage-memory";
+import { EntryColumns, EntryStore, MAX_TAIL_ENTRIES, RUN_ENTRIES, SPARE_RUN_BYTES, SPARE_RUNS, TAIL_APPENDS, TAIL_ENTRIES } from "@tsraft/storage-memory";
 
 /** A small seeded PRNG (mulberry32), so that a failure replays. */
 function rng(seed: number): () => number {
@@ -184,5 +184,72 @@ describe("EntryStore's recent tail", () => {
     const kept = got.filter((e, k) => e === (k < n ? b1[k] : b2[k - n])).length;
     assert.ok(kept >= MAX_TAIL_ENTRIES && kept <= 2 * MAX_TAIL_ENTRIES, `${kept} of the caller's objects kept`);
     assert.deepEqual(got, [...b1, ...b2]);
+  });
+});
+
+describe("EntryStore's spare runs (compaction reuses released runs' arrays)", () => {
+  /** Entry `i` with a 128-byte payload that names it. */
+  const entry = (i: number): Entry => {
+    const data = new Uint8Array(128);
+    for (let k = 0; k < 128; k++) data[k] = (i * 7 + k) & 0xff;
+    return { term: 1, index: i, type: EntryType.EntryNormal, data };
+  };
+  const intact = (e: Entry): boolean => e.data !== undefined && e.data.every((b, k) => b === ((e.index * 7 + k) & 0xff));
+
+  /** The Ready loop of a sole voter at B = 1: append one entry, compact every `every`. */
+  function grow(store: EntryStore, from: number, n: number, every: number): void {
+    for (let i = from; i < from + n; i++) {
+      store.append([entry(i)]);
+      if (i % every === 0) store.compactTo(i + 1 - TAIL_ENTRIES);
+    }
+  }
+
+  test("a log compacted as it grows allocates no new slabs once it has spare runs", () => {
+    // Counts the slabs made (Uint8Arrays of at least 64 KiB): before the spare runs, every
+    // 10,000 entries freed two or three 0.5 MiB slabs and allocated as many (bench/README.md,
+    // log-growth).
+    const store = new EntryStore(1);
+    grow(store, 1, 50_000, 10_000);
+    const Base = globalThis.Uint8Array;
+    let slabs = 0;
+    class Counting extends Base {
+      // (new Uint8Array(n), and subarray's (buffer, offset, length))
+      constructor(...args: [ArrayBuffer, number, number]) {
+        super(...args);
+        if (this.length >= 65_536) slabs++;
+      }
+    }
+    globalThis.Uint8Array = Counting as unknown as Uint8ArrayConstructor;
+    try {
+      grow(store, 50_001, 200_000, 10_000);
+    } finally {
+      globalThis.Uint8Array = Base;
+    }
+    assert.equal(slabs, 0, `slabs allocated over 200,000 entries compacted every 10,000 (about ${Math.round((200_000 * 128) / (RUN_ENTRIES * 128))} runs)`);
+    assert.ok(store.spareBytes() <= SPARE_RUNS * SPARE_RUN_BYTES);
+    const got = store.slice(store.firstIndex(), store.lastIndex() + 1, Number.MAX_SAFE_INTEGER);
+    assert.equal(got.length, store.lastIndex() - store.firstIndex() + 1);
+    assert.ok(got.every((e, k) => e.index === store.firstIndex() + k && intact(e)));
+  });
+
+  test("a run whose slab was viewed is never reused: views handed out keep their bytes", () => {
+    const store = new EntryStore(1);
+    grow(store, 1, 3 * RUN_ENTRIES, 1_000_000);
+    const views = store.slice(1, 2 * RUN_ENTRIES, Number.MAX_SAFE_INTEGER); // views into the first runs
+    assert.ok(views.every(intact));
+    store.compactTo(2 * RUN_ENTRIES + 1);
+    grow(store, 3 * RUN_ENTRIES + 1, 10 * RUN_ENTRIES, 2 * RUN_ENTRIES);
+    assert.ok(views.every(intact), "a held view changed after its run was compacted and the log went on");
+    const last = store.lastIndex();
+    const recent = store.slice(store.firstIndex(), last + 1, Number.MAX_SAFE_INTEGER);
+    assert.ok(recent.every((e, k) => e.index === store.firstIndex() + k && intact(e)));
+  });
+
+  test(`keeps at most ${SPARE_RUNS} spare runs, of at most SPARE_RUN_BYTES each`, () => {
+    const store = new EntryStore(1);
+    grow(store, 1, 20 * RUN_ENTRIES, 1_000_000);
+    store.compactTo(store.lastIndex() + 1); // releases 19-20 runs at once
+    assert.ok(store.spareBytes() > 0 && store.spareBytes() <= SPARE_RUNS * SPARE_RUN_BYTES, `${store.spareBytes()} bytes spare`);
+    assert.equal(store.arrayBytes(), 0);
   });
 });
