@@ -193,9 +193,7 @@ export class LogReader {
           crc = crc32cView(crc32c(res.crc, buf, f.dataStart, f.dataEnd - pre.data.length), pre.data);
           if (this.opts.copyData) pre.data = pre.data.slice();
         } else if (f.type === RecordType.Crc) {
-          // checked by apply, against the chain; a marker-shaped one whose own check fails is
-          // damage (a torn marker), for the slow path
-          crc = this.rec > 1 && f.hasData && !isMarker(buf, f) ? ~f.crc : f.crc;
+          crc = this.crcRecordCrc(buf);
         } else {
           crc = f.hasData ? crc32c(res.crc, buf, f.dataStart, f.dataEnd) : res.crc;
         }
@@ -226,6 +224,17 @@ export class LogReader {
   endSegment(off: number): void {
     if (this.last) this.res.tailOffset = off;
     if (this.rec === 0 && off === 0 && !this.last) throw new WalCorruptError(this.name, 0, "empty segment before the last one");
+  }
+
+  /**
+   * The CRC a crc record (frame `f`) must carry to be read on: its own (checked by `apply`
+   * against the chain), except that one with data after the metadata must be a sync marker
+   * whose own check holds; one whose check fails (a torn marker) gets a value it cannot carry,
+   * so that it is damage, for the slow path's verdict.
+   */
+  private crcRecordCrc(buf: Uint8Array): number {
+    const f = this.f;
+    return this.rec > 1 && f.hasData && !isMarker(buf, f) ? ~f.crc : f.crc;
   }
 
   /**
@@ -260,15 +269,8 @@ export class LogReader {
         break;
       }
       if (status === FrameStatus.Ok) {
-        const expect =
-          f.type === RecordType.Crc
-            ? this.rec > 1 && f.hasData && !isMarker(buf, f)
-              ? -2
-              : -1
-            : f.hasData
-              ? crc32c(res.crc, buf, f.dataStart, f.dataEnd)
-              : res.crc;
-        if (expect === -1 || expect === f.crc || (opts.skipSealedCrc === true && !last)) {
+        const expect = f.type === RecordType.Crc ? this.crcRecordCrc(buf) : f.hasData ? crc32c(res.crc, buf, f.dataStart, f.dataEnd) : res.crc;
+        if (expect === f.crc || (opts.skipSealedCrc === true && !last)) {
           this.apply(buf, 0);
           off = f.end;
           continue;
@@ -298,7 +300,8 @@ export class LogReader {
     const name = this.name;
     // Layout every segment has: crc record first, metadata second, neither anywhere else. The
     // record type is not covered by the CRC; these rules make a flipped type bit visible.
-    if ((rec === 0) !== (f.type === RecordType.Crc) && !(rec > 1 && isMarker(buf, f)))
+    // (A crc record with data after the metadata passed as a sync marker: `crcRecordCrc`.)
+    if ((rec === 0) !== (f.type === RecordType.Crc) && !(rec > 1 && f.hasData))
       throw new WalCorruptError(name, fileOff, rec === 0 ? "segment does not start with a crc record" : "crc record inside a segment");
     if ((rec === 1) !== (f.type === RecordType.Metadata))
       throw new WalCorruptError(name, fileOff, rec === 1 ? "second record is not metadata" : "metadata record inside a segment");
