@@ -15,7 +15,7 @@
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeEntry, decodeHardState, EntryType } from "@tsraft/raftpb";
-import { crc32c, parseWalName } from "@tsraft/wal";
+import { crc32c, parseWalName, syncMarkerClaim } from "@tsraft/wal";
 
 /** etcd's record types. */
 export const RECORD_TYPES: Readonly<Record<number, string>> = { 1: "metadata", 2: "entry", 3: "state", 4: "crc", 5: "snapshot" };
@@ -42,6 +42,11 @@ export interface DumpRecord {
   entryType?: string;
   vote?: string;
   commit?: number;
+  /**
+   * Crc record that is a sync marker (tsraft writes one before each synced batch): the bytes of
+   * the segment before this offset were durable when the batch after it was written.
+   */
+  durableTo?: number;
   /** Why the data did not decode, if it did not. */
   error?: string;
 }
@@ -120,6 +125,12 @@ function describeData(rec: DumpRecord, type: number, data: Uint8Array): void {
       rec.term = h.term;
       rec.vote = h.vote.toString();
       rec.commit = h.commit;
+    } else if (type === 4) {
+      if (data.length > 0) {
+        const x = syncMarkerClaim(data, 0, data.length);
+        if (x >= 0) rec.durableTo = x;
+        else rec.error = `crc record with ${data.length} bytes of data that are not a sync marker`;
+      }
     } else if (type === 5) {
       let p = 0;
       while (p < data.length) {

@@ -27,6 +27,7 @@ function line(r: DumpRecord): string {
   if (r.entryType !== undefined) parts.push(`type=${r.entryType}`);
   if (r.vote !== undefined) parts.push(`vote=${r.vote}`);
   if (r.commit !== undefined) parts.push(`commit=${r.commit}`);
+  if (r.durableTo !== undefined) parts.push(`sync-marker durable-to=${r.durableTo}`);
   parts.push(`data=${r.dataBytes}B`, `record=${r.recordBytes}B`, `pad=${r.padBytes}`, `crc=${r.crc}${r.crcOk ? "" : " CRC-MISMATCH"}`);
   if (r.error !== undefined) parts.push(`undecodable: ${r.error}`);
   return parts.join(" ");
@@ -39,6 +40,8 @@ export const walDump: Command = {
 
 Prints each record of the WAL segments in DIR, in file order: segment@offset, record type
 (metadata, entry, state, crc, snapshot), index/term (entries, snapshots), vote/commit (state),
+durable-to (a crc record that is a tsraft sync marker: the segment's bytes before that offset
+were durable when the batch after it was written),
 the data, record and padding sizes, the stored CRC-32C and whether the running CRC chain
 agrees. After each segment, how it ended (end of file, zero-filled tail, or why reading
 stopped). Read only. Exit 0, or 1 if a CRC mismatched or reading stopped early.

@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { COMMANDS, EXIT, main, scanWal } from "@tsraft/cli";
 import type { Io } from "@tsraft/cli";
+import { WAL } from "@tsraft/wal";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const VECTORS = join(here, "../../../../shared/vectors");
@@ -111,6 +112,35 @@ describe("tsraft wal dump", () => {
         bad.map((x) => x.record!.offset),
         [112],
       );
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("tsraft wal dump: sync markers", () => {
+  test("each synced save's marker shows the offset durable before it", async () => {
+    const base = await mkdtemp(join(tmpdir(), "tsraft-cli-markers-"));
+    try {
+      const dir = join(base, "wal");
+      const w = await WAL.create(dir, new TextEncoder().encode("m"));
+      for (let i = 1; i <= 3; i++) await w.save({ term: 1, vote: 0n, commit: i - 1 }, [{ term: 1, index: i, type: 0, data: new Uint8Array(20) }]);
+      await w.close();
+      const r = await run("wal", "dump", "--json", dir);
+      assert.equal(r.code, EXIT.ok, r.err.join("\n"));
+      const recs = r.out
+        .map((l) => JSON.parse(l) as { record?: { type: string; offset: number; durableTo?: number } })
+        .flatMap((x) => (x.record === undefined ? [] : [x.record]));
+      const markers = recs.filter((x) => x.type === "crc" && x.offset > 0);
+      // One per synced save; each batch is synced whole, so each marker claims its own offset.
+      assert.deepEqual(
+        markers.map((m) => m.durableTo),
+        markers.map((m) => m.offset),
+      );
+      assert.equal(markers.length, 3);
+      assert.equal(recs[0]!.durableTo, undefined); // the segment's first crc record (etcd's) has no data
+      const text = await run("wal", "dump", dir);
+      assert.equal(text.out.filter((l) => / crc +sync-marker durable-to=\d+ /.test(l)).length, 3);
     } finally {
       await rm(base, { recursive: true, force: true });
     }

@@ -12,6 +12,7 @@ export { Snapshotter, snapName, readSnapFile } from "./snapshotter.js";
 export { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
 export { crc32c, crc32cBackend } from "./crc32c.js";
 export { walName, parseWalName } from "./segment.js";
+export { markerClaim as syncMarkerClaim } from "./sync-marker.js";
 export { nodeIO } from "./io.js";
 export type { WalIO, WalFileHandle, WriteCallback } from "./io.js";
 export type { DirLock } from "./lock.js";

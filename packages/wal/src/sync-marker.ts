@@ -47,7 +47,12 @@ export function putMarker(buf: Uint8Array, p: number, x: number): void {
   buf[p + 11] = c >>> 24;
 }
 
-/** The claim of the marker whose data is `buf[start, end)`, or -1 if it is not a marker's data. */
+/**
+ * The claim of the sync marker whose data is `buf[start, end)` (the data of a crc record):
+ * every byte of its segment before the returned offset was durable when the marker's batch was
+ * written. -1 if the bytes are not a marker's data (a crc record written by etcd has none).
+ * Exported from the package as `syncMarkerClaim` (`tsraft wal dump` shows it).
+ */
 export function markerClaim(buf: Uint8Array, start: number, end: number): number {
   if (end - start !== MARKER_DATA_BYTES) return -1;
   const c = crc32cJs(MARKER_SEED, buf, start, start + 8);
