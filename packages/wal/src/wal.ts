@@ -237,6 +237,10 @@ export class WAL {
       enc.crcRecord(0);
       enc.raw(RecordType.Metadata, metadata);
       enc.raw(RecordType.Snapshot, encodeWalSnapshot({ index: 0, term: 0 }));
+      // The header's own marker (claiming nothing: 0): every segment has one before its first
+      // batch, so damage in that batch is judged by the markers' rules, even when the torn
+      // write lost the batch's own marker (README "Sync markers").
+      if (!opts.faults.noSyncMarkers) enc.marker(0);
       await writeAll(h, enc.buf, enc.len, 0);
       await h.sync();
       await h.close();
@@ -608,6 +612,7 @@ export class WAL {
       enc.crcRecord(enc.crc);
       enc.raw(RecordType.Metadata, this.metadata);
       if (!isEmptyHardState(this.state)) enc.state(this.state);
+      if (!this.opts.faults.noSyncMarkers) enc.marker(0); // the header's marker, as in create
       await writeAll(h, enc.buf, enc.len, 0);
       await h.sync();
       await this.opts.io.rename(tmp, join(this.dir, next.name));

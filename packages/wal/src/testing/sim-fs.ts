@@ -11,7 +11,9 @@
  *   chosen per sector by the seeded random source: so a write is kept, dropped or torn at
  *   sector granularity, and a later write may survive an earlier one in another sector (as
  *   writeback order allows); each unsynced truncate is kept or dropped; writes through an
- *   `O_DSYNC` descriptor are durable when they return;
+ *   `O_DSYNC` descriptor are durable when they return, or, with {@link SimFS.dsyncLatency}
+ *   set, once the write completes: a crash before that keeps, drops or tears it per sector as
+ *   an unsynced write (a power loss during the write);
  * - directory entries: a create, rename or unlink is durable once its directory is fsynced; a
  *   crash keeps a random prefix (possibly none) of each directory's changes since its last
  *   fsync, so an unsynced create or rename may vanish;
@@ -38,7 +40,7 @@ const SECTOR = 512;
 const O_RDWR = 2;
 const O_DSYNC = 0o10000;
 
-type PendingOp = { t: "write"; off: number; bytes: Uint8Array; durable: boolean } | { t: "truncate"; len: number };
+type PendingOp = { t: "write"; off: number; bytes: Uint8Array; durable: boolean; inFlight?: true } | { t: "truncate"; len: number };
 type NsOp = { t: "link"; name: string; node: SimNode } | { t: "unlink"; name: string } | { t: "rename"; from: string; to: string; node: SimNode };
 
 interface SimFile {
@@ -105,6 +107,8 @@ export interface SimFSStats {
   eios: number;
   enospcs: number;
   flippedReads: number;
+  /** O_DSYNC writes still under way at a crash ({@link SimFS.dsyncLatency}): judged as unsynced writes. */
+  dsyncWritesCut: number;
 }
 
 function fsError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
@@ -121,6 +125,14 @@ function prng(seed: number): () => number {
 export class SimFS {
   /** Fault switches (all off by default). */
   faults: SimFaults = {};
+  /**
+   * How long a write through an `O_DSYNC` descriptor (callback `write`) takes: when set, the
+   * write is in the page cache at once but durable only when this calls `complete` (then its
+   * callback runs); a crash before that treats it as an unsynced write. Unset (the default):
+   * durable when the call returns, its callback in a microtask. A simulator passes its own
+   * clock here (e.g. `(complete) => loop.at(owner, ms, complete)`).
+   */
+  dsyncLatency: ((complete: () => void) => void) | undefined = undefined;
   readonly stats: SimFSStats = {
     writes: 0,
     bytesWritten: 0,
@@ -134,6 +146,7 @@ export class SimFS {
     eios: 0,
     enospcs: 0,
     flippedReads: 0,
+    dsyncWritesCut: 0,
   };
   #root: SimDir;
   #nextId = 1;
@@ -173,11 +186,28 @@ export class SimFS {
       copyFile: (from, to) => p(() => this.#copyFile(from, to)),
       write: (fd, buffer, offset, length, position, cb: WriteCallback) => {
         let err: NodeJS.ErrnoException | null = null;
+        let inFlight: PendingOp | undefined;
         try {
           live();
-          this.#write(this.#fd(fd), buffer.subarray(offset, offset + length), position);
+          const f = this.#fd(fd);
+          const op = this.#write(f, buffer.subarray(offset, offset + length), position, f.dsync && this.dsyncLatency === undefined);
+          if (f.dsync && this.dsyncLatency !== undefined && op.t === "write") {
+            op.inFlight = true;
+            inFlight = op;
+          }
         } catch (e) {
           err = e as NodeJS.ErrnoException;
+        }
+        if (inFlight !== undefined && this.dsyncLatency !== undefined) {
+          const op = inFlight;
+          this.dsyncLatency(() => {
+            // Durable now, unless the process crashed first (then the crash judged it unsynced,
+            // and the dead process's call fails) or a sync made it durable already.
+            if (gen !== this.#gen) return cb(fsError("EIO", "write of a crashed process", this.#fds.get(fd)?.path ?? ""), 0);
+            if (op.t === "write") op.durable = true;
+            cb(null, length);
+          });
+          return;
         }
         queueMicrotask(() => cb(err, err === null ? length : 0));
       },
@@ -396,7 +426,8 @@ export class SimFS {
       read: (buffer, offset, length, position) => p(() => ({ bytesRead: this.#read(live(), buffer, offset, length, position) })),
       write: (buffer, offset, length, position) =>
         p(() => {
-          this.#write(live(), buffer.subarray(offset, offset + length), position);
+          const f = live();
+          this.#write(f, buffer.subarray(offset, offset + length), position, f.dsync);
           return { bytesWritten: length };
         }),
       truncate: (length) => p(() => this.#truncate(this.#asFile(live()), length)),
@@ -439,7 +470,8 @@ export class SimFS {
     this.stats.flippedReads++;
   }
 
-  #write(f: Fd, bytes: Uint8Array, position: number): void {
+  /** Applies a write to the page cache; `durable`: an O_DSYNC write that is durable at once. */
+  #write(f: Fd, bytes: Uint8Array, position: number, durable: boolean): PendingOp {
     const file = this.#asFile(f);
     const budget = this.faults.enospcAfterBytes;
     if (budget !== undefined && this.stats.bytesWritten + bytes.length > budget) {
@@ -449,8 +481,10 @@ export class SimFS {
     this.stats.writes++;
     this.stats.bytesWritten += bytes.length;
     applyWrite(file, position, bytes);
-    file.pending.push({ t: "write", off: position, bytes: bytes.slice(), durable: f.dsync });
+    const op: PendingOp = { t: "write", off: position, bytes: bytes.slice(), durable };
+    file.pending.push(op);
     if (file.lost.length > 0) file.lost = file.lost.filter(([a, b]) => !(position <= a && b <= position + bytes.length));
+    return op;
   }
 
   #truncate(file: SimFile, len: number): void {
@@ -496,6 +530,7 @@ export class SimFS {
     const count = new Map<number, number>();
     const floor = new Map<number, number>();
     for (const op of file.pending) {
+      if (op.t === "write" && op.inFlight === true && !op.durable) this.stats.dsyncWritesCut++;
       if (op.t !== "write" || lost(op.off, op.bytes.length)) continue;
       forSectors(op.off, op.bytes.length, (sec) => {
         const n = (count.get(sec) ?? 0) + 1;
@@ -605,7 +640,7 @@ export class SimFS {
   #copyFile(from: string, to: string): void {
     const src = this.#file(from);
     const fd = this.#open(to, "w", this.#gen);
-    this.#write(this.#fd(fd), src.buf.slice(0, src.size), 0);
+    this.#write(this.#fd(fd), src.buf.slice(0, src.size), 0, false);
     this.#fds.delete(fd);
   }
 
