@@ -96,6 +96,7 @@ let done = 0;
 let refusals = 0;
 let flipRefusals = 0;
 let crashes = 0;
+let dsyncCut = 0;
 let acked = 0;
 let requests = 0;
 let failed = false;
@@ -106,6 +107,7 @@ for (let seed = first; done < count && Date.now() < untilMs; seed++) {
   refusals += r.refusals;
   flipRefusals += r.flipRefusals;
   crashes += r.crashes;
+  dsyncCut += r.dsyncWritesCut;
   acked += r.acked;
   requests += r.requests;
   if (r.violation !== undefined || alwaysTimeline) writeTimeline(r, `stack-seed-${seed}`, "whole-stack schedule");
@@ -132,7 +134,7 @@ for (let seed = first; done < count && Date.now() < untilMs; seed++) {
 const s = (performance.now() - t0) / 1000;
 console.log(
   `${failed ? "stopped after" : "clean:"} ${done} schedules (seeds ${first}-${first + done - 1}) in ${s.toFixed(1)} s: ${(done / s).toFixed(1)} schedules/s on one core; ` +
-    `${crashes} crashes, ${requests} requests, ${acked} writes acknowledged, ${refusals} restarts refused on a bit flipped on reading ` +
+    `${crashes} crashes (${dsyncCut} O_DSYNC writes cut short), ${requests} requests, ${acked} writes acknowledged, ${refusals} restarts refused on a bit flipped on reading ` +
     `(typed refusals, not violations: ${flipRefusals}; any other refusal stops the soak)`,
 );
 process.exit(failed ? 1 : 0);

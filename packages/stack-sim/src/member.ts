@@ -289,14 +289,21 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
   }
 
   /**
-   * The disk as this incarnation's process sees it: an fsync takes `syncMs` virtual ms (drawn
-   * per call), so there is a window in which written data is not durable yet and a crash loses
-   * it; fsyncs are recorded in the trace when they complete. An fsync still under way when the
-   * process crashes never completes.
+   * The disk as this incarnation's process sees it: an fsync, and a write through O_DSYNC,
+   * takes `syncMs` virtual ms (drawn per call), so there is a window in which written data is
+   * not durable yet and a crash loses (or tears) it; both are recorded in the trace as `fsync`
+   * when they complete. One still under way when the process crashes never completes.
    */
   private tracedIO(owner: Owner): WalIO {
     const io = this.fs.io();
     const [lo, hi] = this.settings.syncMs;
+    // A write through O_DSYNC (a synced save) takes as long as an fsync: durable when it
+    // completes, so a crash during it keeps, drops or tears it (SimFS.dsyncLatency).
+    this.fs.dsyncLatency = (complete) =>
+      this.loop.at(owner, this.rand.range(lo, hi), () => {
+        this.trace.add(this.loop.now, "fsync", this.id, "O_DSYNC write");
+        complete();
+      });
     return {
       ...io,
       write: (fd, buffer, offset, length, position, cb) => {

@@ -77,6 +77,8 @@ export interface StackRunResult<I, O> {
   /** Of `refusals`, those of restarts that read a flipped bit (the open refused it with a typed error). */
   flipRefusals: number;
   powerLosses: number;
+  /** Writes through O_DSYNC (synced saves) still under way at a crash: kept, dropped or torn per sector. */
+  dsyncWritesCut: number;
   /** Unsynced sectors and directory changes lost at crashes. */
   lostAtCrashes: number;
   acked: number;
@@ -371,6 +373,7 @@ export async function runStackSchedule<SM extends StackStateMachine<O>, I, O>(o:
     flipRefusals: members.filter((m) => m.refusedFor === "bit-flip").length,
     powerLosses: res.powerLosses,
     lostAtCrashes: res.lostAtCrashes,
+    dsyncWritesCut: members.reduce((a, m) => a + m.fs.stats.dsyncWritesCut, 0),
     acked: checker.acked.size,
     requests: res.requests,
     events: loop.events,
