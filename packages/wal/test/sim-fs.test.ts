@@ -51,6 +51,39 @@ describe("SimFS crash model", () => {
     assert.equal(seen.size, 4, "kept, dropped and torn all happen");
   });
 
+  test("with dsyncLatency, an O_DSYNC write is kept, dropped or torn by a crash before it completes, and survives every crash after", async () => {
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 60; seed++) {
+      const fs = new SimFS(seed);
+      const io = fs.io();
+      await io.mkdir("/d", { recursive: true });
+      const h = await io.open("/d/f", "w+");
+      await h.write(new Uint8Array(1024).fill(1), 0, 1024, 0);
+      await h.sync();
+      fs.syncAll();
+      const held: (() => void)[] = [];
+      fs.dsyncLatency = (complete) => held.push(complete);
+      const dh = await io.open("/d/f", (io.constants.O_RDWR | io.constants.O_DSYNC!) >>> 0);
+      const done = (i: number): Promise<NodeJS.ErrnoException | null> =>
+        new Promise((res) => io.write(dh.fd, new Uint8Array(1024).fill(2 + i), 0, 1024, 0, (err) => res(err)));
+      // First write: completes (durable), then a second one is cut short by the crash.
+      const first = done(0);
+      assert.equal(held.length, 1, "the write waits for its completion");
+      held.shift()!();
+      assert.equal(await first, null);
+      const second = done(1);
+      fs.crash();
+      held.shift()!(); // completes after the crash: the dead process's call fails
+      assert.equal((await second)?.code, "EIO");
+      const b = fs.readFile("/d/f");
+      const sectors = [b[0], b[512]].join(",");
+      assert.ok(["2,2", "3,3", "2,3", "3,2"].includes(sectors), `the completed write survives; the cut one is kept, dropped or torn: ${sectors}`);
+      for (let i = 0; i < 1024; i++) assert.equal(b[i], b[i - (i % 512)], "a sector is all old or all new");
+      seen.add(sectors);
+    }
+    assert.equal(seen.size, 4, "kept, dropped and torn all happen");
+  });
+
   test("an unsynced create or rename may vanish; after a directory fsync it stays", async () => {
     let vanished = 0;
     for (let seed = 1; seed <= 40; seed++) {
