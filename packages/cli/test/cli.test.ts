@@ -149,6 +149,39 @@ describe("tsraft wal dump: sync markers", () => {
   });
 });
 
+describe("tsraft wal dump: every segment's header ends with a marker", () => {
+  test("at create and at each cut: crc, metadata, snapshot or state, then a marker claiming 0, before any entry", async () => {
+    const base = await mkdtemp(join(tmpdir(), "tsraft-cli-headers-"));
+    try {
+      const dir = join(base, "wal");
+      const w = await WAL.create(dir, new TextEncoder().encode("m"), { segmentSizeBytes: 4096 });
+      for (let i = 1; i <= 40; i++) await w.save({ term: 1, vote: 0n, commit: i - 1 }, [{ term: 1, index: i, type: 0, data: new Uint8Array(300) }]);
+      await w.close();
+      const r = await run("wal", "dump", "--json", dir);
+      assert.equal(r.code, EXIT.ok, r.err.join("\n"));
+      const recs = r.out
+        .map((l) => JSON.parse(l) as { record?: { segment: string; type: string; durableTo?: number } })
+        .flatMap((x) => (x.record === undefined ? [] : [x.record]));
+      const segments = [...new Set(recs.map((x) => x.segment))];
+      assert.ok(segments.length >= 3, `cuts happened (${segments.length} segments)`);
+      for (const seg of segments) {
+        const rs = recs.filter((x) => x.segment === seg);
+        const firstEntry = rs.findIndex((x) => x.type === "entry");
+        const header = rs.slice(0, firstEntry < 0 ? rs.length : firstEntry);
+        assert.deepEqual(
+          header.slice(0, 2).map((x) => x.type),
+          ["crc", "metadata"],
+          seg,
+        );
+        const markers = header.filter((x) => x.durableTo !== undefined);
+        assert.ok(markers.length >= 1 && markers[0]!.durableTo === 0, `${seg}: the header's marker (${JSON.stringify(header)})`);
+      }
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("tsraft wal verify", () => {
   for (const set of WAL_SETS) {
     test(`${set}: clean`, async () => {
