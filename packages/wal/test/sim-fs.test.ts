@@ -84,6 +84,23 @@ describe("SimFS crash model", () => {
     assert.equal(seen.size, 4, "kept, dropped and torn all happen");
   });
 
+  test("with dsyncLatency, an fsync that fails while an O_DSYNC write is under way fails that write too", async () => {
+    const fs = new SimFS(3);
+    const io = fs.io();
+    await io.mkdir("/d", { recursive: true });
+    const h = await io.open("/d/f", "w+");
+    fs.syncAll();
+    const held: (() => void)[] = [];
+    fs.dsyncLatency = (complete) => held.push(complete);
+    const dh = await io.open("/d/f", (io.constants.O_RDWR | io.constants.O_DSYNC!) >>> 0);
+    const w = new Promise<NodeJS.ErrnoException | null>((res) => io.write(dh.fd, new Uint8Array(512).fill(7), 0, 512, 0, (err) => res(err)));
+    fs.faults.eio = () => true;
+    await assert.rejects(h.datasync(), /EIO/);
+    fs.faults.eio = undefined;
+    held.shift()!();
+    assert.equal((await w)?.code, "EIO", "the write whose pages the failed fsync lost reports it");
+  });
+
   test("an unsynced create or rename may vanish; after a directory fsync it stays", async () => {
     let vanished = 0;
     for (let seed = 1; seed <= 40; seed++) {

@@ -187,9 +187,11 @@ export class SimFS {
       write: (fd, buffer, offset, length, position, cb: WriteCallback) => {
         let err: NodeJS.ErrnoException | null = null;
         let inFlight: PendingOp | undefined;
+        let file: SimNode | undefined;
         try {
           live();
           const f = this.#fd(fd);
+          file = f.node;
           const op = this.#write(f, buffer.subarray(offset, offset + length), position, f.dsync && this.dsyncLatency === undefined);
           if (f.dsync && this.dsyncLatency !== undefined && op.t === "write") {
             op.inFlight = true;
@@ -204,7 +206,12 @@ export class SimFS {
             // Durable now, unless the process crashed first (then the crash judged it unsynced,
             // and the dead process's call fails) or a sync made it durable already.
             if (gen !== this.#gen) return cb(fsError("EIO", "write of a crashed process", this.#fds.get(fd)?.path ?? ""), 0);
-            if (op.t === "write") op.durable = true;
+            if (op.t !== "write") return cb(null, length);
+            // An fsync that failed meanwhile (`faults.eio`) lost this write's pages: the write fails.
+            if (file?.kind === "file" && file.lost.some(([a, b]) => a <= op.off && op.off + op.bytes.length <= b)) {
+              return cb(fsError("EIO", "write", this.#fds.get(fd)?.path ?? ""), 0);
+            }
+            op.durable = true;
             cb(null, length);
           });
           return;
