@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { CrcMismatchError, DiskStorage, WalCorruptError, WalError, WalNoSpaceError, WalStateError } from "@tsraft/wal";
-import type { DiskStorageOptions } from "@tsraft/wal";
+import type { DiskStorageOptions, WalFileHandle } from "@tsraft/wal";
 import { SimFS } from "@tsraft/wal/testing";
 import { setWalFaults, walFaultsOf, type WalFaultSwitches } from "../src/internal/faults.js";
 import { Prng } from "@tsraft/raft/testing";
@@ -23,6 +23,35 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 function prng(seed: number): () => number {
   const p = new Prng(seed);
   return () => p.float();
+}
+
+/** `b`'s first two sectors as "first,second" (their fill bytes), each checked whole: all old or all new. */
+function twoSectors(b: Uint8Array): string {
+  assert.equal(b.length, 1024);
+  for (let i = 0; i < 1024; i++) assert.equal(b[i], b[i - (i % 512)], "a sector is all old or all new");
+  return [b[0], b[512]].join(",");
+}
+
+/**
+ * A SimFS holding /d/f, two sectors of 1s, all durable, whose O_DSYNC writes wait for their
+ * completions in `held`; `write(fill)` writes both sectors through O_DSYNC and resolves with the
+ * write's error (null on success).
+ */
+async function heldDsync(
+  seed: number,
+): Promise<{ fs: SimFS; h: WalFileHandle; held: (() => void)[]; write: (fill: number) => Promise<NodeJS.ErrnoException | null> }> {
+  const fs = new SimFS(seed);
+  const io = fs.io();
+  await io.mkdir("/d", { recursive: true });
+  const h = await io.open("/d/f", "w+");
+  await h.write(new Uint8Array(1024).fill(1), 0, 1024, 0);
+  fs.syncAll();
+  const held: (() => void)[] = [];
+  fs.dsyncLatency = (complete) => held.push(complete);
+  const dh = await io.open("/d/f", (io.constants.O_RDWR | io.constants.O_DSYNC!) >>> 0);
+  const write = (fill: number): Promise<NodeJS.ErrnoException | null> =>
+    new Promise((res) => io.write(dh.fd, new Uint8Array(1024).fill(fill), 0, 1024, 0, (err) => res(err)));
+  return { fs, h, held, write };
 }
 
 describe("SimFS crash model", () => {
@@ -41,11 +70,8 @@ describe("SimFS crash model", () => {
       await root.sync();
       await h.write(new Uint8Array(1024).fill(2), 0, 1024, 0); // two sectors, unsynced
       fs.crash();
-      const b = fs.readFile("/d/f");
-      assert.equal(b.length, 1024);
-      const sectors = [b[0], b[512]].join(",");
+      const sectors = twoSectors(fs.readFile("/d/f"));
       assert.ok(["1,1", "2,2", "1,2", "2,1"].includes(sectors), sectors);
-      for (let i = 0; i < 1024; i++) assert.equal(b[i], b[i - (i % 512)], "a sector is all old or all new");
       seen.add(sectors);
     }
     assert.equal(seen.size, 4, "kept, dropped and torn all happen");
@@ -54,46 +80,26 @@ describe("SimFS crash model", () => {
   test("with dsyncLatency, an O_DSYNC write is kept, dropped or torn by a crash before it completes, and survives every crash after", async () => {
     const seen = new Set<string>();
     for (let seed = 1; seed <= 60; seed++) {
-      const fs = new SimFS(seed);
-      const io = fs.io();
-      await io.mkdir("/d", { recursive: true });
-      const h = await io.open("/d/f", "w+");
-      await h.write(new Uint8Array(1024).fill(1), 0, 1024, 0);
-      await h.sync();
-      fs.syncAll();
-      const held: (() => void)[] = [];
-      fs.dsyncLatency = (complete) => held.push(complete);
-      const dh = await io.open("/d/f", (io.constants.O_RDWR | io.constants.O_DSYNC!) >>> 0);
-      const done = (i: number): Promise<NodeJS.ErrnoException | null> =>
-        new Promise((res) => io.write(dh.fd, new Uint8Array(1024).fill(2 + i), 0, 1024, 0, (err) => res(err)));
+      const { fs, held, write } = await heldDsync(seed);
       // First write: completes (durable), then a second one is cut short by the crash.
-      const first = done(0);
+      const first = write(2);
       assert.equal(held.length, 1, "the write waits for its completion");
       held.shift()!();
       assert.equal(await first, null);
-      const second = done(1);
+      const second = write(3);
       fs.crash();
       held.shift()!(); // completes after the crash: the dead process's call fails
       assert.equal((await second)?.code, "EIO");
-      const b = fs.readFile("/d/f");
-      const sectors = [b[0], b[512]].join(",");
+      const sectors = twoSectors(fs.readFile("/d/f"));
       assert.ok(["2,2", "3,3", "2,3", "3,2"].includes(sectors), `the completed write survives; the cut one is kept, dropped or torn: ${sectors}`);
-      for (let i = 0; i < 1024; i++) assert.equal(b[i], b[i - (i % 512)], "a sector is all old or all new");
       seen.add(sectors);
     }
     assert.equal(seen.size, 4, "kept, dropped and torn all happen");
   });
 
   test("with dsyncLatency, an fsync that fails while an O_DSYNC write is under way fails that write too", async () => {
-    const fs = new SimFS(3);
-    const io = fs.io();
-    await io.mkdir("/d", { recursive: true });
-    const h = await io.open("/d/f", "w+");
-    fs.syncAll();
-    const held: (() => void)[] = [];
-    fs.dsyncLatency = (complete) => held.push(complete);
-    const dh = await io.open("/d/f", (io.constants.O_RDWR | io.constants.O_DSYNC!) >>> 0);
-    const w = new Promise<NodeJS.ErrnoException | null>((res) => io.write(dh.fd, new Uint8Array(512).fill(7), 0, 512, 0, (err) => res(err)));
+    const { fs, h, held, write } = await heldDsync(3);
+    const w = write(7);
     fs.faults.eio = () => true;
     await assert.rejects(h.datasync(), /EIO/);
     fs.faults.eio = undefined;

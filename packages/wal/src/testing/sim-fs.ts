@@ -40,7 +40,8 @@ const SECTOR = 512;
 const O_RDWR = 2;
 const O_DSYNC = 0o10000;
 
-type PendingOp = { t: "write"; off: number; bytes: Uint8Array; durable: boolean; inFlight?: true } | { t: "truncate"; len: number };
+type WriteOp = { t: "write"; off: number; bytes: Uint8Array; durable: boolean; inFlight?: true };
+type PendingOp = WriteOp | { t: "truncate"; len: number };
 type NsOp = { t: "link"; name: string; node: SimNode } | { t: "unlink"; name: string } | { t: "rename"; from: string; to: string; node: SimNode };
 
 interface SimFile {
@@ -186,31 +187,27 @@ export class SimFS {
       copyFile: (from, to) => p(() => this.#copyFile(from, to)),
       write: (fd, buffer, offset, length, position, cb: WriteCallback) => {
         let err: NodeJS.ErrnoException | null = null;
-        let inFlight: PendingOp | undefined;
-        let file: SimNode | undefined;
+        const latency = this.dsyncLatency;
+        let inFlight: { op: WriteOp; file: SimFile; path: string } | undefined;
         try {
           live();
           const f = this.#fd(fd);
-          file = f.node;
-          const op = this.#write(f, buffer.subarray(offset, offset + length), position, f.dsync && this.dsyncLatency === undefined);
-          if (f.dsync && this.dsyncLatency !== undefined && op.t === "write") {
+          const op = this.#write(f, buffer.subarray(offset, offset + length), position, f.dsync && latency === undefined);
+          if (f.dsync && latency !== undefined) {
             op.inFlight = true;
-            inFlight = op;
+            inFlight = { op, file: this.#asFile(f), path: f.path };
           }
         } catch (e) {
           err = e as NodeJS.ErrnoException;
         }
-        if (inFlight !== undefined && this.dsyncLatency !== undefined) {
-          const op = inFlight;
-          this.dsyncLatency(() => {
+        if (inFlight !== undefined && latency !== undefined) {
+          const { op, file, path } = inFlight;
+          latency(() => {
             // Durable now, unless the process crashed first (then the crash judged it unsynced,
-            // and the dead process's call fails) or a sync made it durable already.
-            if (gen !== this.#gen) return cb(fsError("EIO", "write of a crashed process", this.#fds.get(fd)?.path ?? ""), 0);
-            if (op.t !== "write") return cb(null, length);
-            // An fsync that failed meanwhile (`faults.eio`) lost this write's pages: the write fails.
-            if (file?.kind === "file" && file.lost.some(([a, b]) => a <= op.off && op.off + op.bytes.length <= b)) {
-              return cb(fsError("EIO", "write", this.#fds.get(fd)?.path ?? ""), 0);
-            }
+            // and the dead process's call fails), or an fsync that failed meanwhile
+            // (`faults.eio`) lost this write's pages; a sync may have made it durable already.
+            if (gen !== this.#gen) return cb(fsError("EIO", "write of a crashed process", path), 0);
+            if (file.lost.some(([a, b]) => a <= op.off && op.off + op.bytes.length <= b)) return cb(fsError("EIO", "write", path), 0);
             op.durable = true;
             cb(null, length);
           });
@@ -478,7 +475,7 @@ export class SimFS {
   }
 
   /** Applies a write to the page cache; `durable`: an O_DSYNC write that is durable at once. */
-  #write(f: Fd, bytes: Uint8Array, position: number, durable: boolean): PendingOp {
+  #write(f: Fd, bytes: Uint8Array, position: number, durable: boolean): WriteOp {
     const file = this.#asFile(f);
     const budget = this.faults.enospcAfterBytes;
     if (budget !== undefined && this.stats.bytesWritten + bytes.length > budget) {
@@ -488,7 +485,7 @@ export class SimFS {
     this.stats.writes++;
     this.stats.bytesWritten += bytes.length;
     applyWrite(file, position, bytes);
-    const op: PendingOp = { t: "write", off: position, bytes: bytes.slice(), durable };
+    const op: WriteOp = { t: "write", off: position, bytes: bytes.slice(), durable };
     file.pending.push(op);
     if (file.lost.length > 0) file.lost = file.lost.filter(([a, b]) => !(position <= a && b <= position + bytes.length));
     return op;
