@@ -2,7 +2,9 @@
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of etcd's WAL records
  * and snapshot files.
  *
- * Two implementations, picked by the replay benchmark (README "CRC-32C"):
+ * Two implementations, picked by the replay benchmark (README "CRC-32C"), and a third for the
+ * write path's small records (`crc32c-wasm.ts`, WebAssembly, used by the encoder on its own
+ * buffer):
  * - native: `@node-rs/crc32` (an optional dependency whose platform package ships a prebuilt
  *   SSE4.2/ARMv8 binary), about 8.7 GB/s on large buffers and 3.2 GB/s on 1000-byte records
  *   on the development machine, where a call costs about 0.15 us;
@@ -10,8 +12,10 @@
  *   native call below {@link NATIVE_MIN_BYTES} (the call and the view it needs cost more than
  *   the bytes).
  * If the native module is missing or fails to load (another platform, an install without
- * optional dependencies), everything runs on the JavaScript version; `TSRAFT_CRC32C=js` in the
- * environment forces it.
+ * optional dependencies), everything here runs on the JavaScript version; `TSRAFT_CRC32C=js` in the
+ * environment forces it (and keeps the write path off WebAssembly, see `crc32c-wasm.ts`), and
+ * `TSRAFT_CRC32C=wasm` leaves the native module out (the write path then checks every record in
+ * WebAssembly).
  * @module
  */
 import { createRequire } from "node:module";
@@ -120,7 +124,8 @@ export const NATIVE_MIN_BYTES = 256;
 type NativeCrc = (input: Uint8Array, initialState?: number) => number;
 
 function loadNative(): NativeCrc | undefined {
-  if (typeof process !== "undefined" && process.env["TSRAFT_CRC32C"] === "js") return undefined;
+  const force = typeof process !== "undefined" ? process.env["TSRAFT_CRC32C"] : undefined;
+  if (force === "js" || force === "wasm") return undefined;
   try {
     const mod = createRequire(import.meta.url)("@node-rs/crc32") as { crc32c?: unknown };
     const f = mod.crc32c;

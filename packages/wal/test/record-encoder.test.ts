@@ -11,12 +11,29 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { encodeEntry } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
-import { NATIVE_MIN_BYTES, crc32cBackend } from "../src/crc32c.js";
-import { BatchEncoder, RecordType } from "../src/record.js";
+import { NATIVE_MIN_BYTES, crc32cBackend, crc32cJs } from "../src/crc32c.js";
+import { wasmCrcAvailable } from "../src/crc32c-wasm.js";
+import { BatchEncoder, Frame, FrameStatus, RecordType, WASM_CRC_MAX_BYTES, parseFrame } from "../src/record.js";
+
+/** Checks every record's crc field of `enc` against the JavaScript CRC chained from `crc0`. */
+function assertCrcChain(enc: BatchEncoder, crc0: number): number {
+  const f = new Frame();
+  let crc = crc0;
+  let off = 0;
+  let n = 0;
+  while (parseFrame(enc.buf, enc.len, off, 1 << 30, f) === FrameStatus.Ok) {
+    if (f.hasData) crc = crc32cJs(crc, enc.buf, f.dataStart, f.dataEnd);
+    assert.equal(f.crc, crc, `record ${n} at ${off}`);
+    off = f.end;
+    n++;
+  }
+  assert.equal(off, enc.len, "every frame parsed");
+  return n;
+}
 
 function entries(): Entry[] {
   const out: Entry[] = [];
-  const sizes = [0, 1, 7, 8, 100, 127, 128, NATIVE_MIN_BYTES - 1, NATIVE_MIN_BYTES, 1000, 20_000];
+  const sizes = [0, 1, 7, 8, 100, 127, 128, NATIVE_MIN_BYTES - 1, NATIVE_MIN_BYTES, WASM_CRC_MAX_BYTES - 1, WASM_CRC_MAX_BYTES, 1000, 20_000];
   const big = [1, 127, 128, 16_383, 16_384, 2 ** 28, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
   let k = 0;
   for (let i = 0; i < 3000; i++) {
@@ -41,6 +58,8 @@ test("BatchEncoder.entry writes exactly the general encoding of each entry recor
   assert.equal(fast.len, general.len);
   assert.deepEqual(fast.buf.subarray(0, fast.len), general.buf.subarray(0, general.len));
   assert.ok(shortCrcs > 50, `only ${shortCrcs} records with a short crc varint`);
+  // and both sides' CRCs are the JavaScript CRC's (not only each other's)
+  assert.equal(assertCrcChain(fast, 0x1234_5678), 3000);
 });
 
 test("property: random batches through one reused encoder equal the general encoding, byte for byte", () => {
@@ -52,7 +71,7 @@ test("property: random batches through one reused encoder equal the general enco
     term: num,
     index: num,
     type: fc.integer({ min: 0, max: 2 }), // raftpb encodes only the three EntryTypes
-    data: fc.option(fc.uint8Array({ maxLength: NATIVE_MIN_BYTES + 40 }), { nil: undefined }),
+    data: fc.option(fc.uint8Array({ maxLength: WASM_CRC_MAX_BYTES + 40, size: "max" }), { nil: undefined }),
   });
   const fast = new BatchEncoder(0, 64);
   fc.assert(
@@ -66,22 +85,32 @@ test("property: random batches through one reused encoder equal the general enco
         assert.equal(fast.crc, general.crc);
       }
       assert.deepEqual(fast.buf.subarray(0, fast.len), general.buf.subarray(0, general.len));
+      assert.equal(assertCrcChain(fast, crc), batch.length);
     }),
     { numRuns: 300 },
   );
 });
 
-// Registered only in a process with the native CRC: the child it spawns runs the comparison
-// above with the JavaScript one (and has this one test, not a skipped second).
-if (crc32cBackend !== "js")
-  test("the same with the JavaScript CRC only (TSRAFT_CRC32C=js: every payload takes the one-pass path)", () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, TSRAFT_CRC32C: "js" };
-    delete env["NODE_TEST_CONTEXT"]; // else the child reports to a parent runner that is not there
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
-      env,
-      encoding: "utf8",
+test("this process checks small records in WebAssembly unless TSRAFT_CRC32C=js", () => {
+  assert.equal(wasmCrcAvailable, process.env["TSRAFT_CRC32C"] !== "js");
+});
+
+// Registered only in a process with the native CRC and WebAssembly: the children run the
+// comparisons above with the JavaScript CRC only, and with WebAssembly but no native module (as
+// on a platform without @node-rs/crc32); each has these tests, not a skipped one.
+if (crc32cBackend !== "js" && process.env["TSRAFT_CRC32C"] === undefined)
+  for (const [force, what] of [
+    ["js", "the JavaScript CRC only: every payload takes the one-pass path"],
+    ["wasm", "WebAssembly without the native module: every payload checked in WebAssembly"],
+  ] as const)
+    test(`the same with TSRAFT_CRC32C=${force} (${what})`, () => {
+      const env: NodeJS.ProcessEnv = { ...process.env, TSRAFT_CRC32C: force };
+      delete env["NODE_TEST_CONTEXT"]; // else the child reports to a parent runner that is not there
+      const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+        env,
+        encoding: "utf8",
+      });
+      assert.equal(child.status, 0, child.stdout + child.stderr);
+      assert.match(child.stdout, /pass 3\b/, "the child ran the comparisons");
+      assert.match(child.stdout, /skipped 0\b/, "and skipped nothing");
     });
-    assert.equal(child.status, 0, child.stdout + child.stderr);
-    assert.match(child.stdout, /pass 2\b/, "the child ran the comparisons");
-    assert.match(child.stdout, /skipped 0\b/, "and skipped nothing");
-  });
