@@ -251,6 +251,10 @@ export class KvServer {
       maxCachedBytes: cfg.walCacheBytes,
       ...(metadata === undefined ? {} : { metadata }),
     });
+    if (storage.repairedTail !== undefined) {
+      const t = storage.repairedTail;
+      log.warn("cut a torn WAL tail (a write that never completed)", { file: t.file, offset: t.offset, brokenCopy: t.brokenCopy });
+    }
     let s: KvServer;
     try {
       const identity = checkDataIdentity(cfg.dataDir, storage.metadata(), cfg.id, cfg.clusterId);

@@ -134,15 +134,17 @@ describe("tsraft wal dump: sync markers", () => {
       assert.equal(recs[0]!.durableTo, undefined); // the segment's first crc record (etcd's) has no data
       const [header, ...saves] = recs.filter((x) => x.type === "crc" && x.offset > 0);
       // The header's marker claims nothing; then one per synced save, each claiming its own
-      // offset (each batch is synced whole).
+      // offset (each batch is synced whole); then the close's seal, claiming all before it.
       assert.equal(header!.durableTo, 0);
-      assert.equal(saves.length, 3);
+      assert.equal(saves.length, 4);
       assert.deepEqual(
         saves.map((m) => m.durableTo),
         saves.map((m) => m.offset),
       );
+      const last = recs[recs.length - 1]!;
+      assert.equal(last, saves[3], "the seal is the last record");
       const text = await run("wal", "dump", dir);
-      assert.equal(text.out.filter((l) => / crc +sync-marker durable-to=\d+ /.test(l)).length, 4);
+      assert.equal(text.out.filter((l) => / crc +sync-marker durable-to=\d+ /.test(l)).length, 5);
     } finally {
       await rm(base, { recursive: true, force: true });
     }

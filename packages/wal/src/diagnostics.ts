@@ -15,6 +15,8 @@ export const WAL_SYNC_CHANNEL = "tsraft:wal:sync";
 export const WAL_WRITE_CHANNEL = "tsraft:wal:write";
 /** The name of the channel of {@link SnapSaveMessage}s. */
 export const SNAP_SAVE_CHANNEL = "tsraft:wal:snap-save";
+/** The name of the channel of {@link WalRepairMessage}s. */
+export const WAL_REPAIR_CHANNEL = "tsraft:wal:repair";
 
 /** Published after each durable write of the WAL (one per group-committed batch that synced). */
 export interface WalSyncMessage {
@@ -45,6 +47,28 @@ export interface SnapSaveMessage {
   index: number;
 }
 
+/** What a repair of a torn tail cut (`WAL.repair`, and `DiskStorage.open`'s repair). */
+export interface WalTailRepair {
+  /** The segment file that was cut. */
+  file: string;
+  /** Where it was cut: the end of its last whole record. */
+  offset: number;
+  /** The copy of the segment as it was before the cut (`file.broken`). */
+  brokenCopy: string;
+}
+
+/**
+ * Published after `WAL.repair` (or `DiskStorage.open`'s repair) cut a torn tail: the records
+ * of a write that never completed are dropped, and an operator should hear of it (also
+ * `DiskStorage.repairedTail`).
+ */
+export interface WalRepairMessage extends WalTailRepair {
+  /** The WAL's directory. */
+  dir: string;
+}
+
+/** @internal */
+export const walRepairChannel = channel(WAL_REPAIR_CHANNEL);
 /** @internal */
 export const walSyncChannel = channel(WAL_SYNC_CHANNEL);
 /** @internal */

@@ -20,6 +20,7 @@ import { bytesEqual, isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
 import { EntryColumns } from "@tsraft/storage-memory";
 import { LRUCache } from "lru-cache";
+import type { WalTailRepair } from "./diagnostics.js";
 import { WalCorruptError, WalStateError, noSpaceOr } from "./errors.js";
 import { carryWalFaults, walFaultsOf, type WalFaultSwitches } from "./internal/faults.js";
 import { nodeIO } from "./io.js";
@@ -234,6 +235,7 @@ const emptySnap = (): Snapshot => ({ metadata: { index: 0, term: 0, confState: E
 /** A disk-backed raft Storage (see the module comment). */
 export class DiskStorage implements Storage {
   readonly dir: string;
+  private repaired: WalTailRepair | undefined = undefined;
   private readonly wal: WAL;
   private readonly snapshotter: Snapshotter;
   private readonly io: WalIO;
@@ -332,13 +334,18 @@ export class DiskStorage implements Storage {
       }
     };
     let r;
+    let repaired: WalTailRepair | undefined;
     try {
       r = await load();
     } catch (e) {
-      if (errorCode(e) !== "TSRAFT_WAL_TORN_TAIL" || options.repairTornTail === false || !(await WAL.repair(walDir, walOpts))) throw e;
+      if (errorCode(e) !== "TSRAFT_WAL_TORN_TAIL" || options.repairTornTail === false) throw e;
+      const rep = await WAL.repairTail(walDir, walOpts);
+      if (rep === undefined) throw e;
+      repaired = rep.cut;
       r = await load();
     }
     const s = new DiskStorage(dir, r.wal, snapshotter, options, snap, r.hs, r.meta);
+    s.repaired = repaired;
     r.loader.finish(s.cache);
     s.terms = r.loader.terms;
     s.hints = r.loader.hints;
@@ -482,6 +489,15 @@ export class DiskStorage implements Storage {
   /** Closes the WAL (syncs, releases the lock). */
   close(): Promise<void> {
     return this.wal.close();
+  }
+
+  /**
+   * What {@link DiskStorage.open} cut when it repaired a torn WAL tail (the records of a write
+   * that never completed: worth a log line), or undefined when it repaired nothing. Also
+   * published on `WAL_REPAIR_CHANNEL`.
+   */
+  get repairedTail(): WalTailRepair | undefined {
+    return this.repaired;
   }
 
   /**

@@ -37,5 +37,5 @@ export {
   SnapCrcMismatchError,
   SnapCorruptError,
 } from "./errors.js";
-export { WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL, SNAP_SAVE_CHANNEL } from "./diagnostics.js";
-export type { WalSyncMessage, WalWriteMessage, SnapSaveMessage } from "./diagnostics.js";
+export { WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL, SNAP_SAVE_CHANNEL, WAL_REPAIR_CHANNEL } from "./diagnostics.js";
+export type { WalSyncMessage, WalWriteMessage, SnapSaveMessage, WalRepairMessage, WalTailRepair } from "./diagnostics.js";

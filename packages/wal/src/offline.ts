@@ -12,6 +12,7 @@ import type { WalSnapshot } from "./proto.js";
 import { readFiles } from "./read-ahead.js";
 import type { ReadResult } from "./reader.js";
 import { listSegments, selectSegments, syncDir } from "./segment.js";
+import { walRepairChannel, type WalTailRepair } from "./diagnostics.js";
 
 /** The resolved options the offline operations read with. */
 export interface ReadLimits {
@@ -57,8 +58,11 @@ export async function snapshotRecords(dir: string, opts: ReadLimits): Promise<{ 
   return { snapshots: res.snapshots, commit: res.hardState.commit };
 }
 
-/** Repairs a torn tail of the last segment (see `WAL.repair`). */
-export async function repairWal(dir: string, opts: ReadLimits): Promise<boolean> {
+/**
+ * Repairs a torn tail of the last segment (see `WAL.repair`).
+ * @returns `clean` as `WAL.repair` returns it, and what was cut (undefined when nothing was).
+ */
+export async function repairWal(dir: string, opts: ReadLimits): Promise<{ clean: boolean; cut: WalTailRepair | undefined }> {
   const names = await listSegments(dir, opts.io);
   const last = selectSegments(dir, names, Number.MAX_SAFE_INTEGER)[0]!;
   const lock = await opts.io.lockDir(dir);
@@ -86,20 +90,22 @@ export async function repairWal(dir: string, opts: ReadLimits): Promise<boolean>
         )
       ).res;
     } catch (e) {
-      if (isWalError(e)) return false;
+      if (isWalError(e)) return { clean: false, cut: undefined };
       throw e;
     }
-    if (res.torn === undefined) return true;
-    await opts.io.copyFile(path, `${path}.broken`);
+    if (res.torn === undefined) return { clean: true, cut: undefined };
+    const cut: WalTailRepair = { file: path, offset: res.torn.offset, brokenCopy: `${path}.broken` };
+    await opts.io.copyFile(path, cut.brokenCopy);
     const h = await opts.io.open(path, "r+");
     try {
-      await h.truncate(res.torn.offset);
+      await h.truncate(cut.offset);
       await h.sync();
     } finally {
       await h.close();
     }
     await syncDir(dir, opts.io);
-    return true;
+    if (walRepairChannel.hasSubscribers) walRepairChannel.publish({ dir, ...cut });
+    return { clean: true, cut };
   } finally {
     await lock.release();
   }

@@ -11,7 +11,7 @@
 import { isEmptyHardState } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { dirname, join } from "node:path";
-import { walSyncChannel, walWriteChannel } from "./diagnostics.js";
+import { walSyncChannel, walWriteChannel, type WalTailRepair } from "./diagnostics.js";
 import { WalConfigError, WalExistsError, WalNoSpaceError, WalSnapshotNotFoundError, WalStateError, noSpaceOr } from "./errors.js";
 import { walFaultsOf, type WalFaultSwitches } from "./internal/faults.js";
 import { nodeIO } from "./io.js";
@@ -177,6 +177,11 @@ export class WAL {
   private stableOffset = 0;
   /** Bytes of the tail known durable (advanced after each sync): what a sync marker claims. */
   private durableOffset = 0;
+  /**
+   * This WAL has written records to the tail that no marker claims yet: {@link WAL.close} seals
+   * them. False after an open (an open, read and close leaves the files as they were, as etcd's).
+   */
+  private unsealed = false;
   private enc: BatchEncoder | undefined;
   private metadata: Uint8Array | undefined;
   /** Flush-time state: the last HardState written and etcd's `enti` (last entry index written). */
@@ -259,6 +264,7 @@ export class WAL {
       const w = new WAL(dir, opts, lock, [{ name, seq: 0, index: 0 }], { index: 0, term: 0 });
       w.tail = await io.open(join(dir, name), "r+");
       w.tailOffset = w.stableOffset = w.durableOffset = enc.len;
+      w.unsealed = true; // the header's records: its marker claims only what precedes it
       await w.openDsync(name);
       w.enc = enc;
       enc.reset();
@@ -546,6 +552,7 @@ export class WAL {
           this.unsynced = !sync && !willCut && (this.unsynced || enc.len > 0);
         }
         this.stableOffset = this.tailOffset;
+        if (enc.len > 0) this.unsealed = true;
         if (t0 !== 0 && (sync || willCut)) walSyncChannel.publish({ dir: this.dir, seconds: (performance.now() - t0) / 1000 });
         if (enc.len > 0 && walWriteChannel.hasSubscribers) walWriteChannel.publish({ dir: this.dir, bytes: enc.len });
         for (const p of batch) p.resolve(p.pos);
@@ -682,7 +689,10 @@ export class WAL {
   }
 
   /**
-   * Waits for queued writes, syncs the tail, closes it and releases the lock. Idempotent.
+   * Waits for queued writes, syncs the tail, seals it, closes it and releases the lock.
+   * Idempotent. The seal is a sync marker claiming the whole tail durable, written and synced
+   * after the final sync: damage found at the next open anywhere before it (the last synced
+   * batch included) is then refused as damage, not cut as a torn write (README "Sync markers").
    * @throws the error of a failed final sync (the lock is released anyway).
    */
   async close(): Promise<void> {
@@ -690,13 +700,32 @@ export class WAL {
     this.closed = true;
     try {
       if (this.flushing !== undefined) await this.flushing;
-      if (this.tail !== undefined && this.enc !== undefined && this.failed === undefined) await this.tail.datasync();
+      if (this.tail !== undefined && this.enc !== undefined && this.failed === undefined) {
+        await this.tail.datasync();
+        if (this.unsealed && !this.opts.faults.noSyncMarkers && !this.opts.faults.noSeal) await this.seal();
+      }
     } finally {
       await this.tail?.close().catch(() => undefined);
       await this.dsyncTail?.close().catch(() => undefined);
       this.tail = this.dsyncTail = undefined;
       await this.lock?.release();
     }
+  }
+
+  /**
+   * Appends the close's seal (see {@link WAL.close}): a marker claiming every byte before it
+   * durable (true: the caller has just synced), made durable itself.
+   */
+  private async seal(): Promise<void> {
+    const enc = this.enc!;
+    enc.reset();
+    enc.marker(this.tailOffset);
+    await writeAllFd(this.tail!.fd, enc.buf, enc.len, this.tailOffset, this.opts.io);
+    await datasyncFd(this.tail!.fd, this.opts.io);
+    this.tailOffset += enc.len;
+    this.durableOffset = this.stableOffset = this.tailOffset;
+    this.unsealed = false;
+    enc.reset();
   }
 
   /**
@@ -756,8 +785,19 @@ export class WAL {
    *   it has damage that is not a torn tail.
    * @throws {@link WalLockedError} if the WAL is open in write mode; {@link WalFileNotFoundError}.
    */
-  static repair(dir: string, options?: WalOptions): Promise<boolean> {
-    return repairWal(dir, resolve(options));
+  static async repair(dir: string, options?: WalOptions): Promise<boolean> {
+    return (await repairWal(dir, resolve(options))).clean;
+  }
+
+  /**
+   * {@link WAL.repair}, also saying what was cut.
+   * @returns undefined if the last segment has damage that is not a torn tail; else what was
+   *   cut (`cut` undefined when the segment already ended cleanly).
+   * @throws as {@link WAL.repair}.
+   */
+  static async repairTail(dir: string, options?: WalOptions): Promise<{ cut: WalTailRepair | undefined } | undefined> {
+    const r = await repairWal(dir, resolve(options));
+    return r.clean ? { cut: r.cut } : undefined;
   }
 }
 

@@ -11,8 +11,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
-import { CrcMismatchError, DiskStorage, WalCorruptError, WalError, WalNoSpaceError, WalStateError } from "@tsraft/wal";
-import type { DiskStorageOptions, WalFileHandle } from "@tsraft/wal";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { CrcMismatchError, DiskStorage, WAL_REPAIR_CHANNEL, WalCorruptError, WalError, WalNoSpaceError, WalStateError } from "@tsraft/wal";
+import type { DiskStorageOptions, WalFileHandle, WalRepairMessage } from "@tsraft/wal";
 import { SimFS } from "@tsraft/wal/testing";
 import { setWalFaults, walFaultsOf, type WalFaultSwitches } from "../src/internal/faults.js";
 import { Prng } from "@tsraft/raft/testing";
@@ -786,12 +787,17 @@ describe("commit-only saves (the wal README's known issue)", () => {
 
 describe("sync markers: damage no marker claims durable is a torn write; damage one claims is refused", () => {
   const ent = (i: number, size = 300): Entry => ({ index: i, term: 1, type: EntryType.EntryNormal, data: new Uint8Array(size).fill(i) });
-  /** Five synced saves of one 300-byte entry each; where each save's records start and end. */
-  const five = async (): Promise<{ fs: SimFS; seg: string; at: number[] }> => {
+  /**
+   * Five synced saves of one 300-byte entry each, then a crash (`abandon`: no close, so no seal)
+   * or a clean `close`; where each save's records start.
+   */
+  const five = async (end: "crash" | "close" = "crash", faults: Partial<WalFaultSwitches> = {}): Promise<{ fs: SimFS; seg: string; at: number[] }> => {
     const fs = new SimFS(1);
     await fs.io().mkdir("/n", { recursive: true });
     fs.syncAll();
-    const s = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    const opts = small(fs, { segmentSizeBytes: 1 << 20 });
+    if (Object.keys(faults).length > 0) setWalFaults(opts, faults);
+    const s = await DiskStorage.open("/n", opts);
     const seg = `/n/wal/${fs.list("/n/wal").filter((n) => n.endsWith(".wal"))[0]!}`;
     const at: number[] = [];
     for (let i = 1; i <= 5; i++) {
@@ -801,7 +807,8 @@ describe("sync markers: damage no marker claims durable is a torn write; damage 
       at.push(Math.ceil(end / 8) * 8); // where save i starts (its marker)
       await s.save({ term: 1, vote: 1n, commit: i - 1 }, [ent(i)]);
     }
-    await s.close();
+    if (end === "crash") await s.abandon();
+    else await s.close();
     return { fs, seg, at };
   };
   test("a sector lost inside the last save (a crash during its write): torn, repaired, the saves before it kept", async () => {
@@ -809,9 +816,60 @@ describe("sync markers: damage no marker claims durable is a torn write; damage 
     const b = fs.readFile(seg);
     b.fill(0, at[4]! + 64, at[4]! + 128); // inside save 5's entry, records of it after
     fs.writeFileDurable(seg, b);
-    const s = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    const heard: WalRepairMessage[] = [];
+    const onRepair = (m: unknown): void => void heard.push(m as WalRepairMessage);
+    subscribe(WAL_REPAIR_CHANNEL, onRepair);
+    let s: DiskStorage;
+    try {
+      s = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    } finally {
+      unsubscribe(WAL_REPAIR_CHANNEL, onRepair);
+    }
     assert.equal(s.lastIndex(), 4, "saves 1-4 kept, save 5 cut");
+    // and not silently: where, in which file, and the copy kept
+    const cut = { file: seg, offset: s.repairedTail?.offset, brokenCopy: `${seg}.broken` };
+    assert.deepEqual(s.repairedTail, cut);
+    assert.ok(cut.offset !== undefined && cut.offset >= at[4]! && cut.offset <= at[4]! + 64, `cut at ${cut.offset}, save 5 at ${at[4]}`);
+    assert.deepEqual(heard, [{ dir: "/n/wal", ...cut }]);
+    assert.ok(fs.list("/n/wal").includes(`${seg.split("/").pop()}.broken`));
     await s.close();
+    const again = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    assert.equal(again.repairedTail, undefined, "a clean open repairs nothing");
+    await again.close();
+  });
+
+  // Found by an audit (2026-12-03): after a clean close the same damage was cut as a torn write
+  // too, and 1 acknowledged save (100 in the audit's case: one batch of 200 entries) vanished
+  // without an error. The close now seals the tail with a marker claiming it all durable.
+  test("the same sector lost after a clean close: refused, nothing cut (the close's seal claims save 5)", async () => {
+    const { fs, seg, at } = await five("close");
+    const b = fs.readFile(seg);
+    b.fill(0, at[4]! + 64, at[4]! + 128);
+    fs.writeFileDurable(seg, b);
+    await assert.rejects(
+      DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 })),
+      (e: unknown) => e instanceof CrcMismatchError || e instanceof WalCorruptError,
+    );
+    assert.ok(!fs.list("/n/wal").some((n) => n.endsWith(".broken")), "nothing repaired");
+  });
+
+  test("planted noSeal (the close as before): the same damage cuts save 5, so the seal is what refuses it", async () => {
+    const { fs, seg, at } = await five("close", { noSeal: true });
+    const b = fs.readFile(seg);
+    b.fill(0, at[4]! + 64, at[4]! + 128);
+    fs.writeFileDurable(seg, b);
+    const s = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    assert.equal(s.lastIndex(), 4, "save 5 cut, as a torn write");
+    await s.close();
+  });
+
+  test("a clean close, then open, read and close without a save: the files are left as they were", async () => {
+    const { fs, seg } = await five("close");
+    const before = fs.readFile(seg);
+    const s = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    assert.equal(s.lastIndex(), 5);
+    await s.close();
+    assert.deepEqual(fs.readFile(seg), before);
   });
 
   test("a segment's first save torn, its first sector (with its marker) lost and a later one kept: torn, cut (the header's marker)", async () => {
@@ -829,7 +887,7 @@ describe("sync markers: damage no marker claims durable is a torn write; damage 
     const at = Math.ceil(end / 8) * 8; // where the first save starts (its marker)
     assert.ok(at < 512, "the header ends in the first sector");
     await s.save({ term: 1, vote: 1n, commit: 0 }, [ent(1, 1200)]);
-    await s.close();
+    await s.abandon(); // a crash: no close, no seal
     const b = fs.readFile(seg);
     b.fill(0, at, 512); // the first sector as it was durable: the header only; sectors 1-2 new
     fs.writeFileDurable(seg, b);

@@ -31,6 +31,11 @@ export interface WalFaultSwitches {
    * them (as before 2026-12-02): a crash can leave a log it refuses.
    */
   readonly noSyncMarkers: boolean;
+  /**
+   * `WAL.close` does not seal the tail (no final marker), so damage inside the last synced batch
+   * found at the next open is cut as a torn write, as before 2026-12-03.
+   */
+  readonly noSeal: boolean;
 }
 
 /** Every switch off: what every storage has unless a test attaches switches to its options. */
@@ -40,6 +45,7 @@ export const NO_WAL_FAULTS: WalFaultSwitches = Object.freeze({
   swallowNoSpace: false,
   skipSealedCrc: false,
   noSyncMarkers: false,
+  noSeal: false,
 });
 
 const attached = new WeakMap<object, WalFaultSwitches>();
