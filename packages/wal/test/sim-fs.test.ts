@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { CrcMismatchError, DiskStorage, WAL_REPAIR_CHANNEL, WalCorruptError, WalError, WalNoSpaceError, WalStateError } from "@tsraft/wal";
+import { CrcMismatchError, DiskStorage, WAL, WAL_REPAIR_CHANNEL, WalCorruptError, WalError, WalNoSpaceError, WalStateError } from "@tsraft/wal";
 import type { DiskStorageOptions, WalFileHandle, WalRepairMessage } from "@tsraft/wal";
 import { SimFS } from "@tsraft/wal/testing";
 import { setWalFaults, walFaultsOf, type WalFaultSwitches } from "../src/internal/faults.js";
@@ -846,6 +846,11 @@ describe("sync markers: damage no marker claims durable is a torn write; damage 
     const b = fs.readFile(seg);
     b.fill(0, at[4]! + 64, at[4]! + 128);
     fs.writeFileDurable(seg, b);
+    await assert.rejects(
+      WAL.verify("/n/wal", { index: 0, term: 0 }, small(fs, { segmentSizeBytes: 1 << 20 })),
+      (e: unknown) => e instanceof CrcMismatchError || e instanceof WalCorruptError,
+      "WAL.verify sees it too",
+    );
     await assert.rejects(
       DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 })),
       (e: unknown) => e instanceof CrcMismatchError || e instanceof WalCorruptError,
