@@ -693,6 +693,7 @@ export class WAL {
    * Idempotent. The seal is a sync marker claiming the whole tail durable, written and synced
    * after the final sync: damage found at the next open anywhere before it (the last synced
    * batch included) is then refused as damage, not cut as a torn write (README "Sync markers").
+   * The seal is best effort (a full disk: the close succeeds, the tail left as a crash leaves it).
    * @throws the error of a failed final sync (the lock is released anyway).
    */
   async close(): Promise<void> {
@@ -702,7 +703,10 @@ export class WAL {
       if (this.flushing !== undefined) await this.flushing;
       if (this.tail !== undefined && this.enc !== undefined && this.failed === undefined) {
         await this.tail.datasync();
-        if (this.unsealed && !this.opts.faults.noSyncMarkers && !this.opts.faults.noSeal) await this.seal();
+        // Best effort: everything is durable already; a seal that cannot be written (a full
+        // disk) leaves the tail as a crash would (unsealed, or with a torn seal that the next
+        // open's repair cuts and reports), and the close succeeds.
+        if (this.unsealed && !this.opts.faults.noSyncMarkers && !this.opts.faults.noSeal) await this.seal().catch(() => undefined);
       }
     } finally {
       await this.tail?.close().catch(() => undefined);

@@ -868,6 +868,21 @@ describe("sync markers: damage no marker claims durable is a torn write; damage 
     await s.close();
   });
 
+  test("a seal that meets a full disk: the close succeeds, the next open reads every save", async () => {
+    const fs = new SimFS(3);
+    await fs.io().mkdir("/n", { recursive: true });
+    fs.syncAll();
+    const s = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    for (let i = 1; i <= 3; i++) await s.save({ term: 1, vote: 1n, commit: i - 1 }, [ent(i)]);
+    fs.faults.enospcAfterBytes = fs.stats.bytesWritten + 10; // the seal's 24 bytes do not fit
+    await s.close();
+    fs.faults.enospcAfterBytes = undefined;
+    fs.crash();
+    const r = await DiskStorage.open("/n", small(fs, { segmentSizeBytes: 1 << 20 }));
+    assert.equal(r.lastIndex(), 3);
+    await r.close();
+  });
+
   test("a clean close, then open, read and close without a save: the files are left as they were", async () => {
     const { fs, seg } = await five("close");
     const before = fs.readFile(seg);
