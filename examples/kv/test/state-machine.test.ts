@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { KvStateMachine, SnapshotFormatError, encodeCommand } from "@tsraft/example-kv";
 import type { CommandResult } from "@tsraft/example-kv";
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from "../src/command.js";
-import { SortedKeys } from "../src/sorted-keys.js";
+import { MAX_CHUNK, SortedKeys } from "../src/sorted-keys.js";
 import { YIELD_KEYS } from "../src/snapshot-format.js";
 
 const enc = new TextEncoder();
@@ -257,16 +257,26 @@ describe("state machine: snapshots", () => {
 
 describe("sorted keys", () => {
   test("against a sorted array, under random inserts and deletes", () => {
+    // Up to 3,000 ops (size "max": fast-check's default size stops arrays at 10 elements). Keys:
+    // short ones, which repeat (inserts of a held key, deletes that find one), and longer ones,
+    // which mostly do not, so that some runs hold more than MAX_CHUNK keys and split chunks
+    // (with short keys only, never: at most about 800 distinct keys in 3,000 ops).
+    const key = fc.oneof({ weight: 1, arbitrary: fc.string({ maxLength: 3 }) }, { weight: 3, arbitrary: fc.string({ minLength: 4, maxLength: 6 }) });
+    const opsArb = fc.array(fc.tuple(fc.boolean(), key), { maxLength: 3000, size: "max" });
+    let split = 0;
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.boolean(), fc.string({ maxLength: 3 })), { maxLength: 3000 }), fc.string({ maxLength: 3 }), (ops, from) => {
+      fc.property(opsArb, fc.string({ maxLength: 3 }), (ops, from) => {
         const s = new SortedKeys();
         const model = new Set<string>();
+        let peak = 0;
         for (const [ins, k] of ops) {
           if (ins) assert.equal(s.insert(k), !model.has(k));
           else assert.equal(s.delete(k), model.has(k));
           if (ins) model.add(k);
           else model.delete(k);
+          peak = Math.max(peak, model.size);
         }
+        if (peak > MAX_CHUNK) split++;
         const sorted = [...model].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
         assert.equal(s.size, sorted.length);
         assert.deepEqual([...s.keysFrom()], sorted);
@@ -279,8 +289,11 @@ describe("sorted keys", () => {
           sorted.filter((k) => k >= from),
         );
       }),
-      { numRuns: 200 },
+      // No shrinking: a failure needs more than MAX_CHUNK keys, and shrinking thousands of ops
+      // ran for minutes without getting anywhere near a small case (measured with a planted bug).
+      { numRuns: 200, endOnFailure: true },
     );
+    assert.ok(split >= 10, `only ${split} of 200 runs split a chunk`);
   });
 
   test("append only in order", () => {
