@@ -202,11 +202,15 @@ describe("state machine: snapshots", () => {
       if (running) setImmediate(count);
     };
     setImmediate(count);
-    const snap = await sm.snapshot();
-    const afterTake = turns;
+    let afterTake: number;
     const copy = new KvStateMachine();
-    await copy.restore(snap);
-    running = false;
+    try {
+      const snap = await sm.snapshot();
+      afterTake = turns;
+      await copy.restore(snap);
+    } finally {
+      running = false; // a failed snapshot or restore must not leave the loop turning (the file would hang to its timeout)
+    }
     assert.ok(afterTake >= 9, `turns during the snapshot: ${afterTake}`);
     assert.ok(turns - afterTake >= 9, `turns during the restore: ${turns - afterTake}`);
     assert.equal(copy.size(), n);
