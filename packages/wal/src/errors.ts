@@ -8,30 +8,43 @@ import { RaftError, errorCode } from "@tsraft/raft";
 import type { RaftErrorOptions } from "@tsraft/raft";
 
 /**
- * The `code` of every error of @tsraft/wal. Test the code rather than the class: a code survives
- * two copies of the package in one install.
+ * The `code` of every error of @tsraft/wal, one per error class. Its `'TSRAFT_SNAP_*'` codes are
+ * the snapshot files'; raft's `'TSRAFT_SNAP_OUT_OF_DATE'` (`SnapOutOfDateError`, which
+ * DiskStorage also throws) is not among them.
  */
-export type WalErrorCode =
-  | "TSRAFT_WAL_CONFIG"
-  | "TSRAFT_WAL_LOCKED"
-  | "TSRAFT_WAL_EXISTS"
-  | "TSRAFT_WAL_FILE_NOT_FOUND"
-  | "TSRAFT_WAL_CRC_MISMATCH"
-  | "TSRAFT_WAL_CORRUPT"
-  | "TSRAFT_WAL_TORN_TAIL"
-  | "TSRAFT_WAL_RECORD_TOO_LARGE"
-  | "TSRAFT_WAL_SNAPSHOT_NOT_FOUND"
-  | "TSRAFT_WAL_SNAPSHOT_MISMATCH"
-  | "TSRAFT_WAL_STATE"
-  | "TSRAFT_WAL_NO_SPACE"
-  | "TSRAFT_SNAP_NO_SNAPSHOT"
-  | "TSRAFT_SNAP_CRC_MISMATCH"
-  | "TSRAFT_SNAP_CORRUPT";
+export const WAL_ERROR_CODES = [
+  "TSRAFT_WAL_CONFIG",
+  "TSRAFT_WAL_LOCKED",
+  "TSRAFT_WAL_EXISTS",
+  "TSRAFT_WAL_FILE_NOT_FOUND",
+  "TSRAFT_WAL_CRC_MISMATCH",
+  "TSRAFT_WAL_CORRUPT",
+  "TSRAFT_WAL_TORN_TAIL",
+  "TSRAFT_WAL_RECORD_TOO_LARGE",
+  "TSRAFT_WAL_SNAPSHOT_NOT_FOUND",
+  "TSRAFT_WAL_SNAPSHOT_MISMATCH",
+  "TSRAFT_WAL_STATE",
+  "TSRAFT_WAL_NO_SPACE",
+  "TSRAFT_SNAP_NO_SNAPSHOT",
+  "TSRAFT_SNAP_CRC_MISMATCH",
+  "TSRAFT_SNAP_CORRUPT",
+] as const;
 
-/** Whether `err` is a {@link WalError} (of this copy of the package or another one), by its code. */
+/**
+ * The `code` of every error of @tsraft/wal (the members of {@link WAL_ERROR_CODES}). Test the
+ * code rather than the class: a code survives two copies of the package in one install.
+ */
+export type WalErrorCode = (typeof WAL_ERROR_CODES)[number];
+
+const walErrorCodes: ReadonlySet<string> = new Set(WAL_ERROR_CODES);
+
+/**
+ * Whether `err` is a {@link WalError} (of this copy of the package or another one): its code is
+ * one of {@link WAL_ERROR_CODES}.
+ */
 export function isWalError(err: unknown): err is WalError {
   const code = errorCode(err);
-  return code !== undefined && (code.startsWith("TSRAFT_WAL_") || code.startsWith("TSRAFT_SNAP_"));
+  return code !== undefined && walErrorCodes.has(code);
 }
 
 /** Base class of every error of the WAL and snapshot files. */

@@ -22,6 +22,7 @@ export {
   WalError,
   WalConfigError,
   isWalError,
+  WAL_ERROR_CODES,
   WalLockedError,
   WalExistsError,
   WalFileNotFoundError,
