@@ -183,8 +183,12 @@ export class RawNode {
   }
 
   /**
-   * Ticks without moving the election clock: for a quiesced group that must not campaign.
-   * Heartbeats are not sent either.
+   * Advances the election clock by one tick (`electionElapsed`) and does nothing else: no
+   * election is started and no quorum check made on this tick, the heartbeat clock stays put
+   * and no heartbeat is sent (etcd's `TickQuiesced`). For a group known to be quiescent, whose
+   * caller calls this or {@link RawNode.tick} on each tick. The elapsed time counts: the first
+   * `tick()` after enough quiesced ticks may start an election at once (on a leader: run the
+   * quorum check, or abandon a pending leader transfer).
    */
   tickQuiesced(): void {
     this.raft.electionElapsed++;
