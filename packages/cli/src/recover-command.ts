@@ -28,7 +28,7 @@ Risks (read docs/OPERATING.md first):
   - the other members must never be started again with their old data (they would still
     believe in the old configuration): wipe them and add them back as new members;
   - do it on one member only: the most up to date survivor (highest commit index, see
-    tsraft wal dump DIR | tail).
+    tsraft wal dump DIR/wal | grep ' state ' | tail -1).
 It refuses to run without --yes.
 
 Exit codes: 0 done; 1 failed (nothing changed unless it says so); 2 usage.`,

@@ -1,8 +1,9 @@
 /** `tsraft snap ls|show`. @module */
-import { readdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Snapshot } from "@tsraft/raftpb";
 import { WalError, readSnapFile } from "@tsraft/wal";
+import { snapFiles, subdirHint } from "./data-dir.js";
 import { EXIT, parseArgs, type Command, type Io } from "./io.js";
 
 const SNAP_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
@@ -62,11 +63,13 @@ function text(v: SnapView): string {
   return `${v.file} term=${cs.term} index=${cs.index} ${conf} data=${v.dataBytes}B file=${v.bytes}B ${v.ok ? "ok" : `BAD: ${v.error}`}`;
 }
 
-async function snapFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir))
-    .filter((n) => n.endsWith(".snap"))
-    .sort()
-    .reverse();
+/**
+ * What to say when `dir` holds no `.snap` file and is a data directory (it has a `snap`
+ * subdirectory): the message naming `DIR/snap`. Undefined for any other directory.
+ */
+async function dataDirMistake(dir: string): Promise<string | undefined> {
+  const hint = await subdirHint(dir, "snap", async (p) => (await snapFiles(p)).length > 0);
+  return hint === "" ? undefined : `no .snap file in ${dir}${hint}`;
 }
 
 function common(cmd: Command, args: readonly string[], io: Io): { target: string; json: boolean } | number {
@@ -88,15 +91,24 @@ export const snapLs: Command = {
   summary: "list the snapshot files of a directory, newest first, each checked",
   help: `usage: tsraft snap ls DIR [--json]
 
-Lists the .snap files in DIR (etcd's snapshot directory format), newest first: term, index,
-configuration, data and file sizes, and whether the file reads back (CRC-32C, decoding, the
-name matching the contents). Read only. Exit 0, or 1 if a file is bad.`,
+Lists the .snap files in DIR (etcd's snapshot directory format: a member's DATA_DIR/snap),
+newest first: term, index, configuration, data and file sizes, and whether the file reads
+back (CRC-32C, decoding, the name matching the contents). Read only. Exit 0 (also when DIR
+holds no .snap file: a member that has taken no snapshot yet), or 1 if a file is bad, or if
+DIR holds none but has a snap subdirectory (a data directory given instead of DIR/snap).`,
   async run(args, io) {
     const a = common(snapLs, args, io);
     if (typeof a === "number") return a;
     let bad = false;
     const files = await snapFiles(a.target);
-    if (files.length === 0 && !a.json) io.out(`no .snap file in ${a.target}`);
+    if (files.length === 0) {
+      const mistake = await dataDirMistake(a.target);
+      if (mistake !== undefined) {
+        io.err(`tsraft snap ls: ${mistake}`);
+        return EXIT.damage;
+      }
+      if (!a.json) io.out(`no .snap file in ${a.target}`);
+    }
     for (const f of files) {
       const v = await view(join(a.target, f));
       bad ||= !v.ok;
@@ -113,7 +125,8 @@ export const snapShow: Command = {
 
 Shows a snapshot file: its metadata (index, term, the configuration: voters, learners,
 outgoing voters, learners next, auto leave), the size of its data, and whether it checks.
-Given a directory, shows its newest file. Read only. Exit 0, or 1 if the file is bad.`,
+Given a directory (a member's DATA_DIR/snap), shows its newest file. Read only. Exit 0, or 1
+if the file is bad or the directory holds no .snap file.`,
   async run(args, io) {
     const a = common(snapShow, args, io);
     if (typeof a === "number") return a;
@@ -121,7 +134,7 @@ Given a directory, shows its newest file. Read only. Exit 0, or 1 if the file is
     if ((await stat(path)).isDirectory()) {
       const newest = (await snapFiles(path))[0];
       if (newest === undefined) {
-        io.err(`no .snap file in ${path}`);
+        io.err(`tsraft snap show: ${(await dataDirMistake(path)) ?? `no .snap file in ${path}`}`);
         return EXIT.damage;
       }
       path = join(path, newest);

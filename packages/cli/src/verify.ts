@@ -10,7 +10,23 @@ import { copyFile, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WAL, WalError, WalSnapshotNotFoundError } from "@tsraft/wal";
+import { subdirHint } from "./data-dir.js";
 import { segmentFiles } from "./records.js";
+
+/**
+ * The verdict's `code` when the directory holds no WAL segment. The CLI's own code, not one of
+ * @tsraft/wal's `WalErrorCode`s (the library has no such error: `WAL.verify` would report
+ * `TSRAFT_WAL_FILE_NOT_FOUND`).
+ */
+export const NO_SEGMENTS = "TSRAFT_WAL_NO_SEGMENTS";
+
+/**
+ * `no WAL segment in DIR`, with the hint naming `DIR/wal` when `DIR` has that subdirectory
+ * (a member's data directory given instead of its WAL directory).
+ */
+export async function noSegmentMessage(dir: string): Promise<string> {
+  return `no WAL segment in ${dir}${await subdirHint(dir, "wal", async (p) => (await segmentFiles(p)).length > 0)}`;
+}
 
 /** What {@link verifyWal} found. */
 export type Verdict =
@@ -30,7 +46,7 @@ function located(e: WalError): { file: string | undefined; offset: number | unde
  */
 export async function verifyWal(dir: string): Promise<Verdict> {
   const files = await segmentFiles(dir);
-  if (files.length === 0) return { kind: "damaged", file: undefined, offset: undefined, code: "TSRAFT_WAL_NO_SEGMENTS", message: `no WAL segment in ${dir}` };
+  if (files.length === 0) return { kind: "damaged", file: undefined, offset: undefined, code: NO_SEGMENTS, message: await noSegmentMessage(dir) };
   try {
     // Verify from the first snapshot record: every selected segment, every record.
     const snaps = await WAL.snapshotEntries(dir);

@@ -1,7 +1,7 @@
 /** `tsraft wal dump|verify|repair DIR`. @module */
 import { EXIT, parseArgs, type Command, type Io } from "./io.js";
-import { scanWal, type DumpRecord } from "./records.js";
-import { repairWal, verifyWal, type Verdict } from "./verify.js";
+import { scanWal, segmentFiles, type DumpRecord } from "./records.js";
+import { noSegmentMessage, repairWal, verifyWal, type Verdict } from "./verify.js";
 
 function usage(io: Io, cmd: Command, why: string): number {
   io.err(`tsraft ${cmd.words.join(" ")}: ${why}`);
@@ -44,12 +44,17 @@ durable-to (a crc record that is a tsraft sync marker: the segment's bytes befor
 were durable when the batch after it was written),
 the data, record and padding sizes, the stored CRC-32C and whether the running CRC chain
 agrees. After each segment, how it ended (end of file, zero-filled tail, or why reading
-stopped). Read only. Exit 0, or 1 if a CRC mismatched or reading stopped early.
+stopped). DIR is the WAL directory (a member's DATA_DIR/wal). Read only. Exit 0, or 1 if a
+CRC mismatched, reading stopped early, or DIR holds no segment.
 
   --json   one JSON object per line: {"record": {...}} and {"segmentEnd": {...}}`,
   async run(args, io) {
     const a = oneDir(io, walDump, args, ["--json"]);
     if (typeof a === "number") return a;
+    if ((await segmentFiles(a.dir)).length === 0) {
+      io.err(`tsraft wal dump: ${await noSegmentMessage(a.dir)}`);
+      return EXIT.damage;
+    }
     const json = a.flags.has("--json");
     let bad = false;
     await scanWal(
@@ -83,12 +88,13 @@ export const walVerify: Command = {
   summary: "check every record of a WAL; report the first damage with its file and offset",
   help: `usage: tsraft wal verify DIR [--json]
 
-Reads every record of the WAL in DIR with @tsraft/wal (CRC chain, framing, record types,
+Reads every record of the WAL in DIR (a member's DATA_DIR/wal) with @tsraft/wal (CRC chain, framing, record types,
 index continuity) without changing anything, and reports the first damage with its file and
 byte offset. A torn tail (the last segment cut inside a record, as after a crash during a
 write) is reported apart: it is what tsraft wal repair fixes.
 
-Exit codes: 0 clean; 1 damaged (not repairable by tsraft wal repair); 3 torn tail; 2 usage.
+Exit codes: 0 clean; 1 damaged (not repairable by tsraft wal repair), or no segment in DIR
+(code TSRAFT_WAL_NO_SEGMENTS); 3 torn tail; 2 usage.
   --json   the verdict as one JSON object`,
   async run(args, io) {
     const a = oneDir(io, walVerify, args, ["--json"]);
@@ -104,13 +110,14 @@ export const walRepair: Command = {
   summary: "repair a torn tail of a WAL (etcd's repair); refuse any other damage",
   help: `usage: tsraft wal repair DIR
 
-Repairs a torn tail only, as etcd's wal.Repair does: the last segment is copied to
-NAME.broken, then cut after its last whole record, and synced. Any other damage (a CRC
+Repairs a torn tail of the WAL in DIR (a member's DATA_DIR/wal) only, as etcd's wal.Repair
+does: the last segment is copied to NAME.broken, then cut after its last whole record, and
+synced. Any other damage (a CRC
 mismatch, a corrupt record before the tail, a missing segment) is refused: nothing is
 changed, and the damage is printed (restore that member from a snapshot and the WAL of a
 healthy one, or remove it and add it back). The member must be stopped (the WAL is locked).
 
-Exit codes: 0 repaired or already clean; 1 refused; 2 usage.`,
+Exit codes: 0 repaired or already clean; 1 refused (also when DIR holds no segment); 2 usage.`,
   async run(args, io) {
     const a = oneDir(io, walRepair, args, []);
     if (typeof a === "number") return a;

@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmod, cp, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -302,6 +302,81 @@ describe("tsraft snap", () => {
     assert.ok(r.out.includes("index:     200"));
     assert.ok(r.out.includes("term:      3"));
     assert.ok(r.out.includes("check:     ok"));
+  });
+});
+
+describe("tsraft given the data directory instead of DIR/wal or DIR/snap", () => {
+  /** A member's data directory: wal/ (etcd's "simple" WAL) and snap/ (etcd's two snapshot files). */
+  async function dataDir(): Promise<string> {
+    const { base } = await copyWal("simple");
+    await cp(join(VECTORS, "snap", "two", "snap"), join(base, "snap"), { recursive: true });
+    return base;
+  }
+  test("wal dump, verify, repair: exit 1, naming DIR/wal", async () => {
+    const base = await dataDir();
+    try {
+      const hint = `no WAL segment in ${base}; ${join(base, "wal")} holds one: did you mean ${join(base, "wal")}?`;
+      const dump = await run("wal", "dump", base);
+      assert.equal(dump.code, EXIT.damage);
+      assert.deepEqual(dump.out, []);
+      assert.ok(dump.err[0]!.includes(hint), dump.err.join("\n"));
+      const verify = await run("wal", "verify", "--json", base);
+      assert.equal(verify.code, EXIT.damage);
+      const v = JSON.parse(verify.out[0]!) as { kind: string; code: string; message: string };
+      assert.deepEqual([v.kind, v.code, v.message], ["damaged", "TSRAFT_WAL_NO_SEGMENTS", hint]);
+      const repair = await run("wal", "repair", base);
+      assert.equal(repair.code, EXIT.damage);
+      assert.ok(repair.err[0]!.includes(hint), repair.err.join("\n"));
+      assert.equal((await run("wal", "verify", join(base, "wal"))).code, EXIT.ok, "DIR/wal itself is fine");
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+  test("snap ls, show: exit 1, naming DIR/snap", async () => {
+    const base = await dataDir();
+    try {
+      const hint = `no .snap file in ${base}; ${join(base, "snap")} holds one: did you mean ${join(base, "snap")}?`;
+      for (const cmd of ["ls", "show"]) {
+        const r = await run("snap", cmd, base);
+        assert.equal(r.code, EXIT.damage, cmd);
+        assert.deepEqual(r.out, [], cmd);
+        assert.ok(r.err[0]!.includes(hint), `${cmd}: ${r.err.join("\n")}`);
+      }
+      assert.equal((await run("snap", "ls", join(base, "snap"))).code, EXIT.ok, "DIR/snap itself is fine");
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+  test("a data directory whose wal/ and snap/ are empty: still named", async () => {
+    const base = await mkdtemp(join(tmpdir(), "tsraft-cli-"));
+    try {
+      await mkdir(join(base, "wal"));
+      await mkdir(join(base, "snap"));
+      const dump = await run("wal", "dump", base);
+      assert.equal(dump.code, EXIT.damage);
+      assert.ok(dump.err[0]!.includes(`no WAL segment in ${base}; did you mean ${join(base, "wal")}? (it holds none either)`), dump.err.join("\n"));
+      const ls = await run("snap", "ls", base);
+      assert.equal(ls.code, EXIT.damage);
+      assert.ok(ls.err[0]!.includes(`no .snap file in ${base}; did you mean ${join(base, "snap")}? (it holds none either)`), ls.err.join("\n"));
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+  test("an empty directory: wal dump and verify report no segment (exit 1); snap ls lists none (exit 0)", async () => {
+    const base = await mkdtemp(join(tmpdir(), "tsraft-cli-"));
+    try {
+      const dump = await run("wal", "dump", base);
+      assert.equal(dump.code, EXIT.damage);
+      assert.deepEqual(dump.err, [`tsraft wal dump: no WAL segment in ${base}`]);
+      const verify = await run("wal", "verify", base);
+      assert.equal(verify.code, EXIT.damage);
+      assert.deepEqual(verify.out, [`damaged: no WAL segment in ${base} [TSRAFT_WAL_NO_SEGMENTS]`]);
+      const ls = await run("snap", "ls", base);
+      assert.equal(ls.code, EXIT.ok, "a member that has taken no snapshot yet");
+      assert.deepEqual(ls.out, [`no .snap file in ${base}`]);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });
 
