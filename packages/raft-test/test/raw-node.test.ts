@@ -31,6 +31,17 @@ describe("invalid configs throw ConfigError naming the field", () => {
     { name: "id 0", cfg: { id: 0n }, field: "id" },
     { name: "id is a local storage thread", cfg: { id: LOCAL_APPEND_THREAD }, field: "id" },
     { name: "heartbeatTick 0", cfg: { heartbeatTick: 0 }, field: "heartbeatTick" },
+    { name: "heartbeatTick negative", cfg: { heartbeatTick: -1 }, field: "heartbeatTick" },
+    { name: "heartbeatTick not an integer", cfg: { heartbeatTick: 1.5 }, field: "heartbeatTick" },
+    { name: "heartbeatTick NaN", cfg: { heartbeatTick: Number.NaN }, field: "heartbeatTick" },
+    { name: "heartbeatTick a string", cfg: { heartbeatTick: "1" as never }, field: "heartbeatTick" },
+    { name: "heartbeatTick null", cfg: { heartbeatTick: null as never }, field: "heartbeatTick" },
+    { name: "heartbeatTick omitted (1) with electionTick 1", cfg: { heartbeatTick: undefined as never, electionTick: 1 }, field: "electionTick" },
+    { name: "logger a number", cfg: { logger: 5 as never }, field: "logger" },
+    { name: "logger null", cfg: { logger: null as never }, field: "logger" },
+    { name: "logger a function", cfg: { logger: (() => {}) as never }, field: "logger" },
+    { name: "logger without warn", cfg: { logger: { debug() {}, info() {}, error() {} } as never }, field: "logger" },
+    { name: "logger whose debug is not a function", cfg: { logger: { debug: true, info() {}, warn() {}, error() {} } as never }, field: "logger" },
     { name: "heartbeatTick == electionTick", cfg: { heartbeatTick: 10, electionTick: 10 }, field: "electionTick" },
     { name: "heartbeatTick > electionTick", cfg: { heartbeatTick: 11, electionTick: 10 }, field: "electionTick" },
     { name: "maxInflightMsgs 0", cfg: { maxInflightMsgs: 0 }, field: "maxInflightMsgs" },
@@ -73,6 +84,35 @@ describe("invalid configs throw ConfigError naming the field", () => {
       readOnlyOption: "lease-based",
       disableProposalForwarding: true,
     });
+    assert.equal(n.basicStatus().softState.raftState, "follower");
+  });
+});
+
+describe("heartbeatTick may be omitted: default 1 (DESIGN)", () => {
+  /** A leader of {1,2,3} built from `cfg`: how many heartbeats it sends on each of `ticks` ticks. */
+  function heartbeatsPerTick(cfg: Config, ticks: number): number[] {
+    const s = cfg.storage as MemoryStorage;
+    const n = new RawNode(cfg);
+    n.campaign();
+    drain(n, s);
+    n.step(msg({ type: MessageType.MsgVoteResp, from: 2n, to: 1n, term: 1 }));
+    drainMessages(n, s);
+    assert.equal(n.basicStatus().softState.raftState, "leader");
+    const out: number[] = [];
+    for (let i = 0; i < ticks; i++) {
+      n.tick();
+      out.push(drainMessages(n, s).filter((m) => m.type === MessageType.MsgHeartbeat).length);
+    }
+    return out;
+  }
+  test("omitted: a heartbeat to each follower on every tick", () => {
+    assert.deepEqual(heartbeatsPerTick({ id: 1n, electionTick: 10, storage: newStorage({ voters: [1n, 2n, 3n] }) }, 3), [2, 2, 2]);
+  });
+  test("given (2): every other tick", () => {
+    assert.deepEqual(heartbeatsPerTick({ id: 1n, electionTick: 10, heartbeatTick: 2, storage: newStorage({ voters: [1n, 2n, 3n] }) }, 4), [0, 2, 0, 2]);
+  });
+  test("omitted with electionTick 2: accepted (2 > the default 1)", () => {
+    const n = new RawNode({ id: 1n, electionTick: 2, storage: new MemoryStorage() });
     assert.equal(n.basicStatus().softState.raftState, "follower");
   });
 });

@@ -14,7 +14,7 @@ import type { ReadOnlyOption } from "./read-only.js";
 import type { Storage } from "./storage.js";
 import { isLocalMsgTarget } from "./util.js";
 
-/** The options of a raft node. Only `id`, `electionTick`, `heartbeatTick` and `storage` are required. */
+/** The options of a raft node. Only `id`, `electionTick` and `storage` are required. */
 export interface Config {
   /** The id of this node; never `0n` (and not one of the two local storage-thread ids). */
   id: NodeId;
@@ -24,8 +24,8 @@ export interface Config {
    * etcd uses 10.
    */
   electionTick: number;
-  /** Ticks between heartbeats of a leader; etcd uses 1. */
-  heartbeatTick: number;
+  /** Ticks between heartbeats of a leader: an integer > 0, default 1 (etcd uses 1). */
+  heartbeatTick?: number;
   /** The stable storage raft reads from. */
   storage: Storage;
   /** The last applied index when restarting; entries up to it are not handed out again. */
@@ -102,7 +102,7 @@ export interface Config {
    * messages instead of being acknowledged by `advance()`. See the README.
    */
   asyncStorageWrites?: boolean;
-  /** The logger; silent by default. */
+  /** The logger: an object whose `debug`, `info`, `warn` and `error` are functions; silent by default. */
   logger?: Logger;
   /** The random source of election timeouts; default: seeded from `id`. */
   random?: RandomSource;
@@ -156,6 +156,20 @@ function nonNegativeInt(field: string, v: number | undefined, dflt: number): num
   return v;
 }
 
+const LOGGER_METHODS = ["debug", "info", "warn", "error"] as const;
+
+/** `logger`, or the silent logger if it is undefined. */
+function validLogger(logger: Logger | undefined): Logger {
+  if (logger === undefined) return silentLogger;
+  if (typeof logger !== "object" || logger === null) {
+    throw new ConfigError("logger", `must be an object with debug, info, warn and error methods, got ${logger === null ? "null" : typeof logger}`);
+  }
+  for (const m of LOGGER_METHODS) {
+    if (typeof logger[m] !== "function") throw new ConfigError("logger", `logger.${m} must be a function, got ${typeof logger[m]}`);
+  }
+  return logger;
+}
+
 /**
  * Checks every option and fills in the defaults.
  * @throws {@link ConfigError} naming the first invalid option.
@@ -164,10 +178,11 @@ export function validateConfig(c: Config): ResolvedConfig {
   if (typeof c.id !== "bigint" || c.id === 0n) throw new ConfigError("id", "cannot use none (0n) as id");
   if (c.id < 0n || c.id > 0xffff_ffff_ffff_ffffn) throw new ConfigError("id", "must be a uint64");
   if (isLocalMsgTarget(c.id)) throw new ConfigError("id", "cannot use a local storage thread id as id");
-  if (!Number.isSafeInteger(c.heartbeatTick) || c.heartbeatTick <= 0) {
-    throw new ConfigError("heartbeatTick", "heartbeat tick must be greater than 0");
+  const heartbeatTick = c.heartbeatTick === undefined ? 1 : c.heartbeatTick;
+  if (!Number.isSafeInteger(heartbeatTick) || heartbeatTick <= 0) {
+    throw new ConfigError("heartbeatTick", `heartbeat tick must be an integer greater than 0, got ${String(heartbeatTick)}`);
   }
-  if (!Number.isSafeInteger(c.electionTick) || c.electionTick <= c.heartbeatTick) {
+  if (!Number.isSafeInteger(c.electionTick) || c.electionTick <= heartbeatTick) {
     throw new ConfigError("electionTick", "election tick must be greater than heartbeat tick");
   }
   if (c.storage === undefined || c.storage === null) throw new ConfigError("storage", "storage cannot be nil");
@@ -191,6 +206,7 @@ export function validateConfig(c: Config): ResolvedConfig {
     throw new ConfigError("readOnlyOption", "CheckQuorum must be enabled when ReadOnlyOption is ReadOnlyLeaseBased");
   }
   const applied = nonNegativeInt("applied", c.applied, 0);
+  const logger = validLogger(c.logger);
   const asyncStorageWrites = c.asyncStorageWrites ?? false;
   const soleVoterCommitOnAppend = c.soleVoterCommitOnAppend ?? false;
   if (soleVoterCommitOnAppend && asyncStorageWrites) {
@@ -202,7 +218,7 @@ export function validateConfig(c: Config): ResolvedConfig {
   return {
     id: c.id,
     electionTick: c.electionTick,
-    heartbeatTick: c.heartbeatTick,
+    heartbeatTick,
     storage: c.storage,
     applied,
     maxSizePerMsg,
@@ -220,7 +236,7 @@ export function validateConfig(c: Config): ResolvedConfig {
     batchProposals: c.batchProposals ?? true,
     soleVoterCommitOnAppend,
     asyncStorageWrites,
-    logger: c.logger ?? silentLogger,
+    logger,
     random: c.random ?? seededRandom(Number(c.id & 0xffff_ffffn) ^ Number(c.id >> 32n)),
     faults: faultsOf(c),
     hooks: c.hooks ?? {},

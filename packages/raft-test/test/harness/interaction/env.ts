@@ -45,7 +45,8 @@ export interface Node {
   id: NodeId;
   rn: RawNode;
   storage: HistoryStorage;
-  config: Config;
+  /** The config the node was made with; the harness always sets heartbeatTick (tick-heartbeat reads it). */
+  config: Config & { heartbeatTick: number };
   /** The state after each applied entry, oldest first (the initial snapshot first). */
   history: Snapshot[];
   /** MsgStorageAppend messages waiting for the append thread (asyncStorageWrites). */

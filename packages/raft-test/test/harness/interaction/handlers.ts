@@ -116,7 +116,7 @@ function encodeText(s: string): Uint8Array {
 // add-nodes
 
 /** etcd's harness defaults: no size limits, ElectionTick 3, HeartbeatTick 1. */
-function configStub(): Omit<Config, "id" | "storage"> {
+function configStub(): Omit<Config, "id" | "storage"> & { heartbeatTick: number } {
   return {
     electionTick: 3,
     heartbeatTick: 1,
@@ -227,7 +227,7 @@ function handleAddNodes(env: InteractionEnv, tc: TestCase): void {
       }
     }
     // The stub is shared by value per node (etcd's `cfg := cfg`), with its own storage and id.
-    const config: Config = { ...cfg, id, storage, logger: env.output };
+    const config: Node["config"] = { ...cfg, id, storage, logger: env.output };
     const rn = new RawNode(config);
     env.nodes.push({ id, rn, storage, config, history, appendWork: [], applyWork: [] });
   }
