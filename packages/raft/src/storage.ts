@@ -16,9 +16,15 @@ export interface InitialState {
  *
  * - The log holds entries `[firstIndex(), lastIndex()]`, and the term of `firstIndex() - 1`
  *   (the index of the last snapshot, or 0) is still known to `term()`.
- * - `entries()` and `term()` throw {@link CompactedError} below the first index and
- *   {@link UnavailableError} past the last index.
+ * - `term(i)` throws {@link CompactedError} below `firstIndex() - 1` and
+ *   {@link UnavailableError} past `lastIndex()`; `entries(lo, hi)` throws `CompactedError`
+ *   when `lo <= firstIndex() - 1`. Raft reads these as states of the log.
+ * - A call outside the contract (`entries` with `hi > lastIndex() + 1` or `lo > hi`, an index
+ *   that is not an integer) throws a plain `Error` naming the bounds, never a `RaftError` and
+ *   never wrong data (DESIGN.md; etcd's MemoryStorage panics). Raft never makes one.
  * - `snapshot()` may throw {@link SnapshotTemporarilyUnavailableError}; raft retries later.
+ *
+ * `storageContractCases` in `@tsraft/raft/testing` holds an implementation to all of this.
  *
  * Ownership: arrays and entries returned belong to raft until the next call that changes the
  * storage; raft does not mutate them, and the storage must not mutate them either once handed
@@ -29,14 +35,20 @@ export interface Storage {
   initialState(): InitialState;
   /**
    * Entries in `[lo, hi)`, stopping once their total `entrySize` would exceed `maxSize`, but
-   * always at least one entry when `lo < hi`.
+   * always at least one entry when `lo < hi`; `lo === hi` (up to `lastIndex() + 1`) gives none.
+   * Raft asks only for `firstIndex() <= lo <= hi <= lastIndex() + 1`.
    * @throws {@link CompactedError} if `lo` is at or below the last snapshot index
    * (`lo < firstIndex()`).
+   * @throws {@link UnavailableError} only if an entry inside `[firstIndex(), lastIndex()]`
+   * cannot be produced (etcd's `ErrUnavailable`; raft panics: its log is broken).
+   * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer, or
+   * `hi > lastIndex() + 1`, or `lo > hi` (and `lo` is not compacted).
    */
   entries(lo: number, hi: number, maxSize: number): readonly Entry[];
   /**
    * The term of entry `i`, for `i` in `[firstIndex() - 1, lastIndex()]`.
    * @throws {@link CompactedError} below that range, {@link UnavailableError} above it.
+   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer.
    */
   term(i: number): number;
   /** The index of the first entry that may be read (the last snapshot index + 1). */

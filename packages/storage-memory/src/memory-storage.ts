@@ -85,15 +85,19 @@ export class MemoryStorage implements Storage {
    *
    * The array is fresh (the caller may keep or change it); the Entry objects in it are the
    * storage's and must not be mutated.
+   * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer.
    * @throws {@link CompactedError} if `lo <= firstIndex() - 1` (compacted, or the dummy entry).
-   * @throws `Error` (a caller bug) if `hi > lastIndex() + 1` or `lo > hi`.
+   * @throws `Error` (a caller bug, naming the bounds) if `hi > lastIndex() + 1` or `lo > hi`.
    */
   entries(lo: number, hi: number, maxSize: number): Entry[] {
     const base = this.#base;
+    const last = this.lastIndex();
+    if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) {
+      throw new Error(`storage-memory: entries [${lo}, ${hi}): indexes must be integers (log [${base + 1}, ${last + 1}))`);
+    }
     if (lo <= base) {
       throw new CompactedError(`requested index ${lo} is unavailable due to compaction (first index ${base + 1})`);
     }
-    const last = this.lastIndex();
     if (hi > last + 1 || lo > hi) {
       throw new Error(`storage-memory: entries [${lo}, ${hi}) out of bound [${base + 1}, ${last + 1})`);
     }
@@ -102,11 +106,13 @@ export class MemoryStorage implements Storage {
 
   /**
    * The term of entry `i`, for `i` in `[firstIndex() - 1, lastIndex()]`.
+   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer.
    * @throws {@link CompactedError} if `i < firstIndex() - 1`.
    * @throws {@link UnavailableError} if `i > lastIndex()`.
    */
   term(i: number): number {
     const base = this.#base;
+    if (!Number.isSafeInteger(i)) throw new Error(`storage-memory: term(${i}): the index must be an integer (log [${base}, ${this.lastIndex()}])`);
     if (i < base) {
       throw new CompactedError(`requested index ${i} is unavailable due to compaction (first index ${base + 1})`);
     }

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { storageContractCases } from "@tsraft/raft/testing";
 import type { StorageFactory } from "@tsraft/raft/testing";
-import type { InitialState } from "@tsraft/raft";
+import { UnavailableError, type InitialState } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
 
 function factory(Cls: typeof MemoryStorage): StorageFactory {
@@ -50,6 +50,39 @@ const bugs: { name: string; Cls: typeof MemoryStorage }[] = [
     Cls: class extends MemoryStorage {
       override entries(lo: number, hi: number, max: number): Entry[] {
         return super.entries(lo, Math.min(hi, this.lastIndex() + 1), max);
+      }
+    },
+  },
+  {
+    name: "entries() past the end throws UnavailableError (a state of the log, not a caller bug)",
+    Cls: class extends MemoryStorage {
+      override entries(lo: number, hi: number, max: number): Entry[] {
+        if (hi > this.lastIndex() + 1) throw new UnavailableError(`entries' hi(${hi}) is out of bound lastindex(${this.lastIndex()})`);
+        return super.entries(lo, hi, max);
+      }
+    },
+  },
+  {
+    name: "entries() with lo > hi returns nothing instead of throwing",
+    Cls: class extends MemoryStorage {
+      override entries(lo: number, hi: number, max: number): Entry[] {
+        return lo > hi && lo > this.firstIndex() - 1 ? [] : super.entries(lo, hi, max);
+      }
+    },
+  },
+  {
+    name: "entries() rounds a non-integer index",
+    Cls: class extends MemoryStorage {
+      override entries(lo: number, hi: number, max: number): Entry[] {
+        return super.entries(Math.floor(lo), Math.floor(hi), max);
+      }
+    },
+  },
+  {
+    name: "term() rounds a non-integer index",
+    Cls: class extends MemoryStorage {
+      override term(i: number): number {
+        return super.term(Math.floor(i));
       }
     },
   },

@@ -365,27 +365,60 @@ export class DiskStorage implements Storage {
   // ---------------------------------------------------------------------------------------------
   // Storage
 
+  /**
+   * The HardState last saved (or the zero HardState) and the ConfState of the current
+   * snapshot. Both are shared: do not mutate them.
+   */
   initialState(): InitialState {
     return { hardState: this.hardState, confState: this.snap.metadata.confState };
   }
 
+  /** The index of the first entry that may be read: the snapshot index + 1 (1 with no snapshot). */
   firstIndex(): number {
     return this.offset + 1;
   }
 
+  /** The index of the last entry; `firstIndex() - 1` (the snapshot index) when the log holds none. */
   lastIndex(): number {
     return this.offset + this.terms.length - 1;
   }
 
+  /**
+   * The term of entry `i`, for `i` in `[firstIndex() - 1, lastIndex()]` (the snapshot's term at
+   * `firstIndex() - 1`). Served from memory: every term is kept, no disk read.
+   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer.
+   * @throws {@link CompactedError} if `i < firstIndex() - 1`.
+   * @throws {@link UnavailableError} if `i > lastIndex()`.
+   */
   term(i: number): number {
-    if (i < this.offset) throw new CompactedError();
-    if (i > this.lastIndex()) throw new UnavailableError();
+    if (!Number.isSafeInteger(i)) throw new Error(`wal: DiskStorage: term(${i}): the index must be an integer (log [${this.offset}, ${this.lastIndex()}])`);
+    if (i < this.offset) throw new CompactedError(`requested index ${i} is unavailable due to compaction (first index ${this.offset + 1})`);
+    if (i > this.lastIndex()) throw new UnavailableError(`requested entry at index ${i} is unavailable (last index ${this.lastIndex()})`);
     return this.terms[i - this.offset]!;
   }
 
+  /**
+   * The entries in `[lo, hi)`, stopping before their total `entrySize` would exceed
+   * `maxSize` but always at least one entry when `lo < hi`; `lo === hi` gives an empty array.
+   * Entries come from the block cache, a missing block read back from the WAL segments.
+   *
+   * The array is fresh; the Entry objects in it are shared with the cache and must not be
+   * mutated.
+   * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer.
+   * @throws {@link CompactedError} if `lo <= firstIndex() - 1` (compacted, or the snapshot index).
+   * @throws `Error` (a caller bug, naming the bounds) if `hi > lastIndex() + 1` or `lo > hi`.
+   * @throws a `WalError` ({@link WalCorruptError}, `CrcMismatchError`, ...) if a segment
+   * read back for a block no longer reads cleanly, `Error` if the block's entries are no longer
+   * in the segments (the files changed under this storage), and the file system's errors.
+   */
   entries(lo: number, hi: number, maxSize: number): readonly Entry[] {
-    if (lo <= this.offset) throw new CompactedError();
-    if (hi > this.lastIndex() + 1) throw new UnavailableError(`entries' hi(${hi}) is out of bound lastindex(${this.lastIndex()})`);
+    if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) {
+      throw new Error(`wal: DiskStorage: entries [${lo}, ${hi}): indexes must be integers (log [${this.offset + 1}, ${this.lastIndex() + 1}))`);
+    }
+    if (lo <= this.offset) throw new CompactedError(`requested index ${lo} is unavailable due to compaction (first index ${this.offset + 1})`);
+    if (hi > this.lastIndex() + 1 || lo > hi) {
+      throw new Error(`wal: DiskStorage: entries [${lo}, ${hi}) out of bound [${this.offset + 1}, ${this.lastIndex() + 1})`);
+    }
     const out: Entry[] = [];
     let size = 0;
     for (let i = lo; i < hi; ) {

@@ -121,6 +121,27 @@ function expectThrows(what: string, fn: () => unknown, kind: ErrorClass | undefi
   fail(`${what}: returned ${shown}, want ${kind?.name ?? "an Error"} thrown`);
 }
 
+/**
+ * `fn` must throw what DESIGN calls a call outside the contract: a plain `Error` (not a
+ * `RaftError`: raft would read a `CompactedError` or `UnavailableError` as a state of the log)
+ * whose message names each of `bounds` (the index or indexes asked for).
+ */
+function expectCallerBug(what: string, fn: () => unknown, bounds: readonly number[]): void {
+  let result: unknown;
+  try {
+    result = fn();
+  } catch (e) {
+    if (!(e instanceof Error)) fail(`${what}: threw ${String(e)}, want an Error`);
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("TSRAFT_"))
+      fail(`${what}: threw ${e.name} (${code}), want a plain Error (a caller bug, not a state of the log)`);
+    for (const b of bounds) if (!e.message.includes(String(b))) fail(`${what}: threw "${e.message}", which does not name ${b}`);
+    return;
+  }
+  const shown = Array.isArray(result) ? describeEntries(result as Entry[]) : String(result);
+  fail(`${what}: returned ${shown}, want an Error naming the bounds`);
+}
+
 async function withStorage(make: StorageFactory, init: StorageInit, body: (s: Storage) => void): Promise<void> {
   const s = await make(init);
   try {
@@ -205,7 +226,7 @@ const WITH_STATE: StorageInit = {
 // Cases.
 
 function termCases(make: StorageFactory): ContractCase[] {
-  const rows: { fixture: string; init: StorageInit; i: number; want: number | ErrorClass }[] = [
+  const rows: { fixture: string; init: StorageInit; i: number; want: number | ErrorClass | "error" }[] = [
     { fixture: "empty", init: { entries: [] }, i: 0, want: 0 },
     { fixture: "empty", init: { entries: [] }, i: 1, want: UnavailableError },
     { fixture: "no snapshot", init: NO_SNAP, i: 0, want: 0 },
@@ -227,12 +248,20 @@ function termCases(make: StorageFactory): ContractCase[] {
     { fixture: "indexes above 2^32", init: VARIED, i: HIGH + 3, want: 2 ** 33 + 1 },
     { fixture: "indexes above 2^32", init: VARIED, i: HIGH + 5, want: 2 ** 33 + 2 },
     { fixture: "indexes above 2^32", init: VARIED, i: HIGH + 6, want: UnavailableError },
+    // Not an index at all: a caller bug, never a term (nor "compacted"/"unavailable").
+    { fixture: "snapshot 3", init: SNAP3, i: 4.5, want: "error" },
+    { fixture: "snapshot 3", init: SNAP3, i: 2.5, want: "error" },
+    { fixture: "snapshot 3", init: SNAP3, i: 5.5, want: "error" },
+    { fixture: "snapshot 3", init: SNAP3, i: Number.NaN, want: "error" },
+    { fixture: "snapshot 3", init: SNAP3, i: Infinity, want: "error" },
+    { fixture: "empty", init: { entries: [] }, i: -0.5, want: "error" },
   ];
   return rows.map(({ fixture, init, i, want }) => ({
-    name: `term: ${fixture}: term(${i}) ${typeof want === "number" ? `is ${want}` : `throws ${want.name}`}`,
+    name: `term: ${fixture}: term(${i}) ${typeof want === "number" ? `is ${want}` : typeof want === "string" ? "throws an Error naming it" : `throws ${want.name}`}`,
     run: () =>
       withStorage(make, init, (s) => {
         if (typeof want === "number") expectEqual(`term(${i})`, s.term(i), want);
+        else if (typeof want === "string") expectCallerBug(`term(${i})`, () => s.term(i), [i]);
         else expectThrows(`term(${i})`, () => s.term(i), want);
       }),
   }));
@@ -285,16 +314,28 @@ function entriesCases(make: StorageFactory): ContractCase[] {
     { lo: 4, hi: 7, max: s4 + s5 + s6 - 1, want: [e4, e5], note: "limit to 2" },
     { lo: 4, hi: 7, max: s4 + s5 + s6, want: [e4, e5, e6], note: "all, exactly" },
     { lo: 4, hi: 8, max: Infinity, want: "error", note: "hi past lastIndex() + 1 is a caller bug" },
+    { lo: 7, hi: 8, max: Infinity, want: "error", note: "lo past lastIndex() too" },
+    { lo: 4, hi: 100, max: 0, want: "error", note: "far past the end, with a size limit" },
+    { lo: 5, hi: 4, max: Infinity, want: "error", note: "lo > hi is a caller bug" },
+    { lo: 7, hi: 6, max: Infinity, want: "error", note: "lo > hi at the end" },
+    { lo: 4.5, hi: 6, max: Infinity, want: "error", note: "a non-integer lo" },
+    { lo: 4, hi: 5.5, max: Infinity, want: "error", note: "a non-integer hi" },
+    { lo: 2.5, hi: 5, max: Infinity, want: "error", note: "a non-integer lo below the first index" },
+    { lo: Number.NaN, hi: 5, max: Infinity, want: "error", note: "NaN lo" },
+    { lo: 4, hi: Number.NaN, max: Infinity, want: "error", note: "NaN hi" },
+    { lo: 4, hi: Infinity, max: Infinity, want: "error", note: "an infinite hi" },
+    { lo: 3, hi: 2, max: Infinity, want: CompactedError, note: "compaction is checked first, as etcd does" },
   ];
   return rows.map(({ lo, hi, max, want, note }) => {
-    const expect = Array.isArray(want) ? describeEntries(want) : `throws ${typeof want === "string" ? "an Error" : want.name}`;
+    const expect = Array.isArray(want) ? describeEntries(want) : `throws ${typeof want === "string" ? "an Error naming the bounds" : want.name}`;
     return {
       name: `entries: snapshot 3, log 4..6: entries(${lo}, ${hi}, ${max}) ${expect}${note ? ` (${note})` : ""}`,
       run: () =>
         withStorage(make, SNAP3_TO6, (s) => {
           const what = `entries(${lo}, ${hi}, ${max})`;
           if (Array.isArray(want)) expectEntries(what, s.entries(lo, hi, max), want);
-          else expectThrows(what, () => s.entries(lo, hi, max), typeof want === "string" ? undefined : want);
+          else if (typeof want === "string") expectCallerBug(what, () => s.entries(lo, hi, max), [lo, hi]);
+          else expectThrows(what, () => s.entries(lo, hi, max), want);
         }),
     };
   });
@@ -420,7 +461,7 @@ function contentCases(make: StorageFactory): ContractCase[] {
           expectEqual("snapshot().metadata.term", got.metadata.term, 4);
           if (!bytesEqual(got.data, SNAP_ONLY.snapshot!.data)) fail("snapshot().data differs from the data stored");
           expectEntries("entries(11, 11, Infinity)", s.entries(11, 11, Infinity), []);
-          expectThrows("entries(11, 12, Infinity)", () => s.entries(11, 12, Infinity), undefined);
+          expectCallerBug("entries(11, 12, Infinity)", () => s.entries(11, 12, Infinity), [11, 12]);
         }),
     },
   ];
