@@ -28,7 +28,7 @@ export interface TcpTransportOptions {
   auth: TransportAuth;
   /**
    * The cluster's id, carried in every hello: a peer of another cluster is refused. 0 to 128
-   * printable ASCII characters. Default `""`.
+   * printable ASCII characters other than the space (0x21-0x7e). Default `""`.
    */
   clusterId?: string;
   /** Called for each message received from an authenticated, configured peer (checked to be from it and to this node). */
