@@ -12,23 +12,28 @@ import type { NodeId } from "@tsraft/raftpb";
  * (`'TSRAFT_TRANSPORT_*'`), and the plain `RaftError`s of `RaftNode` (`'TSRAFT_NODE_*'`). Raft's
  * errors (`RaftErrorCode` of @tsraft/raft, e.g. `'TSRAFT_PROPOSAL_DROPPED'`) also come through.
  */
-export type NodeErrorCode =
-  | "TSRAFT_NO_LEADER"
-  | "TSRAFT_TIMEOUT"
-  | "TSRAFT_NODE_STOPPED"
-  | "TSRAFT_TRANSFER"
-  | "TSRAFT_ENTRY_REFUSED"
-  | "TSRAFT_FATAL"
-  | "TSRAFT_UNSAFE_CONF_CHANGE"
-  | "TSRAFT_NOT_LEADER"
-  | "TSRAFT_NODE_CONFIG"
-  | "TSRAFT_NODE_RESTORE"
-  | "TSRAFT_NODE_STATE"
-  | "TSRAFT_TRANSPORT_ADDRESS"
-  | "TSRAFT_TRANSPORT_PEER"
-  | "TSRAFT_TRANSPORT_CONFIG"
-  | "TSRAFT_TRANSPORT_LISTEN"
-  | "TSRAFT_TRANSPORT_REFUSED";
+export const NODE_ERROR_CODES = [
+  "TSRAFT_NO_LEADER",
+  "TSRAFT_TIMEOUT",
+  "TSRAFT_NODE_STOPPED",
+  "TSRAFT_TRANSFER",
+  "TSRAFT_ENTRY_REFUSED",
+  "TSRAFT_FATAL",
+  "TSRAFT_UNSAFE_CONF_CHANGE",
+  "TSRAFT_NOT_LEADER",
+  "TSRAFT_CONF_CHANGE_REFUSED",
+  "TSRAFT_NODE_CONFIG",
+  "TSRAFT_NODE_RESTORE",
+  "TSRAFT_NODE_STATE",
+  "TSRAFT_TRANSPORT_ADDRESS",
+  "TSRAFT_TRANSPORT_PEER",
+  "TSRAFT_TRANSPORT_CONFIG",
+  "TSRAFT_TRANSPORT_LISTEN",
+  "TSRAFT_TRANSPORT_REFUSED",
+] as const;
+
+/** One of {@link NODE_ERROR_CODES}. Test the code rather than the class: a code survives two copies of the package. */
+export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 
 /**
  * There is no leader right now (an election is under way, or this node is cut off), so the

@@ -30,6 +30,7 @@ export {
   NotLeaderError,
   ConfChangeRefusedError,
 } from "./errors.js";
+export { NODE_ERROR_CODES } from "./errors.js";
 export type { NodeErrorCode } from "./errors.js";
 export { TcpTransport } from "./tcp-transport.js";
 export type { TcpTransportOptions, TransportStats } from "./transport-options.js";
