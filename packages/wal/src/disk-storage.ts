@@ -435,6 +435,11 @@ export class DiskStorage implements Storage {
     return out;
   }
 
+  /**
+   * The most recent snapshot (the one opened at, or the last one saved, created or applied);
+   * the empty snapshot (index 0) if there is none. Held in memory: never throws. Shared: do not
+   * mutate it.
+   */
   snapshot(): Snapshot {
     return this.snap;
   }
