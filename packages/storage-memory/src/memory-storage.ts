@@ -159,12 +159,14 @@ export class MemoryStorage implements Storage {
    * and `cs` as its ConfState (or the previous snapshot's ConfState when `cs` is undefined;
    * pass the result of the last `applyConfChange` if the membership changed since). The log is
    * left as it is: call {@link MemoryStorage.compact} to discard entries.
+   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer.
    * @throws {@link SnapOutOfDateError} if `i <= snapshot().metadata.index`.
+   * @throws `Error` (a caller bug, naming `i` and the last index) if `i > lastIndex()`.
    * @throws {@link CompactedError} if `i < firstIndex() - 1` (compacted beyond the snapshot,
    * so the term of `i` is gone).
-   * @throws `Error` (a caller bug) if `i > lastIndex()`.
    */
   createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array | undefined): Snapshot {
+    if (!Number.isSafeInteger(i)) throw new Error(`storage-memory: createSnapshot(${i}): the index must be an integer (log [${this.#base}, ${this.lastIndex()}])`);
     const prev = this.#snapshot;
     if (i <= prev.metadata.index) {
       throw new SnapOutOfDateError(`requested index ${i} is older than the existing snapshot (index ${prev.metadata.index})`);
@@ -184,11 +186,16 @@ export class MemoryStorage implements Storage {
    * Discards the entries before `compactIndex`; entry `compactIndex` becomes the dummy entry,
    * so `firstIndex()` becomes `compactIndex + 1`. The application must not compact past its
    * applied index.
+   * @throws `Error` (a caller bug, naming the index) if `compactIndex` is not an integer.
    * @throws {@link CompactedError} if `compactIndex <= firstIndex() - 1` (already compacted).
-   * @throws `Error` (a caller bug) if `compactIndex > lastIndex()`.
+   * @throws `Error` (a caller bug, naming the index and the last index) if
+   * `compactIndex > lastIndex()`.
    */
   compact(compactIndex: number): void {
     const base = this.#base;
+    if (!Number.isSafeInteger(compactIndex)) {
+      throw new Error(`storage-memory: compact(${compactIndex}): the index must be an integer (log [${base}, ${this.lastIndex()}])`);
+    }
     if (compactIndex <= base) {
       throw new CompactedError(`requested index ${compactIndex} is unavailable due to compaction (first index ${base + 1})`);
     }

@@ -89,6 +89,17 @@ describe("compact", () => {
     ]);
   });
 
+  test("compact(4.5) / (NaN) is a plain Error naming the call and the index, and changes nothing", () => {
+    const s = storage345();
+    assert.throws(() => s.compact(4.5), isPlainError(/compact\(4\.5\)/));
+    assert.throws(() => s.compact(Number.NaN), isPlainError(/compact\(NaN\)/));
+    assert.deepEqual(dump(s), [
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+  });
+
   test("compact one entry at a time over 50,000 entries (rebasing as it goes) keeps every read right", () => {
     const s = new MemoryStorage();
     const n = 50_000;
@@ -167,6 +178,13 @@ describe("createSnapshot", () => {
   test("createSnapshot past lastIndex() is a plain Error naming the bounds", () => {
     const s = storage345();
     assert.throws(() => s.createSnapshot(6, cs, data), isPlainError(/snapshot index 6 .*lastIndex 5/));
+    assert.equal(s.snapshot().metadata.index, 3);
+  });
+
+  test("createSnapshot(4.5) / (NaN) is a plain Error naming the call and the index; nothing changes", () => {
+    const s = storage345();
+    assert.throws(() => s.createSnapshot(4.5, cs, data), isPlainError(/createSnapshot\(4\.5\)/));
+    assert.throws(() => s.createSnapshot(Number.NaN, cs, data), isPlainError(/createSnapshot\(NaN\)/));
     assert.equal(s.snapshot().metadata.index, 3);
   });
 

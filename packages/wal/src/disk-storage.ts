@@ -490,12 +490,22 @@ export class DiskStorage implements Storage {
 
   /**
    * Makes and saves a snapshot of the state machine at applied index `i` (file, then WAL record).
-   * Does not compact: call {@link DiskStorage.compact} afterwards.
-   * @throws {@link SnapOutOfDateError} if `i` is not after the current snapshot; {@link UnavailableError} past the last index.
+   * Does not compact: call {@link DiskStorage.compact} afterwards. Rejects before writing
+   * anything, so a refused call changes nothing.
+   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer.
+   * @throws {@link SnapOutOfDateError} if `i` is not after the current snapshot.
+   * @throws `Error` (a caller bug, naming `i` and the last index) if `i > lastIndex()`, as
+   * MemoryStorage does (DESIGN.md; etcd's MemoryStorage panics).
+   * @throws {@link CompactedError} if `i < firstIndex() - 1` (compacted past the snapshot: the
+   * term of `i` is gone).
+   * @throws the errors of {@link Snapshotter.save} and {@link WAL.saveSnapshot}.
    */
   async createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array): Promise<Snapshot> {
-    if (i <= this.snap.metadata.index) throw new SnapOutOfDateError();
-    if (i > this.lastIndex()) throw new UnavailableError();
+    if (!Number.isSafeInteger(i)) throw new Error(`wal: DiskStorage: createSnapshot(${i}): the index must be an integer (log [${this.offset}, ${this.lastIndex()}])`);
+    if (i <= this.snap.metadata.index) {
+      throw new SnapOutOfDateError(`requested index ${i} is older than the existing snapshot (index ${this.snap.metadata.index})`);
+    }
+    if (i > this.lastIndex()) throw new Error(`wal: DiskStorage: snapshot index ${i} is out of bound lastIndex ${this.lastIndex()}`);
     const snap: Snapshot = { data, metadata: { index: i, term: this.term(i), confState: cs ?? this.snap.metadata.confState } };
     await this.snapshotter.save(snap);
     await this.wal.saveSnapshot({ index: i, term: snap.metadata.term });
@@ -506,11 +516,22 @@ export class DiskStorage implements Storage {
   /**
    * Discards entries before `compactIndex` from memory, and releases and deletes the WAL
    * segments that only hold entries before both `compactIndex` and the last saved snapshot.
-   * @throws {@link CompactedError} if already compacted; {@link UnavailableError} past the last index.
+   * The application must not compact past its applied index.
+   * @throws `Error` (a caller bug, naming the index) if `compactIndex` is not an integer.
+   * @throws {@link CompactedError} if `compactIndex <= firstIndex() - 1` (already compacted).
+   * @throws `Error` (a caller bug, naming the index and the last index) if
+   * `compactIndex > lastIndex()`, as MemoryStorage does (DESIGN.md; etcd's MemoryStorage
+   * panics: "compact %d is out of bound lastindex(%d)"). Either way nothing changed.
+   * @throws the file system's errors when deleting released segments (memory is compacted by then).
    */
   async compact(compactIndex: number): Promise<void> {
-    if (compactIndex <= this.offset) throw new CompactedError();
-    if (compactIndex > this.lastIndex()) throw new UnavailableError();
+    if (!Number.isSafeInteger(compactIndex)) {
+      throw new Error(`wal: DiskStorage: compact(${compactIndex}): the index must be an integer (log [${this.offset}, ${this.lastIndex()}])`);
+    }
+    if (compactIndex <= this.offset) {
+      throw new CompactedError(`requested index ${compactIndex} is unavailable due to compaction (first index ${this.offset + 1})`);
+    }
+    if (compactIndex > this.lastIndex()) throw new Error(`wal: DiskStorage: compact index ${compactIndex} is out of bound lastIndex ${this.lastIndex()}`);
     this.terms = this.terms.slice(compactIndex - this.offset);
     this.offset = compactIndex;
     for (const b of [...this.cache.keys()]) if ((b + 1) * BLOCK <= compactIndex) this.cache.delete(b);

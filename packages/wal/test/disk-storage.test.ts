@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { storageContractCases } from "@tsraft/raft/testing";
-import { CompactedError, RawNode } from "@tsraft/raft";
+import { CompactedError, RaftError, RawNode } from "@tsraft/raft";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
 import { DiskStorage } from "@tsraft/wal";
@@ -177,5 +177,69 @@ test("a snapshot made durable without the HardState saved after it (a crash betw
     }
   } finally {
     await removeTemp(base);
+  }
+});
+
+describe("createSnapshot and compact: a call outside the contract is a plain Error naming the bounds, and changes nothing", () => {
+  // DESIGN.md's "Precise points": `compact` or `createSnapshot` past the last index throws a
+  // plain Error naming the bounds (etcd's MemoryStorage panics: "compact %d is out of bound
+  // lastindex(%d)"), as MemoryStorage does (its own tests); never a RaftError, which a caller
+  // would read as a state of the log.
+  const cs = { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  /** Snapshot at 3 (term 3), entries 4 and 5 (terms 4, 5): etcd's storage tests' log. */
+  async function storage345(): Promise<{ s: DiskStorage; dir: string }> {
+    const dir = join(await tempDir(), "node");
+    const s = await DiskStorage.open(dir);
+    await s.applySnapshot({ data: new Uint8Array([3]), metadata: { index: 3, term: 3, confState: cs } });
+    await s.save({ term: 5, vote: 1n, commit: 5 }, [
+      { term: 4, index: 4, type: EntryType.EntryNormal },
+      { term: 5, index: 5, type: EntryType.EntryNormal },
+    ]);
+    return { s, dir };
+  }
+  async function isPlainError(p: Promise<unknown>, bounds: readonly number[]): Promise<void> {
+    await assert.rejects(p, (e: unknown) => {
+      assert.ok(e instanceof Error, `want an Error, got ${String(e)}`);
+      assert.ok(!(e instanceof RaftError), `want a plain Error, got ${e.name} (${(e as RaftError).code}): ${e.message}`);
+      for (const b of bounds) assert.ok(e.message.includes(String(b)), `"${e.message}" does not name ${b}`);
+      return true;
+    });
+  }
+  function unchanged(s: DiskStorage): void {
+    assert.equal(s.firstIndex(), 4);
+    assert.equal(s.lastIndex(), 5);
+    assert.deepEqual([s.term(3), s.term(4), s.term(5)], [3, 4, 5]);
+    assert.deepEqual(
+      s.entries(4, 6, Infinity).map((e) => e.index),
+      [4, 5],
+    );
+    assert.equal(s.snapshot().metadata.index, 3);
+  }
+  const rows: { call: string; run: (s: DiskStorage) => Promise<unknown>; bounds: number[] }[] = [
+    { call: "compact(6) past lastIndex() 5", run: (s) => s.compact(6), bounds: [6, 5] },
+    { call: "compact(100) far past lastIndex() 5", run: (s) => s.compact(100), bounds: [100, 5] },
+    { call: "createSnapshot(6) past lastIndex() 5", run: (s) => s.createSnapshot(6, cs, new Uint8Array([6])), bounds: [6, 5] },
+    { call: "createSnapshot(100) far past lastIndex() 5", run: (s) => s.createSnapshot(100, undefined, new Uint8Array(0)), bounds: [100, 5] },
+    { call: "compact(4.5): not an integer", run: (s) => s.compact(4.5), bounds: [4.5] },
+    { call: "compact(NaN): not an integer", run: (s) => s.compact(Number.NaN), bounds: [Number.NaN] },
+    { call: "createSnapshot(4.5): not an integer", run: (s) => s.createSnapshot(4.5, cs, new Uint8Array(0)), bounds: [4.5] },
+    { call: "createSnapshot(NaN): not an integer", run: (s) => s.createSnapshot(Number.NaN, cs, new Uint8Array(0)), bounds: [Number.NaN] },
+  ];
+  for (const { call, run, bounds } of rows) {
+    test(call, async () => {
+      const { s, dir } = await storage345();
+      try {
+        await isPlainError(run(s), bounds);
+        unchanged(s);
+        // and the storage still works: the calls within bounds succeed
+        await s.createSnapshot(5, cs, new Uint8Array([5]));
+        await s.compact(5);
+        assert.equal(s.firstIndex(), 6);
+        assert.equal(s.term(5), 5);
+      } finally {
+        await s.close();
+        await removeTemp(dir);
+      }
+    });
   }
 });
