@@ -20,7 +20,7 @@ export interface InitialState {
  *   {@link UnavailableError} past `lastIndex()`; `entries(lo, hi)` throws `CompactedError`
  *   when `lo <= firstIndex() - 1`. Raft reads these as states of the log.
  * - A call outside the contract (`entries` with `hi > lastIndex() + 1` or `lo > hi`, an index
- *   that is not an integer) throws a plain `Error` naming the bounds, never a `RaftError` and
+ *   that is not an integer, a `maxSize` that is not an integer >= 0 nor `Infinity`) throws a plain `Error` naming the bounds, never a `RaftError` and
  *   never wrong data (DESIGN.md; etcd's MemoryStorage panics). Raft never makes one.
  * - `snapshot()` may throw {@link SnapshotTemporarilyUnavailableError}; raft retries later.
  *
@@ -36,13 +36,17 @@ export interface Storage {
   /**
    * Entries in `[lo, hi)`, stopping once their total `entrySize` would exceed `maxSize`, but
    * always at least one entry when `lo < hi`; `lo === hi` (up to `lastIndex() + 1`) gives none.
-   * Raft asks only for `firstIndex() <= lo <= hi <= lastIndex() + 1`.
+   * `maxSize` is a byte count: an integer >= 0 (etcd's `uint64`), or `Infinity` for no limit.
+   * Raft asks only for `firstIndex() <= lo <= hi <= lastIndex() + 1`, with a `maxSize` that is
+   * a safe integer >= 0 (its configured limits, or `Number.MAX_SAFE_INTEGER` for none).
    * @throws {@link CompactedError} if `lo` is at or below the last snapshot index
    * (`lo < firstIndex()`).
    * @throws {@link UnavailableError} only if an entry inside `[firstIndex(), lastIndex()]`
    * cannot be produced (etcd's `ErrUnavailable`; raft panics: its log is broken).
    * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer, or
    * `hi > lastIndex() + 1`, or `lo > hi` (and `lo` is not compacted).
+   * @throws `Error` (a caller bug, naming `maxSize`) if `maxSize` is `NaN`, negative or not an
+   * integer (and not `Infinity`), whatever `lo` and `hi` are: never read as a limit or as none.
    */
   entries(lo: number, hi: number, maxSize: number): readonly Entry[];
   /**

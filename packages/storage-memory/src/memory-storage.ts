@@ -80,12 +80,15 @@ export class MemoryStorage implements Storage {
 
   /**
    * The entries in `[lo, hi)`, stopping before their total {@link entrySize} would exceed
-   * `maxSize` but always at least one entry when `lo < hi` (`maxSize` may be `Infinity`).
+   * `maxSize` but always at least one entry when `lo < hi`. `maxSize` is a byte count, an integer >= 0
+   * (etcd's uint64), or `Infinity` for no limit.
    * `lo === hi` gives an empty array.
    *
    * The array is fresh (the caller may keep or change it); the Entry objects in it are the
    * storage's and must not be mutated.
    * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer.
+   * @throws `Error` (a caller bug, naming `maxSize`) if `maxSize` is not an integer >= 0 nor
+   * `Infinity` (`NaN`, negative, fractional).
    * @throws {@link CompactedError} if `lo <= firstIndex() - 1` (compacted, or the dummy entry).
    * @throws `Error` (a caller bug, naming the bounds) if `hi > lastIndex() + 1` or `lo > hi`.
    */
@@ -94,6 +97,10 @@ export class MemoryStorage implements Storage {
     const last = this.lastIndex();
     if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) {
       throw new Error(`storage-memory: entries [${lo}, ${hi}): indexes must be integers (log [${base + 1}, ${last + 1}))`);
+    }
+    // (false for NaN too)
+    if (!(maxSize >= 0 && (Number.isInteger(maxSize) || maxSize === Infinity))) {
+      throw new Error(`storage-memory: entries [${lo}, ${hi}): maxSize ${maxSize} must be an integer >= 0 or Infinity`);
     }
     if (lo <= base) {
       throw new CompactedError(`requested index ${lo} is unavailable due to compaction (first index ${base + 1})`);

@@ -79,6 +79,18 @@ const bugs: { name: string; Cls: typeof MemoryStorage }[] = [
     },
   },
   {
+    name: "entries() does not check maxSize (NaN reads as no limit, a negative or fractional one as a limit)",
+    Cls: class extends MemoryStorage {
+      override entries(lo: number, hi: number, max: number): Entry[] {
+        return super.entries(
+          lo,
+          hi,
+          max >= 0 && (Number.isInteger(max) || max === Infinity) ? max : Number.isNaN(max) ? Infinity : Math.max(0, Math.floor(max)),
+        );
+      }
+    },
+  },
+  {
     name: "term() rounds a non-integer index",
     Cls: class extends MemoryStorage {
       override term(i: number): number {

@@ -399,12 +399,15 @@ export class DiskStorage implements Storage {
 
   /**
    * The entries in `[lo, hi)`, stopping before their total `entrySize` would exceed
-   * `maxSize` but always at least one entry when `lo < hi`; `lo === hi` gives an empty array.
+   * `maxSize` (an integer >= 0, or `Infinity` for no limit) but always at least one entry when
+   * `lo < hi`; `lo === hi` gives an empty array.
    * Entries come from the block cache, a missing block read back from the WAL segments.
    *
    * The array is fresh; the Entry objects in it are shared with the cache and must not be
    * mutated.
    * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer.
+   * @throws `Error` (a caller bug, naming `maxSize`) if `maxSize` is not an integer >= 0 nor
+   * `Infinity` (`NaN`, negative, fractional).
    * @throws {@link CompactedError} if `lo <= firstIndex() - 1` (compacted, or the snapshot index).
    * @throws `Error` (a caller bug, naming the bounds) if `hi > lastIndex() + 1` or `lo > hi`.
    * @throws a `WalError` ({@link WalCorruptError}, `CrcMismatchError`, ...) if a segment
@@ -414,6 +417,10 @@ export class DiskStorage implements Storage {
   entries(lo: number, hi: number, maxSize: number): readonly Entry[] {
     if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) {
       throw new Error(`wal: DiskStorage: entries [${lo}, ${hi}): indexes must be integers (log [${this.offset + 1}, ${this.lastIndex() + 1}))`);
+    }
+    // (false for NaN too)
+    if (!(maxSize >= 0 && (Number.isInteger(maxSize) || maxSize === Infinity))) {
+      throw new Error(`wal: DiskStorage: entries [${lo}, ${hi}): maxSize ${maxSize} must be an integer >= 0 or Infinity`);
     }
     if (lo <= this.offset) throw new CompactedError(`requested index ${lo} is unavailable due to compaction (first index ${this.offset + 1})`);
     if (hi > this.lastIndex() + 1 || lo > hi) {

@@ -126,7 +126,7 @@ function expectThrows(what: string, fn: () => unknown, kind: ErrorClass | undefi
  * `RaftError`: raft would read a `CompactedError` or `UnavailableError` as a state of the log)
  * whose message names each of `bounds` (the index or indexes asked for).
  */
-function expectCallerBug(what: string, fn: () => unknown, bounds: readonly number[]): void {
+function expectCallerBug(what: string, fn: () => unknown, bounds: readonly number[], words: readonly string[] = []): void {
   let result: unknown;
   try {
     result = fn();
@@ -136,6 +136,7 @@ function expectCallerBug(what: string, fn: () => unknown, bounds: readonly numbe
     if (typeof code === "string" && code.startsWith("TSRAFT_"))
       fail(`${what}: threw ${e.name} (${code}), want a plain Error (a caller bug, not a state of the log)`);
     for (const b of bounds) if (!e.message.includes(String(b))) fail(`${what}: threw "${e.message}", which does not name ${b}`);
+    for (const w of words) if (!e.message.includes(w)) fail(`${what}: threw "${e.message}", which does not name ${w}`);
     return;
   }
   const shown = Array.isArray(result) ? describeEntries(result as Entry[]) : String(result);
@@ -296,7 +297,8 @@ function entriesCases(make: StorageFactory): ContractCase[] {
   const s4 = entrySize(e4);
   const s5 = entrySize(e5);
   const s6 = entrySize(e6);
-  type Row = { lo: number; hi: number; max: number; want: Entry[] | ErrorClass | "error"; note?: string };
+  // "error": a caller bug naming lo and hi; "maxSize": a caller bug naming maxSize and its value.
+  type Row = { lo: number; hi: number; max: number; want: Entry[] | ErrorClass | "error" | "maxSize"; note?: string };
   const rows: Row[] = [
     { lo: 2, hi: 6, max: Infinity, want: CompactedError },
     { lo: 3, hi: 4, max: Infinity, want: CompactedError, note: "the dummy entry is not readable" },
@@ -325,16 +327,28 @@ function entriesCases(make: StorageFactory): ContractCase[] {
     { lo: 4, hi: Number.NaN, max: Infinity, want: "error", note: "NaN hi" },
     { lo: 4, hi: Infinity, max: Infinity, want: "error", note: "an infinite hi" },
     { lo: 3, hi: 2, max: Infinity, want: CompactedError, note: "compaction is checked first, as etcd does" },
+    // maxSize is a byte count (etcd: a uint64, noLimit = MaxUint64): any integer >= 0, or
+    // Infinity for no limit. Anything else is a caller bug, never read as a limit or as none.
+    { lo: 4, hi: 7, max: 2 ** 64, want: [e4, e5, e6], note: "etcd's noLimit (MaxUint64) is no limit" },
+    { lo: 4, hi: 7, max: Number.NaN, want: "maxSize", note: "a NaN maxSize is not 'no limit'" },
+    { lo: 4, hi: 7, max: -1, want: "maxSize", note: "a negative maxSize" },
+    { lo: 4, hi: 7, max: -Infinity, want: "maxSize", note: "a negative maxSize" },
+    { lo: 4, hi: 7, max: s4 + 0.5, want: "maxSize", note: "a non-integer maxSize" },
+    { lo: 4, hi: 4, max: Number.NaN, want: "maxSize", note: "even for an empty range" },
+    { lo: 2, hi: 6, max: Number.NaN, want: "maxSize", note: "checked before compaction, like the indexes" },
   ];
   return rows.map(({ lo, hi, max, want, note }) => {
-    const expect = Array.isArray(want) ? describeEntries(want) : `throws ${typeof want === "string" ? "an Error naming the bounds" : want.name}`;
+    const expect = Array.isArray(want)
+      ? describeEntries(want)
+      : `throws ${want === "error" ? "an Error naming the bounds" : want === "maxSize" ? "an Error naming maxSize" : want.name}`;
     return {
       name: `entries: snapshot 3, log 4..6: entries(${lo}, ${hi}, ${max}) ${expect}${note ? ` (${note})` : ""}`,
       run: () =>
         withStorage(make, SNAP3_TO6, (s) => {
           const what = `entries(${lo}, ${hi}, ${max})`;
           if (Array.isArray(want)) expectEntries(what, s.entries(lo, hi, max), want);
-          else if (typeof want === "string") expectCallerBug(what, () => s.entries(lo, hi, max), [lo, hi]);
+          else if (want === "error") expectCallerBug(what, () => s.entries(lo, hi, max), [lo, hi]);
+          else if (want === "maxSize") expectCallerBug(what, () => s.entries(lo, hi, max), [max], ["maxSize"]);
           else expectThrows(what, () => s.entries(lo, hi, max), want);
         }),
     };
