@@ -16,12 +16,15 @@ export interface InitialState {
  *
  * - The log holds entries `[firstIndex(), lastIndex()]`, and the term of `firstIndex() - 1`
  *   (the index of the last snapshot, or 0) is still known to `term()`.
+ * - Indexes are integers >= 0 (etcd's are `uint64`; 0 is a fresh log's dummy entry).
  * - `term(i)` throws {@link CompactedError} below `firstIndex() - 1` and
  *   {@link UnavailableError} past `lastIndex()`; `entries(lo, hi)` throws `CompactedError`
  *   when `lo <= firstIndex() - 1`. Raft reads these as states of the log.
  * - A call outside the contract (`entries` with `hi > lastIndex() + 1` or `lo > hi`, an index
- *   that is not an integer, a `maxSize` that is not an integer >= 0 nor `Infinity`) throws a plain `Error` naming the bounds, never a `RaftError` and
- *   never wrong data (DESIGN.md; etcd's MemoryStorage panics). Raft never makes one.
+ *   that is not an integer >= 0, a `maxSize` that is not an integer >= 0 nor `Infinity`)
+ *   throws a plain `Error` naming the bounds, never a `RaftError` and never wrong data
+ *   (DESIGN.md; etcd's MemoryStorage panics). Raft never makes one: its log checks bounds
+ *   against `firstIndex()` (>= 1) before asking, so it never passes a negative index.
  * - `snapshot()` may throw {@link SnapshotTemporarilyUnavailableError}; raft retries later.
  *
  * `storageContractCases` in `@tsraft/raft/testing` holds an implementation to all of this.
@@ -43,7 +46,8 @@ export interface Storage {
    * (`lo < firstIndex()`).
    * @throws {@link UnavailableError} only if an entry inside `[firstIndex(), lastIndex()]`
    * cannot be produced (etcd's `ErrUnavailable`; raft panics: its log is broken).
-   * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer, or
+   * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer >= 0
+   * (a negative `lo` is not "compacted": no entry ever had that index), or
    * `hi > lastIndex() + 1`, or `lo > hi` (and `lo` is not compacted).
    * @throws `Error` (a caller bug, naming `maxSize`) if `maxSize` is `NaN`, negative or not an
    * integer (and not `Infinity`), whatever `lo` and `hi` are: never read as a limit or as none.
@@ -51,8 +55,9 @@ export interface Storage {
   entries(lo: number, hi: number, maxSize: number): readonly Entry[];
   /**
    * The term of entry `i`, for `i` in `[firstIndex() - 1, lastIndex()]`.
-   * @throws {@link CompactedError} below that range, {@link UnavailableError} above it.
-   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer.
+   * @throws {@link CompactedError} below that range (`0 <= i < firstIndex() - 1`),
+   * {@link UnavailableError} above it.
+   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer >= 0.
    */
   term(i: number): number;
   /** The index of the first entry that may be read (the last snapshot index + 1). */

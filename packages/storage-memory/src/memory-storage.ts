@@ -18,6 +18,15 @@ import { CompactedError, SnapOutOfDateError, UnavailableError } from "@tsraft/ra
 import type { InitialState, Storage } from "@tsraft/raft";
 import { EntryStore } from "./entry-store.js";
 
+/**
+ * Whether `i` can be a log index: a safe integer >= 0 (etcd's are uint64; 0 is a fresh log's
+ * dummy entry). Anything else given as an index is a caller bug, refused with a plain Error:
+ * a negative index is not "compacted" (that says the entry existed), nor a fraction rounded.
+ */
+function isIndex(i: number): boolean {
+  return Number.isSafeInteger(i) && i >= 0;
+}
+
 /** The largest entry type the store can hold (raftpb's types are 0..2). */
 const MAX_TYPE = 0x7f;
 
@@ -86,7 +95,7 @@ export class MemoryStorage implements Storage {
    *
    * The array is fresh (the caller may keep or change it); the Entry objects in it are the
    * storage's and must not be mutated.
-   * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer.
+   * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer >= 0.
    * @throws `Error` (a caller bug, naming `maxSize`) if `maxSize` is not an integer >= 0 nor
    * `Infinity` (`NaN`, negative, fractional).
    * @throws {@link CompactedError} if `lo <= firstIndex() - 1` (compacted, or the dummy entry).
@@ -95,8 +104,8 @@ export class MemoryStorage implements Storage {
   entries(lo: number, hi: number, maxSize: number): Entry[] {
     const base = this.#base;
     const last = this.lastIndex();
-    if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) {
-      throw new Error(`storage-memory: entries [${lo}, ${hi}): indexes must be integers (log [${base + 1}, ${last + 1}))`);
+    if (!isIndex(lo) || !isIndex(hi)) {
+      throw new Error(`storage-memory: entries [${lo}, ${hi}): indexes must be integers >= 0 (log [${base + 1}, ${last + 1}))`);
     }
     // (false for NaN too)
     if (!(maxSize >= 0 && (Number.isInteger(maxSize) || maxSize === Infinity))) {
@@ -113,13 +122,13 @@ export class MemoryStorage implements Storage {
 
   /**
    * The term of entry `i`, for `i` in `[firstIndex() - 1, lastIndex()]`.
-   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer.
+   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer >= 0.
    * @throws {@link CompactedError} if `i < firstIndex() - 1`.
    * @throws {@link UnavailableError} if `i > lastIndex()`.
    */
   term(i: number): number {
     const base = this.#base;
-    if (!Number.isSafeInteger(i)) throw new Error(`storage-memory: term(${i}): the index must be an integer (log [${base}, ${this.lastIndex()}])`);
+    if (!isIndex(i)) throw new Error(`storage-memory: term(${i}): the index must be an integer >= 0 (log [${base}, ${this.lastIndex()}])`);
     if (i < base) {
       throw new CompactedError(`requested index ${i} is unavailable due to compaction (first index ${base + 1})`);
     }
@@ -166,14 +175,14 @@ export class MemoryStorage implements Storage {
    * and `cs` as its ConfState (or the previous snapshot's ConfState when `cs` is undefined;
    * pass the result of the last `applyConfChange` if the membership changed since). The log is
    * left as it is: call {@link MemoryStorage.compact} to discard entries.
-   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer.
+   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer >= 0.
    * @throws {@link SnapOutOfDateError} if `i <= snapshot().metadata.index`.
    * @throws `Error` (a caller bug, naming `i` and the last index) if `i > lastIndex()`.
    * @throws {@link CompactedError} if `i < firstIndex() - 1` (compacted beyond the snapshot,
    * so the term of `i` is gone).
    */
   createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array | undefined): Snapshot {
-    if (!Number.isSafeInteger(i)) throw new Error(`storage-memory: createSnapshot(${i}): the index must be an integer (log [${this.#base}, ${this.lastIndex()}])`);
+    if (!isIndex(i)) throw new Error(`storage-memory: createSnapshot(${i}): the index must be an integer >= 0 (log [${this.#base}, ${this.lastIndex()}])`);
     const prev = this.#snapshot;
     if (i <= prev.metadata.index) {
       throw new SnapOutOfDateError(`requested index ${i} is older than the existing snapshot (index ${prev.metadata.index})`);
@@ -193,15 +202,15 @@ export class MemoryStorage implements Storage {
    * Discards the entries before `compactIndex`; entry `compactIndex` becomes the dummy entry,
    * so `firstIndex()` becomes `compactIndex + 1`. The application must not compact past its
    * applied index.
-   * @throws `Error` (a caller bug, naming the index) if `compactIndex` is not an integer.
+   * @throws `Error` (a caller bug, naming the index) if `compactIndex` is not an integer >= 0.
    * @throws {@link CompactedError} if `compactIndex <= firstIndex() - 1` (already compacted).
    * @throws `Error` (a caller bug, naming the index and the last index) if
    * `compactIndex > lastIndex()`.
    */
   compact(compactIndex: number): void {
     const base = this.#base;
-    if (!Number.isSafeInteger(compactIndex)) {
-      throw new Error(`storage-memory: compact(${compactIndex}): the index must be an integer (log [${base}, ${this.lastIndex()}])`);
+    if (!isIndex(compactIndex)) {
+      throw new Error(`storage-memory: compact(${compactIndex}): the index must be an integer >= 0 (log [${base}, ${this.lastIndex()}])`);
     }
     if (compactIndex <= base) {
       throw new CompactedError(`requested index ${compactIndex} is unavailable due to compaction (first index ${base + 1})`);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { storageContractCases } from "@tsraft/raft/testing";
 import type { StorageFactory } from "@tsraft/raft/testing";
-import { UnavailableError, type InitialState } from "@tsraft/raft";
+import { CompactedError, UnavailableError, type InitialState } from "@tsraft/raft";
 import { MemoryStorage } from "@tsraft/storage-memory";
 
 function factory(Cls: typeof MemoryStorage): StorageFactory {
@@ -87,6 +87,24 @@ const bugs: { name: string; Cls: typeof MemoryStorage }[] = [
           hi,
           max >= 0 && (Number.isInteger(max) || max === Infinity) ? max : Number.isNaN(max) ? Infinity : Math.max(0, Math.floor(max)),
         );
+      }
+    },
+  },
+  {
+    name: "term() of a negative index throws CompactedError (a caller bug read as a state of the log)",
+    Cls: class extends MemoryStorage {
+      override term(i: number): number {
+        if (Number.isInteger(i) && i < 0) throw new CompactedError(`requested index ${i} is unavailable due to compaction`);
+        return super.term(i);
+      }
+    },
+  },
+  {
+    name: "entries() with a negative lo throws CompactedError (a caller bug read as a state of the log)",
+    Cls: class extends MemoryStorage {
+      override entries(lo: number, hi: number, max: number): Entry[] {
+        if (Number.isInteger(lo) && lo < 0) throw new CompactedError(`requested index ${lo} is unavailable due to compaction`);
+        return super.entries(lo, hi, max);
       }
     },
   },

@@ -100,6 +100,18 @@ describe("compact", () => {
     ]);
   });
 
+  test("compact(-1) is a plain Error naming it (no index is negative), not CompactedError; nothing changes", () => {
+    const s = storage345();
+    assert.throws(() => s.compact(-1), isPlainError(/compact\(-1\)/));
+    const fresh = new MemoryStorage();
+    assert.throws(() => fresh.compact(-1), isPlainError(/compact\(-1\)/));
+    assert.deepEqual(dump(s), [
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+  });
+
   test("compact one entry at a time over 50,000 entries (rebasing as it goes) keeps every read right", () => {
     const s = new MemoryStorage();
     const n = 50_000;
@@ -185,6 +197,12 @@ describe("createSnapshot", () => {
     const s = storage345();
     assert.throws(() => s.createSnapshot(4.5, cs, data), isPlainError(/createSnapshot\(4\.5\)/));
     assert.throws(() => s.createSnapshot(Number.NaN, cs, data), isPlainError(/createSnapshot\(NaN\)/));
+    assert.equal(s.snapshot().metadata.index, 3);
+  });
+
+  test("createSnapshot(-1) is a plain Error naming it (no index is negative), not SnapOutOfDateError", () => {
+    const s = storage345();
+    assert.throws(() => s.createSnapshot(-1, cs, data), isPlainError(/createSnapshot\(-1\)/));
     assert.equal(s.snapshot().metadata.index, 3);
   });
 

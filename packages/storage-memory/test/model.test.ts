@@ -67,6 +67,7 @@ class Model {
   }
 
   compact(i: number): Outcome {
+    if (i < 0) return "plain"; // no index: a caller bug
     if (i <= this.base) return "compacted";
     if (i > this.last) return "plain";
     const t = this.log[i - this.base]!.term;
@@ -75,6 +76,7 @@ class Model {
   }
 
   createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array | undefined): Outcome {
+    if (i < 0) return "plain"; // no index: a caller bug
     if (i <= this.snapshot.metadata.index) return "out-of-date";
     if (i > this.last) return "plain";
     if (i < this.base) return "compacted";

@@ -33,6 +33,14 @@ import { WAL } from "./wal.js";
 import type { WalOptions, WalPosition } from "./wal.js";
 import type { SegmentName } from "./segment.js";
 
+/**
+ * Whether `i` can be a log index: a safe integer >= 0 (as MemoryStorage: a negative index is a
+ * caller bug, not "compacted"; a fraction is never rounded).
+ */
+function isIndex(i: number): boolean {
+  return Number.isSafeInteger(i) && i >= 0;
+}
+
 /** Entries per cached block. */
 export const BLOCK = 256;
 
@@ -386,12 +394,12 @@ export class DiskStorage implements Storage {
   /**
    * The term of entry `i`, for `i` in `[firstIndex() - 1, lastIndex()]` (the snapshot's term at
    * `firstIndex() - 1`). Served from memory: every term is kept, no disk read.
-   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer.
+   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer >= 0.
    * @throws {@link CompactedError} if `i < firstIndex() - 1`.
    * @throws {@link UnavailableError} if `i > lastIndex()`.
    */
   term(i: number): number {
-    if (!Number.isSafeInteger(i)) throw new Error(`wal: DiskStorage: term(${i}): the index must be an integer (log [${this.offset}, ${this.lastIndex()}])`);
+    if (!isIndex(i)) throw new Error(`wal: DiskStorage: term(${i}): the index must be an integer >= 0 (log [${this.offset}, ${this.lastIndex()}])`);
     if (i < this.offset) throw new CompactedError(`requested index ${i} is unavailable due to compaction (first index ${this.offset + 1})`);
     if (i > this.lastIndex()) throw new UnavailableError(`requested entry at index ${i} is unavailable (last index ${this.lastIndex()})`);
     return this.terms[i - this.offset]!;
@@ -405,7 +413,7 @@ export class DiskStorage implements Storage {
    *
    * The array is fresh; the Entry objects in it are shared with the cache and must not be
    * mutated.
-   * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer.
+   * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer >= 0.
    * @throws `Error` (a caller bug, naming `maxSize`) if `maxSize` is not an integer >= 0 nor
    * `Infinity` (`NaN`, negative, fractional).
    * @throws {@link CompactedError} if `lo <= firstIndex() - 1` (compacted, or the snapshot index).
@@ -415,8 +423,8 @@ export class DiskStorage implements Storage {
    * in the segments (the files changed under this storage), and the file system's errors.
    */
   entries(lo: number, hi: number, maxSize: number): readonly Entry[] {
-    if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) {
-      throw new Error(`wal: DiskStorage: entries [${lo}, ${hi}): indexes must be integers (log [${this.offset + 1}, ${this.lastIndex() + 1}))`);
+    if (!isIndex(lo) || !isIndex(hi)) {
+      throw new Error(`wal: DiskStorage: entries [${lo}, ${hi}): indexes must be integers >= 0 (log [${this.offset + 1}, ${this.lastIndex() + 1}))`);
     }
     // (false for NaN too)
     if (!(maxSize >= 0 && (Number.isInteger(maxSize) || maxSize === Infinity))) {
@@ -499,7 +507,7 @@ export class DiskStorage implements Storage {
    * Makes and saves a snapshot of the state machine at applied index `i` (file, then WAL record).
    * Does not compact: call {@link DiskStorage.compact} afterwards. Rejects before writing
    * anything, so a refused call changes nothing.
-   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer.
+   * @throws `Error` (a caller bug, naming `i`) if `i` is not an integer >= 0.
    * @throws {@link SnapOutOfDateError} if `i` is not after the current snapshot.
    * @throws `Error` (a caller bug, naming `i` and the last index) if `i > lastIndex()`, as
    * MemoryStorage does (DESIGN.md; etcd's MemoryStorage panics).
@@ -508,7 +516,7 @@ export class DiskStorage implements Storage {
    * @throws the errors of {@link Snapshotter.save} and {@link WAL.saveSnapshot}.
    */
   async createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array): Promise<Snapshot> {
-    if (!Number.isSafeInteger(i)) throw new Error(`wal: DiskStorage: createSnapshot(${i}): the index must be an integer (log [${this.offset}, ${this.lastIndex()}])`);
+    if (!isIndex(i)) throw new Error(`wal: DiskStorage: createSnapshot(${i}): the index must be an integer >= 0 (log [${this.offset}, ${this.lastIndex()}])`);
     if (i <= this.snap.metadata.index) {
       throw new SnapOutOfDateError(`requested index ${i} is older than the existing snapshot (index ${this.snap.metadata.index})`);
     }
@@ -524,7 +532,7 @@ export class DiskStorage implements Storage {
    * Discards entries before `compactIndex` from memory, and releases and deletes the WAL
    * segments that only hold entries before both `compactIndex` and the last saved snapshot.
    * The application must not compact past its applied index.
-   * @throws `Error` (a caller bug, naming the index) if `compactIndex` is not an integer.
+   * @throws `Error` (a caller bug, naming the index) if `compactIndex` is not an integer >= 0.
    * @throws {@link CompactedError} if `compactIndex <= firstIndex() - 1` (already compacted).
    * @throws `Error` (a caller bug, naming the index and the last index) if
    * `compactIndex > lastIndex()`, as MemoryStorage does (DESIGN.md; etcd's MemoryStorage
@@ -532,8 +540,8 @@ export class DiskStorage implements Storage {
    * @throws the file system's errors when deleting released segments (memory is compacted by then).
    */
   async compact(compactIndex: number): Promise<void> {
-    if (!Number.isSafeInteger(compactIndex)) {
-      throw new Error(`wal: DiskStorage: compact(${compactIndex}): the index must be an integer (log [${this.offset}, ${this.lastIndex()}])`);
+    if (!isIndex(compactIndex)) {
+      throw new Error(`wal: DiskStorage: compact(${compactIndex}): the index must be an integer >= 0 (log [${this.offset}, ${this.lastIndex()}])`);
     }
     if (compactIndex <= this.offset) {
       throw new CompactedError(`requested index ${compactIndex} is unavailable due to compaction (first index ${this.offset + 1})`);

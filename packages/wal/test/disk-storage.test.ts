@@ -223,6 +223,8 @@ describe("createSnapshot and compact: a call outside the contract is a plain Err
     { call: "compact(4.5): not an integer", run: (s) => s.compact(4.5), bounds: [4.5] },
     { call: "compact(NaN): not an integer", run: (s) => s.compact(Number.NaN), bounds: [Number.NaN] },
     { call: "createSnapshot(4.5): not an integer", run: (s) => s.createSnapshot(4.5, cs, new Uint8Array(0)), bounds: [4.5] },
+    { call: "compact(-1): no index is negative (not CompactedError)", run: (s) => s.compact(-1), bounds: [-1] },
+    { call: "createSnapshot(-1): no index is negative (not SnapOutOfDateError)", run: (s) => s.createSnapshot(-1, cs, new Uint8Array(0)), bounds: [-1] },
     { call: "createSnapshot(NaN): not an integer", run: (s) => s.createSnapshot(Number.NaN, cs, new Uint8Array(0)), bounds: [Number.NaN] },
   ];
   for (const { call, run, bounds } of rows) {

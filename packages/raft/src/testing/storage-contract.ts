@@ -256,6 +256,11 @@ function termCases(make: StorageFactory): ContractCase[] {
     { fixture: "snapshot 3", init: SNAP3, i: Number.NaN, want: "error" },
     { fixture: "snapshot 3", init: SNAP3, i: Infinity, want: "error" },
     { fixture: "empty", init: { entries: [] }, i: -0.5, want: "error" },
+    // A negative index is no index (etcd's are uint64; the lowest is 0, a fresh log's dummy
+    // entry): a caller bug, not "compacted", which says the entry existed.
+    { fixture: "empty", init: { entries: [] }, i: -1, want: "error" },
+    { fixture: "snapshot 3", init: SNAP3, i: -1, want: "error" },
+    { fixture: "snapshot 3", init: SNAP3, i: Number.MIN_SAFE_INTEGER, want: "error" },
   ];
   return rows.map(({ fixture, init, i, want }) => ({
     name: `term: ${fixture}: term(${i}) ${typeof want === "number" ? `is ${want}` : typeof want === "string" ? "throws an Error naming it" : `throws ${want.name}`}`,
@@ -327,6 +332,9 @@ function entriesCases(make: StorageFactory): ContractCase[] {
     { lo: 4, hi: Number.NaN, max: Infinity, want: "error", note: "NaN hi" },
     { lo: 4, hi: Infinity, max: Infinity, want: "error", note: "an infinite hi" },
     { lo: 3, hi: 2, max: Infinity, want: CompactedError, note: "compaction is checked first, as etcd does" },
+    { lo: -1, hi: 5, max: Infinity, want: "error", note: "a negative lo is a caller bug, not compacted" },
+    { lo: -1, hi: -1, max: Infinity, want: "error", note: "a negative empty range" },
+    { lo: -3, hi: -2, max: Infinity, want: "error", note: "a negative range" },
     // maxSize is a byte count (etcd: a uint64, noLimit = MaxUint64): any integer >= 0, or
     // Infinity for no limit. Anything else is a caller bug, never read as a limit or as none.
     { lo: 4, hi: 7, max: 2 ** 64, want: [e4, e5, e6], note: "etcd's noLimit (MaxUint64) is no limit" },
@@ -421,6 +429,8 @@ function contentCases(make: StorageFactory): ContractCase[] {
           expectEqual("term(0)", s.term(0), 0);
           expectEntries("entries(1, 1, Infinity)", s.entries(1, 1, Infinity), []);
           expectThrows("entries(0, 1, Infinity)", () => s.entries(0, 1, Infinity), CompactedError);
+          expectCallerBug("entries(-1, 1, Infinity)", () => s.entries(-1, 1, Infinity), [-1, 1]);
+          expectCallerBug("term(-1)", () => s.term(-1), [-1]);
           const sn = s.snapshot();
           expectEqual("snapshot().metadata.index", sn.metadata.index, 0);
           expectEqual("snapshot().metadata.term", sn.metadata.term, 0);
