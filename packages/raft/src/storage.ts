@@ -45,7 +45,11 @@ export interface Storage {
    * @throws {@link CompactedError} if `lo` is at or below the last snapshot index
    * (`lo < firstIndex()`).
    * @throws {@link UnavailableError} only if an entry inside `[firstIndex(), lastIndex()]`
-   * cannot be produced (etcd's `ErrUnavailable`; raft panics: its log is broken).
+   * cannot be produced (etcd's `ErrUnavailable`; raft panics: its log is broken). A storage may
+   * throw its own error for a read that failed (I/O, damage; DiskStorage does, with a plain
+   * `Error` for entries no longer in its files): raft treats that as a storage failure (README
+   * "Storage errors": logged and the follower skipped on the send path, thrown out of
+   * `ready()` elsewhere), not as a panic.
    * @throws `Error` (a caller bug, naming the bounds) if `lo` or `hi` is not an integer >= 0
    * (a negative `lo` is not "compacted": no entry ever had that index), or
    * `hi > lastIndex() + 1`, or `lo > hi` (and `lo` is not compacted).

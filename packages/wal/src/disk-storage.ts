@@ -419,8 +419,15 @@ export class DiskStorage implements Storage {
    * @throws {@link CompactedError} if `lo <= firstIndex() - 1` (compacted, or the snapshot index).
    * @throws `Error` (a caller bug, naming the bounds) if `hi > lastIndex() + 1` or `lo > hi`.
    * @throws a `WalError` ({@link WalCorruptError}, `CrcMismatchError`, ...) if a segment
-   * read back for a block no longer reads cleanly, `Error` if the block's entries are no longer
-   * in the segments (the files changed under this storage), and the file system's errors.
+   * read back for a block no longer reads cleanly, and the file system's errors.
+   * @throws `Error` (plain, not etcd's `ErrUnavailable`) "wal: DiskStorage: entries LO..HI of
+   * block B not found in the WAL segments" if an evicted block's entries, which this storage
+   * saw written and synced, are no longer in the segment files (they changed under it: a
+   * segment deleted or cut by hand, or, in tests, a fault switch). Not {@link UnavailableError}:
+   * raft answers that with a panic whose message drops this one, and on the send path a panic
+   * propagates. A plain Error is a storage failure to raft: reading entries for a follower it
+   * logs it at error level and skips that follower (retrying on its next response); building
+   * a Ready, `ready()` throws it and RaftNode stops (`onFatal`). The storage stays as it was.
    */
   entries(lo: number, hi: number, maxSize: number): readonly Entry[] {
     if (!isIndex(lo) || !isIndex(hi)) {
@@ -719,6 +726,7 @@ export class DiskStorage implements Storage {
       while (k > 0 && segs[k]!.index > lo) k--;
       for (; k < segs.length && missing > 0; k++) read(segs[k]!, undefined, () => missing === 0);
     }
+    // A plain Error, deliberately (see entries()): the files changed under this storage.
     if (missing > 0) throw new Error(`wal: DiskStorage: entries ${lo}..${hi} of block ${b} not found in the WAL segments`);
     return blk;
   }
