@@ -10,15 +10,7 @@ import { CRC32C_WASM_BASE64 } from "../src/crc32c-wasm-bytes.js";
 import { createWasmCrcBuffer, wasmCrcAvailable } from "../src/crc32c-wasm.js";
 import { assembleCrc32cWat, bytesModule } from "../scripts/build-wasm.js";
 import { readFileSync } from "node:fs";
-
-function reference(crc: number, b: Uint8Array): number {
-  let c = ~crc >>> 0;
-  for (const x of b) {
-    c ^= x;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  }
-  return ~c >>> 0;
-}
+import { crc32cReference as reference } from "./helpers/crc-reference.js";
 
 test("the committed module is crc32c.wat as wabt assembles it (scripts/build-wasm.ts)", async () => {
   const bytes = await assembleCrc32cWat();

@@ -3,15 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { crc32c } from "@tsraft/wal";
 import { LITTLE_ENDIAN, crc32cInt32, crc32cInt32Words } from "../src/crc32c.js";
-
-function reference(crc: number, b: Uint8Array): number {
-  let c = ~crc >>> 0;
-  for (const x of b) {
-    c ^= x;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  }
-  return ~c >>> 0;
-}
+import { crc32cReference as reference } from "./helpers/crc-reference.js";
 
 test("check value of 123456789 is 0xe3069283", () => {
   assert.equal(crc32c(0, new TextEncoder().encode("123456789")), 0xe3069283);
