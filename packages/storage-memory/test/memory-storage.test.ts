@@ -27,6 +27,15 @@ function storage345(): MemoryStorage {
   return s;
 }
 
+/** `s` still holds exactly the entries 3, 4, 5 of terms 3, 4, 5 (`storage345`, unchanged). */
+function assertStill345(s: MemoryStorage): void {
+  assert.deepEqual(dump(s), [
+    [3, 3],
+    [4, 4],
+    [5, 5],
+  ]);
+}
+
 /** The whole log including the dummy entry, as (index, term) pairs: etcd's `ms.ents`. */
 function dump(s: MemoryStorage): [number, number][] {
   const first = s.firstIndex();
@@ -82,22 +91,14 @@ describe("compact", () => {
   test("compact past lastIndex() is a plain Error naming the bounds, and changes nothing", () => {
     const s = storage345();
     assert.throws(() => s.compact(6), isPlainError(/compact index 6 .*lastIndex 5/));
-    assert.deepEqual(dump(s), [
-      [3, 3],
-      [4, 4],
-      [5, 5],
-    ]);
+    assertStill345(s);
   });
 
   test("compact(4.5) / (NaN) is a plain Error naming the call and the index, and changes nothing", () => {
     const s = storage345();
     assert.throws(() => s.compact(4.5), isPlainError(/compact\(4\.5\)/));
     assert.throws(() => s.compact(Number.NaN), isPlainError(/compact\(NaN\)/));
-    assert.deepEqual(dump(s), [
-      [3, 3],
-      [4, 4],
-      [5, 5],
-    ]);
+    assertStill345(s);
   });
 
   test("compact(-1) is a plain Error naming it (no index is negative), not CompactedError; nothing changes", () => {
@@ -105,11 +106,7 @@ describe("compact", () => {
     assert.throws(() => s.compact(-1), isPlainError(/compact\(-1\)/));
     const fresh = new MemoryStorage();
     assert.throws(() => fresh.compact(-1), isPlainError(/compact\(-1\)/));
-    assert.deepEqual(dump(s), [
-      [3, 3],
-      [4, 4],
-      [5, 5],
-    ]);
+    assertStill345(s);
   });
 
   test("compact one entry at a time over 50,000 entries (rebasing as it goes) keeps every read right", () => {
@@ -319,22 +316,14 @@ describe("append", () => {
   test("a gap after lastIndex() is a plain Error naming the bounds, and changes nothing", () => {
     const s = storage345();
     assert.throws(() => s.append([ent(7, 5), ent(8, 5)]), isPlainError(/last: 5, append at: 7/));
-    assert.deepEqual(dump(s), [
-      [3, 3],
-      [4, 4],
-      [5, 5],
-    ]);
+    assertStill345(s);
   });
 
   test("non-consecutive indexes are a plain Error, and change nothing", () => {
     const s = storage345();
     assert.throws(() => s.append([ent(4, 6), ent(6, 6)]), isPlainError(/index 6, want 5/));
     assert.throws(() => s.append([ent(5, 6), ent(5, 6)]), isPlainError(/index 5, want 6/));
-    assert.deepEqual(dump(s), [
-      [3, 3],
-      [4, 4],
-      [5, 5],
-    ]);
+    assertStill345(s);
   });
 
   test("an entry type that is not an integer in [0, 127] is a plain Error, and changes nothing", () => {
@@ -443,11 +432,7 @@ describe("reads", () => {
     const a = s.entries(4, 6, Infinity);
     a.pop();
     a.push(ent(99, 99));
-    assert.deepEqual(dump(s), [
-      [3, 3],
-      [4, 4],
-      [5, 5],
-    ]);
+    assertStill345(s);
     assert.notEqual(s.entries(4, 6, Infinity), s.entries(4, 6, Infinity));
   });
 
