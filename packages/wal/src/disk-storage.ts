@@ -497,10 +497,12 @@ export class DiskStorage implements Storage {
   /**
    * Installs a snapshot received from the leader: writes the snapshot file and the WAL snapshot
    * record, then drops the whole log.
-   * @throws {@link SnapOutOfDateError} if it is older than the current one.
+   * @throws {@link SnapOutOfDateError} (naming both indexes) if it is not newer than the current one.
    */
   async applySnapshot(snapshot: Snapshot): Promise<void> {
-    if (snapshot.metadata.index <= this.snap.metadata.index) throw new SnapOutOfDateError();
+    if (snapshot.metadata.index <= this.snap.metadata.index) {
+      throw new SnapOutOfDateError(`requested index ${snapshot.metadata.index} is not newer than the existing snapshot (index ${this.snap.metadata.index})`);
+    }
     await this.snapshotter.save(snapshot);
     await this.wal.saveSnapshot({ index: snapshot.metadata.index, term: snapshot.metadata.term });
     this.snap = snapshot;

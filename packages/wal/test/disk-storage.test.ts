@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { storageContractCases } from "@tsraft/raft/testing";
-import { CompactedError, RaftError, RawNode } from "@tsraft/raft";
+import { CompactedError, RaftError, RawNode, SnapOutOfDateError } from "@tsraft/raft";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
 import { DiskStorage } from "@tsraft/wal";
@@ -227,6 +227,22 @@ describe("createSnapshot and compact: a call outside the contract is a plain Err
     { call: "createSnapshot(-1): no index is negative (not SnapOutOfDateError)", run: (s) => s.createSnapshot(-1, cs, new Uint8Array(0)), bounds: [-1] },
     { call: "createSnapshot(NaN): not an integer", run: (s) => s.createSnapshot(Number.NaN, cs, new Uint8Array(0)), bounds: [Number.NaN] },
   ];
+  test("applySnapshot of a snapshot not newer than the current one: SnapOutOfDateError naming both indexes, nothing changed", async () => {
+    const { s, dir } = await storage345();
+    try {
+      for (const index of [3, 2]) {
+        await assert.rejects(
+          s.applySnapshot({ data: new Uint8Array([1]), metadata: { index, term: 3, confState: cs } }),
+          (e: unknown) => e instanceof SnapOutOfDateError && e.message.includes(`index ${index}`) && e.message.includes("(index 3)"),
+        );
+      }
+      unchanged(s);
+    } finally {
+      await s.close();
+      await removeTemp(dir);
+    }
+  });
+
   for (const { call, run, bounds } of rows) {
     test(call, async () => {
       const { s, dir } = await storage345();
