@@ -74,3 +74,20 @@ export interface Storage {
    */
   snapshot(): Snapshot;
 }
+
+/**
+ * Whether `i` can be given to a {@link Storage} as a log index: a safe integer >= 0 (etcd's are
+ * `uint64`; 0 is a fresh log's dummy entry). Anything else is a caller bug, which a storage
+ * refuses with a plain `Error`: a negative index is not "compacted", a fraction is never rounded.
+ */
+export function isLogIndex(i: number): boolean {
+  return Number.isSafeInteger(i) && i >= 0;
+}
+
+/**
+ * Whether `n` can be the `maxSize` of {@link Storage.entries}: an integer >= 0 (etcd's `uint64`
+ * byte count) or `Infinity` for no limit; not `NaN`, a negative or a fraction.
+ */
+export function isEntriesMaxSize(n: number): boolean {
+  return n >= 0 && (Number.isInteger(n) || n === Infinity);
+}

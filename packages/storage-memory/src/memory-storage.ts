@@ -14,18 +14,9 @@
  */
 import { emptyConfState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, NodeId, Snapshot } from "@tsraft/raftpb";
-import { CompactedError, SnapOutOfDateError, UnavailableError } from "@tsraft/raft";
+import { CompactedError, SnapOutOfDateError, UnavailableError, isEntriesMaxSize, isLogIndex } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
 import { EntryStore } from "./entry-store.js";
-
-/**
- * Whether `i` can be a log index: a safe integer >= 0 (etcd's are uint64; 0 is a fresh log's
- * dummy entry). Anything else given as an index is a caller bug, refused with a plain Error:
- * a negative index is not "compacted" (that says the entry existed), nor a fraction rounded.
- */
-function isIndex(i: number): boolean {
-  return Number.isSafeInteger(i) && i >= 0;
-}
 
 /** The largest entry type the store can hold (raftpb's types are 0..2). */
 const MAX_TYPE = 0x7f;
@@ -104,11 +95,10 @@ export class MemoryStorage implements Storage {
   entries(lo: number, hi: number, maxSize: number): Entry[] {
     const base = this.#base;
     const last = this.lastIndex();
-    if (!isIndex(lo) || !isIndex(hi)) {
+    if (!isLogIndex(lo) || !isLogIndex(hi)) {
       throw new Error(`storage-memory: entries [${lo}, ${hi}): indexes must be integers >= 0 (log [${base + 1}, ${last + 1}))`);
     }
-    // (false for NaN too)
-    if (!(maxSize >= 0 && (Number.isInteger(maxSize) || maxSize === Infinity))) {
+    if (!isEntriesMaxSize(maxSize)) {
       throw new Error(`storage-memory: entries [${lo}, ${hi}): maxSize ${maxSize} must be an integer >= 0 or Infinity`);
     }
     if (lo <= base) {
@@ -128,7 +118,7 @@ export class MemoryStorage implements Storage {
    */
   term(i: number): number {
     const base = this.#base;
-    if (!isIndex(i)) throw new Error(`storage-memory: term(${i}): the index must be an integer >= 0 (log [${base}, ${this.lastIndex()}])`);
+    if (!isLogIndex(i)) throw new Error(`storage-memory: term(${i}): the index must be an integer >= 0 (log [${base}, ${this.lastIndex()}])`);
     if (i < base) {
       throw new CompactedError(`requested index ${i} is unavailable due to compaction (first index ${base + 1})`);
     }
@@ -182,7 +172,7 @@ export class MemoryStorage implements Storage {
    * so the term of `i` is gone).
    */
   createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array | undefined): Snapshot {
-    if (!isIndex(i)) throw new Error(`storage-memory: createSnapshot(${i}): the index must be an integer >= 0 (log [${this.#base}, ${this.lastIndex()}])`);
+    if (!isLogIndex(i)) throw new Error(`storage-memory: createSnapshot(${i}): the index must be an integer >= 0 (log [${this.#base}, ${this.lastIndex()}])`);
     const prev = this.#snapshot;
     if (i <= prev.metadata.index) {
       throw new SnapOutOfDateError(`requested index ${i} is older than the existing snapshot (index ${prev.metadata.index})`);
@@ -209,7 +199,7 @@ export class MemoryStorage implements Storage {
    */
   compact(compactIndex: number): void {
     const base = this.#base;
-    if (!isIndex(compactIndex)) {
+    if (!isLogIndex(compactIndex)) {
       throw new Error(`storage-memory: compact(${compactIndex}): the index must be an integer >= 0 (log [${base}, ${this.lastIndex()}])`);
     }
     if (compactIndex <= base) {

@@ -14,7 +14,7 @@
  * @module
  */
 import { join } from "node:path";
-import { CompactedError, SnapOutOfDateError, UnavailableError, errorCode } from "@tsraft/raft";
+import { CompactedError, SnapOutOfDateError, UnavailableError, isEntriesMaxSize, isLogIndex, errorCode } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
 import { bytesEqual, isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
@@ -32,14 +32,6 @@ import { Snapshotter } from "./snapshotter.js";
 import { WAL } from "./wal.js";
 import type { WalOptions, WalPosition } from "./wal.js";
 import type { SegmentName } from "./segment.js";
-
-/**
- * Whether `i` can be a log index: a safe integer >= 0 (as MemoryStorage: a negative index is a
- * caller bug, not "compacted"; a fraction is never rounded).
- */
-function isIndex(i: number): boolean {
-  return Number.isSafeInteger(i) && i >= 0;
-}
 
 /** Entries per cached block. */
 export const BLOCK = 256;
@@ -399,7 +391,7 @@ export class DiskStorage implements Storage {
    * @throws {@link UnavailableError} if `i > lastIndex()`.
    */
   term(i: number): number {
-    if (!isIndex(i)) throw new Error(`wal: DiskStorage: term(${i}): the index must be an integer >= 0 (log [${this.offset}, ${this.lastIndex()}])`);
+    if (!isLogIndex(i)) throw new Error(`wal: DiskStorage: term(${i}): the index must be an integer >= 0 (log [${this.offset}, ${this.lastIndex()}])`);
     if (i < this.offset) throw new CompactedError(`requested index ${i} is unavailable due to compaction (first index ${this.offset + 1})`);
     if (i > this.lastIndex()) throw new UnavailableError(`requested entry at index ${i} is unavailable (last index ${this.lastIndex()})`);
     return this.terms[i - this.offset]!;
@@ -430,11 +422,10 @@ export class DiskStorage implements Storage {
    * a Ready, `ready()` throws it and RaftNode stops (`onFatal`). The storage stays as it was.
    */
   entries(lo: number, hi: number, maxSize: number): readonly Entry[] {
-    if (!isIndex(lo) || !isIndex(hi)) {
+    if (!isLogIndex(lo) || !isLogIndex(hi)) {
       throw new Error(`wal: DiskStorage: entries [${lo}, ${hi}): indexes must be integers >= 0 (log [${this.offset + 1}, ${this.lastIndex() + 1}))`);
     }
-    // (false for NaN too)
-    if (!(maxSize >= 0 && (Number.isInteger(maxSize) || maxSize === Infinity))) {
+    if (!isEntriesMaxSize(maxSize)) {
       throw new Error(`wal: DiskStorage: entries [${lo}, ${hi}): maxSize ${maxSize} must be an integer >= 0 or Infinity`);
     }
     if (lo <= this.offset) throw new CompactedError(`requested index ${lo} is unavailable due to compaction (first index ${this.offset + 1})`);
@@ -525,7 +516,8 @@ export class DiskStorage implements Storage {
    * @throws the errors of {@link Snapshotter.save} and {@link WAL.saveSnapshot}.
    */
   async createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array): Promise<Snapshot> {
-    if (!isIndex(i)) throw new Error(`wal: DiskStorage: createSnapshot(${i}): the index must be an integer >= 0 (log [${this.offset}, ${this.lastIndex()}])`);
+    if (!isLogIndex(i))
+      throw new Error(`wal: DiskStorage: createSnapshot(${i}): the index must be an integer >= 0 (log [${this.offset}, ${this.lastIndex()}])`);
     if (i <= this.snap.metadata.index) {
       throw new SnapOutOfDateError(`requested index ${i} is older than the existing snapshot (index ${this.snap.metadata.index})`);
     }
@@ -549,7 +541,7 @@ export class DiskStorage implements Storage {
    * @throws the file system's errors when deleting released segments (memory is compacted by then).
    */
   async compact(compactIndex: number): Promise<void> {
-    if (!isIndex(compactIndex)) {
+    if (!isLogIndex(compactIndex)) {
       throw new Error(`wal: DiskStorage: compact(${compactIndex}): the index must be an integer >= 0 (log [${this.offset}, ${this.lastIndex()}])`);
     }
     if (compactIndex <= this.offset) {
