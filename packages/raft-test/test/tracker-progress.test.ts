@@ -311,7 +311,12 @@ describe("Progress property", () => {
               break;
             }
             case "send":
-              if (pr.state !== "snapshot" && !pr.isPaused()) pr.sentEntries(o.entries, o.entries * 10);
+              if (pr.state !== "snapshot" && !pr.isPaused()) {
+                // As raft's send path (raft.ts, sendAppend): a replicating follower whose window is
+                // full gets an empty MsgApp (an ack unpauses the flow without freeing a slot).
+                const n = pr.state === "replicate" && pr.inflights.full() ? 0 : o.entries;
+                pr.sentEntries(n, n * 10);
+              }
               assert.ok(pr.next >= before.next);
               break;
             case "state":
