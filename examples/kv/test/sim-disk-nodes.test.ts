@@ -188,7 +188,7 @@ test("RaftNodes over the simulated disk: power losses lose no acknowledged propo
     assert.equal(last, "last", `a final proposal is accepted (${describe()})`);
     for (let i = 0; i < 400 && !standing.every((m) => m.log.includes("last")); i++) await sleep(10);
     for (const m of standing) {
-      assert.ok(m.log.includes("last"), `member ${m.id} applied the final proposal`);
+      assert.ok(m.log.includes("last"), `member ${m.id} applied the final proposal (${describe()})`);
       const have = new Set(m.log);
       const missing = acked.filter((v) => !have.has(v));
       assert.deepEqual(missing, [], `member ${m.id} lost acknowledged proposals`);
