@@ -12,8 +12,8 @@ import type { NodeId } from "@tsraft/raftpb";
 import type { BasicStatus, Status } from "@tsraft/raft";
 import { PEER_RTT_CHANNEL, SEND_FAILED_CHANNEL, SLOW_APPLY_CHANNEL, SNAPSHOT_SEND_CHANNEL } from "@tsraft/node";
 import type { NodeStats, PeerRttMessage, SendFailedMessage, SlowApplyMessage, SnapshotSendMessage } from "@tsraft/node";
-import { SNAP_SAVE_CHANNEL, WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL } from "@tsraft/wal";
-import type { SnapSaveMessage, WalSyncMessage, WalWriteMessage } from "@tsraft/wal";
+import { SNAP_SAVE_CHANNEL, WAL_REPAIR_CHANNEL, WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL } from "@tsraft/wal";
+import type { SnapSaveMessage, WalRepairMessage, WalSyncMessage, WalWriteMessage } from "@tsraft/wal";
 
 /** What the metrics read from a node: a `RaftNode` has all of it. */
 export interface MetricsNode {
@@ -80,6 +80,12 @@ export function bindMetrics(sources: MetricsSources, options: BindOptions = {}):
     registers,
   });
   const walBytes = new Counter({ name: p + "disk_wal_write_bytes_total", help: "Total number of bytes written in WAL.", registers });
+  // A repair happens while the WAL opens: bind before opening it, or it is not counted.
+  const walRepairs = new Counter({
+    name: p + "disk_wal_tail_repairs_total",
+    help: "Torn WAL tails cut back to the last whole record when the WAL was opened (a write a crash interrupted).",
+    registers,
+  });
   const snapSave = new Histogram({
     name: p + "snap_save_total_duration_seconds",
     help: "The total latency distributions of save called by snapshot.",
@@ -99,6 +105,12 @@ export function bindMetrics(sources: MetricsSources, options: BindOptions = {}):
       (m) => {
         const msg = m as WalWriteMessage;
         if (walDir === undefined || msg.dir === walDir) walBytes.inc(msg.bytes);
+      },
+    ],
+    [
+      WAL_REPAIR_CHANNEL,
+      (m) => {
+        if (walDir === undefined || (m as WalRepairMessage).dir === walDir) walRepairs.inc();
       },
     ],
     [

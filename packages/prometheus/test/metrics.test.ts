@@ -9,7 +9,11 @@ import { channel } from "node:diagnostics_channel";
 import type { BasicStatus, Status } from "@tsraft/raft";
 import { PEER_RTT_CHANNEL, SEND_FAILED_CHANNEL, SLOW_APPLY_CHANNEL, SNAPSHOT_SEND_CHANNEL } from "@tsraft/node";
 import type { NodeStats } from "@tsraft/node";
-import { SNAP_SAVE_CHANNEL, WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL } from "@tsraft/wal";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { EntryType } from "@tsraft/raftpb";
+import { DiskStorage, SNAP_SAVE_CHANNEL, WAL_REPAIR_CHANNEL, WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL } from "@tsraft/wal";
 import { bindMetrics } from "@tsraft/prometheus";
 
 const stats: NodeStats = {
@@ -113,7 +117,16 @@ test("channel messages: only this node's and this directory's are counted", asyn
 });
 
 test("close() unsubscribes: the channels have no subscribers left", () => {
-  const names = [WAL_SYNC_CHANNEL, WAL_WRITE_CHANNEL, SNAP_SAVE_CHANNEL, PEER_RTT_CHANNEL, SEND_FAILED_CHANNEL, SNAPSHOT_SEND_CHANNEL, SLOW_APPLY_CHANNEL];
+  const names = [
+    WAL_SYNC_CHANNEL,
+    WAL_WRITE_CHANNEL,
+    WAL_REPAIR_CHANNEL,
+    SNAP_SAVE_CHANNEL,
+    PEER_RTT_CHANNEL,
+    SEND_FAILED_CHANNEL,
+    SNAPSHOT_SEND_CHANNEL,
+    SLOW_APPLY_CHANNEL,
+  ];
   for (const n of names) assert.equal(channel(n).hasSubscribers, false, n);
   const m = bindMetrics({ node: { node, id: 1n } });
   for (const n of names) assert.equal(channel(n).hasSubscribers, true, n);
@@ -131,5 +144,53 @@ test("a node that is not started yet: no leader, no values, no exception", async
     assert.ok(t.split("\n").includes("tsraft_server_has_leader 0"));
   } finally {
     m.close();
+  }
+});
+
+/**
+ * A WAL directory whose last save was torn by a crash: five synced saves of one entry, a crash
+ * (`abandon`: no close, so no seal claims the tail), then bytes inside the last save's entry
+ * zeroed, as a sector the disk never wrote. The next open cuts that save (a tail repair).
+ */
+async function tornWal(): Promise<{ dir: string; walDir: string }> {
+  const dir = join(await mkdtemp(join(tmpdir(), "tsraft-prom-")), "node");
+  const opts = { segmentSizeBytes: 1 << 16 };
+  const s = await DiskStorage.open(dir, opts);
+  const walDir = join(dir, "wal");
+  const seg = join(walDir, (await readdir(walDir)).find((n) => n.endsWith(".wal"))!);
+  let lastSaveAt = 0;
+  for (let i = 1; i <= 5; i++) {
+    const before = await readFile(seg);
+    let end = before.length;
+    while (end > 0 && before[end - 1] === 0) end--;
+    lastSaveAt = Math.ceil(end / 8) * 8; // where save i starts
+    await s.save({ term: 1, vote: 1n, commit: i - 1 }, [{ term: 1, index: i, type: EntryType.EntryNormal, data: new Uint8Array(300).fill(i) }]);
+  }
+  await s.abandon();
+  const b = await readFile(seg);
+  b.fill(0, lastSaveAt + 64, lastSaveAt + 128); // inside save 5's entry
+  await writeFile(seg, b);
+  return { dir, walDir };
+}
+
+test("a WAL tail repair at open counts in tsraft_disk_wal_tail_repairs_total (its directory's only)", async () => {
+  const { dir, walDir } = await tornWal();
+  const m = bindMetrics({ walDir });
+  const other = bindMetrics({ walDir: "/elsewhere/wal" });
+  try {
+    assert.match(await text(m), /^tsraft_disk_wal_tail_repairs_total 0$/m, "registered before any repair");
+    const s = await DiskStorage.open(dir, { segmentSizeBytes: 1 << 16 });
+    assert.equal(s.lastIndex(), 4, "save 5 cut");
+    assert.notEqual(s.repairedTail, undefined);
+    await s.close();
+    assert.match(await text(m), /^tsraft_disk_wal_tail_repairs_total 1$/m);
+    assert.match(await text(other), /^tsraft_disk_wal_tail_repairs_total 0$/m, "another directory's repair is not counted");
+    const again = await DiskStorage.open(dir, { segmentSizeBytes: 1 << 16 });
+    await again.close();
+    assert.match(await text(m), /^tsraft_disk_wal_tail_repairs_total 1$/m, "a clean open repairs nothing");
+  } finally {
+    m.close();
+    other.close();
+    await rm(dirname(dir), { recursive: true, force: true });
   }
 });

@@ -24,7 +24,7 @@ export type { RaftErrorOptions, RaftErrorCode } from "./errors.js";
 export { silentLogger } from "./logger.js";
 export type { Logger, LogFields } from "./logger.js";
 export type { Storage, InitialState } from "./storage.js";
-export { isLogIndex, isEntriesMaxSize } from "./storage.js";
+export { isLogIndex, isEntriesMaxSize, entryRunProblem, appendJoinProblem } from "./storage.js";
 export { RawNode } from "./raw-node.js";
 export type { Ready, Peer, Status, BasicStatus, ProgressStatus, SnapshotStatus } from "./raw-node.js";
 export type { Config } from "./config.js";

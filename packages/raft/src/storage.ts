@@ -91,3 +91,64 @@ export function isLogIndex(i: number): boolean {
 export function isEntriesMaxSize(n: number): boolean {
   return n >= 0 && (Number.isInteger(n) || n === Infinity);
 }
+
+/**
+ * Why `entries` cannot be written to a log as one batch, or `undefined` when they can (an empty
+ * batch can): each index and term must be a safe integer >= 1 (index 0 is a fresh log's dummy
+ * entry, never an entry; term 0 is no leader's), the indexes consecutive, and the terms never
+ * decreasing (a log's terms never go down: each leader appends at its own term, which is above
+ * every earlier leader's, Raft §5.3). The message names the entries (prefix it with the storage
+ * and the call). How the batch must meet the log is {@link appendJoinProblem}'s.
+ *
+ * MemoryStorage's `append` and the WAL's `save` (so DiskStorage's) refuse what this describes,
+ * before changing anything: the WAL's reader refuses such entries as corruption, so a WAL that
+ * took them could not be opened again.
+ */
+export function entryRunProblem(entries: readonly Entry[]): string | undefined {
+  const k = badEntryAt(entries);
+  return k < 0 ? undefined : describeBadEntry(entries, k);
+}
+
+/**
+ * Why a batch whose first kept entry is `e` cannot be appended to a log whose last index is
+ * `lastIndex`, or `undefined` when it can: `e` must not leave a gap after the last index (etcd:
+ * "missing log entry"), and its term must not be below `termBefore`, the term of entry
+ * `e.index - 1` (read only when there is no gap; pass anything otherwise).
+ */
+export function appendJoinProblem(e: Entry, lastIndex: number, termBefore: number): string | undefined {
+  if (e.index > lastIndex + 1) return `entry ${e.index} leaves a gap after the last index ${lastIndex} (missing log entry)`;
+  if (e.term < termBefore) {
+    return `entry ${e.index} has term ${e.term}, below the term ${termBefore} of entry ${e.index - 1} before it (terms never decrease along a log)`;
+  }
+  return undefined;
+}
+
+/**
+ * The position of the first entry that breaks the run (see {@link entryRunProblem}), or -1.
+ * No message is built here: with template literals in this loop V8 converted numbers to
+ * strings on every iteration, taken or not (the WAL's README, "Figures").
+ */
+function badEntryAt(entries: readonly Entry[]): number {
+  let prevIndex = 0;
+  let prevTerm = 0;
+  for (let k = 0; k < entries.length; k++) {
+    const e = entries[k]!;
+    const index = e.index;
+    const term = e.term;
+    if (!Number.isSafeInteger(index) || index < 1 || !Number.isSafeInteger(term) || term < 1) return k;
+    if (k > 0 && (index !== prevIndex + 1 || term < prevTerm)) return k;
+    prevIndex = index;
+    prevTerm = term;
+  }
+  return -1;
+}
+
+function describeBadEntry(entries: readonly Entry[], k: number): string {
+  const e = entries[k]!;
+  if (!Number.isSafeInteger(e.index) || e.index < 1 || !Number.isSafeInteger(e.term) || e.term < 1) {
+    return `entry index ${e.index} term ${e.term}: both must be integers >= 1`;
+  }
+  const prev = entries[k - 1]!;
+  if (e.index !== prev.index + 1) return `entries are not contiguous (${prev.index} then ${e.index})`;
+  return `entry ${e.index} has term ${e.term}, below the term ${prev.term} of entry ${prev.index} before it (terms never decrease along a log)`;
+}

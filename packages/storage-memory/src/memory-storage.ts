@@ -14,7 +14,7 @@
  */
 import { emptyConfState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, NodeId, Snapshot } from "@tsraft/raftpb";
-import { CompactedError, SnapOutOfDateError, UnavailableError, isEntriesMaxSize, isLogIndex } from "@tsraft/raft";
+import { CompactedError, SnapOutOfDateError, UnavailableError, appendJoinProblem, entryRunProblem, isEntriesMaxSize, isLogIndex } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
 import { EntryStore } from "./entry-store.js";
 
@@ -215,35 +215,37 @@ export class MemoryStorage implements Storage {
   }
 
   /**
-   * Appends `entries`, whose indexes must be consecutive. Everything from `entries[0].index`
-   * on is replaced (a conflicting suffix is cut first, as etcd does), and the part of `entries`
-   * at or below `firstIndex() - 1` (already compacted) is ignored. The Entry objects are kept
-   * by reference only for the most recent entries; the payloads are copied.
-   * @throws `Error` (a caller bug) if the entries would leave a gap after `lastIndex()`, or
-   * their indexes are not consecutive. The storage is unchanged when it throws.
+   * Appends `entries`, a run of consecutive indexes whose terms never decrease. Everything from
+   * `entries[0].index` on is replaced (a conflicting suffix is cut first, as etcd does), and the
+   * part of `entries` at or below `firstIndex() - 1` (already compacted) is ignored. The Entry
+   * objects are kept by reference only for the most recent entries; the payloads are copied.
+   * @throws `Error` (a caller bug, naming the entries; `@tsraft/raft`'s `entryRunProblem` and
+   * `appendJoinProblem`, which the WAL applies too) if an index or term is not an integer >= 1,
+   * the indexes are not consecutive, a term is below the one before it (in the batch, or the
+   * term of the entry the batch follows), the entries would leave a gap after `lastIndex()`, or
+   * a type is not an integer in [0, 127]. The whole batch is checked, compacted part included,
+   * before anything changes: the storage is unchanged when it throws.
    */
   append(entries: readonly Entry[]): void {
     const n = entries.length;
     if (n === 0) return;
-    const lo = entries[0]!.index;
     for (let k = 0; k < n; k++) {
       const t = entries[k]!.type as number;
       if ((t & MAX_TYPE) !== t) {
         // (true for anything but an integer in [0, MAX_TYPE]: NaN, fractions, negatives, >= 128)
         throw new Error(`storage-memory: append: entry ${k} has type ${String(t)}, want an integer in [0, ${MAX_TYPE}]`);
       }
-      if (entries[k]!.index !== lo + k) {
-        throw new Error(`storage-memory: append: entry ${k} has index ${entries[k]!.index}, want ${lo + k} (indexes must be consecutive)`);
-      }
     }
+    const run = entryRunProblem(entries);
+    if (run !== undefined) throw new Error(`storage-memory: append: ${run}`);
+    const lo = entries[0]!.index;
     const first = this.#base + 1;
     if (lo + n - 1 < first) return; // all compacted already
     const from = lo < first ? first - lo : 0; // skip the compacted head
     const at = lo + from;
     const last = this.lastIndex();
-    if (at > last + 1) {
-      throw new Error(`storage-memory: append: missing log entry [last: ${last}, append at: ${at}]`);
-    }
+    const join = appendJoinProblem(entries[from]!, last, at <= last + 1 ? this.term(at - 1) : 0);
+    if (join !== undefined) throw new Error(`storage-memory: append: ${join}`);
     this.#store.append(entries, from);
   }
 }

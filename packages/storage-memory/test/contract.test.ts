@@ -5,11 +5,11 @@
 import { describe, test } from "node:test";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
-import { storageContractCases } from "@tsraft/raft/testing";
-import type { StorageFactory } from "@tsraft/raft/testing";
+import { storageContractCases, writableStorageContractCases } from "@tsraft/raft/testing";
+import type { StorageFactory, WritableStorageFactory } from "@tsraft/raft/testing";
 import { MemoryStorage } from "@tsraft/storage-memory";
 
-const loaded: StorageFactory = ({ snapshot, entries, hardState }) => {
+const loaded: StorageFactory & WritableStorageFactory = ({ snapshot, entries, hardState }) => {
   const s = new MemoryStorage();
   if (snapshot !== undefined) s.applySnapshot(snapshot);
   s.append(entries);
@@ -48,3 +48,7 @@ for (const [label, make] of [
     for (const c of storageContractCases(make)) test(c.name, () => c.run());
   });
 }
+
+describe("writable storage contract: MemoryStorage (append, compact, createSnapshot, applySnapshot)", () => {
+  for (const c of writableStorageContractCases(loaded)) test(c.name, () => c.run());
+});

@@ -56,12 +56,16 @@ class Model {
   }
 
   append(ents: Entry[]): Outcome {
-    for (let k = 1; k < ents.length; k++) if (ents[k]!.index !== ents[0]!.index + k) return "plain";
+    // the whole batch first: a run of consecutive indexes, terms >= 1 that never go down
+    for (let k = 1; k < ents.length; k++) {
+      if (ents[k]!.index !== ents[0]!.index + k || ents[k]!.term < ents[k - 1]!.term) return "plain";
+    }
     if (ents.length === 0 || ents[ents.length - 1]!.index <= this.base) return "ok";
     const from = Math.max(0, this.base + 1 - ents[0]!.index);
     const rest = ents.slice(from);
     const at = rest[0]!.index - this.base;
     if (at > this.log.length) return "plain";
+    if (rest[0]!.term < this.log[at - 1]!.term) return "plain"; // below the entry before it
     this.log = [...this.log.slice(0, at), ...rest];
     return "ok";
   }
@@ -112,7 +116,7 @@ function outcomeOf(fn: () => unknown): Outcome | { value: unknown } {
 // ---- the commands -----------------------------------------------------------------------------
 
 type Op =
-  | { kind: "append"; back: number; count: number; term: number; gap: boolean; seed: number }
+  | { kind: "append"; back: number; count: number; term: number; gap: boolean; down: boolean; seed: number }
   | { kind: "append-unordered"; back: number }
   | { kind: "compact"; back: number }
   | { kind: "create-snapshot"; back: number; withCs: boolean; withData: boolean }
@@ -126,8 +130,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant("append" as const),
       back: fc.nat(30),
       count: fc.nat(40),
-      term: fc.integer({ min: 1, max: 6 }),
+      term: fc.integer({ min: 0, max: 5 }), // added to the term of the entry before (terms never go down)
       gap: fc.nat(9).map((k) => k === 0), // rare: a gap makes append throw
+      down: fc.nat(9).map((k) => k === 0), // rare: a term below the entry before makes append throw
       seed: fc.nat(1000),
     }),
   },
@@ -174,7 +179,10 @@ function run(op: Op, s: MemoryStorage, m: Model): void {
   switch (op.kind) {
     case "append": {
       const start = op.gap ? last + 2 : Math.max(1, last + 1 - op.back);
-      const ents = Array.from({ length: op.count }, (_, k) => mkEntry(start + k, op.term, op.seed));
+      const before = m.term(start - 1);
+      const base = typeof before === "number" ? Math.max(1, before) : 1;
+      const term = op.down ? Math.max(1, base - 1) : base + op.term;
+      const ents = Array.from({ length: op.count }, (_, k) => mkEntry(start + k, term, op.seed));
       same(`append from ${start} x${op.count}`, () => s.append(ents), m.append(ents));
       break;
     }

@@ -14,7 +14,16 @@
  * @module
  */
 import { join } from "node:path";
-import { CompactedError, SnapOutOfDateError, UnavailableError, isEntriesMaxSize, isLogIndex, errorCode } from "@tsraft/raft";
+import {
+  CompactedError,
+  SnapOutOfDateError,
+  UnavailableError,
+  appendJoinProblem,
+  entryRunProblem,
+  isEntriesMaxSize,
+  isLogIndex,
+  errorCode,
+} from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
 import { bytesEqual, isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
@@ -246,6 +255,8 @@ export class DiskStorage implements Storage {
   private snap: Snapshot;
   /** Invariant: terms[i - offset] is the term of entry i, for i in [offset, lastIndex]; terms[0] is the snapshot (or compaction) term. */
   private terms: number[] = [];
+  /** Saves called and not settled yet (memory learns of a save only once it is durable). */
+  private inFlight = 0;
   private offset: number;
   /**
    * Blocks of entries: block b holds indexes in [b * BLOCK, (b + 1) * BLOCK). Invariant: a
@@ -463,19 +474,77 @@ export class DiskStorage implements Storage {
   /**
    * Persists what a `Ready` hands out, in etcd's order: the snapshot (file, then WAL record),
    * then the entries and HardState (one WAL save: one fdatasync when needed). Memory is updated
-   * when the writes are durable.
+   * when the writes are durable. Entries at or below the compacted index (the snapshot's, when
+   * one is given) are ignored, as MemoryStorage's append does.
+   * @throws {@link WalStateError} naming the entries, before anything is written (the snapshot
+   * included), if they are not a run that joins the log: see {@link DiskStorage.append}.
    * @throws the errors of {@link WAL.save}; {@link SnapOutOfDateError} for an old snapshot.
    */
   async save(hardState: HardState, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
-    if (snapshot !== undefined && snapshot.metadata.index > 0) await this.applySnapshot(snapshot);
-    const early = this.faults.serveBeforeDurable && entries.length > 0;
-    if (early) this.remember(entries, undefined);
-    const pos = await this.wal.save(hardState, entries);
-    if (!isEmptyHardState(hardState)) this.hardState = hardState;
-    if (entries.length > 0 && !early) this.remember(entries, pos);
+    const withSnap = snapshot !== undefined && snapshot.metadata.index > 0;
+    // Every check before anything is written (the snapshot included): what follows the snapshot,
+    // or the log as it is. While earlier saves are in flight, memory lags behind what the WAL
+    // has queued (it learns of a save once durable), so the join is then left to the WAL, which
+    // checks the gap against its queue (see `uncompacted`).
+    const kept = withSnap
+      ? this.uncompacted(entries, true, snapshot.metadata.index, snapshot.metadata.index, snapshot.metadata.term)
+      : this.uncompacted(entries, this.inFlight === 0);
+    this.inFlight++;
+    try {
+      if (withSnap) await this.applySnapshot(snapshot);
+      const early = this.faults.serveBeforeDurable && kept.length > 0;
+      if (early) this.remember(kept, undefined);
+      const pos = await this.wal.save(hardState, kept);
+      if (!isEmptyHardState(hardState)) this.hardState = hardState;
+      if (kept.length > 0 && !early) this.remember(kept, pos);
+    } finally {
+      this.inFlight--;
+    }
   }
 
-  /** Appends entries (overwriting a conflicting suffix); durable when the promise resolves. */
+  /**
+   * The part of `entries` to write: they must be a run (`entryRunProblem`, as MemoryStorage's
+   * append and the WAL's save check) that joins the log `[offset, last]` without a gap and with
+   * a first term not below the term of the entry before it; the part at or below `offset`
+   * (compacted) is dropped, as MemoryStorage (and etcd's) does. Only `termAtOffset` is asked of
+   * a log that is a snapshot and nothing else (`save` with a snapshot: the log after it).
+   * Before this, a batch reaching below the compacted index was written to the WAL and then
+   * refused, so a restart read it (and lost the entries after it) where memory had not.
+   * `join` false (other saves in flight: memory does not have them yet) skips the join: the
+   * WAL still refuses a gap after what it has queued, but a first term below the entry before
+   * the batch is then not caught (the WAL keeps no terms).
+   * @throws {@link WalStateError} naming the entries.
+   */
+  private uncompacted(
+    entries: readonly Entry[],
+    join: boolean,
+    offset = this.offset,
+    last = this.lastIndex(),
+    termAtOffset = this.terms[0]!,
+  ): readonly Entry[] {
+    const n = entries.length;
+    if (n === 0) return entries;
+    const run = entryRunProblem(entries);
+    if (run !== undefined) throw new WalStateError(`save: ${run}`);
+    const lo = entries[0]!.index;
+    if (lo + n - 1 <= offset) return [];
+    const from = lo <= offset ? offset + 1 - lo : 0;
+    const at = lo + from;
+    if (join) {
+      const before = at > last + 1 ? 0 : at - 1 === offset ? termAtOffset : this.term(at - 1);
+      const problem = appendJoinProblem(entries[from]!, last, before);
+      if (problem !== undefined) throw new WalStateError(`save: ${problem}`);
+    }
+    return from === 0 ? entries : entries.slice(from);
+  }
+
+  /**
+   * Appends entries (overwriting a conflicting suffix; the part at or below `firstIndex() - 1`
+   * is ignored, as MemoryStorage does); durable when the promise resolves.
+   * @throws {@link WalStateError} naming the entries, before anything is written, for what
+   * MemoryStorage's `append` refuses with a plain `Error` (indexes and terms integers >= 1,
+   * consecutive, terms never decreasing, no gap after the last index), and as {@link WAL.save}.
+   */
   append(entries: readonly Entry[]): Promise<void> {
     return this.save(ZERO_HS, entries);
   }

@@ -8,6 +8,7 @@
  * durable (or written, for a save that need not sync).
  * @module
  */
+import { entryRunProblem } from "@tsraft/raft";
 import { isEmptyHardState } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { dirname, join } from "node:path";
@@ -406,7 +407,11 @@ export class WAL {
    * one overwrites the log from there (raft's conflict resolution). Resolves with the position of
    * the save's first record (undefined when there was nothing to write).
    * @throws {@link WalStateError} (rejected) if the WAL is closed, failed, not read yet, or the
-   *   entries are not a contiguous run that continues the log, or the HardState's commit is
+   *   entries are not a run that continues the log (an index or term that is not an integer
+   *   >= 1, indexes not consecutive, a term below the one before it in the batch: `@tsraft/raft`'s
+   *   `entryRunProblem`, which MemoryStorage applies too; a gap after the last index; the WAL
+   *   keeps no terms, so a first term below the entry before the batch is
+   *   {@link DiskStorage.save}'s check), or the HardState's commit is
    *   beyond the last index; I/O errors reject this and every later call ({@link WalNoSpaceError}
    *   when the disk is full: every later call is rejected with the same error).
    */
@@ -433,19 +438,19 @@ export class WAL {
     // The messages are built by saveRefused, out of the loop: with template literals in the
     // loop's throw branches V8's optimizing compiler converted e.index to a string on every
     // iteration, taken or not (callgrind: ~500 instructions per entry, README "Figures").
+    // The run itself (indexes and terms integers >= 1, consecutive, terms never decreasing) is
+    // checked by @tsraft/raft's entryRunProblem, as MemoryStorage's append does: the reader
+    // refuses a WAL holding anything else as corrupt. So the last entry has the largest term.
+    const run = entryRunProblem(entries);
+    if (run !== undefined) throw new WalStateError(`save: ${run}`);
     let prevIndex = -1;
     let maxTerm = this.qTerm;
-    for (const e of entries) {
-      if (!Number.isSafeInteger(e.index) || e.index < 1 || !Number.isSafeInteger(e.term) || e.term < 1) {
-        throw saveRefused("badEntry", e.index, e.term);
-      }
-      if (prevIndex < 0) {
-        if (e.index > this.qIndex + 1) throw saveRefused("gap", e.index, this.qIndex);
-      } else if (e.index !== prevIndex + 1) {
-        throw saveRefused("notContiguous", prevIndex, e.index);
-      }
-      prevIndex = e.index;
-      if (e.term > maxTerm) maxTerm = e.term;
+    const n = entries.length;
+    if (n > 0) {
+      const e = entries[0]!;
+      if (e.index > this.qIndex + 1) throw saveRefused("gap", e.index, this.qIndex);
+      prevIndex = entries[n - 1]!.index;
+      maxTerm = Math.max(maxTerm, entries[n - 1]!.term);
     }
     if (!emptyHs) {
       const last = Math.max(this.qMaxIndex, prevIndex);
@@ -806,14 +811,10 @@ export class WAL {
 }
 
 /** The {@link WalStateError} of an input {@link WAL.save} refuses (kept out of its loop, see `validate`). */
-function saveRefused(why: "badEntry" | "gap" | "notContiguous" | "commit" | "termBelowEntry" | "termBelowSaved", a: number, b: number): WalStateError {
+function saveRefused(why: "gap" | "commit" | "termBelowEntry" | "termBelowSaved", a: number, b: number): WalStateError {
   switch (why) {
-    case "badEntry":
-      return new WalStateError(`save: entry index ${a} term ${b}: both must be integers >= 1`);
     case "gap":
       return new WalStateError(`save: entry ${a} leaves a gap after the last index ${b}`);
-    case "notContiguous":
-      return new WalStateError(`save: entries are not contiguous (${a} then ${b})`);
     case "commit":
       return new WalStateError(`save: HardState commit ${a} is beyond the last index ${b}`);
     case "termBelowEntry":

@@ -3,11 +3,13 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { storageContractCases } from "@tsraft/raft/testing";
+import { storageContractCases, writableStorageContractCases } from "@tsraft/raft/testing";
+import type { StorageInit, WritableContractStorage } from "@tsraft/raft/testing";
 import { CompactedError, RaftError, RawNode, SnapOutOfDateError } from "@tsraft/raft";
 import { EntryType } from "@tsraft/raftpb";
-import type { Entry } from "@tsraft/raftpb";
-import { DiskStorage } from "@tsraft/wal";
+import type { Entry, Snapshot } from "@tsraft/raftpb";
+import { DiskStorage, WalStateError } from "@tsraft/wal";
+import type { WAL } from "@tsraft/wal";
 import { removeTemp, tempDir } from "./helpers/vectors.js";
 
 describe("Storage contract (written, closed, reopened from disk)", () => {
@@ -28,6 +30,106 @@ describe("Storage contract (written, closed, reopened from disk)", () => {
     test(c.name, () => c.run());
   }
 });
+
+const WRITABLE_OPTS = { segmentSizeBytes: 4096, maxCachedBytes: 2048 };
+
+/** A DiskStorage over `dir` whose `reopen` closes it and opens `dir` again, and whose `close` removes `dir`. */
+function writable(s: DiskStorage, dir: string): WritableContractStorage {
+  return Object.assign(s, {
+    reopen: async () => {
+      await DiskStorage.prototype.close.call(s);
+      return writable(await DiskStorage.open(dir, WRITABLE_OPTS), dir);
+    },
+    close: async () => {
+      await DiskStorage.prototype.close.call(s);
+      await removeTemp(dir);
+    },
+  });
+}
+
+/** The content of `init` written, closed and reopened, as a restart finds it. */
+async function openWritable(init: StorageInit): Promise<WritableContractStorage> {
+  const dir = join(await tempDir(), "node");
+  const s = await DiskStorage.open(dir, WRITABLE_OPTS);
+  if (init.snapshot !== undefined && init.snapshot.metadata.index > 0) await s.applySnapshot(init.snapshot);
+  await s.save(init.hardState ?? { term: 0, vote: 0n, commit: 0 }, init.entries);
+  return writable(s, dir).reopen!();
+}
+
+describe("writable Storage contract (append, compact, createSnapshot, applySnapshot; each result checked again after a restart)", () => {
+  for (const c of writableStorageContractCases(openWritable)) test(c.name, () => c.run());
+});
+
+/**
+ * DiskStorage with one plausible bug in a write (a method of the first storage replaced); the
+ * writable contract must fail on each, the restart-only ones through its `reopen` check.
+ */
+const diskWriteBugs: { name: string; plant: (s: DiskStorage) => void }[] = [
+  {
+    name: "compact() past the last index is ignored",
+    plant: (s) => {
+      const compact = s.compact.bind(s);
+      s.compact = async (i) => (i > s.lastIndex() ? undefined : compact(i));
+    },
+  },
+  {
+    name: "createSnapshot() past the last index snapshots the last index",
+    plant: (s) => {
+      const create = s.createSnapshot.bind(s);
+      s.createSnapshot = (i, cs, data) => create(Number.isInteger(i) ? Math.min(i, s.lastIndex()) : i, cs, data);
+    },
+  },
+  {
+    name: "applySnapshot() of an older snapshot is ignored",
+    plant: (s) => {
+      const apply = s.applySnapshot.bind(s);
+      s.applySnapshot = async (snap) => (snap.metadata.index <= s.snapshot().metadata.index ? undefined : apply(snap));
+    },
+  },
+  {
+    name: "createSnapshot() updates memory only (a restart reopens at the older snapshot)",
+    plant: (s) => {
+      const create = s.createSnapshot.bind(s);
+      s.createSnapshot = async (i, cs, data) => {
+        if (!(Number.isInteger(i) && i > s.snapshot().metadata.index && i <= s.lastIndex())) return create(i, cs, data);
+        const snap: Snapshot = { data, metadata: { index: i, term: s.term(i), confState: cs ?? s.snapshot().metadata.confState } };
+        (s as unknown as { snap: Snapshot }).snap = snap;
+        return snap;
+      };
+    },
+  },
+  {
+    name: "append() of a batch reaching below the compacted index writes it to the WAL, then throws (the code before entryRunProblem/appendJoinProblem)",
+    plant: (s) => {
+      const append = s.append.bind(s);
+      s.append = async (entries) => {
+        const lo = entries[0]?.index;
+        if (lo === undefined || lo >= s.firstIndex()) return append(entries);
+        await (s as unknown as { wal: WAL }).wal.save({ term: 0, vote: 0n, commit: 0 }, entries);
+        throw new WalStateError(`DiskStorage: entry ${lo} is at or below the compacted index ${s.firstIndex() - 1}`);
+      };
+    },
+  },
+];
+
+for (const { name, plant } of diskWriteBugs) {
+  test(`the writable Storage contract catches, on DiskStorage: ${name}`, async () => {
+    let failed = 0;
+    const make = async (init: StorageInit): Promise<WritableContractStorage> => {
+      const s = await openWritable(init);
+      plant(s as DiskStorage);
+      return s;
+    };
+    for (const c of writableStorageContractCases(make)) {
+      try {
+        await c.run();
+      } catch {
+        failed++;
+      }
+    }
+    assert.ok(failed > 0, "no contract case failed");
+  });
+}
 
 function ents(from: number, to: number, term: number, size: number): Entry[] {
   const out: Entry[] = [];

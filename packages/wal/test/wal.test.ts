@@ -274,6 +274,13 @@ describe("WAL", () => {
       await refused({ term: 1, vote: 0n, commit: 0 }, [ent(1.5, 1, 1)], "entry index 1 term 1.5: both must be integers >= 1");
       await refused({ term: 1, vote: 0n, commit: 0 }, [ent(1, 2, 1)], "entry 2 leaves a gap after the last index 0");
       await refused({ term: 1, vote: 0n, commit: 0 }, [ent(1, 1, 1), ent(1, 3, 1)], "entries are not contiguous (1 then 3)");
+      // The reader refuses a log whose terms go down as corrupt: taking this batch made the WAL
+      // unopenable ("entry 2 has term 1, below the previous entry's 2" at the next open).
+      await refused(
+        { term: 2, vote: 0n, commit: 0 },
+        [ent(2, 1, 1), ent(1, 2, 1)],
+        "entry 2 has term 1, below the term 2 of entry 1 before it (terms never decrease along a log)",
+      );
       await refused({ term: 1, vote: 0n, commit: 5 }, [ent(1, 1, 1)], "HardState commit 5 is beyond the last index 1");
       await refused({ term: 1, vote: 0n, commit: 1 }, [ent(2, 1, 1)], "HardState term 1 is below an entry's term 2");
       await w.save({ term: 3, vote: 0n, commit: 0 }, []);

@@ -5,6 +5,8 @@
  */
 export { storageContractCases } from "./storage-contract.js";
 export type { ContractCase, ContractStorage, StorageFactory, StorageInit } from "./storage-contract.js";
+export { writableStorageContractCases } from "./writable-storage-contract.js";
+export type { WritableContractStorage, WritableStorageFactory } from "./writable-storage-contract.js";
 export { Simulator, runSchedule } from "./simulator.js";
 export { defaultLivenessBound } from "./options.js";
 export { describeNode } from "./report.js";

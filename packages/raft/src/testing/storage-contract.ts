@@ -56,14 +56,16 @@ export interface ContractCase {
 // ---------------------------------------------------------------------------------------------
 // Helpers: a tiny assertion set, since this module must not depend on any test runner.
 
-class ContractFailure extends Error {
+/** @internal A failed expectation of a contract case (shared with writable-storage-contract.ts). */
+export class ContractFailure extends Error {
   constructor(message: string) {
     super(`storage contract: ${message}`);
     this.name = "ContractFailure";
   }
 }
 
-function fail(message: string): never {
+/** @internal */
+export function fail(message: string): never {
   throw new ContractFailure(message);
 }
 
@@ -73,7 +75,8 @@ function describeEntry(e: Entry): string {
   return `${e.index}/${e.term}${type}${data}`;
 }
 
-function describeEntries(ents: readonly Entry[]): string {
+/** @internal */
+export function describeEntries(ents: readonly Entry[]): string {
   return ents.length <= 8
     ? `[${ents.map(describeEntry).join(", ")}]`
     : `[${ents.slice(0, 3).map(describeEntry).join(", ")}, ... (${ents.length}), ${describeEntry(ents[ents.length - 1]!)}]`;
@@ -106,7 +109,8 @@ function expectConfState(what: string, got: ConfState, want: ConfState): void {
   expectEqual(`${what}.autoLeave`, got.autoLeave, want.autoLeave);
 }
 
-type ErrorClass = new (...args: never[]) => Error;
+/** @internal */
+export type ErrorClass = new (...args: never[]) => Error;
 
 /** `fn` must throw: an instance of `kind`, or any Error when `kind` is undefined. */
 function expectThrows(what: string, fn: () => unknown, kind: ErrorClass | undefined): void {
@@ -155,11 +159,13 @@ async function withStorage(make: StorageFactory, init: StorageInit, body: (s: St
 // ---------------------------------------------------------------------------------------------
 // Fixtures.
 
-function ent(index: number, term: number, data?: Uint8Array, type: EntryType = EntryType.EntryNormal): Entry {
+/** @internal */
+export function ent(index: number, term: number, data?: Uint8Array, type: EntryType = EntryType.EntryNormal): Entry {
   return data === undefined ? { term, index, type } : { term, index, type, data };
 }
 
-function bytes(n: number, seed: number): Uint8Array {
+/** @internal */
+export function bytes(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = (seed + i * 31) & 0xff;
   return b;
@@ -169,7 +175,8 @@ function confState(voters: bigint[], extra: Partial<ConfState> = {}): ConfState 
   return { voters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false, ...extra };
 }
 
-function snap(index: number, term: number, cs: ConfState = confState([1n, 2n, 3n]), data?: Uint8Array): Snapshot {
+/** @internal */
+export function snap(index: number, term: number, cs: ConfState = confState([1n, 2n, 3n]), data?: Uint8Array): Snapshot {
   const metadata = { confState: cs, index, term };
   return data === undefined ? { metadata } : { data, metadata };
 }
@@ -177,8 +184,8 @@ function snap(index: number, term: number, cs: ConfState = confState([1n, 2n, 3n
 /** etcd's `[{3,3}, {4,4}, {5,5}]`: a snapshot at 3 (term 3), then entries 4 and 5. */
 const SNAP3: StorageInit = { snapshot: snap(3, 3), entries: [ent(4, 4), ent(5, 5)] };
 
-/** etcd's TestStorageEntries log: snapshot at 3, entries 4, 5, 6 with terms 4, 5, 6. */
-const SNAP3_TO6: StorageInit = { snapshot: snap(3, 3), entries: [ent(4, 4), ent(5, 5), ent(6, 6)] };
+/** @internal etcd's TestStorageEntries log: snapshot at 3, entries 4, 5, 6 with terms 4, 5, 6. */
+export const SNAP3_TO6: StorageInit = { snapshot: snap(3, 3), entries: [ent(4, 4), ent(5, 5), ent(6, 6)] };
 
 /** A log with no snapshot: 1..3. */
 const NO_SNAP: StorageInit = { entries: [ent(1, 1), ent(2, 1), ent(3, 2)] };
