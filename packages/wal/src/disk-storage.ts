@@ -38,7 +38,7 @@ import { LogReader, ScanStop, entryShape } from "./reader.js";
 import type { ReadOptions } from "./reader.js";
 import { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
 import { Snapshotter } from "./snapshotter.js";
-import { WAL } from "./wal.js";
+import { WAL, entryTypeProblem } from "./wal.js";
 import type { WalOptions, WalPosition } from "./wal.js";
 import type { SegmentName } from "./segment.js";
 
@@ -477,7 +477,8 @@ export class DiskStorage implements Storage {
    * when the writes are durable. Entries at or below the compacted index (the snapshot's, when
    * one is given) are ignored, as MemoryStorage's append does.
    * @throws {@link WalStateError} naming the entries, before anything is written (the snapshot
-   * included), if they are not a run that joins the log: see {@link DiskStorage.append}.
+   * included), if they are not a run that joins the log (see {@link DiskStorage.append}) or
+   * hold a type the WAL's reader refuses (not 0, 1 or 2; an EntryConfChange without data).
    * @throws the errors of {@link WAL.save}; {@link SnapOutOfDateError} for an old snapshot.
    */
   async save(hardState: HardState, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
@@ -524,7 +525,7 @@ export class DiskStorage implements Storage {
   ): readonly Entry[] {
     const n = entries.length;
     if (n === 0) return entries;
-    const run = entryRunProblem(entries);
+    const run = entryRunProblem(entries) ?? entryTypeProblem(entries);
     if (run !== undefined) throw new WalStateError(`save: ${run}`);
     const lo = entries[0]!.index;
     if (lo + n - 1 <= offset) return [];

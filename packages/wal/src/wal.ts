@@ -9,7 +9,7 @@
  * @module
  */
 import { entryRunProblem } from "@tsraft/raft";
-import { isEmptyHardState } from "@tsraft/raftpb";
+import { EntryType, isEmptyHardState } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
 import { dirname, join } from "node:path";
 import { walSyncChannel, walWriteChannel, type WalTailRepair } from "./diagnostics.js";
@@ -411,7 +411,8 @@ export class WAL {
    *   >= 1, indexes not consecutive, a term below the one before it in the batch: `@tsraft/raft`'s
    *   `entryRunProblem`, which MemoryStorage applies too; a gap after the last index; the WAL
    *   keeps no terms, so a first term below the entry before the batch is
-   *   {@link DiskStorage.save}'s check), or the HardState's commit is
+   *   {@link DiskStorage.save}'s check; a type other than 0, 1, 2 or an EntryConfChange without
+   *   data, which the reader would refuse as corrupt), or the HardState's commit is
    *   beyond the last index; I/O errors reject this and every later call ({@link WalNoSpaceError}
    *   when the disk is full: every later call is rejected with the same error).
    */
@@ -443,6 +444,10 @@ export class WAL {
     // refuses a WAL holding anything else as corrupt. So the last entry has the largest term.
     const run = entryRunProblem(entries);
     if (run !== undefined) throw new WalStateError(`save: ${run}`);
+    // The reader also refuses an entry of an unknown type and a v1 conf change without its
+    // encoded ConfChange (README, "Type bits"): taken here, either made the WAL unopenable.
+    const types = entryTypeProblem(entries);
+    if (types !== undefined) throw new WalStateError(`save: ${types}`);
     let prevIndex = -1;
     let maxTerm = this.qTerm;
     const n = entries.length;
@@ -808,6 +813,31 @@ export class WAL {
     const r = await repairWal(dir, resolve(options));
     return r.clean ? { cut: r.cut } : undefined;
   }
+}
+
+/**
+ * Why the reader would refuse one of `entries` for its type (see `applyEntry` in reader.ts), or
+ * `undefined`: a type other than 0, 1, 2, or an EntryConfChange without data (a v1 conf change
+ * always carries its encoded ConfChange). Checked by {@link WAL.save} and, before it writes
+ * anything, by DiskStorage's save.
+ */
+export function entryTypeProblem(entries: readonly Entry[]): string | undefined {
+  const k = badTypeAt(entries);
+  if (k < 0) return undefined;
+  const e = entries[k]!;
+  if (e.type === EntryType.EntryConfChange) return `entry ${e.index} is a conf change (EntryConfChange) without data: it must carry its encoded ConfChange`;
+  return `entry ${e.index} has type ${String(e.type)}, want 0, 1 or 2 (EntryNormal, EntryConfChange, EntryConfChangeV2)`;
+}
+
+/** The position of the first entry {@link entryTypeProblem} describes, or -1 (no message here, see `validate`). */
+function badTypeAt(entries: readonly Entry[]): number {
+  for (let k = 0; k < entries.length; k++) {
+    const e = entries[k]!;
+    const t = e.type as number;
+    // (t >>> 0) !== t: NaN, fractions, negatives
+    if (t >>> 0 !== t || t > EntryType.EntryConfChangeV2 || (t === EntryType.EntryConfChange && e.data === undefined)) return k;
+  }
+  return -1;
 }
 
 /** The {@link WalStateError} of an input {@link WAL.save} refuses (kept out of its loop, see `validate`). */

@@ -137,6 +137,35 @@ function ents(from: number, to: number, term: number, size: number): Entry[] {
   return out;
 }
 
+test("save refuses an entry type the WAL's reader refuses, before anything is written (the snapshot too), and the storage still opens", async () => {
+  const dir = join(await tempDir(), "node");
+  try {
+    let s = await DiskStorage.open(dir);
+    await s.save({ term: 1, vote: 1n, commit: 3 }, ents(1, 3, 1, 10));
+    const snap: Snapshot = {
+      data: new Uint8Array([9]),
+      metadata: { index: 5, term: 1, confState: { voters: [1n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } },
+    };
+    const bad: Entry[][] = [[{ term: 1, index: 6, type: 3 as EntryType, data: new Uint8Array(1) }], [{ term: 1, index: 6, type: EntryType.EntryConfChange }]];
+    for (const b of bad) {
+      await assert.rejects(
+        s.save({ term: 1, vote: 1n, commit: 5 }, b, snap),
+        (e: Error) => e instanceof WalStateError && /type 3|without data/.test(e.message),
+      );
+      assert.equal(s.snapshot().metadata.index, 0, "the snapshot was not applied");
+      await assert.rejects(s.append([...ents(4, 4, 1, 10), ...b.map((e) => ({ ...e, index: 5 }))]), WalStateError);
+      assert.equal(s.lastIndex(), 3);
+    }
+    await s.close();
+    s = await DiskStorage.open(dir);
+    assert.equal(s.lastIndex(), 3);
+    assert.equal(s.snapshot().metadata.index, 0);
+    await s.close();
+  } finally {
+    await removeTemp(dir);
+  }
+});
+
 test("a log far larger than the cache bound is served from the segments; overwrites across segments", async () => {
   const dir = join(await tempDir(), "node");
   try {

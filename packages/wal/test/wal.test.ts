@@ -291,6 +291,32 @@ describe("WAL", () => {
     }
   });
 
+  test("save refuses the entries its reader would refuse as corrupt (a type above 2, a conf change without data), and the WAL still opens", async () => {
+    // Taken before, each made the WAL unopenable: the reader refuses a type above
+    // EntryConfChangeV2 and a v1 conf change without its encoded ConfChange (README, "Type bits").
+    const dir = join(await tempDir(), "wal");
+    try {
+      const w = await WAL.create(dir, undefined);
+      const refused = async (ents: Entry[], message: string) =>
+        assert.rejects(w.save({ term: 1, vote: 0n, commit: 0 }, ents), (e: Error) => e instanceof WalStateError && e.message === `wal: save: ${message}`);
+      await refused([ent(1, 1, 1, 3 as EntryType)], "entry 1 has type 3, want 0, 1 or 2 (EntryNormal, EntryConfChange, EntryConfChangeV2)");
+      await refused([ent(1, 1, 1, -1 as EntryType)], "entry 1 has type -1, want 0, 1 or 2 (EntryNormal, EntryConfChange, EntryConfChangeV2)");
+      await refused([ent(1, 1, 1, 1.5 as EntryType)], "entry 1 has type 1.5, want 0, 1 or 2 (EntryNormal, EntryConfChange, EntryConfChangeV2)");
+      await refused(
+        [ent(1, 1, 1), { term: 1, index: 2, type: EntryType.EntryConfChange }],
+        "entry 2 is a conf change (EntryConfChange) without data: it must carry its encoded ConfChange",
+      );
+      const ok = [ent(1, 1, 1), { term: 1, index: 2, type: EntryType.EntryConfChangeV2 }, ent(1, 3, 1, EntryType.EntryConfChange)];
+      await w.save({ term: 1, vote: 0n, commit: 3 }, ok);
+      await w.close();
+      const r = await WAL.open(dir, { index: 0, term: 0 });
+      assert.deepEqual((await r.readAll()).entries.map(jEntry), ok.map(jEntry));
+      await r.close();
+    } finally {
+      await removeTemp(dir);
+    }
+  });
+
   describe("etcd reads what we write", () => {
     const why = etcdReaderUnavailable();
     let reader: Awaited<ReturnType<typeof buildEtcdReader>> | undefined;
