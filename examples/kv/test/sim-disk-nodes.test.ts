@@ -197,10 +197,17 @@ test("RaftNodes over the simulated disk: power losses lose no acknowledged propo
   // Whatever fails, the client loop and every node stop (a failure left them running: the
   // file then ran to the runner's time limit, growing to gigabytes).
   try {
+    // The crashes go on for 3 s, and then until the client has 20 acknowledged proposals (at
+    // most 30 s): the client proposes one at a time, and a proposal lost with a crash (forwarded
+    // to a leader that crashed) holds it until its node crashes or requestTimeoutMs (2 s). On
+    // the loaded 2-core machine that took most of the 3 s in some runs: 9 proposals acknowledged
+    // in one of 25 (two CPU hogs), 39 and 42 in two of 70 where the client was held 1.1-1.6 s
+    // twice; the cluster itself kept going (the final proposal on every member within 30 ms).
     let crashes = 0;
     const deadline = Date.now() + 3000;
+    const giveUp = Date.now() + 30_000;
     let blackout = Date.now() + 1500;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline || (acked.length < 20 && Date.now() < giveUp)) {
       if (Date.now() >= blackout) {
         // A power loss of the whole cluster: only what each disk synced survives anywhere.
         blackout = Infinity;
@@ -252,8 +259,12 @@ test("RaftNodes over the simulated disk: power losses lose no acknowledged propo
         )
         .join("; ") + progressOfLeader();
     assert.equal(last, "last", `a final proposal is accepted (${describe()})`);
+    // Until every member applied the final proposal and as many entries as the others: a retried
+    // final proposal may be applied twice (its first try failed, e.g. timed out, yet was
+    // committed), and a member still applying the second copy is behind, not different.
     const t0 = Date.now();
-    for (let i = 0; i < 400 && !standing.every((m) => m.log.includes("last")); i++) await sleep(10);
+    const settled = (): boolean => standing.every((m) => m.log.includes("last") && m.log.length === standing[0]!.log.length);
+    for (let i = 0; i < 400 && !settled(); i++) await sleep(10);
     const catchUpMs = Date.now() - t0;
     for (const m of standing) {
       assert.ok(m.log.includes("last"), `member ${m.id} applied the final proposal (${describe()})`);
