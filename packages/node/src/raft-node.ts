@@ -125,7 +125,9 @@ export interface RaftNodeOptions<R = unknown> {
   /**
    * Sends messages to peers. Must not throw or block: drop what cannot be sent. Must deliver
    * each message at most once: a forwarded proposal delivered twice is appended and applied
-   * twice (see the README, "Transports deliver each message at most once").
+   * twice (see the README, "Transports deliver each message at most once"). Report how each
+   * MsgSnap ended with {@link RaftNode.reportSnapshot}: until then the leader may send that
+   * follower nothing more.
    */
   send(messages: Message[]): void;
   /**
