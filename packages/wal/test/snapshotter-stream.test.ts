@@ -9,7 +9,8 @@ import { mkdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { encodeSnapshot } from "@tsraft/raftpb";
 import type { Snapshot } from "@tsraft/raftpb";
-import { SnapCrcMismatchError, Snapshotter, crc32c, readSnapFile, snapName } from "@tsraft/wal";
+import { SnapCrcMismatchError, Snapshotter, crc32c, nodeIO, readSnapFile, snapName } from "@tsraft/wal";
+import type { WalFileHandle, WalIO } from "@tsraft/wal";
 import { encodeSnapFile } from "../src/proto.js";
 import { SNAP_CRC_CHUNK_BYTES, crc32cYielding, snapFilePieces } from "../src/snap-stream.js";
 import { removeTemp, tempDir } from "./helpers/vectors.js";
@@ -20,6 +21,24 @@ const CS = { voters: [1n, 2n, 0xffffffffffffffffn], learners: [7n], votersOutgoi
 function oneBufferFile(s: Snapshot): Uint8Array {
   const inner = encodeSnapshot(s);
   return encodeSnapFile(crc32c(0, inner), inner);
+}
+
+/**
+ * Counts turns of the event loop (a setImmediate chain) from now; the returned function stops
+ * the count and says how many there were.
+ */
+function countTurns(): () => number {
+  let turns = 0;
+  let running = true;
+  const count = (): void => {
+    turns++;
+    if (running) setImmediate(count);
+  };
+  setImmediate(count);
+  return () => {
+    running = false;
+    return turns;
+  };
 }
 
 function pattern(n: number, seed: number): Uint8Array {
@@ -147,15 +166,9 @@ describe("streamed snapshot files", () => {
 
   test("the CRC of a large buffer is computed in pieces with turns of the event loop between them", async () => {
     const buf = pattern(3 * SNAP_CRC_CHUNK_BYTES + 5, 5);
-    let turns = 0;
-    let running = true;
-    const count = (): void => {
-      turns++;
-      if (running) setImmediate(count);
-    };
-    setImmediate(count);
+    const turnsSince = countTurns();
     const c = await crc32cYielding(0, buf);
-    running = false;
+    const turns = turnsSince();
     assert.equal(c, crc32c(0, buf));
     assert.ok(turns >= 3, `the event loop turned ${turns} times during the CRC of 4 pieces`);
     assert.equal(await crc32cYielding(crc32c(0, buf, 0, 10), buf, 10, 20), crc32c(0, buf, 0, 20), "ranges chain like crc32c");
@@ -165,17 +178,39 @@ describe("streamed snapshot files", () => {
   // 11 ms for 96 MiB) from its own noise; this counts the turns instead.
   test("a save's CRC of the data is computed in pieces with turns of the event loop between them", async () => {
     const snap: Snapshot = { data: pattern(3 * SNAP_CRC_CHUNK_BYTES + 5, 7), metadata: { index: 12, term: 2, confState: CS } };
-    let turns = 0;
-    let running = true;
-    const count = (): void => {
-      turns++;
-      if (running) setImmediate(count);
-    };
-    setImmediate(count);
+    const turnsSince = countTurns();
     const file = await snapFilePieces(snap);
-    running = false;
+    const turns = turnsSince();
     assert.ok(Buffer.concat(file.pieces).equals(Buffer.from(oneBufferFile(snap))), "same bytes as the one-buffer encoding");
     assert.ok(turns >= 3, `the event loop turned ${turns} times while the save's CRC ran over 4 pieces`);
+  });
+
+  // The same on the load side: the file is served from memory (every read a resolved promise,
+  // no turn of the event loop), so the turns counted are the CRC's own.
+  test("a load's CRC of the data is computed in pieces with turns of the event loop between them", async () => {
+    const snap: Snapshot = { data: pattern(3 * SNAP_CRC_CHUNK_BYTES + 5, 9), metadata: { index: 14, term: 3, confState: CS } };
+    const bytes = oneBufferFile(snap);
+    const handle: WalFileHandle = {
+      fd: -1,
+      read: async (buffer, offset, length, position) => {
+        const n = Math.max(0, Math.min(length, bytes.length - position));
+        buffer.set(bytes.subarray(position, position + n), offset);
+        return { bytesRead: n };
+      },
+      write: () => Promise.reject(new Error("read-only")),
+      truncate: () => Promise.reject(new Error("read-only")),
+      sync: async () => {},
+      datasync: async () => {},
+      stat: async () => ({ size: bytes.length }),
+      close: async () => {},
+    };
+    const io: WalIO = { ...nodeIO, open: async () => handle };
+    const turnsSince = countTurns();
+    const loaded = await readSnapFile("in-memory.snap", io);
+    const turns = turnsSince();
+    assert.deepEqual(loaded.metadata, snap.metadata);
+    assert.ok(Buffer.from(loaded.data!).equals(Buffer.from(snap.data!)), "the same data back");
+    assert.ok(turns >= 3, `the event loop turned ${turns} times while the load's CRC ran over 4 pieces`);
   });
 
   // 96 MiB: the one-buffer save held the event loop for about 150 ms on the shared development
