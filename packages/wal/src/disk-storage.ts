@@ -478,7 +478,8 @@ export class DiskStorage implements Storage {
    * one is given) are ignored, as MemoryStorage's append does.
    * @throws {@link WalStateError} naming the entries, before anything is written (the snapshot
    * included), if they are not a run that joins the log (see {@link DiskStorage.append}) or
-   * hold a type the WAL's reader refuses (not 0, 1 or 2; an EntryConfChange without data).
+   * hold a type the WAL's reader refuses (not 0, 1 or 2; an EntryConfChange without data), or
+   * (with no other save in flight) another entry at an index and term the log holds.
    * @throws the errors of {@link WAL.save}; {@link SnapOutOfDateError} for an old snapshot.
    */
   async save(hardState: HardState, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
@@ -535,6 +536,18 @@ export class DiskStorage implements Storage {
       const before = at > last + 1 ? 0 : at - 1 === offset ? termAtOffset : this.term(at - 1);
       const problem = appendJoinProblem(entries[from]!, last, before);
       if (problem !== undefined) throw new WalStateError(`save: ${problem}`);
+      // Raft never writes another entry at an index and term the log holds (Log Matching); the
+      // reader refuses such a log as corrupt (another type or size: at open; other bytes: when
+      // the block is read back), so it is refused here. An overlap only comes with a
+      // conflicting suffix from a new leader (other terms), so this loop rarely compares.
+      for (let i = at, end = Math.min(last, lo + n - 1); i <= end; i++) {
+        const e = entries[i - lo]!;
+        if (e.term !== this.term(i)) continue;
+        const had = this.entries(i, i + 1, Infinity)[0]!;
+        if (entryShape(had) !== entryShape(e) || !bytesEqual(had.data, e.data)) {
+          throw new WalStateError(`save: entry ${i} differs from the entry ${i} of the same term ${e.term} the log holds (raft never rewrites one)`);
+        }
+      }
     }
     return from === 0 ? entries : entries.slice(from);
   }

@@ -166,6 +166,42 @@ test("save refuses an entry type the WAL's reader refuses, before anything is wr
   }
 });
 
+test("save refuses another entry at an index and term the log holds (the reader refuses that log), takes the same one again, and the storage still opens", async () => {
+  const dir = join(await tempDir(), "node");
+  try {
+    // A tiny cache: entry 2 is read back from the segment when compared.
+    const opts = { maxCachedBytes: 1 };
+    let s = await DiskStorage.open(dir, opts);
+    await s.save({ term: 1, vote: 1n, commit: 1 }, ents(1, 3, 1, 10));
+    const other = (size: number, fill: number): Entry => ({ term: 1, index: 2, type: EntryType.EntryNormal, data: new Uint8Array(size).fill(fill) });
+    for (const e of [other(11, 2), other(10, 7), { ...other(10, 2), type: EntryType.EntryConfChangeV2 }]) {
+      await assert.rejects(
+        s.save({ term: 1, vote: 1n, commit: 1 }, [e, ...ents(3, 4, 1, 10)]),
+        (err: Error) =>
+          err instanceof WalStateError &&
+          err.message === "wal: save: entry 2 differs from the entry 2 of the same term 1 the log holds (raft never rewrites one)",
+      );
+      assert.equal(s.lastIndex(), 3);
+    }
+    await s.save({ term: 1, vote: 1n, commit: 1 }, ents(2, 4, 1, 10)); // the same entries again, and one more
+    await s.save({ term: 2, vote: 1n, commit: 1 }, ents(3, 3, 2, 5)); // a conflicting suffix (another term)
+    await s.close();
+    s = await DiskStorage.open(dir, opts);
+    assert.equal(s.lastIndex(), 3);
+    assert.deepEqual(
+      s.entries(1, 4, Infinity).map((e) => [e.index, e.term, e.data!.length, e.data![0]]),
+      [
+        [1, 1, 10, 1],
+        [2, 1, 10, 2],
+        [3, 2, 5, 3],
+      ],
+    );
+    await s.close();
+  } finally {
+    await removeTemp(dir);
+  }
+});
+
 test("a log far larger than the cache bound is served from the segments; overwrites across segments", async () => {
   const dir = join(await tempDir(), "node");
   try {
