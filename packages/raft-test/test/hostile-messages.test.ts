@@ -219,6 +219,19 @@ const rows: Row[] = [
     to: "leader",
     m: () => prop({ entries: [{ index: 0, term: 0, type: EntryType.EntryConfChangeV2, data: garbage }] }),
   },
+  // A v1 conf change always carries its encoded ConfChange (proto2: its fields are always
+  // written); without data it would decode as an empty change, and the WAL's reader refuses
+  // such an entry as corrupt (a HardState record with its type bit flipped reads as one).
+  {
+    name: "an appended conf change (v1) without data",
+    to: "follower",
+    m: (c) => append(c, { entries: [{ index: c.last + 1, term: c.term, type: EntryType.EntryConfChange, data: undefined }] }),
+  },
+  {
+    name: "a proposed conf change (v1) without data",
+    to: "leader",
+    m: () => prop({ entries: [{ index: 0, term: 0, type: EntryType.EntryConfChange, data: undefined }] }),
+  },
   { name: "a snapshot of term 0", to: "follower", m: (c) => snap(c, { term: 0 }) },
   { name: "a snapshot of a term above the message's", to: "follower", m: (c) => snap(c, { term: c.term + 1 }) },
   {

@@ -18,7 +18,8 @@
  * - a term, logTerm, index, commit, rejectHint, entry index or term, or snapshot index or term
  *   above {@link MAX_TERM} / {@link MAX_INDEX} (or not a non-negative integer);
  * - a MsgApp whose entries do not follow `index` contiguously with terms in `[logTerm, term]`;
- * - a MsgApp or MsgProp entry of a conf change type that does not decode as one (raft decodes
+ * - a MsgApp or MsgProp entry of a conf change type that does not decode as one, or a v1 conf
+ *   change without data (the WAL refuses to hold one; raft decodes
  *   conf changes, and so does every application when it applies them);
  * - a MsgProp or MsgReadIndex with a term (raft forwards them without one: a term would move
  *   this node's term before the request is even looked at), a MsgProp without entries, a
@@ -192,6 +193,9 @@ function checkConfChangeEntries(m: Message): void {
 
 function checkConfChangeEntry(m: Message, e: Entry, i: number): void {
   if (e.type !== EntryType.EntryConfChange && e.type !== EntryType.EntryConfChangeV2) return;
+  // A v1 ConfChange's encoding is never absent (proto2: its fields are always written); an
+  // entry without it would be appended, and the WAL's reader refuses one as corrupt.
+  if (e.type === EntryType.EntryConfChange && e.data === undefined) throw invalid(m, `entry ${i} (EntryConfChange) has no data`);
   try {
     confChangeOfEntry(e);
   } catch (err) {
