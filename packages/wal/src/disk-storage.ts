@@ -14,16 +14,7 @@
  * @module
  */
 import { join } from "node:path";
-import {
-  CompactedError,
-  SnapOutOfDateError,
-  UnavailableError,
-  appendJoinProblem,
-  entryRunProblem,
-  isEntriesMaxSize,
-  isLogIndex,
-  errorCode,
-} from "@tsraft/raft";
+import { CompactedError, SnapOutOfDateError, UnavailableError, appendJoinProblem, isEntriesMaxSize, isLogIndex, errorCode } from "@tsraft/raft";
 import type { InitialState, Storage } from "@tsraft/raft";
 import { bytesEqual, isEmptyHardState } from "@tsraft/raftpb";
 import type { ConfState, Entry, HardState, Snapshot } from "@tsraft/raftpb";
@@ -38,7 +29,7 @@ import { LogReader, ScanStop, entryShape } from "./reader.js";
 import type { ReadOptions } from "./reader.js";
 import { DEFAULT_MAX_RECORD_BYTES } from "./record.js";
 import { Snapshotter } from "./snapshotter.js";
-import { WAL, entryTypeProblem } from "./wal.js";
+import { SAVE_CHECKED_BATCH, WAL, walBatchProblem } from "./wal.js";
 import type { WalOptions, WalPosition } from "./wal.js";
 import type { SegmentName } from "./segment.js";
 
@@ -487,16 +478,16 @@ export class DiskStorage implements Storage {
     // Every check before anything is written (the snapshot included): what follows the snapshot,
     // or the log as it is. While earlier saves are in flight, memory lags behind what the WAL
     // has queued (it learns of a save once durable), so the join is then left to the WAL, which
-    // checks the gap against its queue (see `uncompacted`).
+    // checks the gap against its queue (see `partToWrite`).
     const kept = withSnap
-      ? this.uncompacted(entries, true, snapshot.metadata.index, snapshot.metadata.index, snapshot.metadata.term)
-      : this.uncompacted(entries, this.inFlight === 0);
+      ? this.partToWrite(entries, true, snapshot.metadata.index, snapshot.metadata.index, snapshot.metadata.term)
+      : this.partToWrite(entries, this.inFlight === 0);
     this.inFlight++;
     try {
       if (withSnap) await this.applySnapshot(snapshot);
       const early = this.faults.serveBeforeDurable && kept.length > 0;
       if (early) this.remember(kept, undefined);
-      const pos = await this.wal.save(hardState, kept);
+      const pos = await this.wal[SAVE_CHECKED_BATCH](hardState, kept); // checked above: not twice
       if (!isEmptyHardState(hardState)) this.hardState = hardState;
       if (kept.length > 0 && !early) this.remember(kept, pos);
     } finally {
@@ -505,9 +496,10 @@ export class DiskStorage implements Storage {
   }
 
   /**
-   * The part of `entries` to write: they must be a run (`entryRunProblem`, as MemoryStorage's
-   * append and the WAL's save check) that joins the log `[offset, last]` without a gap and with
-   * a first term not below the term of the entry before it; the part at or below `offset`
+   * The part of `entries` to write: they must be a batch the WAL takes (`walBatchProblem`: a
+   * run, as MemoryStorage's append checks, of types the reader accepts) that joins the log
+   * `[offset, last]` without a gap and with a first term not below the term of the entry
+   * before it; the part at or below `offset`
    * (compacted) is dropped, as MemoryStorage (and etcd's) does. Only `termAtOffset` is asked of
    * a log that is a snapshot and nothing else (`save` with a snapshot: the log after it).
    * Before this, a batch reaching below the compacted index was written to the WAL and then
@@ -517,7 +509,7 @@ export class DiskStorage implements Storage {
    * the batch is then not caught (the WAL keeps no terms).
    * @throws {@link WalStateError} naming the entries.
    */
-  private uncompacted(
+  private partToWrite(
     entries: readonly Entry[],
     join: boolean,
     offset = this.offset,
@@ -526,8 +518,8 @@ export class DiskStorage implements Storage {
   ): readonly Entry[] {
     const n = entries.length;
     if (n === 0) return entries;
-    const run = entryRunProblem(entries) ?? entryTypeProblem(entries);
-    if (run !== undefined) throw new WalStateError(`save: ${run}`);
+    const problem = walBatchProblem(entries);
+    if (problem !== undefined) throw new WalStateError(`save: ${problem}`);
     const lo = entries[0]!.index;
     if (lo + n - 1 <= offset) return [];
     const from = lo <= offset ? offset + 1 - lo : 0;

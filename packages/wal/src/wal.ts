@@ -143,6 +143,9 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** The key of {@link WAL}'s save for a batch DiskStorage has checked (not exported by the package). */
+export const SAVE_CHECKED_BATCH: unique symbol = Symbol("tsraft.wal.saveCheckedBatch");
+
 /**
  * A write-ahead log directory. Obtain one with {@link WAL.create}, {@link WAL.open} (write mode:
  * call {@link WAL.readAll} once, then save) or {@link WAL.openForRead}.
@@ -417,11 +420,23 @@ export class WAL {
    *   when the disk is full: every later call is rejected with the same error).
    */
   save(hardState: HardState, entries: readonly Entry[]): Promise<WalPosition | undefined> {
+    return this.saveBatch(hardState, entries, true);
+  }
+
+  /**
+   * {@link WAL.save} for DiskStorage, which has checked the batch itself with
+   * {@link walBatchProblem} before writing anything else: not checked twice per entry.
+   */
+  [SAVE_CHECKED_BATCH](hardState: HardState, entries: readonly Entry[]): Promise<WalPosition | undefined> {
+    return this.saveBatch(hardState, entries, false);
+  }
+
+  private saveBatch(hardState: HardState, entries: readonly Entry[], checkBatch: boolean): Promise<WalPosition | undefined> {
     try {
       this.checkWritable("save");
       const emptyHs = isEmptyHardState(hardState);
       if (emptyHs && entries.length === 0) return Promise.resolve(undefined);
-      this.validate(hardState, entries, emptyHs);
+      this.validate(hardState, entries, emptyHs, checkBatch);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -435,19 +450,17 @@ export class WAL {
     return this.enqueue("save", hardState, entries, undefined, 0, mustSync);
   }
 
-  private validate(hs: HardState, entries: readonly Entry[], emptyHs: boolean): void {
+  private validate(hs: HardState, entries: readonly Entry[], emptyHs: boolean, checkBatch: boolean): void {
     // The messages are built by saveRefused, out of the loop: with template literals in the
     // loop's throw branches V8's optimizing compiler converted e.index to a string on every
     // iteration, taken or not (callgrind: ~500 instructions per entry, README "Figures").
-    // The run itself (indexes and terms integers >= 1, consecutive, terms never decreasing) is
-    // checked by @tsraft/raft's entryRunProblem, as MemoryStorage's append does: the reader
-    // refuses a WAL holding anything else as corrupt. So the last entry has the largest term.
-    const run = entryRunProblem(entries);
-    if (run !== undefined) throw new WalStateError(`save: ${run}`);
-    // The reader also refuses an entry of an unknown type and a v1 conf change without its
-    // encoded ConfChange (README, "Type bits"): taken here, either made the WAL unopenable.
-    const types = entryTypeProblem(entries);
-    if (types !== undefined) throw new WalStateError(`save: ${types}`);
+    // The batch itself (walBatchProblem: a run, of types the reader accepts) is checked here
+    // unless DiskStorage did: the reader refuses a WAL holding anything else as corrupt. So
+    // the last entry has the largest term.
+    if (checkBatch) {
+      const problem = walBatchProblem(entries);
+      if (problem !== undefined) throw new WalStateError(`save: ${problem}`);
+    }
     let prevIndex = -1;
     let maxTerm = this.qTerm;
     const n = entries.length;
@@ -816,12 +829,21 @@ export class WAL {
 }
 
 /**
+ * Why the WAL refuses `entries` as one batch, or `undefined`: not a run (`@tsraft/raft`'s
+ * `entryRunProblem`: indexes and terms integers >= 1, consecutive, terms never decreasing, as
+ * MemoryStorage's append checks), or a type the reader refuses ({@link entryTypeProblem}).
+ * Checked by {@link WAL.save} and, before it writes anything, by DiskStorage's save.
+ */
+export function walBatchProblem(entries: readonly Entry[]): string | undefined {
+  return entryRunProblem(entries) ?? entryTypeProblem(entries);
+}
+
+/**
  * Why the reader would refuse one of `entries` for its type (see `applyEntry` in reader.ts), or
  * `undefined`: a type other than 0, 1, 2, or an EntryConfChange without data (a v1 conf change
- * always carries its encoded ConfChange). Checked by {@link WAL.save} and, before it writes
- * anything, by DiskStorage's save.
+ * always carries its encoded ConfChange).
  */
-export function entryTypeProblem(entries: readonly Entry[]): string | undefined {
+function entryTypeProblem(entries: readonly Entry[]): string | undefined {
   const k = badTypeAt(entries);
   if (k < 0) return undefined;
   const e = entries[k]!;
