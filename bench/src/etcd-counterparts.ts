@@ -12,6 +12,7 @@ export const COUNTERPARTS: ReadonlyMap<string, string> = new Map([
   ["cluster-3node", "cluster-3node"],
   ["codec-msgapp", "codec-msgapp"],
   ["wal-write", "wal-write"],
+  ["wal-write-inline", "wal-write"],
   ["wal-replay", "wal-replay"],
   ["memory-entries", "memory-entries"],
   ["cluster-3node-etcd-pattern", "cluster-3node"],

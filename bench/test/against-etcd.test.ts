@@ -113,7 +113,17 @@ describe("--against-etcd rounds", () => {
     assert.throws(() => parseArgs(["--against-etcd", "--rounds", "0"]), UsageError);
     assert.deepEqual(
       selectWorkloads({ names: [], quick: false, againstEtcd: true }).map((w) => w.name),
-      ["rawnode-1node", "cluster-3node", "codec-msgapp", "wal-write", "wal-replay", "memory-entries", "cluster-3node-etcd-pattern", "rawnode-1node-one-cycle"],
+      [
+        "rawnode-1node",
+        "cluster-3node",
+        "codec-msgapp",
+        "wal-write",
+        "wal-replay",
+        "memory-entries",
+        "cluster-3node-etcd-pattern",
+        "rawnode-1node-one-cycle",
+        "wal-write-inline",
+      ],
     );
   });
 

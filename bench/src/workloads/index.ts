@@ -15,7 +15,7 @@ import { cluster3node, cluster3nodeEtcdPattern, rawnode1node, rawnode1nodeOneCyc
 import { cluster3nodeRss } from "./rss.js";
 import { clusterNNode, clusterPayload, logGrowth } from "./scaling.js";
 import { walReplayGrowth } from "./wal-replay-growth.js";
-import { walWriteWorkload } from "./wal-write.js";
+import { walWriteInlineWorkload, walWriteWorkload } from "./wal-write.js";
 import { walReplayWorkload } from "./wal-replay.js";
 
 export const workloads: Workload[] = [
@@ -27,6 +27,7 @@ export const workloads: Workload[] = [
   memoryEntriesWorkload,
   cluster3nodeEtcdPattern,
   rawnode1nodeOneCycle,
+  walWriteInlineWorkload,
   memoryUnstableWorkload,
   cluster3nodeRss,
   clusterNNode,

@@ -61,6 +61,8 @@ export interface KvConfig {
   walSegmentBytes: number;
   /** DiskStorage's cache of log entries, in bytes (see {@link DEFAULT_WAL_CACHE_BYTES}). */
   walCacheBytes: number;
+  /** The WAL's `inlineWrites`: saves written and synced on the event loop's thread. */
+  walInlineWrites: boolean;
   /** Timeout of a request inside the server (propose, ReadIndex). */
   requestTimeoutMs: number;
   /**
@@ -115,6 +117,12 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: "catch-up-entries", env: "KV_CATCH_UP_ENTRIES", dflt: "500", help: "entries kept behind a snapshot" },
   { flag: "wal-segment-bytes", env: "KV_WAL_SEGMENT_BYTES", dflt: String(4 * 1024 * 1024), help: "WAL segment size" },
   { flag: "wal-cache-bytes", env: "KV_WAL_CACHE_BYTES", dflt: String(DEFAULT_WAL_CACHE_BYTES), help: "log entries kept in memory (bytes)" },
+  {
+    flag: "wal-inline-writes",
+    env: "KV_WAL_INLINE_WRITES",
+    dflt: "false",
+    help: "write and fdatasync the WAL on the event loop's thread (blocks it for each sync; see the wal README)",
+  },
   { flag: "request-timeout-ms", env: "KV_REQUEST_TIMEOUT_MS", dflt: "5000", help: "timeout of a write or linearizable read" },
   { flag: "quota-bytes", env: "KV_QUOTA_BYTES", dflt: String(DEFAULT_QUOTA_BYTES), help: "most bytes of keys and values (writes beyond: 507 no_space)" },
   { flag: "client-cert", env: "KV_CLIENT_CERT", dflt: "", help: "PEM certificate: serve the HTTP API over HTTPS" },
@@ -271,6 +279,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     catchUpEntries: int("catch-up-entries", get("catch-up-entries"), 0),
     walSegmentBytes: int("wal-segment-bytes", get("wal-segment-bytes"), 64 * 1024),
     walCacheBytes: int("wal-cache-bytes", get("wal-cache-bytes"), 1024 * 1024),
+    walInlineWrites: bool("wal-inline-writes", get("wal-inline-writes")),
     requestTimeoutMs: int("request-timeout-ms", get("request-timeout-ms"), 1),
     quotaBytes: int("quota-bytes", get("quota-bytes"), 1),
     ...(clientTls === undefined ? {} : { clientTls }),

@@ -249,6 +249,7 @@ export class KvServer {
     const storage = await DiskStorage.open(cfg.dataDir, {
       segmentSizeBytes: cfg.walSegmentBytes,
       maxCachedBytes: cfg.walCacheBytes,
+      inlineWrites: cfg.walInlineWrites,
       ...(metadata === undefined ? {} : { metadata }),
     });
     if (storage.repairedTail !== undefined) {

@@ -121,6 +121,10 @@ describe("config", () => {
     const d = parseConfig([...AUTH], {});
     assert.equal(d.quotaBytes, 256 * 1024 * 1024);
     assert.ok(d.walCacheBytes > 256 * 1024 * 1024);
+    assert.equal(d.walInlineWrites, false);
+    assert.equal(parseConfig([...AUTH, "--wal-inline-writes", "true"], {}).walInlineWrites, true);
+    assert.equal(parseConfig([...AUTH], { KV_WAL_INLINE_WRITES: "1" }).walInlineWrites, true);
+    assert.throws(() => parseConfig([...AUTH], { KV_WAL_INLINE_WRITES: "sometimes" }), /--wal-inline-writes: want true or false/);
     assert.equal(d.clientTls, undefined);
     const c = parseConfig(
       ["--quota-bytes", "1000", "--wal-cache-bytes", "2000000", "--client-cert", "c.pem", "--client-key", "k.pem", "--client-ca", "ca.pem", ...AUTH],

@@ -9,7 +9,7 @@
  * extra function call each (`pnpm bench wal-write` shows no difference, see the README).
  * @module
  */
-import { closeSync, constants, fdatasync, fstatSync, openSync, readFileSync, readSync, write } from "node:fs";
+import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, write, writeSync } from "node:fs";
 import { copyFile, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
 import { lockDir, lockDirCreation } from "./lock.js";
 import type { DirLock } from "./lock.js";
@@ -51,6 +51,13 @@ export interface WalIO {
   write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number, cb: WriteCallback): void;
   /** node:fs `fdatasync` (callback API). */
   fdatasync(fd: number, cb: (err: NodeJS.ErrnoException | null) => void): void;
+  /**
+   * node:fs `writeSync` (bytes written; throws node's errors): the write of a save with
+   * `WalOptions.inlineWrites`. Optional: a WAL with that option refuses an io without it.
+   */
+  writeSync?(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
+  /** node:fs `fdatasyncSync`: the sync of a save with `WalOptions.inlineWrites` (optional, as `writeSync`). */
+  fdatasyncSync?(fd: number): void;
   /** DiskStorage's synchronous block reads (raft's `Storage` is synchronous). */
   openSync(path: string, flags: "r"): number;
   readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
@@ -78,6 +85,8 @@ export const nodeIO: WalIO = {
   // Through node:fs's live bindings (tests may wrap them with syncBuiltinESMExports).
   write: (fd, buffer, offset, length, position, cb) => write(fd, buffer, offset, length, position, cb),
   fdatasync: (fd, cb) => fdatasync(fd, cb),
+  writeSync: (fd, buffer, offset, length, position) => writeSync(fd, buffer, offset, length, position),
+  fdatasyncSync: (fd) => fdatasyncSync(fd),
   openSync: (path, flags) => openSync(path, flags),
   readSync: (fd, buffer, offset, length, position) => readSync(fd, buffer, offset, length, position),
   fstatSync: (fd) => fstatSync(fd),

@@ -105,6 +105,16 @@ export function writeAllFd(fd: number, buf: Uint8Array, len: number, position: n
   });
 }
 
+/** {@link writeAllFd} on the calling thread (`WalOptions.inlineWrites`): blocks until written. */
+export function writeAllFdSync(fd: number, buf: Uint8Array, len: number, position: number, io: WalIO): void {
+  let done = 0;
+  while (done < len) {
+    const n = io.writeSync!(fd, buf, done, len - done, position + done);
+    if (!(n > 0)) throw Object.assign(new Error(`write wrote ${n} of ${len - done} bytes`), { code: "EIO" });
+    done += n;
+  }
+}
+
 /** fdatasync with the callback API (see {@link writeAllFd}). */
 export function datasyncFd(fd: number, io: WalIO): Promise<void> {
   return new Promise<void>((resolve, reject) => io.fdatasync(fd, (err) => (err !== null ? reject(err) : resolve())));

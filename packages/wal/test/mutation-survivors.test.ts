@@ -122,28 +122,33 @@ describe("mutation survivors (wal)", () => {
     });
   }
 
-  test("survivor: a save that changes only the vote (or only the term) not fdatasynced", async () => {
-    const dir = join(await tempDir(), "wal");
-    try {
-      const { io, log } = recordingIO();
-      const w = await WAL.create(dir, undefined, { io, zeroAheadBytes: 0 });
-      const tail = join(dir, (await segmentNames(dir))[0]!);
-      await w.save({ term: 1, vote: 0n, commit: 0 }, [ent(1, 10)]);
-      const opsOf = async (f: () => Promise<unknown>) => {
-        const from = log.length;
-        await f();
-        return log.slice(from);
-      };
-      assert.ok(writesDurable(await opsOf(() => w.save({ term: 1, vote: 3n, commit: 0 }, [])), tail), "a vote change is durable when save resolves");
-      assert.ok(writesDurable(await opsOf(() => w.save({ term: 2, vote: 3n, commit: 0 }, [])), tail), "a term change is durable when save resolves");
-      // (a commit-only change need not be: a lost commit index is learned again)
-      assert.ok(!writesDurable(await opsOf(() => w.save({ term: 2, vote: 3n, commit: 1 }, [])), tail));
-      assert.ok(writesDurable(await opsOf(() => w.save({ term: 2, vote: 2n, commit: 1 }, [])), tail), "after unsynced bytes too");
-      await w.close();
-    } finally {
-      await removeTemp(dir);
-    }
-  });
+  for (const inlineWrites of [false, true])
+    test(`survivor: a save that changes only the vote (or only the term) not fdatasynced${inlineWrites ? " (inlineWrites)" : ""}`, async () => {
+      const dir = join(await tempDir(), "wal");
+      try {
+        const { io, log } = recordingIO();
+        const w = await WAL.create(dir, undefined, { io, zeroAheadBytes: 0, inlineWrites });
+        const tail = join(dir, (await segmentNames(dir))[0]!);
+        await w.save({ term: 1, vote: 0n, commit: 0 }, [ent(1, 10)]);
+        const opsOf = async (f: () => Promise<unknown>) => {
+          const from = log.length;
+          await f();
+          return log.slice(from);
+        };
+        assert.ok(writesDurable(await opsOf(() => w.save({ term: 1, vote: 3n, commit: 0 }, [])), tail), "a vote change is durable when save resolves");
+        assert.ok(writesDurable(await opsOf(() => w.save({ term: 2, vote: 3n, commit: 0 }, [])), tail), "a term change is durable when save resolves");
+        // (a commit-only change need not be: a lost commit index is learned again)
+        assert.ok(!writesDurable(await opsOf(() => w.save({ term: 2, vote: 3n, commit: 1 }, [])), tail));
+        assert.ok(writesDurable(await opsOf(() => w.save({ term: 2, vote: 2n, commit: 1 }, [])), tail), "after unsynced bytes too");
+        // Every save's write and sync on the calling thread with inlineWrites, none without.
+        const saves = log.filter((o) => o.path === tail && (o.op === "write" || o.op === "fdatasync"));
+        assert.ok(saves.length >= 5);
+        assert.deepEqual(new Set(saves.map((o) => o.inline === true)), new Set([inlineWrites]));
+        await w.close();
+      } finally {
+        await removeTemp(dir);
+      }
+    });
 
   test("survivor: the directory not fsynced after a new segment is renamed into place", async () => {
     const dir = join(await tempDir(), "wal");

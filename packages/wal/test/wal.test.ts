@@ -7,7 +7,8 @@ import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { EntryType } from "@tsraft/raftpb";
 import type { Entry, HardState } from "@tsraft/raftpb";
-import { WAL, WalConfigError, WalExistsError, WalStateError, walName } from "@tsraft/wal";
+import { WAL, WalConfigError, WalExistsError, WalStateError, nodeIO, walName } from "@tsraft/wal";
+import { recordingIO } from "./helpers/recording-io.js";
 import { b64, jEntry, jHardState, removeTemp, tempDir } from "./helpers/vectors.js";
 import { buildEtcdReader, etcdReaderUnavailable, runEtcdReader } from "./helpers/etcd-reader.js";
 
@@ -128,6 +129,66 @@ describe("WAL", () => {
     }
   });
 
+  test("inlineWrites: the saves of one turn share one write and sync on the calling thread, in call order, all resolved", async () => {
+    const dir = join(await tempDir(), "wal");
+    try {
+      const { io, log } = recordingIO();
+      const w = await WAL.create(dir, undefined, { io, zeroAheadBytes: 0, inlineWrites: true });
+      const tail = join(dir, walName(0, 0));
+      const from = log.length;
+      const ps: Promise<unknown>[] = [];
+      for (let i = 1; i <= 50; i++) ps.push(w.save({ term: 1, vote: 1n, commit: i }, [ent(1, i, 100)]));
+      await Promise.all(ps);
+      const ops = log.slice(from).filter((o) => o.path === tail);
+      assert.deepEqual(
+        ops,
+        [{ op: "write", path: tail, dsync: fs.constants.O_DSYNC !== undefined, inline: true }].concat(
+          fs.constants.O_DSYNC !== undefined ? [] : [{ op: "fdatasync", path: tail, inline: true } as never],
+        ),
+      );
+      // One turn later each save is written on its own.
+      for (let i = 51; i <= 53; i++) await w.save({ term: 1, vote: 1n, commit: i }, [ent(1, i, 100)]);
+      assert.equal(log.slice(from).filter((o) => o.path === tail && o.op === "write").length, 4);
+      await w.close();
+      const r = await (await WAL.openForRead(dir, { index: 0, term: 0 })).readAll();
+      assert.deepEqual(
+        r.entries.map((e) => e.index),
+        Array.from({ length: 53 }, (_, k) => k + 1),
+      );
+      assert.equal(r.hardState.commit, 53);
+    } finally {
+      await removeTemp(dir);
+    }
+  });
+
+  test("inlineWrites: a write that fails rejects its saves and every later call", async () => {
+    const dir = join(await tempDir(), "wal");
+    try {
+      let fail = false;
+      const io = {
+        ...nodeIO,
+        writeSync: (fd: number, b: Uint8Array, o: number, l: number, p: number): number => {
+          if (fail) throw Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
+          return nodeIO.writeSync!(fd, b, o, l, p);
+        },
+      };
+      const w = await WAL.create(dir, undefined, { io, zeroAheadBytes: 0, inlineWrites: true });
+      await w.save({ term: 1, vote: 1n, commit: 0 }, [ent(1, 1, 10)]);
+      fail = true;
+      await assert.rejects(w.save({ term: 1, vote: 1n, commit: 1 }, [ent(1, 2, 10)]), (e: NodeJS.ErrnoException) => e.code === "EIO");
+      fail = false;
+      await assert.rejects(w.save({ term: 1, vote: 1n, commit: 1 }, [ent(1, 2, 10)]), WalStateError);
+      await w.abandon();
+      const r = await (await WAL.openForRead(dir, { index: 0, term: 0 })).readAll();
+      assert.deepEqual(
+        r.entries.map((e) => e.index),
+        [1],
+      );
+    } finally {
+      await removeTemp(dir);
+    }
+  });
+
   test("abandon: the write in progress finishes, queued saves are never written, the lock is free, nothing is synced", async () => {
     const dir = join(await tempDir(), "wal");
     try {
@@ -234,7 +295,13 @@ describe("WAL", () => {
   test("invalid options are refused with WalConfigError (code TSRAFT_WAL_CONFIG) naming the option", async () => {
     const dir = join(await tempDir(), "wal");
     try {
-      const cases = [{ segmentSizeBytes: 10 }, { maxRecordBytes: 1.5 }, { readChunkBytes: 0 }, { zeroAheadBytes: -1 }];
+      const cases = [
+        { segmentSizeBytes: 10 },
+        { maxRecordBytes: 1.5 },
+        { readChunkBytes: 0 },
+        { zeroAheadBytes: -1 },
+        { inlineWrites: 1 as unknown as boolean },
+      ];
       for (const opts of cases) {
         const field = Object.keys(opts)[0]!;
         await assert.rejects(

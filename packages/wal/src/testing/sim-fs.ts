@@ -225,6 +225,18 @@ export class SimFS {
         }
         queueMicrotask(() => cb(err));
       },
+      // The inline write path (WalOptions.inlineWrites): durable at once through O_DSYNC (the
+      // simulated latency is the callback path's), failures thrown.
+      writeSync: (fd, buffer, offset, length, position) => {
+        live();
+        const f = this.#fd(fd);
+        this.#write(f, buffer.subarray(offset, offset + length), position, f.dsync);
+        return length;
+      },
+      fdatasyncSync: (fd) => {
+        live();
+        this.#sync(this.#fd(fd));
+      },
       openSync: (path, flags) => {
         live();
         return this.#open(path, flags, gen);

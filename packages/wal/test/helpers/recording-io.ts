@@ -12,6 +12,8 @@ export interface IoOp {
   path: string;
   /** A write through a descriptor opened with O_DSYNC (durable when it returns). */
   dsync?: boolean;
+  /** Made on the calling thread (`writeSync`, `fdatasyncSync`: `WalOptions.inlineWrites`). */
+  inline?: true;
   to?: string;
 }
 
@@ -65,6 +67,15 @@ export function recordingIO(): { io: WalIO; log: IoOp[]; mark(label: string): vo
     fdatasync: (fd, cb) => {
       log.push({ op: "fdatasync", path: fds.get(fd)?.path ?? `fd ${fd}` });
       nodeIO.fdatasync(fd, cb);
+    },
+    writeSync: (fd, buf, off, len, pos) => {
+      const f = fds.get(fd);
+      log.push({ op: "write", path: f?.path ?? `fd ${fd}`, dsync: f?.dsync ?? false, inline: true });
+      return nodeIO.writeSync!(fd, buf, off, len, pos);
+    },
+    fdatasyncSync: (fd) => {
+      log.push({ op: "fdatasync", path: fds.get(fd)?.path ?? `fd ${fd}`, inline: true });
+      nodeIO.fdatasyncSync!(fd);
     },
   };
   return { io, log, mark: (label) => log.push({ op: "mark", path: label }) };
