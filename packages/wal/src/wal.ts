@@ -67,14 +67,15 @@ export interface WalOptions {
   /**
    * Write (and fdatasync) saves on the calling thread, blocking the event loop until they are
    * durable, instead of in Node's thread pool (default false). A synced save then costs its
-   * write and sync and nothing else, as etcd's `Save` does on its goroutine: measured on the
-   * development VM, 100-byte saves one at a time went from about 6,000 to 7,200-7,600 a second,
-   * because a thread-pool job wakes an idle CPU twice (README "Inline writes"). The price: for
-   * as long as the disk takes to sync (about 0.13 ms here, milliseconds to tens of them on
-   * network or busy disks) nothing else in the process runs: no timers, no sockets. For a
-   * process that does little but the WAL, or whose disk syncs fast; not for a busy server.
-   * Saves called in the same turn of the event loop still share one write. Segment cuts and
-   * zero-ahead stay in the thread pool. Needs `io.writeSync` and `io.fdatasyncSync`.
+   * write and sync and nothing else, as etcd's `Save` does on its goroutine: on the
+   * development VM, 100-byte saves one at a time went from 6,000-6,400 to 7,300-7,600 a
+   * second (bench medians), because a thread-pool job wakes an idle CPU twice (README "Inline
+   * writes"). The price: for as long as the disk takes to sync (about 0.13 ms here,
+   * milliseconds to tens of them on network or busy disks) nothing else in the process runs:
+   * no timers, no sockets. For a process that does little but write its log, on a disk that
+   * syncs fast; not for a busy server (the KV service measured slower with it). Saves called in
+   * the same turn of the event loop still share one write. Segment cuts and zero-ahead stay in
+   * the thread pool. Needs `io.writeSync` and `io.fdatasyncSync`.
    */
   inlineWrites?: boolean;
 }
