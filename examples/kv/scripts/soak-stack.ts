@@ -11,6 +11,7 @@
  *   pnpm soak:stack --minutes 10            as many as fit in 10 minutes
  *   options: --out DIR (timelines; default ./stack-soak), --timeline (write it even when clean),
  *   --dup-proposals (the network may duplicate forwarded proposals too: see NetworkFaults),
+ *   --inline-writes (the members' WALs write and sync on the process's thread: `inlineWrites`),
  *   --no-shrink, --shrink-runs N (default 100);
  *   the schedule's budgets (`scheduleArgs` of @tsraft/stack-sim: what a shrunk replay command
  *   carries): --duration MS, --clients N, --max-requests N, --max-faults N, --drop P,
@@ -56,6 +57,7 @@ const untilMs = flag("minutes") === undefined ? Infinity : Date.now() + Number(f
 const outDir = resolve(flag("out") ?? "stack-soak");
 const alwaysTimeline = argv.includes("--timeline");
 const dupProposals = argv.includes("--dup-proposals");
+const inlineWrites = argv.includes("--inline-writes");
 const shrinkRuns = argv.includes("--no-shrink") ? 0 : Number(flag("shrink-runs") ?? 100);
 const nodeKnobs = Object.fromEntries(flags("node-knob").map((k) => [k, true])) as RaftNodeKnobs;
 const walFaults = Object.fromEntries(flags("wal-fault").map((k) => [k, true])) as Partial<WalFaultSwitches>;
@@ -67,6 +69,7 @@ if (!(count > 0) || !(shrinkRuns >= 0)) {
 /** What every replay command carries besides the schedule: the switches. */
 const extra = [
   ...(dupProposals ? ["--dup-proposals"] : []),
+  ...(inlineWrites ? ["--inline-writes"] : []),
   ...flags("node-knob").flatMap((k) => ["--node-knob", k]),
   ...flags("wal-fault").flatMap((k) => ["--wal-fault", k]),
 ];
@@ -78,7 +81,7 @@ const run = (p: ScheduleParams): Promise<StackRunResult<KvInput, KvOutput>> => {
     workload: kvWorkload(),
     replay: replayOf(p),
     network: { ...o.network, duplicateProposals: dupProposals },
-    settings: { nodeKnobs, walFaults },
+    settings: { nodeKnobs, walFaults, inlineWrites },
   });
 };
 const writeTimeline = (r: StackRunResult<KvInput, KvOutput>, name: string, what: string): void => {

@@ -18,6 +18,8 @@ const cases: { name: string; settings: Partial<MemberSettings>; budget: number; 
   { name: "node neverTimeOut", settings: { nodeKnobs: { neverTimeOut: true } }, budget: 40, expect: /^promises-settle/ },
   // The WAL acknowledging a save before fdatasync.
   { name: "wal ackBeforeSync", settings: { walFaults: { ackBeforeSync: true } }, budget: 30 },
+  // The same with the WAL's inline write path.
+  { name: "wal ackBeforeSync (inlineWrites)", settings: { walFaults: { ackBeforeSync: true }, inlineWrites: true }, budget: 30 },
   // The WAL taking a write that failed with ENOSPC for done (the node goes on, the batch never written).
   { name: "wal swallowNoSpace", settings: { walFaults: { swallowNoSpace: true } }, budget: 20, expect: /^disk-full/ },
   // The reader not checking the CRCs of sealed segments, with a bit flipped on reading one at

@@ -53,3 +53,18 @@ test("whole-stack schedules: no violation", async () => {
   assert.ok(eios > 0 && stops > 0, "fsyncs failed, and nodes stopped on them");
   assert.ok(enospcs > 0 && noSpaceStops > 0, "disks filled, and nodes stopped on ENOSPC");
 });
+
+test("whole-stack schedules with the WAL's inlineWrites: no violation", async () => {
+  const [lo, hi] = process.env.STACK_SEEDS === undefined ? [1, 60] : seeds();
+  let crashes = 0;
+  let acked = 0;
+  for (let seed = lo; seed <= hi; seed++) {
+    const r = await runStackSchedule({ seed, workload: logWorkload(), settings: { inlineWrites: true } });
+    assert.equal(r.violation, undefined, `seed ${seed}: ${r.violation?.invariant}: ${r.violation?.detail} (inlineWrites)`);
+    crashes += r.crashes;
+    acked += r.acked;
+    assert.ok(!r.trace.events.some((e) => e.kind === "fsync" && e.what === "O_DSYNC write"), `seed ${seed}: a save went through the thread-pool path`);
+  }
+  console.log(`# inlineWrites, seeds ${lo}-${hi}: ${crashes} crashes, ${acked} writes acknowledged`);
+  assert.ok(crashes > hi - lo && acked > hi - lo, "the schedules crash members and acknowledge writes");
+});
