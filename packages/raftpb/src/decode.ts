@@ -14,7 +14,8 @@
  * them: a view keeps the whole input alive and changes if the input is overwritten. With
  * `{ copy: true }` the decoder first copies the input once, and the views point into that
  * private copy (measured: 64 separate 128-byte copies cost 10x more than one 9 KB copy,
- * because each small Uint8Array gets its own off-heap backing store).
+ * because each small Uint8Array gets its own off-heap backing store); a copy of 65 bytes to
+ * 16 KiB is itself a view into a shared slab (copy-slab.ts).
  * @module
  */
 import { FieldError, MAX_DEPTH, prefixField, toDecodeError } from "./errors.js";
@@ -26,8 +27,10 @@ export interface DecodeOptions {
   /**
    * Never alias the input: copy it once, and make every bytes field a view into that private
    * copy. Use it when the input buffer will be reused or overwritten, or when it is much larger
-   * than the decoded value (a view keeps its whole buffer alive). Default false: bytes fields
-   * are views into the input itself, as protobufjs returns them.
+   * than the decoded value (a view keeps its whole buffer alive). The copy of an input of 65
+   * bytes to 16 KiB lives in a shared 128 KiB slab (as the encoder's outputs do): a bytes field
+   * kept alive keeps that slab alive, and its `.buffer` is the slab. Default false: bytes
+   * fields are views into the input itself, as protobufjs returns them.
    */
   copy?: boolean;
 }

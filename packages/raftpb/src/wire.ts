@@ -17,6 +17,7 @@
  * same way.
  * @module
  */
+import { privateCopy } from "./copy-slab.js";
 import { FieldError, MAX_DEPTH } from "./errors.js";
 
 /** 2^53 - 1: indexes, terms and commit indexes above it are decode errors. */
@@ -205,15 +206,12 @@ export class Reader {
   depth: number;
   /**
    * @param copy when true, the reader works on a private copy of `buf` (one copy of the whole
-   * input), so bytes fields read from it are views into that copy, never into `buf`.
+   * input; from 65 bytes to 16 KiB a view into a shared slab, see copy-slab.ts), so bytes
+   * fields read from it are views into that copy, never into `buf`.
    */
   constructor(buf: Uint8Array, copy = false) {
     if (!(buf instanceof Uint8Array)) throw new TypeError("raftpb: decode expects a Uint8Array");
-    if (copy) {
-      const own = new Uint8Array(buf.length);
-      own.set(buf);
-      buf = own;
-    }
+    if (copy) buf = privateCopy(buf);
     this.buf = buf;
     this.pos = 0;
     this.end = buf.length;

@@ -126,6 +126,41 @@ describe("Message specifics", () => {
     assert.deepStrictEqual([...view.entries[0]!.data!], [0, 0, 0]);
   });
 
+  test("{copy: true} copies never alias their input or each other, across slab turnover and sizes around the slab's bounds", () => {
+    // Inputs of 64 bytes or less, 65..16 KiB (shared slab) and above (own buffer); enough of
+    // them to fill several 128 KiB slabs; every input overwritten after all are decoded.
+    const sizes = [1, 63, 64, 65, 200, 9000, 16 * 1024 - 40, 16 * 1024 + 100, 40_000];
+    const kept: { input: Uint8Array; want: Message; got: Message }[] = [];
+    for (let round = 0; round < 30; round++) {
+      for (const n of sizes) {
+        const data = new Uint8Array(n).map((_, i) => (i * 31 + n + round) & 0xff);
+        const input = encodeMessage({
+          type: 3,
+          to: 2n,
+          from: 1n,
+          term: 1,
+          logTerm: 1,
+          index: round,
+          commit: 1,
+          reject: false,
+          rejectHint: 0,
+          entries: [{ term: 1, index: round + 1, type: 0, data }],
+        }).slice(); // its own buffer: overwritten below
+        kept.push({ input, want: decodeMessage(input.slice()), got: decodeMessage(input, { copy: true }) });
+      }
+    }
+    const ranges = kept.map(({ got }) => got.entries[0]!.data!).map((d) => ({ b: d.buffer, lo: d.byteOffset, hi: d.byteOffset + d.byteLength }));
+    for (let i = 0; i < ranges.length; i++) {
+      assert.notEqual(ranges[i]!.b, kept[i]!.input.buffer, "a copy is not in its input's buffer");
+      for (let j = i + 1; j < ranges.length; j++) {
+        const [a, b] = [ranges[i]!, ranges[j]!];
+        assert.ok(a.b !== b.b || a.hi <= b.lo || b.hi <= a.lo, `copies ${i} and ${j} overlap`);
+      }
+    }
+    for (const k of kept) k.input.fill(0xee);
+    for (const k of kept) assert.deepStrictEqual(k.got, k.want);
+  });
+
   test("decoding a Node Buffer gives plain Uint8Array bytes", () => {
     const bytes = Buffer.from(encodeEntry({ term: 1, index: 2, type: 0, data: Uint8Array.of(9) }));
     const e = codecs.Entry.decode(bytes) as { data: Uint8Array };
