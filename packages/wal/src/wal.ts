@@ -74,8 +74,9 @@ export interface WalOptions {
    * milliseconds to tens of them on network or busy disks) nothing else in the process runs:
    * no timers, no sockets. For a process that does little but write its log, on a disk that
    * syncs fast; not for a busy server (the KV service measured slower with it). Saves called in
-   * the same turn of the event loop still share one write. Segment cuts and zero-ahead stay in
-   * the thread pool. Needs `io.writeSync` and `io.fdatasyncSync`.
+   * the same turn of the event loop still share one write. Segment cuts and zero-ahead's write
+   * of zeros stay in the thread pool (the save after it syncs them, inline). Needs
+   * `io.writeSync` and `io.fdatasyncSync`.
    */
   inlineWrites?: boolean;
 }
