@@ -292,6 +292,42 @@ describe("WAL", () => {
     }
   });
 
+  test("inlineWrites with zero-ahead: every synced save costs exactly one sync, inline (an O_DSYNC write or an fdatasync), and the zeros are synced by it", async () => {
+    const dir = join(await tempDir(), "wal");
+    try {
+      const { io, log } = recordingIO();
+      const w = await WAL.create(dir, undefined, { io, segmentSizeBytes: 4 << 20, zeroAheadBytes: 64 << 10, inlineWrites: true });
+      const tail = join(dir, walName(0, 0));
+      let index = 0;
+      let zeroSteps = 0;
+      for (let k = 0; k < 120; k++) {
+        const batch: Entry[] = [];
+        for (let j = 0; j < 1 + (k % 7); j++) batch.push(ent(1, ++index, 300));
+        const from = log.length;
+        await w.save({ term: 1, vote: 1n, commit: index - 1 }, batch);
+        const ops = log.slice(from).filter((o) => o.path === tail);
+        const syncs = ops.filter((o) => (o.op === "write" && o.dsync) || o.op === "fdatasync");
+        assert.equal(syncs.length, 1, `save ${k}: one sync (${JSON.stringify(ops)})`);
+        assert.equal(syncs[0]!.inline, true, `save ${k}: the sync is inline`);
+        const zeros = ops.filter((o) => o.op === "write" && o.inline !== true);
+        if (zeros.length > 0) {
+          // a zero-ahead step: its write in the pool, then this save's write and a whole-file fdatasync, inline
+          zeroSteps++;
+          assert.deepEqual(
+            ops.slice(1).map((o) => `${o.op}${o.dsync ? " dsync" : ""}${o.inline ? " inline" : ""}`),
+            ["write inline", "fdatasync inline"],
+          );
+        }
+      }
+      assert.ok(zeroSteps >= 2, `${zeroSteps} zero-ahead steps`);
+      await w.close();
+      const r = await (await WAL.openForRead(dir, { index: 0, term: 0 })).readAll();
+      assert.equal(r.entries.length, index);
+    } finally {
+      await removeTemp(dir);
+    }
+  });
+
   test("invalid options are refused with WalConfigError (code TSRAFT_WAL_CONFIG) naming the option", async () => {
     const dir = join(await tempDir(), "wal");
     try {
