@@ -4,8 +4,10 @@
  * encoder's outputs are (encode.ts, `allocOutput`) and as Node's `Buffer.allocUnsafe` hands out
  * small buffers; otherwise its own ArrayBuffer (V8 keeps typed arrays up to 64 bytes on its
  * heap, where they are cheap). Why: a fresh `new Uint8Array(9056)` is zero-filled and gets its
- * own off-heap backing store, about 1.2 us per copy against 0.7 us for a slab view
- * (codec-msgapp's MsgApp of 64 x 128-byte entries; README "Figures"). The cost for callers: the
+ * own off-heap backing store, about 1.2 us per copy against 0.7 us for a slab view (a
+ * micro-benchmark of codec-msgapp's 9 KB MsgApp; `pnpm bench codec-msgapp`: raftpb README). Its
+ * own slab, not the encoder's: a copy of an encoder's output then never shares its input's
+ * ArrayBuffer, so `.buffer !== input.buffer` still tells a copy from a view. The cost for callers: the
  * decoded bytes fields' `.buffer` is the larger slab, and a field kept alive keeps its slab
  * alive (at most 128 KiB, holding only copies of decoded inputs).
  * @module
