@@ -35,6 +35,31 @@ export const RecordType = {
   Snapshot: 5,
 } as const;
 
+/**
+ * At least what an entry record's frame takes beyond its payload: length word 8, record header
+ * up to 14 (type, crc varint up to 5, data length varint up to 5, three tags), entry header up
+ * to 39 (type, term and index varints up to 10 each, data length varint up to 5, four tags),
+ * padding up to 7: 68, rounded up. What {@link BatchEncoder.reserve} is given per entry before
+ * a chunked write.
+ */
+export const ENTRY_FRAME_BOUND = 80;
+/** At least the frame of a HardState record (62) or of a sync marker (37), or a raw record's frame beyond its data (29). */
+export const SMALL_RECORD_BOUND = 96;
+
+/**
+ * At least the bytes that a batch's records take: a sync marker, then for each part its
+ * entries, a HardState record and a snapshot record (`snap`, when there is one).
+ */
+export function batchBytesBound(parts: readonly { readonly entries: readonly Entry[]; readonly snap: Uint8Array | undefined }[]): number {
+  let n = SMALL_RECORD_BOUND;
+  for (const p of parts) {
+    n += SMALL_RECORD_BOUND + p.entries.length * ENTRY_FRAME_BOUND;
+    for (const e of p.entries) n += e.data === undefined ? 0 : e.data.length;
+    if (p.snap !== undefined) n += SMALL_RECORD_BOUND + p.snap.length;
+  }
+  return n;
+}
+
 /** etcd's `maxWALEntrySizeLimit`: the default maximum record length (10 MiB). */
 export const DEFAULT_MAX_RECORD_BYTES = 10 * 1024 * 1024;
 
@@ -103,6 +128,14 @@ export class BatchEncoder {
   /** Empties the buffer (keeps its memory and the running CRC). */
   reset(): void {
     this.len = 0;
+  }
+
+  /**
+   * Makes room now for `extra` more bytes, so that appends of up to that many bytes in total
+   * leave `buf` where it is (a chunked write holds on to it: see `chunk-writer.ts`).
+   */
+  reserve(extra: number): void {
+    this.ensure(extra);
   }
 
   private ensure(extra: number): void {

@@ -23,7 +23,8 @@ import type { WalSnapshot } from "./proto.js";
 import { repairWal, snapshotRecords, verifyWal } from "./offline.js";
 import { DEFAULT_READ_CHUNK_BYTES, readFiles } from "./read-ahead.js";
 import type { ReadResult } from "./reader.js";
-import { BatchEncoder, DEFAULT_MAX_RECORD_BYTES, RecordType } from "./record.js";
+import { BatchEncoder, DEFAULT_MAX_RECORD_BYTES, RecordType, batchBytesBound } from "./record.js";
+import { ChunkWriter } from "./chunk-writer.js";
 import { datasyncFd, listSegments, selectSegments, syncDir, walName, writeAll, writeAllFd, writeAllFdSync } from "./segment.js";
 import type { SegmentName } from "./segment.js";
 
@@ -37,6 +38,8 @@ const ZERO_AHEAD_MAX_WRITE = 64 << 10;
 /** Zero-ahead runs when fewer than this many zeroed bytes would be left after the write. */
 const ZERO_AHEAD_LOW_WATER = 256 << 10;
 let zeros: Uint8Array | undefined;
+/** Default {@link WalOptions.largeWriteBytes}. */
+const DEFAULT_LARGE_WRITE_BYTES = 512 << 10;
 
 /** Options of {@link WAL.create}, {@link WAL.open} and the static helpers. */
 export interface WalOptions {
@@ -79,6 +82,15 @@ export interface WalOptions {
    * `io.writeSync` and `io.fdatasyncSync`.
    */
   inlineWrites?: boolean;
+  /**
+   * Large saves (default 512 KiB; 0 turns it off): a batch whose records may take this many
+   * bytes or more is written in chunks of a quarter of it, each handed to the thread pool as
+   * soon as it is encoded, then fdatasynced once; smaller batches are one write (through the
+   * `O_DSYNC` descriptor when they sync). Measured on the development VM with saves of 1,000
+   * entries of 1,000 bytes: 400,000-490,000 entries/s as one `O_DSYNC` write, 570,000-700,000
+   * chunked (README "Large saves"). Also with `inlineWrites`. 0, or an integer of 1,024 or more.
+   */
+  largeWriteBytes?: number;
 }
 
 /** Options of {@link WAL.readAll}. */
@@ -112,6 +124,7 @@ interface Resolved {
   zeroAheadBytes: number;
   io: WalIO;
   inlineWrites: boolean;
+  largeWriteBytes: number;
   /** Test-only fault switches attached to the options (all off in normal operation). */
   faults: WalFaultSwitches;
 }
@@ -126,11 +139,15 @@ function resolve(o: WalOptions | undefined): Resolved {
     zeroAheadBytes: o?.zeroAheadBytes ?? DEFAULT_ZERO_AHEAD_BYTES,
     io: o?.io ?? nodeIO,
     inlineWrites: o?.inlineWrites ?? false,
+    largeWriteBytes: o?.largeWriteBytes ?? DEFAULT_LARGE_WRITE_BYTES,
     faults: walFaultsOf(o),
   };
   if (typeof r.inlineWrites !== "boolean") throw new WalConfigError("inlineWrites", "must be a boolean");
   if (r.inlineWrites && (r.io.writeSync === undefined || r.io.fdatasyncSync === undefined)) {
     throw new WalConfigError("inlineWrites", "needs an io with writeSync and fdatasyncSync");
+  }
+  if (!Number.isSafeInteger(r.largeWriteBytes) || (r.largeWriteBytes !== 0 && r.largeWriteBytes < 1024)) {
+    throw new WalConfigError("largeWriteBytes", "must be 0 or an integer >= 1024");
   }
   if (!Number.isSafeInteger(r.zeroAheadBytes) || r.zeroAheadBytes < 0) throw new WalConfigError("zeroAheadBytes", "must be an integer >= 0");
   if (!Number.isSafeInteger(r.readChunkBytes) || r.readChunkBytes < 64) throw new WalConfigError("readChunkBytes", "must be an integer >= 64");
@@ -550,6 +567,7 @@ export class WAL {
     // saves of this turn share one write.
     const inline = this.opts.inlineWrites;
     if (inline) await undefined;
+    let chunks: ChunkWriter | undefined;
     while (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
@@ -562,11 +580,22 @@ export class WAL {
         // `durableOffset` were durable before it was written (README, "Sync markers").
         if (sync && !this.opts.faults.noSyncMarkers) enc.marker(this.durableOffset);
         const segment = this.held[this.held.length - 1]!.name;
+        // A large batch goes to the tail in chunks while it is encoded (README "Large saves").
+        const large = this.opts.largeWriteBytes;
+        if (large !== 0) {
+          const bound = batchBytesBound(batch);
+          if (bound >= large) {
+            enc.reserve(bound); // the chunks in flight are views of the buffer: it must not move
+            chunks = new ChunkWriter(this.tail!.fd, this.tailOffset, this.opts.io);
+          }
+        }
+        const chunkBytes = large >>> 2;
         for (const p of batch) {
           if (p.kind !== "sync") p.pos = { segment, offset: this.tailOffset + enc.len, crc: enc.crc };
           for (const e of p.entries) {
             enc.entry(e);
             this.enti = e.index;
+            if (chunks !== undefined && enc.len - chunks.queued >= chunkBytes) chunks.write(enc.buf, enc.len);
           }
           if (p.kind === "save" && !isEmptyHardState(p.hs)) {
             enc.state(p.hs);
@@ -579,19 +608,25 @@ export class WAL {
         }
         if (this.opts.faults.ackBeforeSync) sync = false;
         const willCut = this.tailOffset + enc.len >= this.opts.segmentSizeBytes;
-        if (!willCut && this.wantsZeroAhead(enc.len)) await this.zeroAhead();
+        // (Never after chunks: zero-ahead writes from the tail's next page boundary.)
+        if (!willCut && chunks === undefined && this.wantsZeroAhead(enc.len)) await this.zeroAhead();
         // An O_DSYNC write makes only its own range durable: with unsynced bytes before it (a
         // commit-only save, or what a crashed writer left in the page cache), a crash could keep
         // the new records and lose the older ones, leaving a hole. Then write + fdatasync.
         let t0 = 0; // diagnostics: when the durable part began (measured only with a subscriber)
-        if (sync && !willCut && enc.len > 0 && this.dsyncTail !== undefined && !this.unsynced) {
+        if (sync && !willCut && enc.len > 0 && chunks === undefined && this.dsyncTail !== undefined && !this.unsynced) {
           if (walSyncChannel.hasSubscribers) t0 = performance.now();
           if (inline) writeAllFdSync(this.dsyncTail.fd, enc.buf, enc.len, this.tailOffset, this.opts.io);
           else await writeAllFd(this.dsyncTail.fd, enc.buf, enc.len, this.tailOffset, this.opts.io); // write + fdatasync in one
           this.tailOffset += enc.len;
           this.durableOffset = this.tailOffset;
         } else {
-          if (enc.len > 0) {
+          if (chunks !== undefined) {
+            chunks.write(enc.buf, enc.len);
+            const c = chunks;
+            chunks = undefined;
+            await c.done();
+          } else if (enc.len > 0) {
             if (inline) writeAllFdSync(this.tail!.fd, enc.buf, enc.len, this.tailOffset, this.opts.io);
             else await writeAllFd(this.tail!.fd, enc.buf, enc.len, this.tailOffset, this.opts.io);
           }
@@ -611,6 +646,9 @@ export class WAL {
         if (enc.len > 0 && walWriteChannel.hasSubscribers) walWriteChannel.publish({ dir: this.dir, bytes: enc.len });
         for (const p of batch) p.resolve(p.pos);
       } catch (e) {
+        // Chunks still in flight settle first: their descriptor may be closed next.
+        if (chunks !== undefined) await chunks.done().catch(() => undefined);
+        chunks = undefined;
         const err = noSpaceOr(e, this.tailPath());
         if (err instanceof WalNoSpaceError && this.opts.faults.swallowNoSpace) {
           for (const p of batch) p.resolve(p.pos); // planted bug: the batch was never written

@@ -13,7 +13,7 @@ import { encodeEntry } from "@tsraft/raftpb";
 import type { Entry } from "@tsraft/raftpb";
 import { NATIVE_MIN_BYTES, crc32cBackend, crc32cJs } from "../src/crc32c.js";
 import { wasmCrcAvailable } from "../src/crc32c-wasm.js";
-import { BatchEncoder, Frame, FrameStatus, RecordType, WASM_CRC_MAX_BYTES, parseFrame } from "../src/record.js";
+import { BatchEncoder, Frame, FrameStatus, RecordType, WASM_CRC_MAX_BYTES, batchBytesBound, parseFrame } from "../src/record.js";
 
 /** Checks every record's crc field of `enc` against the JavaScript CRC chained from `crc0`. */
 function assertCrcChain(enc: BatchEncoder, crc0: number): number {
@@ -91,6 +91,46 @@ test("property: random batches through one reused encoder equal the general enco
   );
 });
 
+test("property: batchBytesBound is at least what a batch encodes to, so a buffer reserved with it never moves (chunked writes hold views of it)", () => {
+  // The worst case first: the largest varints, and every padding length.
+  const M = Number.MAX_SAFE_INTEGER;
+  const worst = [{ entries: Array.from({ length: 200 }, (_, i) => ({ term: M, index: M - i, type: 2, data: new Uint8Array(i % 9) })), snap: undefined }];
+  const w = new BatchEncoder(0, 64);
+  w.marker(M);
+  for (const e of worst[0]!.entries) w.entry(e);
+  assert.ok(w.len <= batchBytesBound(worst), `worst case: ${w.len} bytes encoded, bound ${batchBytesBound(worst)}`);
+  // the largest varints are the bound's worst case: drawn often
+  const num = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constant(Number.MAX_SAFE_INTEGER), fc.maxSafeNat());
+  const entry = fc.record({
+    term: num,
+    index: num,
+    type: fc.integer({ min: 0, max: 2 }),
+    data: fc.option(fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ maxLength: 3000, size: "max" })), { nil: undefined }),
+  });
+  const part = fc.record({
+    entries: fc.array(entry, { maxLength: 60, size: "max" }),
+    hs: fc.option(fc.record({ term: num, vote: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), commit: num }), { nil: undefined }),
+    snap: fc.option(fc.uint8Array({ maxLength: 200 }), { nil: undefined }),
+  });
+  fc.assert(
+    fc.property(fc.array(part, { minLength: 1, maxLength: 8, size: "max" }), fc.maxSafeNat(), (parts, durableTo) => {
+      const enc = new BatchEncoder(0, 64);
+      const bound = batchBytesBound(parts);
+      enc.reserve(bound);
+      const buf = enc.buf;
+      enc.marker(durableTo); // as the WAL's flush loop: a marker, then each part's records
+      for (const p of parts) {
+        for (const e of p.entries) enc.entry(e);
+        if (p.hs !== undefined) enc.state(p.hs);
+        if (p.snap !== undefined) enc.raw(RecordType.Snapshot, p.snap);
+      }
+      assert.ok(enc.len <= bound, `${enc.len} bytes encoded, bound ${bound}`);
+      assert.equal(enc.buf, buf, "the encoder's buffer moved");
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test("this process checks small records in WebAssembly unless TSRAFT_CRC32C=js", () => {
   assert.equal(wasmCrcAvailable, process.env["TSRAFT_CRC32C"] !== "js");
 });
@@ -111,6 +151,6 @@ if (crc32cBackend !== "js" && process.env["TSRAFT_CRC32C"] === undefined)
         encoding: "utf8",
       });
       assert.equal(child.status, 0, child.stdout + child.stderr);
-      assert.match(child.stdout, /pass 3\b/, "the child ran the comparisons");
+      assert.match(child.stdout, /pass 4\b/, "the child ran the comparisons");
       assert.match(child.stdout, /skipped 0\b/, "and skipped nothing");
     });

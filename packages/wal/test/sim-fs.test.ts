@@ -368,6 +368,25 @@ describe("DiskStorage over the simulated disk", () => {
     assert.ok(acked > 0 && crashes > 0);
   });
 
+  test(`with large saves chunked (largeWriteBytes 1,024: batches from about 1 KB written in 256-byte chunks, then one fdatasync): loses nothing acknowledged across random crashes (seeds 1..${Math.ceil(SEEDS / 3)}, 4 crashes each)`, async () => {
+    let acked = 0;
+    let crashes = 0;
+    for (let seed = 1; seed <= Math.ceil(SEEDS / 3); seed++) {
+      for (const inlineWrites of [false, true]) {
+        try {
+          const res = await crashRun(seed, 4, true, { largeWriteBytes: 1024, inlineWrites });
+          assert.equal(res.refused, undefined);
+          acked += res.acked;
+          crashes += res.crashes;
+        } catch (e) {
+          throw new Error(`seed ${seed} failed with largeWriteBytes 1024${inlineWrites ? " and inlineWrites" : ""}\n${(e as Error).stack}`);
+        }
+      }
+    }
+    console.log(`# largeWriteBytes 1024: ${crashes} crashes, ${acked} acknowledged saves checked`);
+    assert.ok(acked > 0 && crashes > 0);
+  });
+
   test("inlineWrites needs an io with writeSync and fdatasyncSync (WalConfigError), and must be a boolean", async () => {
     const fs = new SimFS(1);
     await fs.io().mkdir("/n", { recursive: true });

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { mkdir, readdir, stat } from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { EntryType } from "@tsraft/raftpb";
@@ -189,6 +189,163 @@ describe("WAL", () => {
     }
   });
 
+  test("large saves (largeWriteBytes): written in chunks as they are encoded, then one fdatasync; the files are byte for byte those of single writes", async () => {
+    const root = join(await tempDir(), "w");
+    await mkdir(root);
+    try {
+      const { io, log } = recordingIO();
+      // 8 KiB: chunks of 2 KiB; 96 KiB segments, so that chunked batches also end in cuts
+      const chunked = await WAL.create(join(root, "a"), new TextEncoder().encode("m"), { io, largeWriteBytes: 8192, segmentSizeBytes: 96 << 10 });
+      const single = await WAL.create(join(root, "b"), new TextEncoder().encode("m"), { largeWriteBytes: 0, segmentSizeBytes: 96 << 10 });
+      let index = 0;
+      let commit = 0;
+      let chunkedSaves = 0;
+      const saved: Entry[] = [];
+      for (let k = 0; k < 90; k++) {
+        const batch: Entry[] = [];
+        // from one small entry to ~60 KiB, entries of 0 to 3,000 bytes
+        const n = k % 3 === 0 ? 1 : 1 + ((k * 7) % 40);
+        for (let j = 0; j < n; j++) batch.push(ent(1 + (k >> 5), ++index, (index * 97) % 3000));
+        saved.push(...batch);
+        // every fifth save moves only the commit index (no sync: the next synced one must fdatasync)
+        if (k % 5 === 4) commit = index - n;
+        const hs = { term: 1 + (k >> 5), vote: 1n, commit };
+        const from = log.length;
+        const bytes = batch.reduce((a, e) => a + (e.data?.length ?? 0), 0);
+        await Promise.all([chunked.save(hs, batch), single.save(hs, batch)]);
+        if (k % 5 === 4) await Promise.all([chunked.save({ ...hs, commit: index - 1 }, []), single.save({ ...hs, commit: index - 1 }, [])]);
+        if (k === 40) await Promise.all([chunked.saveSnapshot({ index: 10, term: 1 }), single.saveSnapshot({ index: 10, term: 1 })]);
+        const ops = log.slice(from).filter((o) => o.op === "write" || o.op === "fdatasync");
+        if (bytes + n * 80 + 192 >= 8192) {
+          chunkedSaves++;
+          // chunks through the plain descriptor, none synced on its own, then one fdatasync (or a cut's fsync)
+          const writes = ops.filter((o) => o.op === "write");
+          // each chunk holds 2 KiB and at most one more record (under 3,100 bytes)
+          assert.ok(writes.length >= Math.max(2, Math.floor(bytes / 5148)), `save ${k}: ${writes.length} writes for ${bytes} bytes`);
+          assert.ok(
+            writes.every((o) => o.dsync !== true),
+            `save ${k}: a chunk went through O_DSYNC`,
+          );
+          assert.ok(ops.filter((o) => o.op === "fdatasync").length <= 1, `save ${k}: ${JSON.stringify(ops)}`);
+        }
+      }
+      assert.ok(chunkedSaves >= 40, `${chunkedSaves} chunked saves`);
+      await Promise.all([chunked.close(), single.close()]);
+      const names = await readdir(join(root, "a"));
+      assert.deepEqual(names, await readdir(join(root, "b")));
+      assert.ok(names.filter((n) => n.endsWith(".wal")).length >= 4, `${names.length} segments`);
+      for (const n of names) assert.ok(fs.readFileSync(join(root, "a", n)).equals(fs.readFileSync(join(root, "b", n))), `${n} differs`);
+      const r = await (await WAL.openForRead(join(root, "a"), { index: 0, term: 0 })).readAll();
+      assert.deepEqual(r.entries, saved);
+    } finally {
+      await removeTemp(root);
+    }
+  });
+
+  test("large saves: a chunk write that fails fails the save and the WAL, once every chunk in flight has settled", async () => {
+    const dir = join(await tempDir(), "wal");
+    try {
+      let writes = 0;
+      let inFlight = 0;
+      let failAt = -1;
+      const io = {
+        ...nodeIO,
+        write: (fd: number, b: Uint8Array, o: number, l: number, p: number, cb: (err: NodeJS.ErrnoException | null, n: number) => void): void => {
+          const k = writes++;
+          inFlight++;
+          // later chunks finish later, so the failed one is reported while others are in flight
+          setTimeout(
+            () => {
+              inFlight--;
+              if (k === failAt) cb(Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" }), 0);
+              else nodeIO.write(fd, b, o, l, p, cb);
+            },
+            k === failAt ? 0 : 5 + (k % 4) * 5,
+          );
+        },
+      };
+      const w = await WAL.create(dir, undefined, { io, largeWriteBytes: 4096, zeroAheadBytes: 0 });
+      const batch = (from: number): Entry[] => Array.from({ length: 20 }, (_, j) => ent(1, from + j, 500));
+      await w.save({ term: 1, vote: 1n, commit: 0 }, batch(1));
+      failAt = writes + 1; // the second chunk of the next save
+      await assert.rejects(
+        w.save({ term: 1, vote: 1n, commit: 0 }, batch(21)).finally(() => assert.equal(inFlight, 0, "a chunk write outlived its save")),
+        (e: NodeJS.ErrnoException) => e.code === "EIO",
+      );
+      assert.ok(writes - failAt >= 2, `${writes - failAt} chunks after the failed one`);
+      await assert.rejects(w.save({ term: 1, vote: 1n, commit: 0 }, batch(21)), WalStateError);
+      await w.abandon();
+      const r = await (await WAL.openForRead(dir, { index: 0, term: 0 })).readAll();
+      assert.equal(r.entries[19]!.index, 20);
+    } finally {
+      await removeTemp(dir);
+    }
+  });
+
+  test("large saves: a first save larger than the encoder's buffer is reserved for before its first chunk (chunks in flight are views of the buffer)", async () => {
+    const dir = join(await tempDir(), "wal");
+    try {
+      let inFlight = 0;
+      let writes = 0;
+      const io = {
+        ...nodeIO,
+        write: (fd: number, b: Uint8Array, o: number, l: number, p: number, cb: (err: NodeJS.ErrnoException | null, n: number) => void): void => {
+          inFlight++;
+          writes++;
+          nodeIO.write(fd, b, o, l, p, (err, n) => {
+            inFlight--;
+            cb(err, n);
+          });
+        },
+      };
+      const w = await WAL.create(dir, undefined, { io, largeWriteBytes: 8192, zeroAheadBytes: 0 });
+      const batch = Array.from({ length: 600 }, (_, j) => ent(1, 1 + j, 1000)); // ~620 KB, the buffer starts at 64 KiB
+      const before = writes;
+      await w.save({ term: 1, vote: 1n, commit: 0 }, batch).finally(() => assert.equal(inFlight, 0, "a chunk write outlived its save"));
+      assert.ok(writes - before >= 200, `${writes - before} chunks`);
+      await w.close();
+      const r = await (await WAL.openForRead(dir, { index: 0, term: 0 })).readAll();
+      assert.deepEqual(r.entries, batch);
+    } finally {
+      await removeTemp(dir);
+    }
+  });
+
+  test("large saves with inlineWrites: the chunks go to the thread pool, the fdatasync is inline", async () => {
+    const dir = join(await tempDir(), "wal");
+    try {
+      const { io, log } = recordingIO();
+      const w = await WAL.create(dir, undefined, { io, largeWriteBytes: 4096, zeroAheadBytes: 0, inlineWrites: true });
+      const tail = join(dir, walName(0, 0));
+      const from = log.length;
+      await w.save(
+        { term: 1, vote: 1n, commit: 0 },
+        Array.from({ length: 40 }, (_, j) => ent(1, 1 + j, 500)),
+      );
+      const ops = log
+        .slice(from)
+        .filter((o) => o.path === tail)
+        .map((o) => `${o.op}${o.dsync ? " dsync" : ""}${o.inline ? " inline" : ""}`);
+      assert.ok(ops.length >= 6, ops.join(", "));
+      assert.deepEqual(ops, [...Array<string>(ops.length - 1).fill("write"), "fdatasync inline"]);
+      // a small save after it: one inline O_DSYNC write (the chunks were synced)
+      const next = log.length;
+      await w.save({ term: 1, vote: 1n, commit: 0 }, [ent(1, 41, 10)]);
+      assert.deepEqual(
+        log
+          .slice(next)
+          .filter((o) => o.path === tail)
+          .map((o) => `${o.op}${o.dsync ? " dsync" : ""}${o.inline ? " inline" : ""}`),
+        fs.constants.O_DSYNC !== undefined ? ["write dsync inline"] : ["write inline", "fdatasync inline"],
+      );
+      await w.close();
+      const r = await (await WAL.openForRead(dir, { index: 0, term: 0 })).readAll();
+      assert.equal(r.entries.length, 41);
+    } finally {
+      await removeTemp(dir);
+    }
+  });
+
   test("abandon: the write in progress finishes, queued saves are never written, the lock is free, nothing is synced", async () => {
     const dir = join(await tempDir(), "wal");
     try {
@@ -337,6 +494,8 @@ describe("WAL", () => {
         { readChunkBytes: 0 },
         { zeroAheadBytes: -1 },
         { inlineWrites: 1 as unknown as boolean },
+        { largeWriteBytes: 1000 },
+        { largeWriteBytes: 4096.5 },
       ];
       for (const opts of cases) {
         const field = Object.keys(opts)[0]!;

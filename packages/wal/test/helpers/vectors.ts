@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { chmod, cp, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Entry, HardState } from "@tsraft/raftpb";
 
@@ -24,8 +24,17 @@ export async function copyToTemp(src: string): Promise<string> {
   return dst;
 }
 
+/**
+ * Removes the temporary directory that holds `dir` (a path inside one made by {@link tempDir}).
+ * @throws Error if `dir`'s parent is not such a directory: given the temporary directory
+ * itself, the parent would be the system's whole temp directory.
+ */
 export async function removeTemp(dir: string): Promise<void> {
-  await rm(dirname(dir), { recursive: true, force: true });
+  const parent = dirname(dir);
+  if (dirname(parent) !== tmpdir() || !basename(parent).startsWith("tsraft-")) {
+    throw new Error(`removeTemp(${dir}): its parent is not a temporary directory of tempDir()`);
+  }
+  await rm(parent, { recursive: true, force: true });
 }
 
 export interface JFile {
