@@ -12,6 +12,7 @@
  *   options: --out DIR (timelines; default ./stack-soak), --timeline (write it even when clean),
  *   --dup-proposals (the network may duplicate forwarded proposals too: see NetworkFaults),
  *   --inline-writes (the members' WALs write and sync on the process's thread: `inlineWrites`),
+ *   --large-write-bytes N (the WALs' `largeWriteBytes`: batches from N bytes written in chunks),
  *   --no-shrink, --shrink-runs N (default 100);
  *   the schedule's budgets (`scheduleArgs` of @tsraft/stack-sim: what a shrunk replay command
  *   carries): --duration MS, --clients N, --max-requests N, --max-faults N, --drop P,
@@ -58,9 +59,14 @@ const outDir = resolve(flag("out") ?? "stack-soak");
 const alwaysTimeline = argv.includes("--timeline");
 const dupProposals = argv.includes("--dup-proposals");
 const inlineWrites = argv.includes("--inline-writes");
+const largeWriteBytes = flag("large-write-bytes") === undefined ? undefined : Number(flag("large-write-bytes"));
 const shrinkRuns = argv.includes("--no-shrink") ? 0 : Number(flag("shrink-runs") ?? 100);
 const nodeKnobs = Object.fromEntries(flags("node-knob").map((k) => [k, true])) as RaftNodeKnobs;
 const walFaults = Object.fromEntries(flags("wal-fault").map((k) => [k, true])) as Partial<WalFaultSwitches>;
+if (largeWriteBytes !== undefined && !(Number.isSafeInteger(largeWriteBytes) && (largeWriteBytes === 0 || largeWriteBytes >= 1024))) {
+  console.error("soak:stack: --large-write-bytes must be 0 or an integer >= 1024");
+  process.exit(2);
+}
 if (!(count > 0) || !(shrinkRuns >= 0)) {
   console.error("soak:stack: --count and --shrink-runs must be positive integers");
   process.exit(2);
@@ -70,6 +76,7 @@ if (!(count > 0) || !(shrinkRuns >= 0)) {
 const extra = [
   ...(dupProposals ? ["--dup-proposals"] : []),
   ...(inlineWrites ? ["--inline-writes"] : []),
+  ...(largeWriteBytes !== undefined ? ["--large-write-bytes", String(largeWriteBytes)] : []),
   ...flags("node-knob").flatMap((k) => ["--node-knob", k]),
   ...flags("wal-fault").flatMap((k) => ["--wal-fault", k]),
 ];
@@ -81,7 +88,7 @@ const run = (p: ScheduleParams): Promise<StackRunResult<KvInput, KvOutput>> => {
     workload: kvWorkload(),
     replay: replayOf(p),
     network: { ...o.network, duplicateProposals: dupProposals },
-    settings: { nodeKnobs, walFaults, inlineWrites },
+    settings: { nodeKnobs, walFaults, inlineWrites, ...(largeWriteBytes !== undefined ? { largeWriteBytes } : {}) },
   });
 };
 const writeTimeline = (r: StackRunResult<KvInput, KvOutput>, name: string, what: string): void => {

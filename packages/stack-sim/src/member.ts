@@ -56,6 +56,12 @@ export interface MemberSettings {
    * Default false.
    */
   inlineWrites?: boolean;
+  /**
+   * The WAL's `largeWriteBytes` (batches from this size written in chunks while encoded, then
+   * one fdatasync); undefined leaves the WAL's default (512 KiB, which these schedules' batches
+   * rarely reach).
+   */
+  largeWriteBytes?: number;
 }
 
 /** How long (virtual ms) a node may go on after its WAL met ENOSPC before the `disk-full` check fails. */
@@ -122,6 +128,7 @@ export class SimMember<SM extends StackStateMachine<O>, O> {
       segmentSizeBytes: this.settings.segmentSizeBytes,
       zeroAheadBytes: 0,
       inlineWrites: this.settings.inlineWrites ?? false,
+      ...(this.settings.largeWriteBytes !== undefined ? { largeWriteBytes: this.settings.largeWriteBytes } : {}),
     };
     setWalFaults(opts, this.settings.walFaults);
     let storage: DiskStorage;

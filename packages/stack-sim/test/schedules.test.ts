@@ -54,6 +54,20 @@ test("whole-stack schedules: no violation", async () => {
   assert.ok(enospcs > 0 && noSpaceStops > 0, "disks filled, and nodes stopped on ENOSPC");
 });
 
+test("whole-stack schedules with the WAL's large saves chunked (largeWriteBytes 1,024): no violation", async () => {
+  const [lo, hi] = process.env.STACK_SEEDS === undefined ? [1, 40] : seeds();
+  let crashes = 0;
+  let acked = 0;
+  for (let seed = lo; seed <= hi; seed++) {
+    const r = await runStackSchedule({ seed, workload: logWorkload(), settings: { largeWriteBytes: 1024, inlineWrites: seed % 2 === 0 } });
+    assert.equal(r.violation, undefined, `seed ${seed}: ${r.violation?.invariant}: ${r.violation?.detail} (largeWriteBytes 1024)`);
+    crashes += r.crashes;
+    acked += r.acked;
+  }
+  console.log(`# largeWriteBytes 1024, seeds ${lo}-${hi}: ${crashes} crashes, ${acked} writes acknowledged`);
+  assert.ok(crashes > hi - lo && acked > hi - lo, "the schedules crash members and acknowledge writes");
+});
+
 test("whole-stack schedules with the WAL's inlineWrites: no violation", async () => {
   const [lo, hi] = process.env.STACK_SEEDS === undefined ? [1, 60] : seeds();
   let crashes = 0;

@@ -87,8 +87,10 @@ export interface WalOptions {
    * bytes or more is written in chunks of a quarter of it, each handed to the thread pool as
    * soon as it is encoded, then fdatasynced once; smaller batches are one write (through the
    * `O_DSYNC` descriptor when they sync). Measured on the development VM with saves of 1,000
-   * entries of 1,000 bytes: 400,000-490,000 entries/s as one `O_DSYNC` write, 570,000-700,000
-   * chunked (README "Large saves"). Also with `inlineWrites`. 0, or an integer of 1,024 or more.
+   * entries of 1,000 bytes: 541,000-629,000 entries/s as one `O_DSYNC` write, 661,000-713,000
+   * chunked; below about 500 KB chunks cost (README "Large saves"). Also with `inlineWrites`
+   * (the chunks then go to the thread pool, the fdatasync is inline). 0, or an integer of 1,024
+   * or more.
    */
   largeWriteBytes?: number;
 }
