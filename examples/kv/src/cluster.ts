@@ -20,14 +20,13 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { WriteStream } from "node:fs";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeCerts, opensslAvailable } from "@tsraft/test-helpers/certs";
 import type { TestCerts } from "@tsraft/test-helpers/certs";
 import { kvRequest } from "./client.js";
+import { freePorts } from "./free-ports.js";
 import type { KvResponse } from "./client.js";
 import type { MemberAddr } from "./command.js";
 import { formatCluster } from "./config.js";
@@ -110,24 +109,6 @@ export function killAllChildren(): void {
     }
   }
   live.clear();
-}
-
-/** Free TCP ports on 127.0.0.1 (bound together, then released). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once("error", reject);
-          s.listen(0, "127.0.0.1", () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
 }
 
 /** This module's directory (the server is spawned with it as working directory). */

@@ -30,5 +30,6 @@ export { UNHANDLED_MARKER, UNHANDLED_EXIT_CODE, installCrashHandlers } from "./c
 export { lineLogger } from "./logger.js";
 export { kvRequest, writeOutcome, listAll } from "./client.js";
 export type { KvResponse, Outcome, ClientTls } from "./client.js";
-export { LocalCluster, freePorts, killAllChildren } from "./cluster.js";
+export { LocalCluster, killAllChildren } from "./cluster.js";
+export { ephemeralPortLow, freePorts } from "./free-ports.js";
 export type { ClusterOptions, Member, MemberStatus } from "./cluster.js";

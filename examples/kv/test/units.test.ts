@@ -1,10 +1,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:net";
 import {
   ConfigError,
   DEFAULT_CLUSTER_TOKEN,
   computeClusterId,
   decodeDataIdentity,
+  ephemeralPortLow,
+  freePorts,
   encodeDataIdentity,
   formatCluster,
   formatClusterId,
@@ -189,6 +192,25 @@ describe("cluster id and data identity", () => {
       ["text", [...Buffer.from("node 1")]],
     ];
     for (const [name, bytes] of bad) assert.equal(decodeDataIdentity(Uint8Array.from(bytes)), undefined, name);
+  });
+});
+
+describe("freePorts", () => {
+  test("distinct ports below the kernel's ephemeral range (where no outbound connection can take one before the member binds it), each bindable", async () => {
+    const low = ephemeralPortLow();
+    for (let round = 0; round < 5; round++) {
+      const ports = await freePorts(6);
+      assert.equal(new Set(ports).size, 6, `distinct: ${ports}`);
+      for (const p of ports) {
+        assert.ok(p >= 1024 && p < low, `port ${p} not below the ephemeral range (${low})`);
+        const s = createServer();
+        await new Promise<void>((resolve, reject) => {
+          s.once("error", reject);
+          s.listen(p, "127.0.0.1", () => resolve());
+        });
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+    }
   });
 });
 
