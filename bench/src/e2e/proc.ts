@@ -22,23 +22,61 @@ async function closeAll(servers: (Server | undefined)[]): Promise<void> {
   await Promise.all(servers.map((s) => (s === undefined ? undefined : new Promise<void>((r) => s.close(() => r())))));
 }
 
-/** `n` ports free on 127.0.0.1 right now (bound together on port 0, then released). */
+/**
+ * The first port of the kernel's ephemeral range (Linux's `ip_local_port_range`; 32768 where it
+ * cannot be read). The ports handed out below are drawn under it: a port inside it that was
+ * checked free and released can be taken by any outbound connection (a client's, a member's
+ * dial) before the member binds it (the KV tests met that: examples/kv/src/free-ports.ts, the
+ * same rule; the bench does not depend on the KV package).
+ */
+export function ephemeralPortLow(): number {
+  try {
+    const lo = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    if (Number.isSafeInteger(lo) && lo > 1024 && lo <= 65535) return lo;
+  } catch {
+    // not Linux, or no /proc
+  }
+  return 32768;
+}
+
+/** Where ports are drawn: the 12,768 ports under the ephemeral range (from 1024 at the lowest). */
+function portRange(): { lo: number; hi: number } {
+  const hi = ephemeralPortLow();
+  return { lo: Math.max(1024, hi - 12_768), hi };
+}
+
+/**
+ * `n` distinct ports free on 127.0.0.1 right now, drawn at random under the ephemeral range
+ * (port 0's where fewer than 1,024 lie under it), each checked by binding it.
+ * @throws {@link BenchError} `TSRAFT_BENCH_PORTS` if one cannot be found in 100 tries.
+ */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => listen(0)));
-  const ports = servers.map((s) => (s === undefined ? 0 : (s.address() as AddressInfo).port));
-  await closeAll(servers);
-  if (ports.includes(0)) throw new BenchError("TSRAFT_BENCH_PORTS", "cannot bind a port on 127.0.0.1");
-  return ports;
+  const { lo, hi } = portRange();
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      let s: Server | undefined;
+      for (let attempt = 0; attempt < 100 && s === undefined; attempt++) s = await listen(hi - lo < 1024 ? 0 : lo + Math.floor(Math.random() * (hi - lo)));
+      if (s === undefined) throw new BenchError("TSRAFT_BENCH_PORTS", "cannot bind a port on 127.0.0.1");
+      servers.push(s);
+    }
+    return servers.map((s) => (s.address() as AddressInfo).port);
+  } finally {
+    await closeAll(servers);
+  }
 }
 
 /**
  * A base port B such that B + each offset is free on 127.0.0.1 (for etcd-cluster.sh, which
- * takes a base port). Tries random bases in [20000, 60000).
+ * takes a base port). Tries random bases B = lo + 100 k with every B + offset under the
+ * ephemeral range (see {@link ephemeralPortLow}).
  * @throws {@link BenchError} `TSRAFT_BENCH_PORTS` after 50 tries.
  */
 export async function freeBasePort(offsets: readonly number[]): Promise<number> {
+  const { lo, hi } = portRange();
+  const bases = Math.max(1, Math.floor((hi - lo - Math.max(0, ...offsets)) / 100));
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + 100 * Math.floor(Math.random() * 400);
+    const base = lo + 100 * Math.floor(Math.random() * bases);
     const servers = await Promise.all(offsets.map((o) => listen(base + o)));
     await closeAll(servers);
     if (servers.every((s) => s !== undefined)) return base;
