@@ -7,8 +7,10 @@ import type { ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import type { AddressInfo } from "node:net";
+import { ephemeralPortLow, freePorts as sharedFreePorts } from "@tsraft/test-helpers/ports";
 import { BenchError } from "../errors.js";
+
+export { ephemeralPortLow } from "@tsraft/test-helpers/ports";
 
 function listen(port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
@@ -23,46 +25,15 @@ async function closeAll(servers: (Server | undefined)[]): Promise<void> {
 }
 
 /**
- * The first port of the kernel's ephemeral range (Linux's `ip_local_port_range`; 32768 where it
- * cannot be read). The ports handed out below are drawn under it: a port inside it that was
- * checked free and released can be taken by any outbound connection (a client's, a member's
- * dial) before the member binds it (the KV tests met that: examples/kv/src/free-ports.ts, the
- * same rule; the bench does not depend on the KV package).
- */
-export function ephemeralPortLow(): number {
-  try {
-    const lo = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
-    if (Number.isSafeInteger(lo) && lo > 1024 && lo <= 65535) return lo;
-  } catch {
-    // not Linux, or no /proc
-  }
-  return 32768;
-}
-
-/** Where ports are drawn: the 12,768 ports under the ephemeral range (from 1024 at the lowest). */
-function portRange(): { lo: number; hi: number } {
-  const hi = ephemeralPortLow();
-  return { lo: Math.max(1024, hi - 12_768), hi };
-}
-
-/**
- * `n` distinct ports free on 127.0.0.1 right now, drawn at random under the ephemeral range
- * (port 0's where fewer than 1,024 lie under it), each checked by binding it.
- * @throws {@link BenchError} `TSRAFT_BENCH_PORTS` if one cannot be found in 100 tries.
+ * `n` distinct ports free on 127.0.0.1 right now, drawn under the kernel's ephemeral range
+ * (`@tsraft/test-helpers/ports`: why).
+ * @throws {@link BenchError} `TSRAFT_BENCH_PORTS` if they cannot be found.
  */
 export async function freePorts(n: number): Promise<number[]> {
-  const { lo, hi } = portRange();
-  const servers: Server[] = [];
   try {
-    for (let i = 0; i < n; i++) {
-      let s: Server | undefined;
-      for (let attempt = 0; attempt < 100 && s === undefined; attempt++) s = await listen(hi - lo < 1024 ? 0 : lo + Math.floor(Math.random() * (hi - lo)));
-      if (s === undefined) throw new BenchError("TSRAFT_BENCH_PORTS", "cannot bind a port on 127.0.0.1");
-      servers.push(s);
-    }
-    return servers.map((s) => (s.address() as AddressInfo).port);
-  } finally {
-    await closeAll(servers);
+    return await sharedFreePorts(n);
+  } catch (e) {
+    throw new BenchError("TSRAFT_BENCH_PORTS", (e as Error).message);
   }
 }
 
@@ -73,7 +44,8 @@ export async function freePorts(n: number): Promise<number[]> {
  * @throws {@link BenchError} `TSRAFT_BENCH_PORTS` after 50 tries.
  */
 export async function freeBasePort(offsets: readonly number[]): Promise<number> {
-  const { lo, hi } = portRange();
+  const hi = ephemeralPortLow();
+  const lo = Math.max(1024, hi - 12_768);
   const bases = Math.max(1, Math.floor((hi - lo - Math.max(0, ...offsets)) / 100));
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = lo + 100 * Math.floor(Math.random() * bases);

@@ -26,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import { makeCerts, opensslAvailable } from "@tsraft/test-helpers/certs";
 import type { TestCerts } from "@tsraft/test-helpers/certs";
 import { kvRequest } from "./client.js";
-import { freePorts } from "./free-ports.js";
+import { freePorts } from "@tsraft/test-helpers/ports";
 import type { KvResponse } from "./client.js";
 import type { MemberAddr } from "./command.js";
 import { formatCluster } from "./config.js";

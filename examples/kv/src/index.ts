@@ -31,5 +31,5 @@ export { lineLogger } from "./logger.js";
 export { kvRequest, writeOutcome, listAll } from "./client.js";
 export type { KvResponse, Outcome, ClientTls } from "./client.js";
 export { LocalCluster, killAllChildren } from "./cluster.js";
-export { ephemeralPortLow, freePorts } from "./free-ports.js";
+export { ephemeralPortLow, freePorts } from "@tsraft/test-helpers/ports";
 export type { ClusterOptions, Member, MemberStatus } from "./cluster.js";

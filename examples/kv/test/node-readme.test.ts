@@ -12,7 +12,7 @@ import { RaftNode, TcpTransport } from "@tsraft/node";
 import { makeCerts } from "@tsraft/test-helpers/certs";
 import type { TestCerts } from "@tsraft/test-helpers/certs";
 import { DiskStorage } from "@tsraft/wal";
-import { freePorts } from "../src/free-ports.js";
+import { freePorts } from "@tsraft/test-helpers/ports";
 
 class MyState {
   items: string[] = [];

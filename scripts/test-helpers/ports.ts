@@ -1,5 +1,6 @@
 /**
- * Free TCP ports on 127.0.0.1 for members started next (tests, the demo, the soak).
+ * Free TCP ports on 127.0.0.1 for members started next (the KV example's tests, demo and soak;
+ * the e2e bench's clusters).
  *
  * The ports are drawn at random below the kernel's ephemeral range (Linux's
  * `ip_local_port_range`, 32768-60999 by default), not taken from port 0: a port the kernel
