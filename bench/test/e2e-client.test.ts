@@ -2,9 +2,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { LatencyHistogram } from "../src/e2e/histogram.js";
+import { freePorts } from "../src/e2e/proc.js";
 import { ProtocolError, ResponseReader } from "../src/e2e/http-response.js";
 import { runLoad, type LoadOptions } from "../src/e2e/load-client.js";
 import { etcdRequests, everyKeyOnce, keyName, kvRequests, randomKeys } from "../src/e2e/requests.js";
@@ -230,11 +230,9 @@ describe("runLoad", () => {
   });
 
   test("a server that is not there: connection errors, and the run ends", async () => {
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
-    const r = await load(port, { warmupSeconds: 0, seconds: 0.3 });
+    // free when drawn, and under the ephemeral range: no outbound connection takes it meanwhile
+    const [port] = await freePorts(1);
+    const r = await load(port!, { warmupSeconds: 0, seconds: 0.3 });
     assert.equal(r.ok, 0);
     assert.ok((r.errors.connection ?? 0) > 0, JSON.stringify(r.errors));
   });
