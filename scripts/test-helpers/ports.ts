@@ -26,6 +26,12 @@ export function ephemeralPortLow(): number {
   return 32768;
 }
 
+/** Where ports are drawn: [lo, hi), the 12,768 ports under the ephemeral range (from 1024 at the lowest). */
+export function portRange(): { lo: number; hi: number } {
+  const hi = ephemeralPortLow();
+  return { lo: Math.max(1024, hi - 12_768), hi };
+}
+
 function listen(port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
     const s = createServer();
@@ -40,8 +46,7 @@ function listen(port: number): Promise<Server | undefined> {
  * @throws Error if fewer than `n` could be bound in 100 tries each.
  */
 export async function freePorts(n: number): Promise<number[]> {
-  const hi = ephemeralPortLow();
-  const lo = Math.max(1024, hi - 12_768);
+  const { lo, hi } = portRange();
   const held: Server[] = [];
   try {
     for (let i = 0; i < n; i++) {

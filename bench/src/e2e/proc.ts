@@ -7,7 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { ephemeralPortLow, freePorts as sharedFreePorts } from "@tsraft/test-helpers/ports";
+import { portRange, freePorts as sharedFreePorts } from "@tsraft/test-helpers/ports";
 import { BenchError } from "../errors.js";
 
 export { ephemeralPortLow } from "@tsraft/test-helpers/ports";
@@ -40,12 +40,11 @@ export async function freePorts(n: number): Promise<number[]> {
 /**
  * A base port B such that B + each offset is free on 127.0.0.1 (for etcd-cluster.sh, which
  * takes a base port). Tries random bases B = lo + 100 k with every B + offset under the
- * ephemeral range (see {@link ephemeralPortLow}).
+ * ephemeral range (`portRange` of `@tsraft/test-helpers/ports`).
  * @throws {@link BenchError} `TSRAFT_BENCH_PORTS` after 50 tries.
  */
 export async function freeBasePort(offsets: readonly number[]): Promise<number> {
-  const hi = ephemeralPortLow();
-  const lo = Math.max(1024, hi - 12_768);
+  const { lo, hi } = portRange();
   const bases = Math.max(1, Math.floor((hi - lo - Math.max(0, ...offsets)) / 100));
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = lo + 100 * Math.floor(Math.random() * bases);
