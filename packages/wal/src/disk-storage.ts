@@ -232,6 +232,35 @@ const ZERO_HS: HardState = { term: 0, vote: 0n, commit: 0 };
 const EMPTY_CS = (): ConfState => ({ voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false });
 const emptySnap = (): Snapshot => ({ metadata: { index: 0, term: 0, confState: EMPTY_CS() } });
 
+/** A save in flight that changes the log: a snapshot (`snapIndex` -1 without one) and the entries after it. */
+interface QueuedSave {
+  readonly snapIndex: number;
+  readonly snapTerm: number;
+  readonly entries: readonly Entry[];
+}
+
+/** A log a batch is checked against: `(offset, last]` its entries, `term(offset)` the snapshot's term. */
+interface LogView {
+  readonly offset: number;
+  readonly last: number;
+  /** The term of entry `i`, for `i` in `[offset, last]` (undefined outside). */
+  term(i: number): number | undefined;
+  /** Entry `i`, for `i` in `(offset, last]`. */
+  entry(i: number): Entry;
+}
+
+/** The log that is a snapshot at `(index, term)` and nothing else. */
+function snapshotView(index: number, term: number): LogView {
+  return {
+    offset: index,
+    last: index,
+    term: (i) => (i === index ? term : undefined),
+    entry: (i) => {
+      throw new WalStateError(`DiskStorage: no entry ${i} after the snapshot at ${index}`); // never asked: the log holds none
+    },
+  };
+}
+
 /** A disk-backed raft Storage (see the module comment). */
 export class DiskStorage implements Storage {
   readonly dir: string;
@@ -246,8 +275,12 @@ export class DiskStorage implements Storage {
   private snap: Snapshot;
   /** Invariant: terms[i - offset] is the term of entry i, for i in [offset, lastIndex]; terms[0] is the snapshot (or compaction) term. */
   private terms: number[] = [];
-  /** Saves called and not settled yet (memory learns of a save only once it is durable). */
-  private inFlight = 0;
+  /**
+   * Saves called and not settled yet that change the log, oldest first: memory learns of a save
+   * only once it is durable, so a save is checked against the log as these will leave it (see
+   * `queuedView`). Invariant: an entry leaves when its save settles (durable or refused).
+   */
+  private queued: QueuedSave[] = [];
   private offset: number;
   /**
    * Blocks of entries: block b holds indexes in [b * BLOCK, (b + 1) * BLOCK). Invariant: a
@@ -470,19 +503,23 @@ export class DiskStorage implements Storage {
    * @throws {@link WalStateError} naming the entries, before anything is written (the snapshot
    * included), if they are not a run that joins the log (see {@link DiskStorage.append}) or
    * hold a type the WAL's reader refuses (not 0, 1 or 2; an EntryConfChange without data), or
-   * (with no other save in flight) another entry at an index and term the log holds.
+   * another entry at an index and term the log holds. "The log" is the log as the saves still
+   * in flight will leave it, so concurrent saves are checked as if each had been awaited.
    * @throws the errors of {@link WAL.save}; {@link SnapOutOfDateError} for an old snapshot.
    */
   async save(hardState: HardState, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
     const withSnap = snapshot !== undefined && snapshot.metadata.index > 0;
-    // Every check before anything is written (the snapshot included): what follows the snapshot,
-    // or the log as it is. While earlier saves are in flight, memory lags behind what the WAL
-    // has queued (it learns of a save once durable), so the join is then left to the WAL, which
-    // checks the gap against its queue (see `partToWrite`).
+    // Every check before anything is written (the snapshot included): against what follows the
+    // snapshot, or against the log as the saves still in flight will leave it (memory learns of
+    // a save only once it is durable).
     const kept = withSnap
-      ? this.partToWrite(entries, true, snapshot.metadata.index, snapshot.metadata.index, snapshot.metadata.term)
-      : this.partToWrite(entries, this.inFlight === 0);
-    this.inFlight++;
+      ? this.partToWrite(entries, snapshotView(snapshot.metadata.index, snapshot.metadata.term))
+      : this.partToWrite(entries, this.queuedView());
+    const q: QueuedSave | undefined =
+      withSnap || kept.length > 0
+        ? { snapIndex: withSnap ? snapshot.metadata.index : -1, snapTerm: withSnap ? snapshot.metadata.term : 0, entries: kept }
+        : undefined;
+    if (q !== undefined) this.queued.push(q);
     try {
       if (withSnap) await this.applySnapshot(snapshot);
       const early = this.faults.serveBeforeDurable && kept.length > 0;
@@ -491,54 +528,93 @@ export class DiskStorage implements Storage {
       if (!isEmptyHardState(hardState)) this.hardState = hardState;
       if (kept.length > 0 && !early) this.remember(kept, pos);
     } finally {
-      this.inFlight--;
+      if (q !== undefined) this.queued.splice(this.queued.indexOf(q), 1);
     }
   }
 
   /**
+   * The log as the saves in flight will leave it: `queued` over memory. Their order is the
+   * order of their calls, which is the WAL's order for saves without a snapshot (a save with
+   * one writes its entries after the snapshot file, so a save called meanwhile may reach the
+   * WAL first; the WAL's own gap check then refuses what does not join its queue).
+   */
+  private queuedView(): LogView {
+    const q = this.queued;
+    if (q.length === 0) return this.memoryView();
+    let offset = this.offset;
+    for (let k = q.length - 1; k >= 0; k--) {
+      if (q[k]!.snapIndex >= 0) {
+        offset = q[k]!.snapIndex;
+        break;
+      }
+    }
+    const newest = q[q.length - 1]!;
+    const last = newest.entries.length > 0 ? newest.entries[newest.entries.length - 1]!.index : newest.snapIndex;
+    const at = (i: number): Entry | number | undefined => {
+      for (let k = q.length - 1; k >= 0; k--) {
+        const { entries, snapIndex, snapTerm } = q[k]!;
+        const lo = entries.length > 0 ? entries[0]!.index : snapIndex + 1;
+        if (i >= lo) return entries[i - lo]; // i <= last: within this save's entries
+        if (i === snapIndex) return snapTerm;
+        if (i < snapIndex) return undefined;
+      }
+      return i >= this.offset && i <= this.lastIndex() ? this.terms[i - this.offset] : undefined;
+    };
+    return {
+      offset,
+      last,
+      term: (i) => {
+        const x = at(i);
+        return typeof x === "object" ? x.term : x;
+      },
+      entry: (i) => {
+        const x = at(i);
+        return typeof x === "object" ? x : this.entries(i, i + 1, Infinity)[0]!;
+      },
+    };
+  }
+
+  /** The log in memory as a {@link LogView}. */
+  private memoryView(): LogView {
+    return {
+      offset: this.offset,
+      last: this.lastIndex(),
+      term: (i) => this.terms[i - this.offset],
+      entry: (i) => this.entries(i, i + 1, Infinity)[0]!,
+    };
+  }
+
+  /**
    * The part of `entries` to write: they must be a batch the WAL takes (`walBatchProblem`: a
-   * run, as MemoryStorage's append checks, of types the reader accepts) that joins the log
-   * `[offset, last]` without a gap and with a first term not below the term of the entry
-   * before it; the part at or below `offset`
-   * (compacted) is dropped, as MemoryStorage (and etcd's) does. Only `termAtOffset` is asked of
-   * a log that is a snapshot and nothing else (`save` with a snapshot: the log after it).
-   * Before this, a batch reaching below the compacted index was written to the WAL and then
-   * refused, so a restart read it (and lost the entries after it) where memory had not.
-   * `join` false (other saves in flight: memory does not have them yet) skips the join: the
-   * WAL still refuses a gap after what it has queued, but a first term below the entry before
-   * the batch is then not caught (the WAL keeps no terms).
+   * run, as MemoryStorage's append checks, of types the reader accepts) that joins `log`
+   * without a gap and with a first term not below the term of the entry before it; the part at
+   * or below `log.offset` (compacted) is dropped, as MemoryStorage (and etcd's) does. Before
+   * this, a batch reaching below the compacted index was written to the WAL and then refused,
+   * so a restart read it (and lost the entries after it) where memory had not.
    * @throws {@link WalStateError} naming the entries.
    */
-  private partToWrite(
-    entries: readonly Entry[],
-    join: boolean,
-    offset = this.offset,
-    last = this.lastIndex(),
-    termAtOffset = this.terms[0]!,
-  ): readonly Entry[] {
+  private partToWrite(entries: readonly Entry[], log: LogView): readonly Entry[] {
     const n = entries.length;
     if (n === 0) return entries;
     const problem = walBatchProblem(entries);
     if (problem !== undefined) throw new WalStateError(`save: ${problem}`);
     const lo = entries[0]!.index;
+    const { offset, last } = log;
     if (lo + n - 1 <= offset) return [];
     const from = lo <= offset ? offset + 1 - lo : 0;
     const at = lo + from;
-    if (join) {
-      const before = at > last + 1 ? 0 : at - 1 === offset ? termAtOffset : this.term(at - 1);
-      const problem = appendJoinProblem(entries[from]!, last, before);
-      if (problem !== undefined) throw new WalStateError(`save: ${problem}`);
-      // Raft never writes another entry at an index and term the log holds (Log Matching); the
-      // reader refuses such a log as corrupt (another type or size: at open; other bytes: when
-      // the block is read back), so it is refused here. An overlap only comes with a
-      // conflicting suffix from a new leader (other terms), so this loop rarely compares.
-      for (let i = at, end = Math.min(last, lo + n - 1); i <= end; i++) {
-        const e = entries[i - lo]!;
-        if (e.term !== this.term(i)) continue;
-        const had = this.entries(i, i + 1, Infinity)[0]!;
-        if (entryShape(had) !== entryShape(e) || !bytesEqual(had.data, e.data)) {
-          throw new WalStateError(`save: entry ${i} differs from the entry ${i} of the same term ${e.term} the log holds (raft never rewrites one)`);
-        }
+    const joinProblem = appendJoinProblem(entries[from]!, last, at > last + 1 ? 0 : (log.term(at - 1) ?? 0));
+    if (joinProblem !== undefined) throw new WalStateError(`save: ${joinProblem}`);
+    // Raft never writes another entry at an index and term the log holds (Log Matching); the
+    // reader refuses such a log as corrupt (another type or size: at open; other bytes: when
+    // the block is read back), so it is refused here. An overlap only comes with a
+    // conflicting suffix from a new leader (other terms), so this loop rarely compares.
+    for (let i = at, end = Math.min(last, lo + n - 1); i <= end; i++) {
+      const e = entries[i - lo]!;
+      if (e.term !== log.term(i)) continue;
+      const had = log.entry(i);
+      if (entryShape(had) !== entryShape(e) || !bytesEqual(had.data, e.data)) {
+        throw new WalStateError(`save: entry ${i} differs from the entry ${i} of the same term ${e.term} the log holds (raft never rewrites one)`);
       }
     }
     return from === 0 ? entries : entries.slice(from);

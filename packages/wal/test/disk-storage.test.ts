@@ -10,6 +10,7 @@ import { EntryType } from "@tsraft/raftpb";
 import type { Entry, Snapshot } from "@tsraft/raftpb";
 import { DiskStorage, WalStateError } from "@tsraft/wal";
 import type { WAL } from "@tsraft/wal";
+import fc from "fast-check";
 import { removeTemp, tempDir } from "./helpers/vectors.js";
 
 describe("Storage contract (written, closed, reopened from disk)", () => {
@@ -200,6 +201,109 @@ test("save refuses another entry at an index and term the log holds (the reader 
   } finally {
     await removeTemp(dir);
   }
+});
+
+test("save checks a batch against the saves still in flight as against the log: a first term below the queued entry before it, a rewrite of a queued entry; the storage still opens", async () => {
+  const dir = join(await tempDir(), "node");
+  try {
+    let s = await DiskStorage.open(dir);
+    const hs = { term: 2, vote: 1n, commit: 0 };
+    // Not awaited: each is in flight while the next are checked. Settled at once (a refusal is a rejected promise).
+    const save = (es: Entry[]): Promise<string> =>
+      s.save(hs, es).then(
+        () => "ok",
+        (err: Error) => (err instanceof WalStateError ? err.message : `other: ${err}`),
+      );
+    const other: Entry = { term: 2, index: 2, type: EntryType.EntryNormal, data: new Uint8Array(10).fill(9) };
+    const outcomes = await Promise.all([
+      save(ents(1, 3, 2, 10)),
+      save(ents(4, 5, 1, 10)), // term 1 after entry 3 of term 2
+      save([other]), // entry 2 of term 2, other bytes
+      save(ents(5, 5, 2, 10)), // after entry 3: 4 is missing
+      save(ents(3, 4, 2, 10)), // entry 3 again, unchanged, and entry 4: joins
+      save(ents(5, 5, 2, 10)), // joins the queued entry 4
+    ]);
+    assert.deepEqual(outcomes, [
+      "ok",
+      "wal: save: entry 4 has term 1, below the term 2 of entry 3 before it (terms never decrease along a log)",
+      "wal: save: entry 2 differs from the entry 2 of the same term 2 the log holds (raft never rewrites one)",
+      "wal: save: entry 5 leaves a gap after the last index 3 (missing log entry)",
+      "ok",
+      "ok",
+    ]);
+    assert.equal(s.lastIndex(), 5);
+    await s.close();
+    s = await DiskStorage.open(dir);
+    assert.deepEqual(
+      s.entries(1, 6, Infinity).map((e) => [e.index, e.term, e.data![0]]),
+      [1, 2, 3, 4, 5].map((i) => [i, 2, i]),
+    );
+    await s.close();
+  } finally {
+    await removeTemp(dir);
+  }
+});
+
+test("property: what save refuses does not depend on whether the saves before it are still in flight (the same outcomes, the same log)", async () => {
+  // A batch: a first index at most one past the log, a term, a length, and bytes from a small
+  // alphabet, so that joins, gaps, lower terms, overwrites, unchanged and changed rewrites all
+  // come up. Run once awaiting every save, once issuing groups of saves without awaiting.
+  const batch = fc.record({
+    back: fc.integer({ min: -1, max: 4 }),
+    term: fc.integer({ min: 1, max: 4 }),
+    len: fc.integer({ min: 1, max: 3 }),
+    fill: fc.integer({ min: 0, max: 1 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(batch, { minLength: 1, maxLength: 14 }),
+      fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 14, maxLength: 14 }),
+      async (batches, groups) => {
+        const base = join(await tempDir(), "node"); // removeTemp removes the parent: the temp dir
+        try {
+          const made: Entry[][] = []; // the batches of the awaited run, first indexes from its log; the grouped run takes them as they are
+          const run = async (dir: string, grouped: boolean): Promise<{ outcomes: string[]; log: string }> => {
+            const s = await DiskStorage.open(dir);
+            const outcomes: string[] = [];
+            let k = 0;
+            for (let g = 0; k < batches.length; g++) {
+              const n = grouped ? groups[g]! : 1;
+              const pending: Promise<string>[] = [];
+              for (let j = 0; j < n && k < batches.length; j++, k++) {
+                if (!grouped) {
+                  const b = batches[k]!;
+                  const lo = Math.max(1, s.lastIndex() + 1 - b.back);
+                  const es: Entry[] = [];
+                  for (let i = lo; i < lo + b.len; i++) es.push({ term: b.term, index: i, type: EntryType.EntryNormal, data: new Uint8Array(3).fill(b.fill) });
+                  made.push(es);
+                }
+                pending.push(
+                  s.save({ term: 4, vote: 1n, commit: 0 }, made[k]!).then(
+                    () => "ok",
+                    (err: Error) => `${err.name}: ${err.message}`,
+                  ),
+                );
+              }
+              outcomes.push(...(await Promise.all(pending)));
+            }
+            const log = JSON.stringify(s.entries(1, s.lastIndex() + 1, Infinity).map((e) => [e.index, e.term, e.data![0]]));
+            await s.close();
+            const again = await DiskStorage.open(dir);
+            const reopened = JSON.stringify(again.entries(1, again.lastIndex() + 1, Infinity).map((e) => [e.index, e.term, e.data![0]]));
+            await again.close();
+            assert.equal(reopened, log, "the log reopens as it was");
+            return { outcomes, log };
+          };
+          const one = await run(join(base, "awaited"), false);
+          const two = await run(join(base, "grouped"), true);
+          assert.deepEqual(two, one);
+        } finally {
+          await removeTemp(base);
+        }
+      },
+    ),
+    { numRuns: 30 },
+  );
 });
 
 test("a log far larger than the cache bound is served from the segments; overwrites across segments", async () => {
