@@ -686,6 +686,9 @@ export class DiskStorage implements Storage {
    * The application must not compact past its applied index.
    * @throws `Error` (a caller bug, naming the index) if `compactIndex` is not an integer >= 0.
    * @throws {@link CompactedError} if `compactIndex <= firstIndex() - 1` (already compacted).
+   * @throws {@link WalStateError} if a save still in flight writes entries at or below
+   * `compactIndex` (a conflicting suffix: raft compacts only what is applied, which no leader
+   * rewrites); nothing changed, and the call may be made again once that save settled.
    * @throws `Error` (a caller bug, naming the index and the last index) if
    * `compactIndex > lastIndex()`, as MemoryStorage does (DESIGN.md; etcd's MemoryStorage
    * panics: "compact %d is out of bound lastindex(%d)"). Either way nothing changed.
@@ -699,6 +702,15 @@ export class DiskStorage implements Storage {
       throw new CompactedError(`requested index ${compactIndex} is unavailable due to compaction (first index ${this.offset + 1})`);
     }
     if (compactIndex > this.lastIndex()) throw new Error(`wal: DiskStorage: compact index ${compactIndex} is out of bound lastIndex ${this.lastIndex()}`);
+    // A save in flight lands in memory once durable: entries at or below the compacted index
+    // could not, and memory would go on serving the entries they replace.
+    for (const q of this.queued) {
+      const first = q.entries.length > 0 ? q.entries[0]!.index : Infinity;
+      if (q.snapIndex < 0 && first <= compactIndex) {
+        const last = q.entries[q.entries.length - 1]!.index;
+        throw new WalStateError(`compact(${compactIndex}): a save in flight writes entries ${first}..${last} (it would land at or below the compacted index)`);
+      }
+    }
     this.terms = this.terms.slice(compactIndex - this.offset);
     this.offset = compactIndex;
     for (const b of [...this.cache.keys()]) if ((b + 1) * BLOCK <= compactIndex) this.cache.delete(b);

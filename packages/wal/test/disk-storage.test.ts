@@ -244,6 +244,54 @@ test("save checks a batch against the saves still in flight as against the log: 
   }
 });
 
+test("compact refuses an index a save in flight writes at or above (a conflicting suffix being written), before changing anything; the save completes", async () => {
+  const dir = join(await tempDir(), "node");
+  try {
+    let s = await DiskStorage.open(dir);
+    await s.save({ term: 1, vote: 1n, commit: 10 }, ents(1, 10, 1, 10));
+    const overwrite = s.save({ term: 2, vote: 1n, commit: 10 }, ents(8, 12, 2, 10)).then(
+      () => "ok",
+      (err: Error) => `${err.name}: ${err.message}`,
+    );
+    await assert.rejects(
+      s.compact(9),
+      (err: Error) =>
+        err instanceof WalStateError &&
+        err.message === "wal: compact(9): a save in flight writes entries 8..12 (it would land at or below the compacted index)",
+    );
+    assert.equal(s.firstIndex(), 1, "nothing compacted");
+    assert.equal(await overwrite, "ok");
+    assert.deepEqual(
+      s.entries(7, 13, Infinity).map((e) => [e.index, e.term]),
+      [
+        [7, 1],
+        [8, 2],
+        [9, 2],
+        [10, 2],
+        [11, 2],
+        [12, 2],
+      ],
+    );
+    await s.compact(9); // nothing in flight now
+    await s.close();
+    s = await DiskStorage.open(dir);
+    assert.deepEqual(
+      s.entries(7, 13, Infinity).map((e) => [e.index, e.term]),
+      [
+        [7, 1],
+        [8, 2],
+        [9, 2],
+        [10, 2],
+        [11, 2],
+        [12, 2],
+      ],
+    );
+    await s.close();
+  } finally {
+    await removeTemp(dir);
+  }
+});
+
 test("property: what save refuses does not depend on whether the saves before it are still in flight (the same outcomes, the same log)", async () => {
   // A batch: a first index at most one past the log, a term, a length, and bytes from a small
   // alphabet, so that joins, gaps, lower terms, overwrites, unchanged and changed rewrites all
