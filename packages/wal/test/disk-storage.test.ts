@@ -203,17 +203,21 @@ test("save refuses another entry at an index and term the log holds (the reader 
   }
 });
 
+/** "ok", or the refusal's message (a `WalStateError`'s alone); handled at once, so a refusal is never an unhandled rejection. */
+function outcome(p: Promise<void>): Promise<string> {
+  return p.then(
+    () => "ok",
+    (err: Error) => (err instanceof WalStateError ? err.message : `${err.name}: ${err.message}`),
+  );
+}
+
 test("save checks a batch against the saves still in flight as against the log: a first term below the queued entry before it, a rewrite of a queued entry; the storage still opens", async () => {
   const dir = join(await tempDir(), "node");
   try {
     let s = await DiskStorage.open(dir);
     const hs = { term: 2, vote: 1n, commit: 0 };
     // Not awaited: each is in flight while the next are checked. Settled at once (a refusal is a rejected promise).
-    const save = (es: Entry[]): Promise<string> =>
-      s.save(hs, es).then(
-        () => "ok",
-        (err: Error) => (err instanceof WalStateError ? err.message : `other: ${err}`),
-      );
+    const save = (es: Entry[]): Promise<string> => outcome(s.save(hs, es));
     const other: Entry = { term: 2, index: 2, type: EntryType.EntryNormal, data: new Uint8Array(10).fill(9) };
     const outcomes = await Promise.all([
       save(ents(1, 3, 2, 10)),
@@ -249,10 +253,7 @@ test("compact refuses an index a save in flight writes at or above (a conflictin
   try {
     let s = await DiskStorage.open(dir);
     await s.save({ term: 1, vote: 1n, commit: 10 }, ents(1, 10, 1, 10));
-    const overwrite = s.save({ term: 2, vote: 1n, commit: 10 }, ents(8, 12, 2, 10)).then(
-      () => "ok",
-      (err: Error) => `${err.name}: ${err.message}`,
-    );
+    const overwrite = outcome(s.save({ term: 2, vote: 1n, commit: 10 }, ents(8, 12, 2, 10)));
     await assert.rejects(
       s.compact(9),
       (err: Error) =>
@@ -325,12 +326,7 @@ test("property: what save refuses does not depend on whether the saves before it
                   for (let i = lo; i < lo + b.len; i++) es.push({ term: b.term, index: i, type: EntryType.EntryNormal, data: new Uint8Array(3).fill(b.fill) });
                   made.push(es);
                 }
-                pending.push(
-                  s.save({ term: 4, vote: 1n, commit: 0 }, made[k]!).then(
-                    () => "ok",
-                    (err: Error) => `${err.name}: ${err.message}`,
-                  ),
-                );
+                pending.push(outcome(s.save({ term: 4, vote: 1n, commit: 0 }, made[k]!)));
               }
               outcomes.push(...(await Promise.all(pending)));
             }
