@@ -65,6 +65,12 @@ export class WalConfigError extends WalError {
   }
 }
 
+/** What a {@link WalLockedError} adds when the holder is this process. */
+function heldHere(holderPid: number | undefined): string {
+  if (holderPid === undefined || typeof process === "undefined" || holderPid !== process.pid) return "";
+  return ": this process: a WAL or DiskStorage of this directory is still open (by this path, by another, or through a deleted directory whose inode this one got)";
+}
+
 /** The WAL directory is held by another `WAL` (in this process or another one). */
 export class WalLockedError extends WalError {
   /** The locked directory. */
@@ -72,7 +78,7 @@ export class WalLockedError extends WalError {
   /** The process id of the holder, when known. */
   readonly holderPid: number | undefined;
   constructor(path: string, holderPid?: number, options?: RaftErrorOptions) {
-    super("TSRAFT_WAL_LOCKED", `wal: ${path} is locked by another WAL` + (holderPid === undefined ? "" : ` (pid ${holderPid})`), options);
+    super("TSRAFT_WAL_LOCKED", `wal: ${path} is locked by another WAL` + (holderPid === undefined ? "" : ` (pid ${holderPid})`) + heldHere(holderPid), options);
     this.path = path;
     this.holderPid = holderPid;
   }

@@ -29,7 +29,10 @@ test("a second open in the same process fails with WalLockedError naming the pat
       (e: unknown) => e,
     );
     assert.ok(err instanceof WalLockedError);
-    assert.ok(err.message.includes(dir), err.message);
+    assert.equal(
+      err.message,
+      `wal: ${dir} is locked by another WAL (pid ${process.pid}): this process: a WAL or DiskStorage of this directory is still open (by this path, by another, or through a deleted directory whose inode this one got)`,
+    );
     await assert.rejects(WAL.repair(dir), WalLockedError);
     await w.close();
     const w2 = await WAL.open(dir, { index: 0, term: 0 });
