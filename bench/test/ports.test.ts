@@ -1,17 +1,8 @@
 /** The e2e clusters' ports: drawn under the kernel's ephemeral range, each free when drawn. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
+import { bindable } from "@tsraft/test-helpers/ports";
 import { ephemeralPortLow, freeBasePort, freePorts } from "../src/e2e/proc.js";
-
-async function bindable(port: number): Promise<void> {
-  const s = createServer();
-  await new Promise<void>((resolve, reject) => {
-    s.once("error", reject);
-    s.listen(port, "127.0.0.1", () => resolve());
-  });
-  await new Promise<void>((r) => s.close(() => r()));
-}
 
 test("freePorts and freeBasePort: ports under the ephemeral range (no outbound connection can take one before the member binds it), free", async () => {
   const low = ephemeralPortLow();
@@ -20,13 +11,13 @@ test("freePorts and freeBasePort: ports under the ephemeral range (no outbound c
     assert.equal(new Set(ports).size, 6, `distinct: ${ports}`);
     for (const p of ports) {
       assert.ok(p >= 1024 && p < low, `port ${p} not under the ephemeral range (${low})`);
-      await bindable(p);
+      assert.ok(await bindable([p]), `port ${p} bindable`);
     }
     const offsets = [1, 2, 3, 11, 12, 13]; // etcd-cluster.sh's
     const base = await freeBasePort(offsets);
     for (const o of offsets) {
       assert.ok(base + o < low, `base ${base} + ${o} not under the ephemeral range (${low})`);
-      await bindable(base + o);
+      assert.ok(await bindable([base + o]), `port ${base + o} bindable`);
     }
   }
 });

@@ -40,6 +40,13 @@ function listen(port: number): Promise<Server | undefined> {
   });
 }
 
+/** Whether every one of `ports` can be bound on 127.0.0.1 right now (all bound together, then released). */
+export async function bindable(ports: readonly number[]): Promise<boolean> {
+  const servers = await Promise.all(ports.map(listen));
+  await Promise.all(servers.map((s) => (s === undefined ? undefined : new Promise<void>((r) => s.close(() => r())))));
+  return servers.every((s) => s !== undefined);
+}
+
 /**
  * `n` distinct ports free on 127.0.0.1 right now, below the ephemeral range (drawn from the
  * 12,768 ports under it, or from port 0 where fewer than 1,024 lie between 1024 and it).

@@ -6,23 +6,10 @@
 import type { ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
-import { portRange, freePorts as sharedFreePorts } from "@tsraft/test-helpers/ports";
+import { bindable, portRange, freePorts as sharedFreePorts } from "@tsraft/test-helpers/ports";
 import { BenchError } from "../errors.js";
 
 export { ephemeralPortLow } from "@tsraft/test-helpers/ports";
-
-function listen(port: number): Promise<Server | undefined> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(undefined));
-    s.listen(port, "127.0.0.1", () => resolve(s));
-  });
-}
-
-async function closeAll(servers: (Server | undefined)[]): Promise<void> {
-  await Promise.all(servers.map((s) => (s === undefined ? undefined : new Promise<void>((r) => s.close(() => r())))));
-}
 
 /**
  * `n` distinct ports free on 127.0.0.1 right now, drawn under the kernel's ephemeral range
@@ -48,9 +35,7 @@ export async function freeBasePort(offsets: readonly number[]): Promise<number> 
   const bases = Math.max(1, Math.floor((hi - lo - Math.max(0, ...offsets)) / 100));
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = lo + 100 * Math.floor(Math.random() * bases);
-    const servers = await Promise.all(offsets.map((o) => listen(base + o)));
-    await closeAll(servers);
-    if (servers.every((s) => s !== undefined)) return base;
+    if (await bindable(offsets.map((o) => base + o))) return base;
   }
   throw new BenchError("TSRAFT_BENCH_PORTS", `no free base port for offsets ${offsets.join(",")}`);
 }

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
+import { bindable } from "@tsraft/test-helpers/ports";
 import {
   ConfigError,
   DEFAULT_CLUSTER_TOKEN,
@@ -203,12 +203,7 @@ describe("freePorts", () => {
       assert.equal(new Set(ports).size, 6, `distinct: ${ports}`);
       for (const p of ports) {
         assert.ok(p >= 1024 && p < low, `port ${p} not below the ephemeral range (${low})`);
-        const s = createServer();
-        await new Promise<void>((resolve, reject) => {
-          s.once("error", reject);
-          s.listen(p, "127.0.0.1", () => resolve());
-        });
-        await new Promise<void>((r) => s.close(() => r()));
+        assert.ok(await bindable([p]), `port ${p} bindable`);
       }
     }
   });

@@ -540,7 +540,6 @@ export class DiskStorage implements Storage {
    */
   private queuedView(): LogView {
     const q = this.queued;
-    if (q.length === 0) return this.memoryView();
     let offset = this.offset;
     for (let k = q.length - 1; k >= 0; k--) {
       if (q[k]!.snapIndex >= 0) {
@@ -548,8 +547,9 @@ export class DiskStorage implements Storage {
         break;
       }
     }
-    const newest = q[q.length - 1]!;
-    const last = newest.entries.length > 0 ? newest.entries[newest.entries.length - 1]!.index : newest.snapIndex;
+    const newest = q[q.length - 1];
+    const last = newest === undefined ? this.lastIndex() : newest.entries.length > 0 ? newest.entries[newest.entries.length - 1]!.index : newest.snapIndex;
+    // Entry i of the newest save that has it, the term of a snapshot at i, or memory's term.
     const at = (i: number): Entry | number | undefined => {
       for (let k = q.length - 1; k >= 0; k--) {
         const { entries, snapIndex, snapTerm } = q[k]!;
@@ -571,16 +571,6 @@ export class DiskStorage implements Storage {
         const x = at(i);
         return typeof x === "object" ? x : this.entries(i, i + 1, Infinity)[0]!;
       },
-    };
-  }
-
-  /** The log in memory as a {@link LogView}. */
-  private memoryView(): LogView {
-    return {
-      offset: this.offset,
-      last: this.lastIndex(),
-      term: (i) => this.terms[i - this.offset],
-      entry: (i) => this.entries(i, i + 1, Infinity)[0]!,
     };
   }
 
